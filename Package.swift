@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tandemd", targets: ["tandemd"]),
+        .executable(name: "tandem", targets: ["tandem"]),
+        .executable(name: "tandem-agent", targets: ["tandem-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", from: "0.15.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CPTY", swiftSettings: []),
+        .target(name: "LibSSH", dependencies: ["CLibSSH"], swiftSettings: strict),
+        .target(name: "TandemCore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "TandemStore", dependencies: ["CSQLite", "TandemCore"], swiftSettings: strict),
+        .target(name: "TandemBroker", dependencies: [
+            "TandemCore", "TandemStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSH", package: "swift-nio-ssh"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "TandemAgent", dependencies: [
+            "TandemCore", "LibSSH", "CPTY",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .target(name: "TandemCLI", dependencies: [
+            "TandemCore", "LibSSH", "CPTY",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "tandemd", dependencies: [
+            "TandemBroker",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "tandem", dependencies: ["TandemCLI"], swiftSettings: strict),
+        .executableTarget(name: "tandem-agent", dependencies: ["TandemAgent"], swiftSettings: strict),
+        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore"], swiftSettings: strict),
+        .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["TandemCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import TandemCore
+
+/// `tandem-agent`: what the end-user runs to let a technician in.
+public struct AgentCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tandem-agent",
+        abstract: "Let a support technician connect to this computer, after you approve.",
+        discussion: """
+            Type the 9-digit code the technician reads to you:
+              tandem-agent 482 913 705
+            You will see who is asking and what for, and nothing happens unless you answer y.
+            The broker address and its certificate come from /etc/tandem/agent.conf or
+            ~/.config/tandem/agent.conf (broker = host:port, ca = /path/ca.crt).
+            """,
+        subcommands: [Join.self], defaultSubcommand: Join.self)
+
+    public init() {}
+
+    struct Join: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Join a session with the code from your technician.")
+
+        @Argument(help: "The session code, e.g. 482913705 or '482 913 705'.") var code: [String]
+        @Option(help: "Broker address host:port (default: from the config file).") var broker: String?
+        @Option(help: "CA certificate that signed the broker's certificate.") var ca: String?
+        @Option(help: "Config file to read instead of the default places.") var config: String?
+
+        func validate() throws {
+            _ = try SessionCode.parse(code.joined())
+        }
+
+        func run() async throws {
+            let paths = config.map { [$0] } ?? ["~/.config/tandem/agent.conf", "/etc/tandem/agent.conf"]
+            let file = try KeyValueConfig.load(firstOf: paths)
+            guard let brokerText = broker ?? file["broker"] else {
+                throw ValidationError("no broker address: pass --broker host:port or set 'broker' in \(paths.joined(separator: " or "))")
+            }
+            let address = try BrokerAddress(parsing: brokerText)
+            let run = AgentRun(broker: address, caPath: ca ?? file["ca"], code: code.joined()) { question in
+                FileHandle.standardError.write(Data(question.utf8))
+                return readLine(strippingNewline: true)
+            }
+            let status = await run.run()
+            throw ExitCode(status)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+/// What can stop the agent, in words for the person at the keyboard.
+public enum AgentError: Error, CustomStringConvertible, Equatable {
+    case cannotReachBroker(String)
+    case rejected(String)
+    case brokerClosed
+    case setup(String)
+
+    public var description: String {
+        switch self {
+        case .cannotReachBroker(let why): return "Could not reach the support service: \(why). Check your network and try again."
+        case .rejected(let message): return message
+        case .brokerClosed: return "The support service closed the connection."
+        case .setup(let why): return "The remote session could not start: \(why)"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import CPTY
+import Foundation
+import Glibc
+import Synchronization
+import TandemCore
+
+/// Runs an approved session: shows who is connected, ends it on Ctrl-C or at the time limit.
+struct SessionMonitor: Sendable {
+    let offer: Offer
+    let server: AgentSSHServer
+
+    func run() async -> Int32 {
+        let finished = Atomic<Bool>(false)
+        let reason = Mutex<String?>(nil)
+        let signals = tandem_signal_pipe(SIGINT)
+        _ = tandem_signal_pipe(SIGTERM)
+        _ = tandem_signal_pipe(SIGHUP)
+        let server = self.server
+        Thread {
+            var pfd = pollfd(fd: signals, events: Int16(POLLIN), revents: 0)
+            while !finished.load(ordering: .relaxed) {
+                if poll(&pfd, 1, 250) > 0 {
+                    reason.withLock { $0 = $0 ?? "you ended it" }
+                    server.stop()
+                    return
+                }
+            }
+        }.start()
+
+        Console.say("Session \(offer.sessionID) is open. Press Ctrl-C to end it.")
+        let started = Date()
+        let limit = TimeInterval(offer.timeLimitSeconds)
+        let ticker = Task {
+            while !Task.isCancelled {
+                let elapsed = Date().timeIntervalSince(started)
+                if elapsed >= limit {
+                    reason.withLock { $0 = $0 ?? "the time limit was reached" }
+                    server.stop()
+                    return
+                }
+                let t = Int(elapsed)
+                Console.status(String(format: "● %@ is connected · ticket #%d · %02d:%02d:%02d · Ctrl-C to end",
+                                      offer.technician, offer.ticketID, t / 3600, t / 60 % 60, t % 60))
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let serverReason = await server.run()
+        finished.store(true, ordering: .relaxed)
+        ticker.cancel()
+        let why = reason.withLock { $0 } ?? serverReason
+        Console.say("Session \(offer.sessionID) ended: \(why).")
+        return 0
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Glibc
+import LibSSH
+import Synchronization
+import TandemCore
+
+/// The agent's SSH server for one approved session, on a thread of its own.
+///
+/// libssh blocks and is not thread-safe per session, so everything libssh
+/// touches is created and used on this one thread; other threads only flip `stop`.
+final class AgentSSHServer: Sendable {
+    struct Setup: Sendable {
+        var fd: Int32
+        var hostKeyBase64: String
+        var brokerPublicKey: String
+        var scopes: [Scope]
+    }
+
+    private let setup: Setup
+    private let stopFlag = Atomic<Bool>(false)
+    private let report: @Sendable (String) -> Void
+
+    init(setup: Setup, report: @escaping @Sendable (String) -> Void) {
+        self.setup = setup
+        self.report = report
+    }
+
+    func stop() { stopFlag.store(true, ordering: .relaxed) }
+
+    /// Serves until the broker disconnects or `stop()`; returns why it ended.
+    func run() async -> String {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { [self] in
+                continuation.resume(returning: self.serve())
+            }
+            thread.name = "tandem-agent-ssh"
+            thread.start()
+        }
+    }
+
+    private func serve() -> String {
+        var processes: [ChannelProcess] = []
+        do {
+            let hostKey = try SSHKey.fromPrivateBase64(setup.hostKeyBase64)
+            let brokerKey = try SSHKey.parsePublic(line: setup.brokerPublicKey)
+            let loop = try SSHEventLoop()
+            let scopes = setup.scopes
+            let report = self.report
+            let server = try SSHServer(
+                fd: setup.fd, hostKey: hostKey,
+                authorize: { _, key in key.samePublicKey(as: brokerKey) },
+                onChannel: { channel in
+                    processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report))
+                    return true
+                })
+            try loop.add(server.session)
+            var turns = 0
+            while !stopFlag.load(ordering: .relaxed) {
+                let healthy = loop.poll(timeoutMs: 100)
+                for p in processes { p.poll() }
+                processes.removeAll { $0.isDone }
+                turns += 1
+                if !healthy || !server.session.isConnected { break }
+            }
+            for p in processes { p.terminate() }
+            let stopped = stopFlag.load(ordering: .relaxed)
+            server.session.disconnect()
+            return stopped ? "ended on this computer" : "the support service disconnected"
+        } catch {
+            for p in processes { p.terminate() }
+            return "SSH failed: \(error)"
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import CPTY
+import Foundation
+import Glibc
+import LibSSH
+import TandemCore
+
+/// The process behind one SSH channel on the user's machine: a login shell or one command.
+///
+/// Lives on the agent's SSH thread. Output fds are watched by the event loop; when
+/// output has ended and the process exited, the exit status goes back and the channel closes.
+final class ChannelProcess {
+    let channel: SSHChannel
+    private let loop: SSHEventLoop
+    private let scopes: [Scope]
+    private let report: (String) -> Void
+    private var term = "xterm-256color"
+    private var size = TerminalSize(columns: 80, rows: 24)
+    private var wantsPty = false
+    private var pid: pid_t = -1
+    private var ptyMaster: Int32 = -1
+    private var stdinWrite: Int32 = -1
+    private var openOutputs = 0
+    private var exitStatus: Int32?
+    private(set) var finished = false
+
+    init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void) {
+        self.channel = channel
+        self.loop = loop
+        self.scopes = scopes
+        self.report = report
+        channel.onPtyRequest = { [unowned self] term, size in
+            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+            self.term = String(term.prefix(64))
+            self.size = size
+            self.wantsPty = true
+            return true
+        }
+        channel.onShellRequest = { [unowned self] in
+            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+            self.report("The technician opened a shell.")
+            return self.start(command: nil)
+        }
+        channel.onExecRequest = { [unowned self] command in
+            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+            self.report("The technician ran: \(command.prefix(200))")
+            return self.start(command: command)
+        }
+        channel.onSubsystemRequest = { [unowned self] name in
+            self.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
+            return false
+        }
+        channel.onWindowChange = { [unowned self] size in
+            self.size = size
+            if self.ptyMaster >= 0 { _ = tandem_pty_resize(self.ptyMaster, UInt16(clamping: size.rows), UInt16(clamping: size.columns)) }
+        }
+        channel.onData = { [unowned self] bytes, _ in self.writeInput(bytes) }
+        channel.onEOF = { [unowned self] in
+            if self.stdinWrite >= 0 { Glibc.close(self.stdinWrite); self.stdinWrite = -1 }
+        }
+        channel.onSignal = { [unowned self] name in
+            let map: [String: Int32] = ["INT": SIGINT, "TERM": SIGTERM, "HUP": SIGHUP, "KILL": SIGKILL, "QUIT": SIGQUIT]
+            if self.pid > 0, let sig = map[name] { kill(-self.pid, sig) }
+        }
+        channel.onClose = { [unowned self] in self.terminate() }
+    }
+
+    private func start(command: String?) -> Bool {
+        let account = UserAccount.current()
+        var env = ["HOME=\(account.home)", "USER=\(account.name)", "LOGNAME=\(account.name)", "SHELL=\(account.shell)",
+                   "PATH=\(ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")",
+                   "TANDEM_SESSION=1"]
+        if let lang = ProcessInfo.processInfo.environment["LANG"] { env.append("LANG=\(lang)") }
+        let argv: [String]
+        if let command {
+            argv = [account.shell, "-c", command]
+        } else {
+            argv = ["-" + (account.shell as NSString).lastPathComponent]
+        }
+        if wantsPty { env.append("TERM=\(term)") }
+        let spawned: Bool = withCStrings(argv) { cargv in
+            withCStrings(env) { cenv in
+                if wantsPty {
+                    var master: Int32 = -1
+                    pid = tandem_spawn_pty(account.shell, cargv, cenv, account.home,
+                                           UInt16(clamping: size.rows), UInt16(clamping: size.columns), &master)
+                    guard pid > 0 else { return false }
+                    ptyMaster = master
+                    watch(master, stderr: false)
+                    return true
+                }
+                var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+                guard makePipe(&inPipe), makePipe(&outPipe), makePipe(&errPipe) else { return false }
+                pid = tandem_spawn_pipes(account.shell, cargv, cenv, account.home, inPipe[0], outPipe[1], errPipe[1])
+                Glibc.close(inPipe[0]); Glibc.close(outPipe[1]); Glibc.close(errPipe[1])
+                guard pid > 0 else { return false }
+                stdinWrite = inPipe[1]
+                watch(outPipe[0], stderr: false)
+                watch(errPipe[0], stderr: true)
+                return true
+            }
+        }
+        return spawned
+    }
+
+    private func watch(_ fd: Int32, stderr: Bool) {
+        openOutputs += 1
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        loop.watch(fd: fd) { [unowned self] in
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                try? buffer.withUnsafeBytes { try self.channel.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stderr: stderr) }
+                return true
+            }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
+            // EOF, or EIO on a pty whose last writer is gone.
+            if fd != self.ptyMaster { Glibc.close(fd) }
+            self.openOutputs -= 1
+            return false
+        }
+    }
+
+    private func writeInput(_ bytes: UnsafeRawBufferPointer) {
+        let fd = ptyMaster >= 0 ? ptyMaster : stdinWrite
+        guard fd >= 0, var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = write(fd, p, left)
+            if n < 0 { if errno == EINTR { continue }; return }
+            left -= n
+            p += n
+        }
+    }
+
+    /// Called each loop turn: sends the exit status once output ended and the process exited.
+    func poll() {
+        guard !finished, pid > 0 else { return }
+        if exitStatus == nil {
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid {
+                exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+        }
+        guard let exitStatus, openOutputs == 0 else { return }
+        finished = true
+        if ptyMaster >= 0 { Glibc.close(ptyMaster); ptyMaster = -1 }
+        if stdinWrite >= 0 { Glibc.close(stdinWrite); stdinWrite = -1 }
+        channel.sendExitStatus(exitStatus)
+        channel.sendEOF()
+        channel.close()
+    }
+
+    /// Ends the process group (the session is over or the channel closed).
+    func terminate() {
+        guard pid > 0, exitStatus == nil else { return }
+        kill(-pid, SIGHUP)
+        kill(pid, SIGHUP)
+    }
+
+    var isDone: Bool { finished || (pid < 0 && channel.isClosed) }
+}
+
+/// Who the agent runs as: the end-user, in their home directory.
+struct UserAccount {
+    var name: String
+    var home: String
+    var shell: String
+
+    static func current() -> UserAccount {
+        guard let pw = getpwuid(getuid()) else { return UserAccount(name: "user", home: "/", shell: "/bin/sh") }
+        let shell = String(cString: pw.pointee.pw_shell)
+        return UserAccount(name: String(cString: pw.pointee.pw_name), home: String(cString: pw.pointee.pw_dir),
+                           shell: shell.isEmpty || !FileManager.default.isExecutableFile(atPath: shell) ? "/bin/sh" : shell)
+    }
+}
+
+/// Gives C a NULL-terminated `char *[]` for the duration of `body`.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A pipe whose ends do not leak into other children (dup2 in the child clears the flag).
+private func makePipe(_ fds: inout [Int32]) -> Bool {
+    guard pipe(&fds) == 0 else { return false }
+    _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+    return true
+}

@@ -1,0 +1,28 @@
+import Foundation
+import TandemCore
+
+/// Everything `tandemd serve` needs to know, fixed at start.
+public struct BrokerConfig: Sendable {
+    public var dataDirectory: String
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8443
+    public var certificatePath: String
+    public var keyPath: String
+    /// How long a session code stays valid.
+    public var codeLifetime: TimeInterval = 600
+    public var guessLimits = GuessLimiter.Limits()
+    /// A connection that has not finished TLS and its first message by then is dropped.
+    public var handshakeTimeout: TimeInterval = 20
+    /// How long the agent's user may think about the offer.
+    public var consentTimeout: TimeInterval = 300
+    public var defaultTimeLimit: Int = 3600
+
+    public init(dataDirectory: String, certificatePath: String, keyPath: String) {
+        self.dataDirectory = dataDirectory
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+
+    public var databasePath: String { dataDirectory + "/tandem.db" }
+    public var recordingsDirectory: String { dataDirectory + "/recordings" }
+}

@@ -1,0 +1,69 @@
+@preconcurrency import Crypto
+import Foundation
+import NIOSSH
+import TandemCore
+
+/// The broker's long-lived secrets: its Ed25519 SSH key and the key that hashes session codes.
+public struct BrokerIdentity: Sendable {
+    public let sshKey: Curve25519.Signing.PrivateKey
+    public let codeKey: SymmetricKey
+
+    static let sshKeyFile = "broker_ed25519.key"
+    static let codeKeyFile = "code_hmac.key"
+
+    /// Creates the keys in `directory` (mode 0600); refuses to overwrite existing ones.
+    public static func create(in directory: String) throws(TandemError) -> BrokerIdentity {
+        let ssh = Curve25519.Signing.PrivateKey()
+        let code = SymmetricKey(size: .bits256)
+        try writeSecret(ssh.rawRepresentation, to: directory + "/" + sshKeyFile)
+        try writeSecret(code.withUnsafeBytes { Data($0) }, to: directory + "/" + codeKeyFile)
+        return BrokerIdentity(sshKey: ssh, codeKey: code)
+    }
+
+    public static func load(from directory: String) throws(TandemError) -> BrokerIdentity {
+        let sshData = try readSecret(directory + "/" + sshKeyFile)
+        let codeData = try readSecret(directory + "/" + codeKeyFile)
+        guard let ssh = try? Curve25519.Signing.PrivateKey(rawRepresentation: sshData) else {
+            throw .io("the broker key in \(directory) is damaged; restore it from a backup")
+        }
+        return BrokerIdentity(sshKey: ssh, codeKey: SymmetricKey(data: codeData))
+    }
+
+    public var nioPrivateKey: NIOSSHPrivateKey { NIOSSHPrivateKey(ed25519Key: sshKey) }
+
+    /// `ssh-ed25519 AAAA…`, what agents are told to accept.
+    public var publicKeyLine: String { String(openSSHPublicKey: nioPrivateKey.publicKey) }
+
+    /// `SHA256:…`, as `ssh-keygen -l` prints it; technicians pin this.
+    public var fingerprint: String { Self.fingerprint(ofOpenSSHLine: publicKeyLine) }
+
+    public static func fingerprint(ofOpenSSHLine line: String) -> String {
+        let parts = line.split(separator: " ")
+        guard parts.count >= 2, let blob = Data(base64Encoded: String(parts[1])) else { return "SHA256:?" }
+        let digest = Data(SHA256.hash(data: blob)).base64EncodedString()
+        return "SHA256:" + digest.replacingOccurrences(of: "=", with: "")
+    }
+
+    private static func writeSecret(_ data: Data, to path: String) throws(TandemError) {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw .invalidArgument("\(path) already exists; the broker is already initialised")
+        }
+        guard FileManager.default.createFile(atPath: path, contents: data.base64EncodedData(), attributes: [.posixPermissions: 0o600]) else {
+            throw .io("cannot write \(path); check the directory's permissions")
+        }
+    }
+
+    private static func readSecret(_ path: String) throws(TandemError) -> Data {
+        guard let text = FileManager.default.contents(atPath: path),
+              let data = Data(base64Encoded: text.trimmingWhitespace()) else {
+            throw .io("cannot read \(path); run 'tandemd init' first")
+        }
+        return data
+    }
+}
+
+private extension Data {
+    func trimmingWhitespace() -> Data {
+        Data(String(decoding: self, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+    }
+}

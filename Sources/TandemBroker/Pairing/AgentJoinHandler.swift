@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSH
+import TandemCore
+
+/// Runs the agent's side of pairing on one connection: code → offer → consent → SSH.
+final class AgentJoinHandler: ChannelInboundHandler {
+    typealias InboundIn = AgentMessage
+
+    private enum State {
+        case awaitingJoin
+        case checkingCode
+        case awaitingConsent(SessionID, actor: String)
+        case ssh(SessionID, consentRecorded: EventLoopFuture<Bool>)
+        case done
+    }
+
+    private let broker: Broker
+    private let config: BrokerConfig
+    private let logger: Logger
+    private weak var frameHandler: AgentFrameHandler?
+    private var state = State.awaitingJoin
+    private var consentTimer: Scheduled<Void>?
+    private var source = "unknown"
+
+    init(broker: Broker, config: BrokerConfig, frameHandler: AgentFrameHandler, logger: Logger) {
+        self.broker = broker
+        self.config = config
+        self.frameHandler = frameHandler
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        source = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        source = context.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        switch (state, message) {
+        case (.awaitingJoin, .join(let request)):
+            context.fireUserInboundEventTriggered(PeerEstablishedEvent())
+            state = .checkingCode
+            redeem(request, context: context)
+        case (.awaitingConsent(let id, let actor), .consent(let consent)):
+            consentTimer?.cancel()
+            handleConsent(consent, id: id, actor: actor, context: context)
+        default:
+            context.fireErrorCaught(TandemError.protocolViolation("unexpected agent message in this state"))
+        }
+    }
+
+    private func redeem(_ request: JoinRequest, context: ChannelHandlerContext) {
+        let broker = self.broker
+        let source = self.source
+        let user = String(request.username.prefix(64))
+        let host = String(request.hostname.prefix(128))
+        context.eventLoop.makeFutureWithTask {
+            await broker.redeem(code: request.code, source: source, agentUser: user, agentHost: host)
+        }.assumeIsolated().whenSuccess { result in
+            switch result {
+            case .success(let offer):
+                let id = SessionID(rawValue: offer.sessionID)
+                self.state = .awaitingConsent(id, actor: "\(user)@\(host)")
+                context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.offer(offer), allocator: context.channel.allocator)), promise: nil)
+                self.startConsentTimer(id: id, context: context)
+            case .failure(let error):
+                self.state = .done
+                let rejection = Rejection(reason: Self.reason(for: error), message: error.description)
+                context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
+                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
+        }
+    }
+
+    private func startConsentTimer(id: SessionID, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let broker = self.broker
+        consentTimer = context.eventLoop.scheduleTask(in: .seconds(Int64(config.consentTimeout))) {
+            Task { _ = await broker.consent(id, approved: false, actor: "agent (no answer in time)") }
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func handleConsent(_ consent: Consent, id: SessionID, actor: String, context: ChannelHandlerContext) {
+        let broker = self.broker
+        guard consent.approved else {
+            state = .done
+            _ = context.eventLoop.makeFutureWithTask { await broker.consent(id, approved: false, actor: actor) }
+            context.close(promise: nil)
+            return
+        }
+        guard let line = consent.hostKey, let hostKey = try? NIOSSHPublicKey(openSSHPublicKey: line) else {
+            state = .done
+            _ = context.eventLoop.makeFutureWithTask { await broker.consent(id, approved: false, actor: "\(actor) (invalid host key)") }
+            context.fireErrorCaught(TandemError.protocolViolation("approval without a valid host key"))
+            return
+        }
+        let recorded = context.eventLoop.makeFutureWithTask { await broker.consent(id, approved: true, actor: actor) }
+        state = .ssh(id, consentRecorded: recorded)
+        // The start frame must precede the SSH banner on the wire.
+        context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.startSSH, allocator: context.channel.allocator)), promise: nil)
+        do {
+            let client = SSHClientConfiguration(
+                userAuthDelegate: BrokerKeyOffer(key: broker.identity.nioPrivateKey),
+                serverAuthDelegate: PinnedHostKey(expected: hostKey))
+            let ssh = NIOSSHHandler(role: .client(client), allocator: context.channel.allocator, inboundChildChannelInitializer: nil)
+            guard let frameHandler else { throw TandemError.protocolViolation("frame handler gone") }
+            try context.pipeline.syncOperations.addHandler(ssh, position: .after(frameHandler))
+        } catch {
+            context.fireErrorCaught(error)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is UserAuthSuccessEvent, case .ssh(let id, let recorded) = state {
+            let broker = self.broker
+            let link = AgentLink(channel: context.channel)
+            recorded.whenSuccess { approved in
+                Task { if approved { await broker.agentReady(id, link: link) } else { link.close() } }
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        consentTimer?.cancel()
+        let broker = self.broker
+        switch state {
+        case .awaitingConsent(let id, let actor):
+            // A closed window is a refusal.
+            Task { _ = await broker.consent(id, approved: false, actor: "\(actor) (agent closed)") }
+        case .ssh(let id, _):
+            Task { await broker.end(id, reason: "agent disconnected", actor: "agent") }
+        default:
+            break
+        }
+        state = .done
+        context.fireChannelInactive()
+    }
+
+    private static func reason(for error: TandemError) -> Rejection.Reason {
+        switch error {
+        case .codeExpired: return .expired
+        case .codeUsed: return .used
+        case .tooManyAttempts: return .rateLimited
+        case .codeUnknown: return .unknown
+        default: return .internalError
+        }
+    }
+}
+
+@available(*, unavailable)
+extension AgentJoinHandler: Sendable {}
+
+/// Logs the broker in to an agent with the broker's key, once.
+final class BrokerKeyOffer: NIOSSHClientUserAuthenticationDelegate {
+    private var offered = false
+    private let key: NIOSSHPrivateKey
+    init(key: NIOSSHPrivateKey) { self.key = key }
+
+    func nextAuthenticationType(availableMethods: NIOSSHAvailableUserAuthenticationMethods,
+                                nextChallengePromise: EventLoopPromise<NIOSSHUserAuthenticationOffer?>) {
+        guard !offered, availableMethods.contains(.publicKey) else {
+            nextChallengePromise.succeed(nil)
+            return
+        }
+        offered = true
+        nextChallengePromise.succeed(NIOSSHUserAuthenticationOffer(username: "tandem-broker", serviceName: "", offer: .privateKey(.init(privateKey: key))))
+    }
+}
+
+/// Accepts only the host key the agent announced in its approval.
+struct PinnedHostKey: NIOSSHClientServerAuthenticationDelegate {
+    let expected: NIOSSHPublicKey
+    func validateHostKey(hostKey: NIOSSHPublicKey, validationCompletePromise: EventLoopPromise<Void>) {
+        if hostKey == expected {
+            validationCompletePromise.succeed(())
+        } else {
+            validationCompletePromise.fail(TandemError.protocolViolation("agent host key differs from the one it announced"))
+        }
+    }
+}

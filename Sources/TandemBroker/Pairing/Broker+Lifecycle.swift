@@ -1,0 +1,84 @@
+import Foundation
+import TandemCore
+import TandemStore
+
+// MARK: - Consent, start, end
+
+extension Broker {
+    /// The end-user answered; a refusal is final and recorded.
+    public func consent(_ id: SessionID, approved: Bool, actor: String) -> Bool {
+        guard var s = live[id] else { return false }
+        let action = s.lifecycle.consent(approved)
+        live[id] = s
+        switch action {
+        case .openSSH:
+            try? store.updateSession(id, state: .approved)
+            record("approved", ticket: s.record.ticketID, session: id, actor: actor)
+            return true
+        case .notifyRefused:
+            try? store.updateSession(id, state: .refused, endReason: "refused by user")
+            record("refused", ticket: s.record.ticketID, session: id, actor: actor)
+            finish(id, with: .refused)
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// SSH to the agent is up: technicians may attach from now on.
+    public func agentReady(_ id: SessionID, link: AgentLink) {
+        guard var s = live[id] else { link.close(); return }
+        guard s.lifecycle.sshEstablished() == .announceActive else { link.close(); return }
+        s.agent = link
+        live[id] = s
+        try? store.updateSession(id, state: .active)
+        record("started", ticket: s.record.ticketID, session: id, actor: "broker")
+        finish(id, with: .approved)
+        let limit = s.record.timeLimitSeconds
+        Task { [weak self] in
+            try? await Task.sleep(for: .seconds(limit))
+            await self?.end(id, reason: "time limit reached", actor: "broker")
+        }
+    }
+
+    /// Ends a session for `reason`; closing the agent link ends every relayed channel.
+    public func end(_ id: SessionID, reason: String, actor: String) {
+        guard var s = live[id] else { return }
+        let action = s.lifecycle.end(reason: reason)
+        let agent = s.agent
+        s.agent = nil
+        live[id] = s
+        guard case .close = action else { return }
+        let state: SessionLifecycle.State = s.lifecycle.state
+        try? store.updateSession(id, state: state, endReason: reason)
+        record("ended", ticket: s.record.ticketID, session: id, actor: actor,
+               ["reason": reason, "bytes_to_agent": String(s.bytesToAgent), "bytes_from_agent": String(s.bytesFromAgent)])
+        logger.info("session \(id) ended: \(reason)")
+        finish(id, with: .ended(reason))
+        agent?.close()
+    }
+
+    public func addBytes(_ id: SessionID, toAgent: Int, fromAgent: Int) {
+        live[id]?.bytesToAgent += toAgent
+        live[id]?.bytesFromAgent += fromAgent
+    }
+
+    /// The agent link for a technician who may use `scope` in session `id`.
+    public func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int) {
+        guard let s = live[id] else { throw .notFound("session \(id)") }
+        guard s.record.technician == user || role == .admin else {
+            record("attach_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "not_owner"])
+            throw .permissionDenied("session \(id) belongs to another technician")
+        }
+        guard s.record.scopes.contains(scope) else {
+            record("channel_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "scope", "scope": scope.rawValue])
+            throw .permissionDenied("the user did not allow '\(scope.rawValue)' in session \(id)")
+        }
+        guard s.lifecycle.state == .active, let agent = s.agent else {
+            throw .invalidArgument("session \(id) is not active (it is \(s.lifecycle.state.rawValue))")
+        }
+        return (agent, s.record.ticketID)
+    }
+
+    public func session(_ id: SessionID) -> SessionRecord? { live[id]?.record }
+}

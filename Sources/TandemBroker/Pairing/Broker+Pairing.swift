@@ -1,0 +1,86 @@
+import Foundation
+import TandemCore
+import TandemStore
+
+// MARK: - Creating sessions and redeeming codes
+
+extension Broker {
+    /// Stores a pending session and returns its code; the code itself is never stored.
+    public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) throws(TandemError) -> (SessionID, SessionCode) {
+        guard (try? store.ticket(id: ticketID)) ?? nil != nil else {
+            throw .notFound("ticket #\(ticketID) (create it with 'tandem ticket new')")
+        }
+        let id = SessionID.random()
+        let code = SessionCode.random()
+        let now = clock.now
+        let newSession = SessionRecord(
+            id: id, ticketID: ticketID, technician: technician, scopes: scopes, codeHash: code.hash(key: identity.codeKey),
+            state: .pending, created: now, expires: now.addingTimeInterval(config.codeLifetime),
+            timeLimitSeconds: timeLimit ?? config.defaultTimeLimit, endReason: nil)
+        do { try store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
+        live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires))
+        record("session_requested", ticket: ticketID, session: id, actor: technician,
+               ["scopes": scopes.map(\.rawValue).joined(separator: ","), "time_limit": String(newSession.timeLimitSeconds)])
+        record("code_issued", ticket: ticketID, session: id, actor: "broker",
+               ["expires": ISO8601DateFormatter().string(from: newSession.expires)])
+        let lifetime = config.codeLifetime
+        Task { [weak self] in
+            try? await Task.sleep(for: .seconds(lifetime))
+            await self?.expireIfPending(id)
+        }
+        return (id, code)
+    }
+
+    func expireIfPending(_ id: SessionID) {
+        guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
+        live[id] = s
+        try? store.updateSession(id, state: .expired)
+        record("code_expired", ticket: s.record.ticketID, session: id, actor: "broker")
+        finish(id, with: .expired)
+    }
+
+    /// An agent presented a code: answer with the offer or a rejection the user can act on.
+    public func redeem(code text: String, source: String, agentUser: String, agentHost: String) -> Result<Offer, TandemError> {
+        let now = clock.now
+        if let wait = limiter.blockedFor(source: source, now: now) {
+            record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "rate_limited"])
+            logger.warning("join from \(source) refused: too many wrong codes")
+            return .failure(.tooManyAttempts(retryAfterSeconds: wait))
+        }
+        guard let code = try? SessionCode.parse(text),
+              let stored = try? store.session(codeHash: code.hash(key: identity.codeKey)),
+              var s = live[stored.id] else {
+            limiter.recordFailure(source: source, now: now)
+            record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "unknown_code"])
+            logger.notice("join from \(source) refused: unknown code")
+            return .failure(.codeUnknown)
+        }
+        let action = s.lifecycle.redeem(now: now)
+        live[stored.id] = s
+        let actor = "\(agentUser)@\(agentHost)"
+        switch action {
+        case .sendOffer:
+            try? store.updateSession(s.record.id, state: .offered)
+            record("join_accepted", ticket: s.record.ticketID, session: s.record.id, actor: actor, ["source": source])
+            let ticket = (try? store.ticket(id: s.record.ticketID)) ?? nil
+            let offer = Offer(
+                sessionID: s.record.id.rawValue, technician: s.record.technician, ticketID: s.record.ticketID,
+                ticketTitle: ticket?.title ?? "", scopes: s.record.scopes, timeLimitSeconds: s.record.timeLimitSeconds,
+                brokerPublicKey: identity.publicKeyLine, brokerFingerprint: identity.fingerprint)
+            record("offered", ticket: s.record.ticketID, session: s.record.id, actor: "broker",
+                   ["scopes": s.record.scopes.map(\.rawValue).joined(separator: ",")])
+            return .success(offer)
+        case .reject(let error):
+            if error == .codeExpired {
+                try? store.updateSession(s.record.id, state: .expired)
+                finish(s.record.id, with: .expired)
+            }
+            record("join_refused", ticket: s.record.ticketID, session: s.record.id, actor: actor,
+                   ["reason": error == .codeExpired ? "expired_code" : "used_code"])
+            logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
+            return .failure(error)
+        default:
+            return .failure(.protocolViolation("unexpected pairing state"))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import TandemCore
+import TandemStore
+
+/// The broker's shared state: live sessions, their agents, and the pairing rules.
+///
+/// Every connection handler talks to this one actor; it writes every decision
+/// to the store before answering, so what a caller is told is already recorded.
+public actor Broker {
+    public let config: BrokerConfig
+    public let identity: BrokerIdentity
+    public let store: Store
+    let clock: any WallClock
+    let logger: Logger
+    var limiter: GuessLimiter
+    var live: [SessionID: LiveSession] = [:]
+
+    struct LiveSession {
+        var record: SessionRecord
+        var lifecycle: SessionLifecycle
+        var waiters: [CheckedContinuation<PairingOutcome, Never>] = []
+        var outcome: PairingOutcome?
+        var agent: AgentLink?
+        var bytesToAgent = 0
+        var bytesFromAgent = 0
+    }
+
+    public init(config: BrokerConfig, identity: BrokerIdentity, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.config = config
+        self.identity = identity
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.limiter = GuessLimiter(limits: config.guessLimits)
+    }
+
+    /// Writes one event; failures are logged loudly since nothing may be lost silently.
+    func record(_ kind: String, ticket: Int?, session: SessionID?, actor: String, _ data: [String: String] = [:]) {
+        let event = Event(time: clock.now, ticketID: ticket, sessionID: session?.rawValue, actor: actor, kind: kind, data: data)
+        do {
+            try store.append(event)
+        } catch {
+            logger.critical("could not record event \(kind) for session \(session?.rawValue ?? "-"): \(error)")
+        }
+    }
+
+    /// Records an event on behalf of a connection handler.
+    public func recordEvent(_ kind: String, session: SessionID?, actor: String, _ data: [String: String] = [:]) {
+        let ticket = session.flatMap { live[$0]?.record.ticketID }
+        record(kind, ticket: ticket, session: session, actor: actor, data)
+    }
+
+    func finish(_ id: SessionID, with outcome: PairingOutcome) {
+        guard var s = live[id] else { return }
+        s.outcome = outcome
+        let waiters = s.waiters
+        s.waiters = []
+        live[id] = s
+        for w in waiters { w.resume(returning: outcome) }
+    }
+
+    /// Waits until the session is approved, refused, expired or ended.
+    public func waitForOutcome(_ id: SessionID) async -> PairingOutcome {
+        guard let s = live[id] else { return .expired }
+        if let outcome = s.outcome { return outcome }
+        return await withCheckedContinuation { c in live[id]?.waiters.append(c) }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSH
+import NIOSSL
+import NIOTLS
+import TandemCore
+import TandemStore
+
+/// The broker's one TLS port: ALPN decides whether a connection is an agent or a technician.
+public final class BrokerServer: Sendable {
+    public let broker: Broker
+    private let config: BrokerConfig
+    private let tls: NIOSSLContext
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+
+    public init(broker: Broker, logger: Logger) throws {
+        self.broker = broker
+        self.config = broker.config
+        self.logger = logger
+        tls = try TandemTLS.serverContext(certificatePath: config.certificatePath, keyPath: config.keyPath)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        try FileManager.default.createDirectory(atPath: config.recordingsDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+
+    /// Binds the port; the returned channel's `closeFuture` completes when the server stops.
+    public func bind() async throws -> Channel {
+        let tls = self.tls
+        let broker = self.broker
+        let config = self.config
+        let logger = self.logger
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let guardHandler = ConnectionGuard(timeout: .milliseconds(Int64(config.handshakeTimeout * 1000)), logger: logger)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: tls))
+                    try sync.addHandler(guardHandler)
+                    let guardBox = NIOLoopBound(guardHandler, eventLoop: channel.eventLoop)
+                    try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try Self.route(result, channel: channel, before: guardBox.value, broker: broker, logger: logger)
+                        }
+                    }, position: .after(sync.handler(type: NIOSSLServerHandler.self)))
+                }
+            }
+            .bind(host: config.host, port: config.port)
+            .get()
+    }
+
+    private static func route(_ result: ALPNResult, channel: Channel, before guardHandler: ConnectionGuard,
+                              broker: Broker, logger: Logger) throws {
+        let sync = channel.pipeline.syncOperations
+        switch result {
+        case .negotiated(TandemTLS.sshALPN):
+            let identity = ConnectionIdentity()
+            identity.peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+            let auth = TechnicianAuthenticator(store: broker.store, identity: identity, logger: logger)
+            let forwarding = ForwardingRefusal(broker: broker, identity: NIOLoopBound(identity, eventLoop: channel.eventLoop), logger: logger)
+            let server = SSHServerConfiguration(hostKeys: [broker.identity.nioPrivateKey], userAuthDelegate: auth,
+                                                globalRequestDelegate: forwarding)
+            let identityBox = NIOLoopBound(identity, eventLoop: channel.eventLoop)
+            let ssh = NIOSSHHandler(role: .server(server), allocator: channel.allocator) { child, type in
+                child.eventLoop.makeCompletedFuture {
+                    try Self.initializeTechnicianChannel(child, type: type, identity: identityBox.value, broker: broker, logger: logger)
+                }
+            }
+            try sync.addHandler(ssh, position: .before(guardHandler))
+        case .negotiated(TandemTLS.agentALPN):
+            let frames = AgentFrameHandler { message in
+                if case .consent(let c) = message { return c.approved }
+                return false
+            }
+            try sync.addHandler(frames, position: .before(guardHandler))
+            try sync.addHandler(AgentJoinHandler(broker: broker, config: broker.config, frameHandler: frames, logger: logger),
+                                position: .before(guardHandler))
+        default:
+            logger.warning("dropped connection from \(channel.remoteAddress?.description ?? "?"): no supported ALPN protocol")
+            channel.close(promise: nil)
+        }
+    }
+
+    private static func initializeTechnicianChannel(_ child: Channel, type: SSHChannelType, identity: ConnectionIdentity,
+                                                    broker: Broker, logger: Logger) throws {
+        switch type {
+        case .session:
+            try child.pipeline.syncOperations.addHandler(TechnicianChannelHandler(broker: broker, identity: identity, logger: logger))
+        case .directTCPIP(let target):
+            let who = identity.user?.name ?? "unknown"
+            let dest = "\(target.targetHost):\(target.targetPort)"
+            logger.notice("refused port forwarding to \(dest) for \(who)")
+            Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "direct-tcpip", "target": dest]) }
+            throw TandemError.permissionDenied("port forwarding is not allowed")
+        default:
+            let who = identity.user?.name ?? "unknown"
+            logger.notice("refused channel type \(type) for \(who)")
+            Task { await broker.recordEvent("channel_refused", session: nil, actor: who, ["request": "\(type)"]) }
+            throw TandemError.permissionDenied("channel type not allowed")
+        }
+    }
+
+    public func shutdown() async throws {
+        try await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,75 @@
+import Logging
+import NIOCore
+import NIOSSH
+import NIOSSL
+
+/// Fired by a protocol handler once the peer has proven it speaks our protocol.
+public struct PeerEstablishedEvent: Sendable {}
+
+/// Sits at the end of every connection: drops peers that stall before they
+/// establish themselves, and logs then closes on any error, so one hostile
+/// connection never reaches the accept loop or another session.
+final class ConnectionGuard: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let timeout: TimeAmount
+    private let logger: Logger
+    private var deadline: Scheduled<Void>?
+    private var peer = "unknown"
+    private var established = false
+
+    init(timeout: TimeAmount, logger: Logger) {
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let peer = self.peer
+        let logger = self.logger
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            logger.warning("dropped connection from \(peer): nothing useful received in time (silent or too slow)")
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is PeerEstablishedEvent || event is UserAuthSuccessEvent {
+            established = true
+            deadline?.cancel()
+            deadline = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Nothing should reach here; ignoring keeps stray data from piling up.
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.warning("dropped connection from \(peer): \(Self.describe(error))")
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        logger.debug("connection from \(peer) closed")
+        context.fireChannelInactive()
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let e as NIOSSLError: return "TLS failure (\(e))"
+        case let e as NIOSSHError: return "SSH protocol error (\(e.type))"
+        default: return String(describing: error)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionGuard: Sendable {}

@@ -1,0 +1,66 @@
+import Logging
+import NIOCore
+import NIOSSH
+import TandemCore
+import TandemStore
+
+/// Who is logged in on one technician connection; read by its channels (same event loop).
+final class ConnectionIdentity {
+    var user: User?
+    var peer = "unknown"
+}
+
+/// Public-key login against the keys registered with `tandemd user add`.
+final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
+    let supportedAuthenticationMethods: NIOSSHAvailableUserAuthenticationMethods = .publicKey
+    private let store: Store
+    private let identity: ConnectionIdentity
+    private let logger: Logger
+
+    init(store: Store, identity: ConnectionIdentity, logger: Logger) {
+        self.store = store
+        self.identity = identity
+        self.logger = logger
+    }
+
+    func requestReceived(request: NIOSSHUserAuthenticationRequest, responsePromise: EventLoopPromise<NIOSSHUserAuthenticationOutcome>) {
+        guard case .publicKey(let offered) = request.request else {
+            responsePromise.succeed(.failure)
+            return
+        }
+        let name = String(request.username.prefix(64))
+        guard let user = (try? store.user(named: name)) ?? nil,
+              let registered = try? NIOSSHPublicKey(openSSHPublicKey: user.publicKey),
+              registered == offered.publicKey else {
+            logger.notice("login refused for '\(name)' from \(identity.peer): unknown user or key")
+            responsePromise.succeed(.failure)
+            return
+        }
+        identity.user = user
+        responsePromise.succeed(.success)
+    }
+}
+
+@available(*, unavailable)
+extension TechnicianAuthenticator: Sendable {}
+
+/// Refuses every port-forwarding request and puts the attempt on record.
+struct ForwardingRefusal: GlobalRequestDelegate {
+    let broker: Broker
+    let identity: NIOLoopBound<ConnectionIdentity>
+    let logger: Logger
+
+    func tcpForwardingRequest(_ request: GlobalRequest.TCPForwardingRequest, handler: NIOSSHHandler,
+                              promise: EventLoopPromise<GlobalRequest.TCPForwardingResponse>) {
+        let who = identity.value.user?.name ?? "unknown"
+        let target: String
+        switch request {
+        case .listen(let host, let port): target = "listen \(host):\(port)"
+        case .cancel(let host, let port): target = "cancel \(host):\(port)"
+        }
+        logger.notice("refused remote port forwarding (\(target)) for \(who)")
+        let broker = self.broker
+        Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "tcpip-forward", "target": target]) }
+        promise.fail(TandemError.permissionDenied("port forwarding is not allowed"))
+    }
+}

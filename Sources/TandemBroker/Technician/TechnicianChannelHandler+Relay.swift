@@ -1,0 +1,96 @@
+import Foundation
+import NIOCore
+import NIOSSH
+import TandemCore
+import TandemStore
+
+// MARK: - Attaching to the agent
+
+extension TechnicianChannelHandler {
+    /// Opens the matching channel to the agent and starts relaying once it is up.
+    func attach(_ id: SessionID, user: User, kind: String, command: String, context: ChannelHandlerContext) {
+        mode = .connecting(pending: [])
+        let broker = self.broker
+        let technician = context.channel
+        let counter = self.counter
+        let pty = self.pty
+        let size = self.size
+        let recordingsDir = broker.config.recordingsDirectory
+        let role = user.role
+        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
+            let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: .shell)
+            var recorder: AsciicastRecorder?
+            if kind == "shell" {
+                let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000)).cast"
+                recorder = try AsciicastRecorder(path: recordingsDir + "/" + name, columns: size.columns, rows: size.rows,
+                                                 term: pty?.term ?? "xterm", title: "Tandem \(id) ticket #\(ticket)")
+                await broker.recordEvent("shell_started", session: id, actor: user.name,
+                                         ["recording": name, "size": "\(size.columns)x\(size.rows)"])
+            } else {
+                await broker.recordEvent("exec", session: id, actor: user.name, ["command": String(command.prefix(4096))])
+            }
+            return (link, ticket, recorder)
+        }.flatMap { (link, ticket, recorder) in
+            link.openSessionChannel { agentChannel in
+                agentChannel.eventLoop.makeCompletedFuture {
+                    try agentChannel.pipeline.syncOperations.addHandler(
+                        AgentSideRelayHandler(technician: technician, recorder: recorder, counter: counter))
+                }
+            }.map { ($0, ticket, recorder) }
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let (agentChannel, ticket, recorder)):
+                self.recorder = recorder
+                self.attached = (id, ticket, kind, command)
+                self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
+            case .failure(let error):
+                self.mode = .control
+                let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
+                self.finish(status: 1, stderr: "tandem: \(text)\n", context: context)
+            }
+        }
+    }
+
+    private func startRelay(to agent: Channel, kind: String, command: String, context: ChannelHandlerContext) {
+        guard case .connecting(let pending) = mode else {
+            agent.close(promise: nil)
+            return
+        }
+        mode = .relaying(agent: agent)
+        if let pty {
+            var request = pty
+            request.wantReply = true
+            agent.triggerUserOutboundEvent(request, promise: nil)
+        }
+        if kind == "shell" {
+            agent.triggerUserOutboundEvent(SSHChannelRequestEvent.ShellRequest(wantReply: true), promise: nil)
+        } else {
+            agent.triggerUserOutboundEvent(SSHChannelRequestEvent.ExecRequest(command: command, wantReply: true), promise: nil)
+        }
+        for message in pending {
+            if case .byteBuffer(let bytes) = message.data { counter.toAgent(bytes.readableBytes) }
+            agent.write(message, promise: nil)
+        }
+        agent.flush()
+    }
+
+    /// Puts the channel's end on record: byte counts, exit status, recording.
+    func closeRecording() {
+        guard let attached else { return }
+        self.attached = nil
+        let recorder = self.recorder
+        self.recorder = nil
+        let totals = counter.totals
+        let status = counter.exitStatus
+        let broker = self.broker
+        let actor = identity.user?.name ?? "unknown"
+        Task {
+            recorder?.finish()
+            await broker.addBytes(attached.id, toAgent: totals.toAgent, fromAgent: totals.fromAgent)
+            var data = ["channel": attached.kind, "bytes_to_agent": String(totals.toAgent), "bytes_from_agent": String(totals.fromAgent)]
+            if let status { data["exit_status"] = String(status) }
+            if let recorder { data["recording"] = (recorder.path as NSString).lastPathComponent }
+            await broker.recordEvent("channel_closed", session: attached.id, actor: actor, data)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSH
+import TandemCore
+import TandemStore
+
+/// One channel of a technician's SSH connection: a broker command, or a relay to the agent.
+final class TechnicianChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = SSHChannelData
+    typealias OutboundIn = SSHChannelData
+    typealias OutboundOut = SSHChannelData
+
+    enum Mode {
+        case idle
+        case control
+        case connecting(pending: [SSHChannelData])
+        case relaying(agent: Channel)
+        case closed
+    }
+
+    let broker: Broker
+    let identity: ConnectionIdentity
+    let logger: Logger
+    var mode = Mode.idle
+    var pty: SSHChannelRequestEvent.PseudoTerminalRequest?
+    var size: (columns: Int, rows: Int) = (80, 24)
+    var recorder: AsciicastRecorder?
+    var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
+    let counter = RelayCounter()
+
+    init(broker: Broker, identity: ConnectionIdentity, logger: Logger) {
+        self.broker = broker
+        self.identity = identity
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true).whenComplete { _ in }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let request as SSHChannelRequestEvent.PseudoTerminalRequest:
+            pty = request
+            size = (request.terminalCharacterWidth, request.terminalRowHeight)
+            reply(request.wantReply, ok: true, context: context)
+        case let request as SSHChannelRequestEvent.EnvironmentRequest:
+            reply(request.wantReply, ok: false, context: context)
+        case let request as SSHChannelRequestEvent.ExecRequest:
+            guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
+            reply(request.wantReply, ok: true, context: context)
+            start(request.command, context: context)
+        case let request as SSHChannelRequestEvent.ShellRequest:
+            guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
+            reply(request.wantReply, ok: true, context: context)
+            mode = .control
+            finish(status: 2, stderr: "This is the Tandem broker: use the 'tandem' CLI.\n\n" + ControlCommand.usage + "\n", context: context)
+        case let request as SSHChannelRequestEvent.SubsystemRequest:
+            refuse("subsystem", detail: request.subsystem, context: context)
+            reply(request.wantReply, ok: false, context: context)
+        case let request as SSHChannelRequestEvent.WindowChangeRequest:
+            size = (request.terminalCharacterWidth, request.terminalRowHeight)
+            recorder?.resize(columns: request.terminalCharacterWidth, rows: request.terminalRowHeight)
+            if case .relaying(let agent) = mode { agent.triggerUserOutboundEvent(request, promise: nil) }
+        case let request as SSHChannelRequestEvent.SignalRequest:
+            if case .relaying(let agent) = mode { agent.triggerUserOutboundEvent(request, promise: nil) }
+        case ChannelEvent.inputClosed:
+            if case .relaying(let agent) = mode { agent.close(mode: .output, promise: nil) }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        switch mode {
+        case .relaying(let agent):
+            if case .byteBuffer(let bytes) = message.data {
+                counter.toAgent(bytes.readableBytes)
+                if let recorder { recorder.input(Array(bytes.readableBytesView)) }
+            }
+            agent.write(message, promise: nil)
+        case .connecting(var pending):
+            pending.append(message)
+            mode = .connecting(pending: pending)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .relaying(let agent) = mode { agent.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .relaying(let agent) = mode {
+            agent.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .relaying(let agent) = mode { agent.close(promise: nil) }
+        mode = .closed
+        closeRecording()
+        context.fireChannelInactive()
+    }
+
+    private func reply(_ wanted: Bool, ok: Bool, context: ChannelHandlerContext) {
+        guard wanted else { return }
+        context.triggerUserOutboundEvent(ok ? ChannelSuccessEvent() : ChannelFailureEvent(), promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension TechnicianChannelHandler: Sendable {}
+
+// MARK: - Commands
+
+extension TechnicianChannelHandler {
+    private func start(_ line: String, context: ChannelHandlerContext) {
+        guard let user = identity.user else { return finish(status: 1, stderr: "not logged in\n", context: context) }
+        let command: ControlCommand
+        do {
+            command = try ControlCommand.parse(line)
+        } catch {
+            mode = .control
+            return finish(status: 2, stderr: "tandem: \(error)\n", context: context)
+        }
+        switch command {
+        case .shell(let id):
+            guard pty != nil else {
+                mode = .control
+                return finish(status: 2, stderr: "tandem: 'shell' needs a terminal; use 'tandem shell SESSION' from a terminal or 'tandem exec'\n", context: context)
+            }
+            attach(id, user: user, kind: "shell", command: "", context: context)
+        case .exec(let id, let remote):
+            attach(id, user: user, kind: "exec", command: remote, context: context)
+        default:
+            mode = .control
+            let channel = context.channel
+            let runner = ControlRunner(broker: broker, user: user) { text, stderr in
+                var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+                buffer.writeString(text)
+                channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer)), promise: nil)
+            }
+            context.eventLoop.makeFutureWithTask { await runner.run(command) }.assumeIsolated().whenSuccess { status in
+                self.finish(status: status, stderr: nil, context: context)
+            }
+        }
+    }
+
+    /// Sends an optional message, the exit status and closes: the end of a broker command.
+    func finish(status: Int32, stderr: String?, context: ChannelHandlerContext) {
+        if let stderr {
+            var buffer = context.channel.allocator.buffer(capacity: stderr.utf8.count)
+            buffer.writeString(stderr)
+            context.write(wrapOutboundOut(SSHChannelData(type: .stdErr, data: .byteBuffer(buffer))), promise: nil)
+        }
+        context.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: Int(status)), promise: nil)
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
+        let who = identity.user?.name ?? "unknown"
+        logger.notice("refused \(what) '\(detail.prefix(64))' for \(who)")
+        let broker = self.broker
+        let session = attached?.id
+        Task { await broker.recordEvent("channel_refused", session: session, actor: who, ["request": what, "detail": String(detail.prefix(256))]) }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import LibSSH
+import TandemCore
+
+extension TandemCommand {
+    struct SessionCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "session", abstract: "Start and end sessions.",
+                                                        subcommands: [New.self, End.self])
+
+        struct New: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Ask an end-user for a session; opens a shell once they approve.",
+                discussion: """
+                    Example: tandem session new --ticket 1042 --scope shell
+                    Read the 9-digit code to the user; they run 'tandem-agent CODE' and answer y.
+                    Exit status: 0 approved, 4 refused, 5 code expired.
+                    """)
+            @OptionGroup var options: CLIOptions
+            @Option(help: "Ticket number this work belongs to.") var ticket: Int
+            @Option(help: "What the user is asked to allow: shell, files, or shell,files.") var scope = "shell"
+            @Option(help: "Longest the session may last, in seconds.") var timeLimit: Int?
+            @Flag(help: "Do not open a shell after approval; print the session id and exit.") var noShell = false
+
+            func validate() throws { _ = try Scope.parseList(scope) }
+
+            func run() throws {
+                let resolved = try options.resolve()
+                let connection = try BrokerConnection(resolved)
+                var line = "session new --ticket \(ticket) --scope \(scope)"
+                if let timeLimit { line += " --time-limit \(timeLimit)" }
+                let channel = try connection.session.openChannel()
+                try channel.requestExec(line)
+                var sessionID: String?
+                var pending = ""
+                let status = try ChannelPump(session: connection.session, channel: channel, forwardStdin: false) { bytes in
+                    pending += String(decoding: bytes, as: UTF8.self)
+                    while let nl = pending.firstIndex(of: "\n") {
+                        let event = String(pending[..<nl])
+                        pending.removeSubrange(...nl)
+                        sessionID = PairingProgress.show(event) ?? sessionID
+                    }
+                }.run()
+                guard status == 0, let sessionID else { throw ExitCode(status) }
+                guard !noShell, TerminalMode.isInteractive else {
+                    writeText("Attach with: tandem shell \(sessionID)   or   tandem exec \(sessionID) -- COMMAND\n")
+                    return
+                }
+                let shellStatus = try openShell(connection.session, sessionID: sessionID)
+                let end = try connection.session.openChannel()
+                try end.requestExec("session end \(sessionID)")
+                _ = try ChannelPump(session: connection.session, channel: end, forwardStdin: false, stdoutSink: { _ in }).run()
+                throw ExitCode(shellStatus)
+            }
+        }
+
+        struct End: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "End a session now.")
+            @OptionGroup var options: CLIOptions
+            @Argument(help: "The session id.") var session: String
+            func validate() throws { _ = try SessionID.parse(session) }
+            func run() throws { throw ExitCode(try runRemote(options, "session end \(session)")) }
+        }
+    }
+
+    struct Shell: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open an interactive shell in an active session.",
+                                                        discussion: "Example: tandem shell s-7f3a9c2e")
+        @OptionGroup var options: CLIOptions
+        @Argument(help: "The session id.") var session: String
+        func validate() throws { _ = try SessionID.parse(session) }
+        func run() throws {
+            let connection = try BrokerConnection(try options.resolve())
+            throw ExitCode(try openShell(connection.session, sessionID: session))
+        }
+    }
+}
+
+/// A raw-mode shell on the agent; returns the shell's exit status.
+func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
+    let channel = try session.openChannel()
+    let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color"
+    try channel.requestPty(term: term, size: TerminalMode.currentSize())
+    try channel.requestExec("shell \(sessionID)")
+    let mode = TerminalMode()
+    mode.enterRaw()
+    defer { mode.restore() }
+    return try ChannelPump(session: session, channel: channel, forwardStdin: true, forwardResize: true).run()
+}
+
+/// Turns the broker's pairing events into words for the technician.
+enum PairingProgress {
+    struct Event: Decodable {
+        var type: String
+        var session: String?
+        var code: String?
+        var expires_in: Int?
+        var reason: String?
+    }
+
+    /// Prints one event; returns the session id when the line names one.
+    static func show(_ line: String) -> String? {
+        guard let event = try? JSONDecoder().decode(Event.self, from: Data(line.utf8)) else {
+            writeText(line + "\n")
+            return nil
+        }
+        switch event.type {
+        case "code":
+            let code = (try? SessionCode.parse(event.code ?? ""))?.grouped ?? event.code ?? "?"
+            let minutes = max(1, (event.expires_in ?? 600) / 60)
+            writeText("Session \(event.session ?? "?") created.\nRead this code to the user: \(code)\n(valid \(minutes) minutes, once). Waiting for them to approve…\n")
+        case "approved": writeText("The user approved. Session \(event.session ?? "?") is active.\n")
+        case "refused": writeText("The user refused the session. Nothing ran on their machine.\n", fd: 2)
+        case "expired": writeText("The code expired before the user joined. Start a new session.\n", fd: 2)
+        case "ended": writeText("The session ended: \(event.reason ?? "unknown reason").\n", fd: 2)
+        default: writeText(line + "\n")
+        }
+        return event.session
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import LibSSH
+import NIOCore
+import NIOPosix
+import TandemCore
+
+/// The technician's logged-in SSH connection to the broker, through the TLS tunnel.
+///
+/// libssh runs on the calling thread (the CLI's main thread); NIO carries TLS on its own.
+final class BrokerConnection {
+    let session: SSHSession
+    private let group: MultiThreadedEventLoopGroup
+    private let tunnel: Channel
+
+    init(_ options: CLIOptions.Resolved) throws {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let tls = try TandemTLS.clientContext(caPath: options.ca, alpn: TandemTLS.sshALPN)
+            tunnel = try TLSTunnel.connect(to: options.broker, context: tls, group: group).wait()
+            let (fd, _) = try TLSTunnel.bridge(tunnel, group: group).wait()
+            let key = try options.identity.map { path throws(SSHError) in try SSHKey.loadPrivate(path: path) }
+            session = try SSHSession.connect(fd: fd, user: options.user, key: key, expectedFingerprint: options.fingerprint)
+        } catch let error as SSHError {
+            try? group.syncShutdownGracefully()
+            throw CLIError.ssh(error)
+        } catch let error as TandemError {
+            try? group.syncShutdownGracefully()
+            throw CLIError.connect(options.broker, error.description)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw CLIError.connect(options.broker, String(describing: error))
+        }
+    }
+
+    deinit {
+        session.disconnect()
+        tunnel.close(promise: nil)
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// The CLI's errors, each with what to do about it.
+enum CLIError: Error, CustomStringConvertible {
+    case connect(BrokerAddress, String)
+    case ssh(SSHError)
+    case remote(String)
+
+    var description: String {
+        switch self {
+        case .connect(let address, let why): return "cannot connect to the broker at \(address): \(why)"
+        case .ssh(let error): return error.description
+        case .remote(let why): return why
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import TandemCore
+
+/// How to reach and trust the broker; flags win over the config file.
+public struct CLIOptions: ParsableArguments {
+    @Option(help: "Broker address host:port.") var broker: String?
+    @Option(help: "CA certificate of the broker's TLS certificate.") var ca: String?
+    @Option(help: "Your SSH private key (default: ~/.ssh/id_ed25519, else ssh-agent).") var identity: String?
+    @Option(help: "Your user name at the broker (default: $USER).") var user: String?
+    @Option(help: "The broker's SSH key fingerprint (SHA256:…) from 'tandemd info'.") var fingerprint: String?
+    @Option(help: "Config file (default: ~/.config/tandem/tandem.conf).") var config: String?
+
+    public init() {}
+
+    struct Resolved {
+        var broker: BrokerAddress
+        var ca: String?
+        var identity: String?
+        var user: String
+        var fingerprint: String
+    }
+
+    func resolve() throws -> Resolved {
+        let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
+        guard let brokerText = broker ?? file["broker"] else {
+            throw ValidationError("no broker: pass --broker host:port or set 'broker = host:port' in ~/.config/tandem/tandem.conf")
+        }
+        guard let fingerprint = fingerprint ?? file["fingerprint"] else {
+            throw ValidationError("the broker's SSH fingerprint is not pinned: ask your admin for the output of 'tandemd info' and pass --fingerprint SHA256:… or set 'fingerprint' in the config file")
+        }
+        var identity = identity ?? file["identity"]
+        if identity == nil {
+            let def = ("~/.ssh/id_ed25519" as NSString).expandingTildeInPath
+            if FileManager.default.fileExists(atPath: def) { identity = def }
+        }
+        return Resolved(broker: try BrokerAddress(parsing: brokerText), ca: ca ?? file["ca"],
+                        identity: identity.map { ($0 as NSString).expandingTildeInPath },
+                        user: user ?? file["user"] ?? ProcessInfo.processInfo.environment["USER"] ?? "technician",
+                        fingerprint: fingerprint)
+    }
+}

@@ -1,0 +1,81 @@
+import CPTY
+import Foundation
+import Glibc
+import LibSSH
+
+/// Moves bytes between this process's stdio and one SSH channel until it closes.
+struct ChannelPump {
+    let session: SSHSession
+    let channel: SSHChannel
+    /// Forward our stdin to the channel (off for commands that read nothing).
+    var forwardStdin = true
+    /// Forward terminal resizes (interactive shells).
+    var forwardResize = false
+    /// Receives stdout bytes instead of writing them to fd 1.
+    var stdoutSink: ((UnsafeRawBufferPointer) -> Void)?
+
+    /// Returns the remote exit status (255 when the connection dropped without one).
+    func run() throws -> Int32 {
+        let loop = try SSHEventLoop()
+        try loop.add(session)
+        var closed = false
+        var status: Int32?
+        channel.onData = { bytes, isStderr in
+            if !isStderr, let sink = stdoutSink { sink(bytes); return }
+            writeAll(isStderr ? 2 : 1, bytes)
+        }
+        channel.onExitStatus = { status = $0 }
+        channel.onClose = { closed = true }
+        if forwardStdin {
+            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+            loop.watch(fd: 0) {
+                let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    let ok: Bool = buffer.withUnsafeBytes { p in
+                        (try? channel.write(UnsafeRawBufferPointer(rebasing: p[0..<n]))) != nil
+                    }
+                    return ok
+                }
+                if n < 0 && errno == EINTR { return true }
+                channel.sendEOF()
+                return false
+            }
+        }
+        if forwardResize {
+            let winch = tandem_signal_pipe(SIGWINCH)
+            loop.watch(fd: winch) {
+                var drain = [UInt8](repeating: 0, count: 64)
+                _ = read(winch, &drain, drain.count)
+                channel.changePtySize(TerminalMode.currentSize())
+                return true
+            }
+        }
+        var idleTurns = 0
+        while !closed {
+            if !loop.poll(timeoutMs: 200) || !session.isConnected {
+                break
+            }
+            if channel.isClosed { closed = true }
+            // An EOF'd channel whose close never comes is given a few seconds.
+            if channel.isEOF { idleTurns += 1; if idleTurns > 50 { break } }
+        }
+        loop.unwatch(fd: 0)
+        return status ?? channel.exitStatus ?? 255
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    guard var p = bytes.baseAddress else { return }
+    var left = bytes.count
+    while left > 0 {
+        let n = write(fd, p, left)
+        if n < 0 { if errno == EINTR { continue }; return }
+        left -= n
+        p += n
+    }
+}
+
+func writeText(_ text: String, fd: Int32 = 1) {
+    var t = text
+    t.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// A TLS connection to the broker whose plaintext side a blocking library (libssh) can use.
+///
+/// NIO carries TLS; `socketpair` hands libssh a plain file descriptor, and two
+/// relays copy bytes between the pair and the TLS channel.
+public enum TLSTunnel {
+    /// Connects with TLS and the given ALPN protocol, verifying the broker's certificate.
+    /// `handlers` are added after TLS (for framing before the bridge).
+    public static func connect(
+        to address: BrokerAddress, context: NIOSSLContext, group: EventLoopGroup,
+        handlers: @escaping @Sendable (Channel) throws -> Void = { _ in }
+    ) -> EventLoopFuture<Channel> {
+        // Certificates name hosts, not ports; IP literals are checked against IP SANs.
+        let isIP = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
+        let serverName = isIP ? nil : address.host
+        return ClientBootstrap(group: group)
+            .connectTimeout(.seconds(10))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
+                    try channel.pipeline.syncOperations.addHandler(tls)
+                    try handlers(channel)
+                }
+            }
+            .connect(host: address.host, port: address.port)
+    }
+
+    /// Makes a socketpair, relays one end to `channel`, and returns the other end for libssh.
+    /// `existingRelay` is the handler already on `channel` that will forward its reads
+    /// (used when framing came first); nil adds a plain relay.
+    public static func bridge(_ channel: Channel, group: EventLoopGroup) -> EventLoopFuture<(fd: Int32, pair: Channel)> {
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
+            return channel.eventLoop.makeFailedFuture(TandemError.io("cannot create a socket pair (errno \(errno))"))
+        }
+        let ours = fds[0]
+        let theirs = fds[1]
+        return ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+            .withConnectedSocket(ours)
+            .flatMap { pair in
+                ByteRelayHandler.link(pair, channel).map { (theirs, pair) }
+            }
+    }
+}

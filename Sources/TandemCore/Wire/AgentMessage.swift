@@ -1,0 +1,68 @@
+/// What flows between an agent and the broker before SSH starts (framed JSON).
+public enum AgentMessage: Codable, Sendable, Equatable {
+    /// Agent → broker: the code the user typed, and who runs the agent.
+    case join(JoinRequest)
+    /// Broker → agent: what the technician asks for.
+    case offer(Offer)
+    /// Broker → agent: the join failed; the message is for the user.
+    case rejected(Rejection)
+    /// Agent → broker: the user's answer, and the agent's fresh host key when yes.
+    case consent(Consent)
+    /// Broker → agent: after this frame the stream carries SSH.
+    case startSSH
+}
+
+public struct JoinRequest: Codable, Sendable, Equatable {
+    public var code: String
+    public var hostname: String
+    public var username: String
+    public init(code: String, hostname: String, username: String) {
+        self.code = code
+        self.hostname = hostname
+        self.username = username
+    }
+}
+
+public struct Offer: Codable, Sendable, Equatable {
+    public var sessionID: String
+    public var technician: String
+    public var ticketID: Int
+    public var ticketTitle: String
+    public var scopes: [Scope]
+    public var timeLimitSeconds: Int
+    /// The broker's SSH public key (OpenSSH line): the only key the agent lets in.
+    public var brokerPublicKey: String
+    public var brokerFingerprint: String
+
+    public init(sessionID: String, technician: String, ticketID: Int, ticketTitle: String, scopes: [Scope],
+                timeLimitSeconds: Int, brokerPublicKey: String, brokerFingerprint: String) {
+        self.sessionID = sessionID
+        self.technician = technician
+        self.ticketID = ticketID
+        self.ticketTitle = ticketTitle
+        self.scopes = scopes
+        self.timeLimitSeconds = timeLimitSeconds
+        self.brokerPublicKey = brokerPublicKey
+        self.brokerFingerprint = brokerFingerprint
+    }
+}
+
+public struct Rejection: Codable, Sendable, Equatable {
+    public enum Reason: String, Codable, Sendable { case unknown, expired, used, rateLimited, malformed, internalError }
+    public var reason: Reason
+    public var message: String
+    public init(reason: Reason, message: String) {
+        self.reason = reason
+        self.message = message
+    }
+}
+
+public struct Consent: Codable, Sendable, Equatable {
+    public var approved: Bool
+    /// The agent's host key for this session only (OpenSSH line), when approved.
+    public var hostKey: String?
+    public init(approved: Bool, hostKey: String?) {
+        self.approved = approved
+        self.hostKey = hostKey
+    }
+}

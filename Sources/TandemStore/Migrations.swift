@@ -1,0 +1,25 @@
+/// The schema, applied in order; `user_version` records how far a database got.
+enum Migrations {
+    static let steps: [String] = [
+        """
+        CREATE TABLE users(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, created REAL NOT NULL);
+        CREATE TABLE tickets(id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, requester TEXT NOT NULL,
+                             status TEXT NOT NULL, created REAL NOT NULL);
+        CREATE TABLE sessions(id TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+                              technician TEXT NOT NULL, scopes TEXT NOT NULL, code_hash TEXT NOT NULL UNIQUE,
+                              state TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
+                              time_limit INTEGER NOT NULL, end_reason TEXT);
+        CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, ticket_id INTEGER,
+                            session_id TEXT, actor TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
+        CREATE INDEX events_ticket ON events(ticket_id, id);
+        CREATE INDEX events_session ON events(session_id, id);
+        """,
+    ]
+
+    static func apply(to conn: SQLiteConnection) throws(StoreError) {
+        let current = Int(try conn.query("PRAGMA user_version").first?.first?.int ?? 0)
+        for (index, sql) in steps.enumerated() where index >= current {
+            try conn.execute("BEGIN IMMEDIATE; \(sql) PRAGMA user_version = \(index + 1); COMMIT;")
+        }
+    }
+}

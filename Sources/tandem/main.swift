@@ -1,0 +1,3 @@
+import TandemCLI
+
+TandemCommand.main()

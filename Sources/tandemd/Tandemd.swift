@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TandemBroker
+import TandemCore
+import TandemStore
+
+@main
+struct Tandemd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandemd",
+        abstract: "The Tandem broker: pairs technicians with end-users and records every session.",
+        discussion: """
+            First time:
+              tandemd init --data /var/lib/tandem
+              tandemd user add alice --role technician --key alice.pub --data /var/lib/tandem
+              tandemd serve --data /var/lib/tandem --cert broker.crt --key broker.key
+            """,
+        subcommands: [Init.self, Serve.self, UserCommand.self, Info.self])
+}
+
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The broker's data directory (database, keys, recordings).")
+    var data: String = ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
+}
+
+extension Tandemd {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the database and the broker's SSH and code keys.")
+        @OptionGroup var options: DataOption
+
+        func run() throws {
+            let identity = try BrokerAdmin.initialise(dataDirectory: options.data)
+            print("Initialised \(options.data)")
+            print("Broker SSH key fingerprint: \(identity.fingerprint)")
+            print("Give technicians this fingerprint: their 'tandem' checks it on every connection.")
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the broker's public key and fingerprint.")
+        @OptionGroup var options: DataOption
+
+        func run() throws {
+            let identity = try BrokerIdentity.load(from: options.data)
+            print("fingerprint: \(identity.fingerprint)")
+            print("public key:  \(identity.publicKeyLine)")
+        }
+    }
+
+    struct UserCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage technicians, auditors and admins.",
+                                                        subcommands: [Add.self, List.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Register a person by their SSH public key.",
+                discussion: "Example: tandemd user add alice --role technician --key ~/alice_ed25519.pub")
+            @OptionGroup var options: DataOption
+            @Argument(help: "Login name, e.g. alice.") var name: String
+            @Option(help: "technician, auditor or admin.") var role: String = "technician"
+            @Option(help: "Their OpenSSH public key file (Ed25519 or ECDSA).") var key: String
+
+            func validate() throws {
+                guard Role(rawValue: role) != nil else { throw ValidationError("--role must be technician, auditor or admin") }
+            }
+
+            func run() throws {
+                try BrokerAdmin.addUser(dataDirectory: options.data, name: name, role: Role(rawValue: role)!, keyFile: key)
+                print("Added \(role) \(name).")
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List registered people.")
+            @OptionGroup var options: DataOption
+            func run() throws {
+                for u in try BrokerAdmin.openStore(options.data).users() {
+                    print("\(u.name)\t\(u.role.rawValue)\t\(BrokerIdentity.fingerprint(ofOpenSSHLine: u.publicKey))")
+                }
+            }
+        }
+    }
+}
