@@ -64,6 +64,6 @@ let package = Package(
         .executableTarget(name: "tandem-agent", dependencies: ["TandemAgent"], swiftSettings: strict),
         .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore"], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["TandemCore"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["TandemCore", "CPTY"], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
     ]
 )

@@ -85,3 +85,7 @@ int tandem_signal_pipe(int signo) {
     sigaction(signo, &sa, NULL);
     return signal_pipe[0];
 }
+
+int tandem_open_pty(int *master_fd, int *slave_fd) {
+    return openpty(master_fd, slave_fd, NULL, NULL, NULL);
+}

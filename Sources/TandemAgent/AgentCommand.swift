@@ -46,3 +46,20 @@ public struct AgentCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension AgentCommand {
+    /// Parses the command line and runs the chosen command asynchronously.
+    /// (Spelled out because overload resolution in `main.swift` picks the synchronous `main`.)
+    public static func runFromCommandLine() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

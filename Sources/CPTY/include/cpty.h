@@ -20,4 +20,7 @@ int tandem_pty_resize(int master_fd, unsigned short rows, unsigned short cols);
 /// Routes `signo` to a self-pipe and returns its read end (one pipe for all signals).
 /// Each delivery writes the signal number as one byte; safe inside a signal handler.
 int tandem_signal_pipe(int signo);
+
+/// Opens a new pseudo-terminal pair (for tests that act as a person at a terminal).
+int tandem_open_pty(int *master_fd, int *slave_fd);
 #endif

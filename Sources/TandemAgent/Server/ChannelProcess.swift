@@ -28,40 +28,43 @@ final class ChannelProcess {
         self.loop = loop
         self.scopes = scopes
         self.report = report
-        channel.onPtyRequest = { [unowned self] term, size in
-            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+        channel.onPtyRequest = { [weak self] term, size in
+            guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
             self.term = String(term.prefix(64))
             self.size = size
             self.wantsPty = true
             return true
         }
-        channel.onShellRequest = { [unowned self] in
-            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+        channel.onShellRequest = { [weak self] in
+            guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
             self.report("The technician opened a shell.")
             return self.start(command: nil)
         }
-        channel.onExecRequest = { [unowned self] command in
-            guard self.scopes.contains(.shell), self.pid < 0 else { return false }
+        channel.onExecRequest = { [weak self] command in
+            guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
             self.report("The technician ran: \(command.prefix(200))")
             return self.start(command: command)
         }
-        channel.onSubsystemRequest = { [unowned self] name in
-            self.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
+        channel.onSubsystemRequest = { [weak self] name in
+            self?.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
             return false
         }
-        channel.onWindowChange = { [unowned self] size in
+        channel.onWindowChange = { [weak self] size in
+            guard let self else { return }
             self.size = size
             if self.ptyMaster >= 0 { _ = tandem_pty_resize(self.ptyMaster, UInt16(clamping: size.rows), UInt16(clamping: size.columns)) }
         }
-        channel.onData = { [unowned self] bytes, _ in self.writeInput(bytes) }
-        channel.onEOF = { [unowned self] in
+        channel.onData = { [weak self] bytes, _ in self?.writeInput(bytes) }
+        channel.onEOF = { [weak self] in
+            guard let self else { return }
             if self.stdinWrite >= 0 { Glibc.close(self.stdinWrite); self.stdinWrite = -1 }
         }
-        channel.onSignal = { [unowned self] name in
+        channel.onSignal = { [weak self] name in
+            guard let self else { return }
             let map: [String: Int32] = ["INT": SIGINT, "TERM": SIGTERM, "HUP": SIGHUP, "KILL": SIGKILL, "QUIT": SIGQUIT]
             if self.pid > 0, let sig = map[name] { kill(-self.pid, sig) }
         }
-        channel.onClose = { [unowned self] in self.terminate() }
+        channel.onClose = { [weak self] in self?.terminate() }
     }
 
     private func start(command: String?) -> Bool {
@@ -105,7 +108,8 @@ final class ChannelProcess {
     private func watch(_ fd: Int32, stderr: Bool) {
         openOutputs += 1
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
-        loop.watch(fd: fd) { [unowned self] in
+        loop.watch(fd: fd) { [weak self] in
+            guard let self else { return false }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 try? buffer.withUnsafeBytes { try self.channel.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stderr: stderr) }

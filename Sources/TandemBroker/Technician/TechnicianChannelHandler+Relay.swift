@@ -72,6 +72,7 @@ extension TechnicianChannelHandler {
             agent.write(message, promise: nil)
         }
         agent.flush()
+        if inputClosedWhileConnecting { agent.close(mode: .output, promise: nil) }
     }
 
     /// Puts the channel's end on record: byte counts, exit status, recording.

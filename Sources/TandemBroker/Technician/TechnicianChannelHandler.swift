@@ -28,6 +28,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var recorder: AsciicastRecorder?
     var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
     let counter = RelayCounter()
+    /// The technician sent EOF before the agent's channel was up: pass it on once it is.
+    var inputClosedWhileConnecting = false
 
     init(broker: Broker, identity: ConnectionIdentity, logger: Logger) {
         self.broker = broker
@@ -66,7 +68,11 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let request as SSHChannelRequestEvent.SignalRequest:
             if case .relaying(let agent) = mode { agent.triggerUserOutboundEvent(request, promise: nil) }
         case ChannelEvent.inputClosed:
-            if case .relaying(let agent) = mode { agent.close(mode: .output, promise: nil) }
+            switch mode {
+            case .relaying(let agent): agent.close(mode: .output, promise: nil)
+            case .connecting: inputClosedWhileConnecting = true
+            default: break
+            }
         default:
             context.fireUserInboundEventTriggered(event)
         }

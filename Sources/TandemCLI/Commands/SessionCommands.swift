@@ -30,17 +30,18 @@ extension TandemCommand {
                 var line = "session new --ticket \(ticket) --scope \(scope)"
                 if let timeLimit { line += " --time-limit \(timeLimit)" }
                 let channel = try connection.session.openChannel()
-                try channel.requestExec(line)
                 var sessionID: String?
                 var pending = ""
-                let status = try ChannelPump(session: connection.session, channel: channel, forwardStdin: false) { bytes in
+                let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: false) { bytes in
                     pending += String(decoding: bytes, as: UTF8.self)
                     while let nl = pending.firstIndex(of: "\n") {
                         let event = String(pending[..<nl])
                         pending.removeSubrange(...nl)
                         sessionID = PairingProgress.show(event) ?? sessionID
                     }
-                }.run()
+                }
+                try channel.requestExec(line)
+                let status = try pump.run()
                 guard status == 0, let sessionID else { throw ExitCode(status) }
                 guard !noShell, TerminalMode.isInteractive else {
                     writeText("Attach with: tandem shell \(sessionID)   or   tandem exec \(sessionID) -- COMMAND\n")
@@ -48,8 +49,9 @@ extension TandemCommand {
                 }
                 let shellStatus = try openShell(connection.session, sessionID: sessionID)
                 let end = try connection.session.openChannel()
+                let endPump = ChannelPump(session: connection.session, channel: end, forwardStdin: false, stdoutSink: { _ in })
                 try end.requestExec("session end \(sessionID)")
-                _ = try ChannelPump(session: connection.session, channel: end, forwardStdin: false, stdoutSink: { _ in }).run()
+                _ = try endPump.run()
                 throw ExitCode(shellStatus)
             }
         }
@@ -80,12 +82,13 @@ extension TandemCommand {
 func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
     let channel = try session.openChannel()
     let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color"
+    let pump = ChannelPump(session: session, channel: channel, forwardStdin: true, forwardResize: true)
     try channel.requestPty(term: term, size: TerminalMode.currentSize())
     try channel.requestExec("shell \(sessionID)")
     let mode = TerminalMode()
     mode.enterRaw()
     defer { mode.restore() }
-    return try ChannelPump(session: session, channel: channel, forwardStdin: true, forwardResize: true).run()
+    return try pump.run()
 }
 
 /// Turns the broker's pairing events into words for the technician.

@@ -28,8 +28,9 @@ func runRemote(_ options: CLIOptions, _ line: String, forwardStdin: Bool = false
                stdoutSink: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> Int32 {
     let connection = try BrokerConnection(try options.resolve())
     let channel = try connection.session.openChannel()
+    let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: forwardStdin, stdoutSink: stdoutSink)
     try channel.requestExec(line)
-    return try ChannelPump(session: connection.session, channel: channel, forwardStdin: forwardStdin, stdoutSink: stdoutSink).run()
+    return try pump.run()
 }
 
 /// Quotes one argument for a POSIX shell.
@@ -75,7 +76,7 @@ extension TandemCommand {
         @OptionGroup var options: CLIOptions
         @Flag(name: .short, help: "Do not send stdin to the command.") var noStdin = false
         @Argument(help: "The session id.") var session: String
-        @Argument(parsing: .captureForPassthrough, help: "The command after --.") var command: [String] = []
+        @Argument(parsing: .postTerminator, help: "The command, after --.") var command: [String] = []
 
         func validate() throws {
             _ = try SessionID.parse(session)

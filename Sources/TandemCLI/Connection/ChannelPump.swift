@@ -4,28 +4,39 @@ import Glibc
 import LibSSH
 
 /// Moves bytes between this process's stdio and one SSH channel until it closes.
-struct ChannelPump {
+///
+/// Create it before sending the request: libssh may deliver the reply's first
+/// bytes while the request is still being answered.
+final class ChannelPump {
     let session: SSHSession
     let channel: SSHChannel
     /// Forward our stdin to the channel (off for commands that read nothing).
-    var forwardStdin = true
+    var forwardStdin: Bool
     /// Forward terminal resizes (interactive shells).
-    var forwardResize = false
-    /// Receives stdout bytes instead of writing them to fd 1.
-    var stdoutSink: ((UnsafeRawBufferPointer) -> Void)?
+    var forwardResize: Bool
+    private var closed = false
+    private var status: Int32?
+
+    /// `stdoutSink` receives stdout bytes instead of fd 1.
+    init(session: SSHSession, channel: SSHChannel, forwardStdin: Bool = true, forwardResize: Bool = false,
+         stdoutSink: ((UnsafeRawBufferPointer) -> Void)? = nil) {
+        self.session = session
+        self.channel = channel
+        self.forwardStdin = forwardStdin
+        self.forwardResize = forwardResize
+        channel.onData = { bytes, isStderr in
+            if !isStderr, let sink = stdoutSink { sink(bytes); return }
+            writeAll(isStderr ? 2 : 1, bytes)
+        }
+        channel.onExitStatus = { [weak self] in self?.status = $0 }
+        channel.onClose = { [weak self] in self?.closed = true }
+    }
 
     /// Returns the remote exit status (255 when the connection dropped without one).
     func run() throws -> Int32 {
         let loop = try SSHEventLoop()
         try loop.add(session)
-        var closed = false
-        var status: Int32?
-        channel.onData = { bytes, isStderr in
-            if !isStderr, let sink = stdoutSink { sink(bytes); return }
-            writeAll(isStderr ? 2 : 1, bytes)
-        }
-        channel.onExitStatus = { status = $0 }
-        channel.onClose = { closed = true }
+        let channel = self.channel
         if forwardStdin {
             var buffer = [UInt8](repeating: 0, count: 16 * 1024)
             loop.watch(fd: 0) {

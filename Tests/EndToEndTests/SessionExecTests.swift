@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+
+/// Acceptance 2: three real processes; exec runs on the agent side and returns its status.
+final class SessionExecTests: XCTestCase {
+    func testExecRunsOnAgentAndReturnsItsExitStatus() throws {
+        let fx = try BrokerFixture(name: "exec")
+        defer { fx.stopAll() }
+        let (id, agent) = try fx.activeSession()
+
+        let uname = try fx.tandem(["exec", id], after: ["--", "uname", "-a"])
+        XCTAssertEqual(uname.status, 0, uname.stderr)
+        XCTAssertTrue(uname.stdout.contains(ProcessInfo.processInfo.hostName) || uname.stdout.hasPrefix("Linux"), uname.stdout)
+        XCTAssertEqual(uname.stdout, try runTool("/bin/uname", ["-a"], in: fx.dir).stdout)
+
+        let three = try fx.tandem(["exec", id], after: ["--", "sh", "-c", "echo to-stderr >&2; exit 3"])
+        XCTAssertEqual(three.status, 3)
+        XCTAssertTrue(three.stderr.contains("to-stderr"), three.stderr)
+
+        let piped = try fx.tandem(["exec", id], after: ["--", "tr", "a-z", "A-Z"], stdin: "hello through the broker\n")
+        XCTAssertEqual(piped.stdout, "HELLO THROUGH THE BROKER\n")
+
+        XCTAssertTrue(agent.stderr.contains("The technician ran: uname -a"), agent.stderr)
+        let kinds = try fx.eventKinds()
+        for kind in ["session_requested", "code_issued", "join_accepted", "offered", "approved", "started", "exec", "channel_closed"] {
+            XCTAssertTrue(kinds.contains(kind), "missing event \(kind) in \(kinds)")
+        }
+        let show = try fx.tandem(["ticket", "show", "1"])
+        XCTAssertTrue(show.stdout.contains("command=uname -a"), show.stdout)
+        XCTAssertTrue(show.stdout.contains("exit_status=3"), show.stdout)
+    }
+
+    func testEndingTheSessionStopsTheAgentAndIsRecorded() throws {
+        let fx = try BrokerFixture(name: "end")
+        defer { fx.stopAll() }
+        let (id, agent) = try fx.activeSession()
+        let end = try fx.tandem(["session", "end", id])
+        XCTAssertEqual(end.status, 0, end.stderr)
+        XCTAssertEqual(agent.wait(15), 0, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("ended"), agent.stderr)
+        let after = try fx.tandem(["exec", id], after: ["--", "true"])
+        XCTAssertEqual(after.status, 1)
+        XCTAssertTrue(after.stderr.contains("not active"), after.stderr)
+        XCTAssertTrue(try fx.eventKinds().contains("ended"))
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+
+/// A real broker on 127.0.0.1 (OS-picked port) with its own data, certificates and a technician.
+final class BrokerFixture {
+    let dir: URL
+    let data: URL
+    var port = 0
+    var fingerprint = ""
+    private(set) var broker: Child!
+    private var children: [Child] = []
+
+    init(name: String, serveArguments: [String] = []) throws {
+        dir = try Harness.scratch(name)
+        data = dir.appendingPathComponent("data")
+        let certs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("certs/make-dev-certs.sh")
+        try check(runTool("/bin/bash", [certs.path, dir.appendingPathComponent("certs").path], in: dir), "make certs")
+        try check(runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir.appendingPathComponent("alice").path], in: dir), "keygen")
+        try check(runTool(Harness.tool("tandemd"), ["init", "--data", data.path], in: dir), "init")
+        try check(runTool(Harness.tool("tandemd"), ["user", "add", "alice", "--role", "technician",
+                                                     "--key", dir.appendingPathComponent("alice.pub").path, "--data", data.path], in: dir), "user add")
+        try startBroker(serveArguments)
+    }
+
+    func startBroker(_ extra: [String] = []) throws {
+        broker = try Child(Harness.tool("tandemd"), ["serve", "--data", data.path, "--listen", "127.0.0.1:0",
+                                                     "--cert", "certs/broker.crt", "--key", "certs/broker.key"] + extra,
+                           in: dir, name: "tandemd")
+        guard Harness.waitUntil(15, { self.broker.stdout.contains("listening on") }) else {
+            throw Failure("broker did not start: \(broker.stderr)")
+        }
+        let line = broker.stdout
+        port = Int(line.components(separatedBy: "127.0.0.1:")[1].prefix { $0.isNumber })!
+        fingerprint = String(line.components(separatedBy: "fingerprint ")[1].prefix { !$0.isWhitespace })
+        let conf = """
+            broker = 127.0.0.1:\(port)
+            ca = \(dir.path)/certs/ca.crt
+            identity = \(dir.path)/alice
+            user = alice
+            fingerprint = \(fingerprint)
+            """
+        try conf.write(to: dir.appendingPathComponent("tandem.conf"), atomically: true, encoding: .utf8)
+    }
+
+    var cliConfig: [String] { ["--config", dir.appendingPathComponent("tandem.conf").path] }
+
+    /// `tandem SUBCOMMAND… --config …`, run to completion.
+    func tandem(_ words: [String], after: [String] = [], stdin: String? = nil, timeout: Double = 30) throws
+        -> (status: Int32?, stdout: String, stderr: String) {
+        try runTool(Harness.tool("tandem"), words + cliConfig + after, in: dir, stdin: stdin, timeout: timeout)
+    }
+
+    /// `tandem session new --no-shell`, left running until the user answers.
+    func requestSession(ticket: Int, scope: String = "shell") throws -> (child: Child, code: String, id: String) {
+        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", "\(ticket)", "--scope", scope, "--no-shell"] + cliConfig,
+                              in: dir, name: "session-new-\(UUID().uuidString.prefix(4))")
+        children.append(child)
+        guard Harness.waitUntil(20, { child.stdout.contains("Read this code") }) else {
+            throw Failure("no code: \(child.stdout) \(child.stderr)")
+        }
+        let out = child.stdout
+        let code = out.components(separatedBy: "user: ")[1].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces)
+        let id = String(out.components(separatedBy: "Session ")[1].prefix { $0 != " " })
+        return (child, code, id)
+    }
+
+    /// `tandem-agent CODE`, answering the prompt with `answer`.
+    func agent(code: String, answer: String?) throws -> Child {
+        let child = try Child(Harness.tool("tandem-agent"), [code, "--broker", "127.0.0.1:\(port)", "--ca", "certs/ca.crt"],
+                              in: dir, name: "agent-\(UUID().uuidString.prefix(4))", stdin: .pipe)
+        children.append(child)
+        if let answer { child.send(answer + "\n") }
+        return child
+    }
+
+    /// A ticket, a session request and an agent that said yes: returns the active session id.
+    func activeSession(title: String = "Printer offline") throws -> (id: String, agent: Child) {
+        let ticket = try tandem(["ticket", "new", title, "--requester", "jane"])
+        guard ticket.status == 0 else { throw Failure("ticket new failed: \(ticket.stderr)") }
+        let number = Int(ticket.stdout.components(separatedBy: "#")[1].prefix { $0.isNumber })!
+        let request = try requestSession(ticket: number)
+        let agent = try agent(code: request.code, answer: "y")
+        guard request.child.wait(20) == 0 else { throw Failure("session not approved: \(request.child.stdout) \(request.child.stderr)") }
+        return (request.id, agent)
+    }
+
+    func eventKinds() throws -> [String] {
+        let r = try runTool("/usr/bin/sqlite3", [data.appendingPathComponent("tandem.db").path, "SELECT kind FROM events ORDER BY id"], in: dir)
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    func stopAll() {
+        for c in children { c.stop() }
+        broker?.stop()
+    }
+
+    deinit { stopAll() }
+
+    private func check(_ r: (status: Int32?, stdout: String, stderr: String), _ what: String) throws {
+        guard r.status == 0 else { throw Failure("\(what) failed: \(r.stdout) \(r.stderr)") }
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

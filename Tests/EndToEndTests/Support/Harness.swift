@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+
+/// Where the built programs are, and a scratch directory per test.
+enum Harness {
+    /// The build products sit next to the test bundle (`.build/debug`).
+    static let binDir: URL = {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: bundleDir.appendingPathComponent("tandemd").path) { return bundleDir }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug")
+    }()
+
+    static func tool(_ name: String) -> String { binDir.appendingPathComponent(name).path }
+
+    static func scratch(_ name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-e2e-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass.
+    @discardableResult
+    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+}
+
+/// A child process whose output goes to files, always stopped at the end of a test.
+final class Child {
+    let process = Process()
+    let stdoutURL: URL
+    let stderrURL: URL
+    private var stdinPipe: Pipe?
+
+    init(_ executable: String, _ arguments: [String], in dir: URL, name: String, stdin: StdinMode = .null,
+         environment: [String: String]? = nil) throws {
+        stdoutURL = dir.appendingPathComponent("\(name).out")
+        stderrURL = dir.appendingPathComponent("\(name).err")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = dir
+        if let environment { process.environment = environment }
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        switch stdin {
+        case .null: process.standardInput = FileHandle.nullDevice
+        case .pipe:
+            let pipe = Pipe()
+            stdinPipe = pipe
+            process.standardInput = pipe
+        case .handle(let h): process.standardInput = h
+        }
+        try process.run()
+    }
+
+    enum StdinMode {
+        case null
+        case pipe
+        case handle(FileHandle)
+    }
+
+    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    func send(_ text: String) {
+        stdinPipe?.fileHandleForWriting.write(Data(text.utf8))
+    }
+
+    func closeStdin() { try? stdinPipe?.fileHandleForWriting.close() }
+
+    /// Waits for exit; returns the status, or nil if it had to be killed.
+    @discardableResult
+    func wait(_ seconds: Double) -> Int32? {
+        if Harness.waitUntil(seconds, { !process.isRunning }) { return process.terminationStatus }
+        stop()
+        return nil
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.interrupt()
+        if !Harness.waitUntil(3, { !process.isRunning }) {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
+/// Runs a command to completion and returns status and output.
+@discardableResult
+func runTool(_ executable: String, _ arguments: [String], in dir: URL, stdin: String? = nil, timeout: Double = 30) throws
+    -> (status: Int32?, stdout: String, stderr: String) {
+    let name = "run-\(UUID().uuidString.prefix(6))"
+    let child: Child
+    if let stdin {
+        let path = dir.appendingPathComponent("\(name).in")
+        _ = FileManager.default.createFile(atPath: path.path, contents: Data(stdin.utf8))
+        child = try Child(executable, arguments, in: dir, name: name, stdin: .handle(try FileHandle(forReadingFrom: path)))
+    } else {
+        child = try Child(executable, arguments, in: dir, name: name)
+    }
+    let status = child.wait(timeout)
+    return (status, child.stdout, child.stderr)
+}

@@ -1,0 +1,73 @@
+import CPTY
+import Foundation
+import Glibc
+import XCTest
+
+/// Runs a program on a real pseudo-terminal, as a person at a terminal would.
+///
+/// `setsid -c` makes the terminal the program's controlling terminal, so a
+/// resize of the master reaches it as SIGWINCH.
+final class PseudoTerminal {
+    let master: Int32
+    let process = Process()
+    private var screen = Data()
+
+    init(_ executable: String, _ arguments: [String], in dir: URL, rows: UInt16 = 24, columns: UInt16 = 80) throws {
+        var m: Int32 = -1, s: Int32 = -1
+        guard tandem_open_pty(&m, &s) == 0 else { throw Failure("no pseudo-terminal available") }
+        master = m
+        resize(rows: rows, columns: columns)
+        let slave = FileHandle(fileDescriptor: s, closeOnDealloc: true)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["-w", "-c", executable] + arguments
+        process.currentDirectoryURL = dir
+        process.standardInput = slave
+        process.standardOutput = slave
+        process.standardError = slave
+        try process.run()
+        try? slave.close()
+        _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
+    }
+
+    func type(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
+    }
+
+    func resize(rows: UInt16, columns: UInt16) {
+        var ws = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
+    }
+
+    /// Everything the program has shown so far.
+    var text: String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(master, &buffer, buffer.count)
+            if n <= 0 { break }
+            screen.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: screen, as: UTF8.self)
+    }
+
+    func waitFor(_ needle: String, seconds: Double = 15) -> Bool {
+        Harness.waitUntil(seconds) { self.text.contains(needle) }
+    }
+
+    func waitForMatch(_ pattern: String, seconds: Double = 15) -> String? {
+        var found: String?
+        Harness.waitUntil(seconds) {
+            let t = self.text
+            if let r = t.range(of: pattern, options: .regularExpression) { found = String(t[r]) }
+            return found != nil
+        }
+        return found
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        close(master)
+    }
+}
