@@ -62,8 +62,13 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "tandem", dependencies: ["TandemCLI"], swiftSettings: strict),
         .executableTarget(name: "tandem-agent", dependencies: ["TandemAgent"], swiftSettings: strict),
-        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore"], swiftSettings: strict),
+        .testTarget(name: "TandemCoreTests", dependencies: [
+            "TandemCore",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
+        .testTarget(name: "TandemBrokerTests", dependencies: ["TandemBroker", "TandemStore"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemCore", "CPTY"], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
     ]
 )

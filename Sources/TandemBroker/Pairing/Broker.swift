@@ -8,9 +8,9 @@ import TandemStore
 /// Every connection handler talks to this one actor; it writes every decision
 /// to the store before answering, so what a caller is told is already recorded.
 public actor Broker {
-    public let config: BrokerConfig
-    public let identity: BrokerIdentity
-    public let store: Store
+    public nonisolated let config: BrokerConfig
+    public nonisolated let identity: BrokerIdentity
+    public nonisolated let store: Store
     let clock: any WallClock
     let logger: Logger
     var limiter: GuessLimiter

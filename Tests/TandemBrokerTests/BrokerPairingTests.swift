@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import TandemCore
+import TandemStore
+import XCTest
+
+@testable import TandemBroker
+
+/// The broker's pairing rules against a real SQLite file, with time from a manual clock.
+final class BrokerPairingTests: XCTestCase {
+    private func makeBroker(clock: ManualWallClock, limits: GuessLimiter.Limits = .init()) throws -> Broker {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-broker-\(UUID().uuidString)").path
+        let identity = try BrokerAdmin.initialise(dataDirectory: dir)
+        var config = BrokerConfig(dataDirectory: dir, certificatePath: "", keyPath: "")
+        config.codeLifetime = 600
+        config.guessLimits = limits
+        let store = try BrokerAdmin.openStore(dir)
+        _ = try store.createTicket(title: "Printer offline", requester: "jane", now: clock.now)
+        return Broker(config: config, identity: identity, store: store, clock: clock, logger: Logger(label: "test"))
+    }
+
+    func testCodeExpiresByTheClockNotByWaiting() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock)
+        let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        clock.advance(by: 601)
+        let result = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
+        XCTAssertEqual(result.failureValue, .codeExpired)
+    }
+
+    func testOfferNamesTechnicianTicketScopesAndBrokerKey() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock)
+        let (id, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: 900)
+        let offer = try await broker.redeem(code: code.grouped, source: "127.0.0.1", agentUser: "jane", agentHost: "pc").get()
+        XCTAssertEqual(offer.sessionID, id.rawValue)
+        XCTAssertEqual(offer.technician, "alice")
+        XCTAssertEqual(offer.ticketTitle, "Printer offline")
+        XCTAssertEqual(offer.timeLimitSeconds, 900)
+        XCTAssertEqual(offer.brokerPublicKey, broker.identity.publicKeyLine)
+        let again = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
+        XCTAssertEqual(again.failureValue, .codeUsed)
+        // Nothing stores the code itself.
+        let events = try broker.store.events(ticketID: 1)
+        XCTAssertFalse(events.contains { $0.data.values.contains { $0.contains(code.digits) } })
+    }
+
+    func testRateLimitBlocksRightCodeUntilWindowPasses() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock, limits: .init(perSource: 2, global: 100, window: 30))
+        let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        for wrong in ["111111111", "222222222"] {
+            let r = await broker.redeem(code: wrong, source: "10.1.1.1", agentUser: "x", agentHost: "y")
+            XCTAssertEqual(r.failureValue, .codeUnknown)
+        }
+        let blocked = await broker.redeem(code: code.digits, source: "10.1.1.1", agentUser: "x", agentHost: "y")
+        XCTAssertEqual(blocked.failureValue, .tooManyAttempts(retryAfterSeconds: 30))
+        clock.advance(by: 31)
+        let ok = await broker.redeem(code: code.digits, source: "10.1.1.1", agentUser: "x", agentHost: "y")
+        XCTAssertNil(ok.failureValue)
+    }
+
+    func testRefusalWakesTheWaitingTechnician() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock)
+        let (id, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        _ = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
+        async let outcome = broker.waitForOutcome(id)
+        _ = await broker.consent(id, approved: false, actor: "jane@pc")
+        let result = await outcome
+        XCTAssertEqual(result, .refused)
+        XCTAssertEqual(try broker.store.session(id: id)?.state, .refused)
+    }
+}
+
+extension Result {
+    var failureValue: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
