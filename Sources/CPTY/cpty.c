@@ -7,6 +7,13 @@
 #include <sys/ioctl.h>
 #include <fcntl.h>
 
+/* Nothing of the agent's (sockets, pipes, epoll) may reach the user's shell. */
+static void close_inherited_fds(void) {
+    if (close_range(3, ~0U, 0) != 0) {
+        for (int fd = 3; fd < 1024; fd++) close(fd);
+    }
+}
+
 static void reset_child_signals(void) {
     sigset_t set;
     sigemptyset(&set);
@@ -29,6 +36,7 @@ pid_t tandem_spawn_pty(const char *path, char *const argv[], char *const envp[],
     if (pid < 0) return -1;
     if (pid == 0) {
         reset_child_signals();
+        close_inherited_fds();
         if (cwd && chdir(cwd) != 0) { /* stay where we are */ }
         execve(path, argv, envp);
         _exit(127);
@@ -48,6 +56,7 @@ pid_t tandem_spawn_pipes(const char *path, char *const argv[], char *const envp[
         dup2(in_fd, 0);
         dup2(out_fd, 1);
         dup2(err_fd, 2);
+        close_inherited_fds();
         if (cwd && chdir(cwd) != 0) { /* stay where we are */ }
         execve(path, argv, envp);
         _exit(127);

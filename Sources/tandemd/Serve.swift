@@ -9,43 +9,59 @@ extension Tandemd {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the broker on one TLS port.",
-            discussion: "Example: tandemd serve --data ./tandem-data --cert certs/out/broker.crt --key certs/out/broker.key")
-        @OptionGroup var options: DataOption
-        @Option(help: "Address to listen on (port 0 picks a free port).") var listen = "127.0.0.1:8443"
-        @Option(help: "TLS certificate chain (PEM).") var cert = "certs/out/broker.crt"
-        @Option(help: "TLS private key (PEM).") var key = "certs/out/broker.key"
-        @Option(help: "Seconds a session code stays valid.") var codeTtl: Double = 600
-        @Option(help: "Wrong codes allowed per source within the guess window.") var guessLimit = 5
-        @Option(help: "Seconds over which wrong codes are counted.") var guessWindow: Double = 300
-        @Option(help: "Seconds a new connection has to identify itself.") var handshakeTimeout: Double = 20
-        @Option(help: "Seconds the end-user has to answer the offer.") var consentTimeout: Double = 300
-
-        func validate() throws {
-            _ = try BrokerAddress(parsing: listen.replacingOccurrences(of: ":0", with: ":1"))
-            guard codeTtl > 0, guessLimit > 0, guessWindow > 0, handshakeTimeout > 0 else {
-                throw ValidationError("timeouts and limits must be positive")
-            }
-        }
+            discussion: """
+                Example: tandemd serve --data ./tandem-data --cert certs/out/broker.crt --key certs/out/broker.key
+                Settings come from flags, then from --config FILE (key = value, same names
+                without dashes; see deploy/tandemd.conf), then from the defaults shown.
+                """)
+        @Option(help: "Config file (default: /etc/tandem/tandemd.conf when present).") var config: String?
+        @Option(help: "The broker's data directory (database, keys, recordings).") var data: String?
+        @Option(help: "Address to listen on; port 0 picks a free port. (default: 127.0.0.1:8443)") var listen: String?
+        @Option(help: "TLS certificate chain, PEM. (default: certs/out/broker.crt)") var cert: String?
+        @Option(help: "TLS private key, PEM. (default: certs/out/broker.key)") var key: String?
+        @Option(help: "Seconds a session code stays valid. (default: 600)") var codeTtl: Double?
+        @Option(help: "Wrong codes allowed per source within the guess window. (default: 5)") var guessLimit: Int?
+        @Option(help: "Seconds over which wrong codes are counted. (default: 300)") var guessWindow: Double?
+        @Option(help: "Seconds a new connection has to identify itself. (default: 20)") var handshakeTimeout: Double?
+        @Option(help: "Seconds the end-user has to answer the offer. (default: 300)") var consentTimeout: Double?
 
         func run() async throws {
+            let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
+            func number(_ flag: Double?, _ key: String, _ fallback: Double) throws -> Double {
+                let value = try flag ?? file[key].map { text -> Double in
+                    guard let v = Double(text) else { throw ValidationError("\(key) in the config file must be a number") }
+                    return v
+                } ?? fallback
+                guard value > 0 else { throw ValidationError("\(key) must be positive") }
+                return value
+            }
+            let dataDir = data ?? file["data"] ?? ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
+            let listenText = listen ?? file["listen"] ?? "127.0.0.1:8443"
+            guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]),
+                  (0...65535).contains(port) else {
+                throw ValidationError("--listen takes host:port, e.g. 127.0.0.1:8443")
+            }
             var logger = Logger(label: "tandemd")
             logger.logLevel = .info
-            var config = BrokerConfig(dataDirectory: options.data, certificatePath: cert, keyPath: key)
-            let colon = listen.lastIndex(of: ":")!
-            config.host = String(listen[..<colon])
-            config.port = Int(listen[listen.index(after: colon)...]) ?? 8443
-            config.codeLifetime = codeTtl
-            config.guessLimits = GuessLimiter.Limits(perSource: guessLimit, global: max(100, guessLimit * 20), window: guessWindow)
-            config.handshakeTimeout = handshakeTimeout
-            config.consentTimeout = consentTimeout
-            let identity = try BrokerIdentity.load(from: options.data)
-            let store = try BrokerAdmin.openStore(options.data)
-            let broker = Broker(config: config, identity: identity, store: store, logger: logger)
+            var settings = BrokerConfig(dataDirectory: dataDir, certificatePath: cert ?? file["cert"] ?? "certs/out/broker.crt",
+                                        keyPath: key ?? file["key"] ?? "certs/out/broker.key")
+            settings.host = String(listenText[..<colon])
+            settings.port = port
+            settings.codeLifetime = try number(codeTtl, "code-ttl", 600)
+            let limit = Int(try number(guessLimit.map(Double.init), "guess-limit", 5))
+            settings.guessLimits = GuessLimiter.Limits(perSource: limit, global: max(100, limit * 20),
+                                                       window: try number(guessWindow, "guess-window", 300))
+            settings.handshakeTimeout = try number(handshakeTimeout, "handshake-timeout", 20)
+            settings.consentTimeout = try number(consentTimeout, "consent-timeout", 300)
+
+            let identity = try BrokerIdentity.load(from: dataDir)
+            let store = try BrokerAdmin.openStore(dataDir)
+            let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
             let server = try BrokerServer(broker: broker, logger: logger)
             let channel = try await server.bind()
-            let port = channel.localAddress?.port ?? config.port
+            let bound = channel.localAddress?.port ?? port
             // Tests and scripts read this line to learn the port.
-            print("tandemd listening on \(config.host):\(port) fingerprint \(identity.fingerprint)")
+            print("tandemd listening on \(settings.host):\(bound) fingerprint \(identity.fingerprint)")
             fflush(nil)
             try await channel.closeFuture.get()
         }

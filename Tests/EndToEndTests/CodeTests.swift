@@ -4,7 +4,7 @@ import XCTest
 /// Acceptance 5: expired, reused and wrong codes each get their own message; guessing is rate-limited.
 final class CodeTests: XCTestCase {
     func testExpiredReusedAndWrongCodesAreRefusedDistinctly() throws {
-        let fx = try BrokerFixture(name: "codes", serveArguments: ["--code-ttl", "2"])
+        let fx = try BrokerFixture(name: "codes", brokerConfig: "# from the config file\ncode-ttl = 2\n")
         defer { fx.stopAll() }
         XCTAssertEqual(try fx.tandem(["ticket", "new", "Mail", "--requester", "kim"]).status, 0)
 
@@ -35,6 +35,13 @@ final class CodeTests: XCTestCase {
         XCTAssertEqual(Set(messages).count, 3, "each refusal reads differently")
         let kinds = try fx.eventKinds()
         XCTAssertEqual(kinds.filter { $0 == "join_refused" }.count, 3, "\(kinds)")
+        // Codes are secrets: no log line and no stored event contains one.
+        for code in [stale.code, fresh.code] {
+            let digits = code.replacingOccurrences(of: " ", with: "")
+            XCTAssertFalse(fx.broker.stderr.contains(digits))
+            let dump = try runTool("/usr/bin/sqlite3", [fx.data.appendingPathComponent("tandem.db").path, ".dump"], in: fx.dir)
+            XCTAssertFalse(dump.stdout.contains(digits))
+        }
     }
 
     func testRateLimitRefusesEvenTheRightCodeUntilTheWindowPasses() throws {

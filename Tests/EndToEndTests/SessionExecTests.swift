@@ -44,3 +44,16 @@ final class SessionExecTests: XCTestCase {
         XCTAssertTrue(try fx.eventKinds().contains("ended"))
     }
 }
+
+/// The user's processes must not inherit the agent's sockets, pipes or pollers.
+final class DescriptorHygieneTests: XCTestCase {
+    func testCommandsSeeOnlyTheirOwnDescriptors() throws {
+        let fx = try BrokerFixture(name: "fds")
+        defer { fx.stopAll() }
+        let (id, _) = try fx.activeSession()
+        let r = try fx.tandem(["exec", "-n", id], after: ["--", "ls /proc/self/fd"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // ls itself opens one descriptor to read the directory.
+        XCTAssertEqual(r.stdout.split(separator: "\n").sorted(), ["0", "1", "2", "3"], r.stdout)
+    }
+}

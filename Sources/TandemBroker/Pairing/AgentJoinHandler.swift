@@ -112,6 +112,10 @@ final class AgentJoinHandler: ChannelInboundHandler {
             let ssh = NIOSSHHandler(role: .client(client), allocator: context.channel.allocator, inboundChildChannelInitializer: nil)
             guard let frameHandler else { throw TandemError.protocolViolation("frame handler gone") }
             try context.pipeline.syncOperations.addHandler(ssh, position: .after(frameHandler))
+            // NIOSSHHandler does not pass channelInactive on, so watch the close itself.
+            context.channel.closeFuture.whenComplete { _ in
+                Task { await broker.end(id, reason: "agent disconnected", actor: "agent") }
+            }
         } catch {
             context.fireErrorCaught(error)
         }
@@ -135,8 +139,6 @@ final class AgentJoinHandler: ChannelInboundHandler {
         case .awaitingConsent(let id, let actor):
             // A closed window is a refusal.
             Task { _ = await broker.consent(id, approved: false, actor: "\(actor) (agent closed)") }
-        case .ssh(let id, _):
-            Task { await broker.end(id, reason: "agent disconnected", actor: "agent") }
         default:
             break
         }

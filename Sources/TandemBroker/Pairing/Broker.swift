@@ -46,8 +46,8 @@ public actor Broker {
     }
 
     /// Records an event on behalf of a connection handler.
-    public func recordEvent(_ kind: String, session: SessionID?, actor: String, _ data: [String: String] = [:]) {
-        let ticket = session.flatMap { live[$0]?.record.ticketID }
+    public func recordEvent(_ kind: String, session: SessionID?, ticket: Int? = nil, actor: String, _ data: [String: String] = [:]) {
+        let ticket = ticket ?? session.flatMap { live[$0]?.record.ticketID }
         record(kind, ticket: ticket, session: session, actor: actor, data)
     }
 

@@ -42,7 +42,7 @@ struct ControlRunner: Sendable {
             try requireRole([.technician, .admin], "create tickets")
             guard !title.isEmpty, title.count <= 200 else { throw TandemError.invalidArgument("a ticket title has 1 to 200 characters") }
             let ticket = try store.createTicket(title: title, requester: requester, now: Date())
-            await broker.recordEvent("ticket_created", session: nil, actor: user.name, ["title": title, "requester": requester, "ticket": String(ticket.id)])
+            await broker.recordEvent("ticket_created", session: nil, ticket: ticket.id, actor: user.name, ["title": title, "requester": requester])
             emit("Ticket #\(ticket.id) created: \(ticket.title)\n", false)
             return Status.ok
         case .ticketList:

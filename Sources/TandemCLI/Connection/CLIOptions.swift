@@ -9,7 +9,7 @@ public struct CLIOptions: ParsableArguments {
     @Option(help: "Your SSH private key (default: ~/.ssh/id_ed25519, else ssh-agent).") var identity: String?
     @Option(help: "Your user name at the broker (default: $USER).") var user: String?
     @Option(help: "The broker's SSH key fingerprint (SHA256:…) from 'tandemd info'.") var fingerprint: String?
-    @Option(help: "Config file (default: ~/.config/tandem/tandem.conf).") var config: String?
+    @Option(help: "Config file (default: $TANDEM_CONFIG, else ~/.config/tandem/tandem.conf).") var config: String?
 
     public init() {}
 
@@ -22,7 +22,8 @@ public struct CLIOptions: ParsableArguments {
     }
 
     func resolve() throws -> Resolved {
-        let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
+        let explicit = config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"]
+        let file = try KeyValueConfig.load(firstOf: explicit.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
         guard let brokerText = broker ?? file["broker"] else {
             throw ValidationError("no broker: pass --broker host:port or set 'broker = host:port' in ~/.config/tandem/tandem.conf")
         }

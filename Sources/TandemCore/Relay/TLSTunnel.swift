@@ -35,7 +35,8 @@ public enum TLSTunnel {
     /// (used when framing came first); nil adds a plain relay.
     public static func bridge(_ channel: Channel, group: EventLoopGroup) -> EventLoopFuture<(fd: Int32, pair: Channel)> {
         var fds: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
+        // CLOEXEC: the user's shell must never inherit the plaintext SSH stream.
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             return channel.eventLoop.makeFailedFuture(TandemError.io("cannot create a socket pair (errno \(errno))"))
         }
         let ours = fds[0]

@@ -10,7 +10,8 @@ final class BrokerFixture {
     private(set) var broker: Child!
     private var children: [Child] = []
 
-    init(name: String, serveArguments: [String] = []) throws {
+    /// `brokerConfig` is written to tandemd.conf and passed with `--config`.
+    init(name: String, serveArguments: [String] = [], brokerConfig: String? = nil) throws {
         dir = try Harness.scratch(name)
         data = dir.appendingPathComponent("data")
         let certs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -20,7 +21,13 @@ final class BrokerFixture {
         try check(runTool(Harness.tool("tandemd"), ["init", "--data", data.path], in: dir), "init")
         try check(runTool(Harness.tool("tandemd"), ["user", "add", "alice", "--role", "technician",
                                                      "--key", dir.appendingPathComponent("alice.pub").path, "--data", data.path], in: dir), "user add")
-        try startBroker(serveArguments)
+        var extra = serveArguments
+        if let brokerConfig {
+            let path = dir.appendingPathComponent("tandemd.conf")
+            try brokerConfig.write(to: path, atomically: true, encoding: .utf8)
+            extra += ["--config", path.path]
+        }
+        try startBroker(extra)
     }
 
     func startBroker(_ extra: [String] = []) throws {

@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+
+/// The end-user's side: config file, `join` spelling, Ctrl-C, and requests outside the scopes.
+final class AgentTests: XCTestCase {
+    func testAgentReadsConfigAndCtrlCEndsTheSession() throws {
+        let fx = try BrokerFixture(name: "agent")
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Disk full", "--requester", "lee"]).status, 0)
+        let conf = fx.dir.appendingPathComponent("agent.conf")
+        try "broker = 127.0.0.1:\(fx.port)\nca = \(fx.dir.path)/certs/ca.crt\n".write(to: conf, atomically: true, encoding: .utf8)
+        let request = try fx.requestSession(ticket: 1)
+        let agent = try Child(Harness.tool("tandem-agent"), ["join", request.code, "--config", conf.path], in: fx.dir,
+                              name: "agent-join", stdin: .pipe)
+        defer { agent.stop() }
+        agent.send("yes\n")
+        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+        XCTAssertEqual(try fx.tandem(["exec", request.id], after: ["--", "echo", "ok"]).stdout, "ok\n")
+
+        kill(agent.process.processIdentifier, SIGINT)
+        XCTAssertEqual(agent.wait(15), 0)
+        XCTAssertTrue(agent.stderr.contains("ended: you ended it"), agent.stderr)
+        XCTAssertTrue(Harness.waitUntil(10) { (try? fx.eventKinds().contains("ended")) ?? false })
+        let after = try fx.tandem(["exec", request.id], after: ["--", "echo", "ok"])
+        XCTAssertNotEqual(after.status, 0)
+    }
+
+    func testSubsystemOutsideTheScopesIsRefusedAndRecorded() throws {
+        let fx = try BrokerFixture(name: "subsystem")
+        defer { fx.stopAll() }
+        _ = try fx.activeSession()
+        let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
+        let proxy = "openssl s_client -quiet -verify_quiet -verify_return_error -alpn tandem-ssh/1 -connect 127.0.0.1:\(fx.port) -CAfile \(ca)"
+        let r = try runTool("/usr/bin/ssh", ["-F", "/dev/null", "-i", fx.dir.appendingPathComponent("alice").path,
+                                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                                             "-o", "ProxyCommand=\(proxy)", "-s", "alice@tandem", "sftp"], in: fx.dir, timeout: 20)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(Harness.waitUntil(5) { (try? fx.eventKinds().contains("channel_refused")) ?? false })
+        XCTAssertTrue(fx.broker.stderr.contains("refused subsystem 'sftp'"), fx.broker.stderr)
+    }
+}
