@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and runs every Tandem test.
+# Sets up a fresh Debian 12 machine and runs every Tandem test (unit and end-to-end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
-swift test --skip-build
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+if [ -z "$summary" ]; then echo "no test summary found"; exit 1; fi
+echo "$((total - failed)) passed, $failed failed"
+exit "$status"

@@ -38,4 +38,19 @@ final class AgentTests: XCTestCase {
         XCTAssertTrue(Harness.waitUntil(5) { (try? fx.eventKinds().contains("channel_refused")) ?? false })
         XCTAssertTrue(fx.broker.stderr.contains("refused subsystem 'sftp'"), fx.broker.stderr)
     }
+
+    func testTimeLimitEndsTheSessionOnBothSides() throws {
+        let fx = try BrokerFixture(name: "timelimit")
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Quick look", "--requester", "lee"]).status, 0)
+        let request = try fx.requestSession(ticket: 1, extra: ["--time-limit", "2"])
+        let agent = try fx.agent(code: request.code, answer: "y")
+        XCTAssertEqual(request.child.wait(20), 0)
+        XCTAssertEqual(agent.wait(15), 0, "agent must stop by itself")
+        XCTAssertTrue(agent.stderr.contains("time limit"), agent.stderr)
+        XCTAssertTrue(Harness.waitUntil(10) {
+            let show = (try? fx.tandem(["ticket", "show", "1"]).stdout) ?? ""
+            return show.contains("ended") && (show.contains("reason=time limit reached") || show.contains("reason=agent disconnected"))
+        })
+    }
 }

@@ -47,4 +47,22 @@ final class ShellTests: XCTestCase {
         let kinds = try fx.eventKinds()
         XCTAssertTrue(kinds.contains("shell_started"))
     }
+
+    /// The technician's main flow: `session new` waits for the yes, then is the shell.
+    func testSessionNewOpensAShellAfterApprovalAndEndsTheSession() throws {
+        let fx = try BrokerFixture(name: "session-new-shell")
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Wi-Fi drops", "--requester", "ana"]).status, 0)
+        let term = try PseudoTerminal(Harness.tool("tandem"), ["session", "new", "--ticket", "1", "--scope", "shell"] + fx.cliConfig, in: fx.dir)
+        defer { term.stop() }
+        let code = try XCTUnwrap(term.waitForMatch("[0-9]{3} [0-9]{3} [0-9]{3}"), term.text)
+        let agent = try fx.agent(code: code, answer: "y")
+        XCTAssertTrue(term.waitFor("The user approved"), term.text)
+        XCTAssertNotNil(term.waitForMatch("[$#] "), term.text)
+        term.type("exit 5\r")
+        XCTAssertTrue(Harness.waitUntil(15) { !term.process.isRunning }, term.text)
+        XCTAssertEqual(term.process.terminationStatus, 5)
+        XCTAssertEqual(agent.wait(15), 0, "ending the shell from session new ends the session")
+        XCTAssertTrue(try fx.eventKinds().contains("ended"))
+    }
 }

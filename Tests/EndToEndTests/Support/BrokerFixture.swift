@@ -59,8 +59,8 @@ final class BrokerFixture {
     }
 
     /// `tandem session new --no-shell`, left running until the user answers.
-    func requestSession(ticket: Int, scope: String = "shell") throws -> (child: Child, code: String, id: String) {
-        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", "\(ticket)", "--scope", scope, "--no-shell"] + cliConfig,
+    func requestSession(ticket: Int, scope: String = "shell", extra: [String] = []) throws -> (child: Child, code: String, id: String) {
+        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", "\(ticket)", "--scope", scope, "--no-shell"] + extra + cliConfig,
                               in: dir, name: "session-new-\(UUID().uuidString.prefix(4))")
         children.append(child)
         guard Harness.waitUntil(20, { child.stdout.contains("Read this code") }) else {
