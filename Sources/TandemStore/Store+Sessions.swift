@@ -34,6 +34,13 @@ extension Store {
         }
     }
 
+    /// Sessions a previous broker process left open; they cannot resume, so they end.
+    public func openSessions() throws(StoreError) -> [SessionRecord] {
+        try run { c throws(StoreError) in
+            try c.query("\(Self.sessionColumns) WHERE state IN ('pending','offered','approved','active')").map(Self.session)
+        }
+    }
+
     private static let sessionColumns =
         "SELECT id, ticket_id, technician, scopes, code_hash, state, created, expires, time_limit, end_reason FROM sessions"
 

@@ -57,6 +57,7 @@ extension Tandemd {
             let identity = try BrokerIdentity.load(from: dataDir)
             let store = try BrokerAdmin.openStore(dataDir)
             let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
+            await broker.closeSessionsLeftOpen()
             let server = try BrokerServer(broker: broker, logger: logger)
             let channel = try await server.bind()
             let bound = channel.localAddress?.port ?? port

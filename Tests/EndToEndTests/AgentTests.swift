@@ -29,11 +29,7 @@ final class AgentTests: XCTestCase {
         let fx = try BrokerFixture(name: "subsystem")
         defer { fx.stopAll() }
         _ = try fx.activeSession()
-        let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
-        let proxy = "openssl s_client -quiet -verify_quiet -verify_return_error -alpn tandem-ssh/1 -connect 127.0.0.1:\(fx.port) -CAfile \(ca)"
-        let r = try runTool("/usr/bin/ssh", ["-F", "/dev/null", "-i", fx.dir.appendingPathComponent("alice").path,
-                                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                                             "-o", "ProxyCommand=\(proxy)", "-s", "alice@tandem", "sftp"], in: fx.dir, timeout: 20)
+        let r = try runTool("/usr/bin/ssh", fx.opensshArguments + ["-s", "alice@tandem", "sftp"], in: fx.dir, timeout: 20)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(Harness.waitUntil(5) { (try? fx.eventKinds().contains("channel_refused")) ?? false })
         XCTAssertTrue(fx.broker.stderr.contains("refused subsystem 'sftp'"), fx.broker.stderr)

@@ -40,11 +40,7 @@ final class HostileInputTests: XCTestCase {
         let fx = try BrokerFixture(name: "forward")
         defer { fx.stopAll() }
         let (id, _) = try fx.activeSession()
-        let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
-        let proxy = "openssl s_client -quiet -verify_quiet -verify_return_error -alpn tandem-ssh/1 -connect 127.0.0.1:\(fx.port) -CAfile \(ca)"
-        let common = ["-F", "/dev/null", "-i", fx.dir.appendingPathComponent("alice").path, "-o", "IdentitiesOnly=yes",
-                      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                      "-o", "ProxyCommand=\(proxy)"]
+        let common = fx.opensshArguments
         // The stock OpenSSH client is a real peer: a direct-tcpip channel (-W) and a remote forward (-R).
         let direct = try runTool("/usr/bin/ssh", common + ["-W", "127.0.0.1:22", "alice@tandem"], in: fx.dir, timeout: 20)
         XCTAssertNotEqual(direct.status, 0)

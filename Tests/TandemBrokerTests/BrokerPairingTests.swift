@@ -71,6 +71,16 @@ final class BrokerPairingTests: XCTestCase {
         XCTAssertEqual(result, .refused)
         XCTAssertEqual(try broker.store.session(id: id)?.state, .refused)
     }
+
+    func testSessionsLeftOpenByAPreviousRunAreEndedOnStart() async throws {
+        let clock = ManualWallClock()
+        let first = try makeBroker(clock: clock)
+        let (id, _) = try await first.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        let second = Broker(config: first.config, identity: first.identity, store: first.store, clock: clock, logger: Logger(label: "t"))
+        await second.closeSessionsLeftOpen()
+        XCTAssertEqual(try first.store.session(id: id)?.state, .expired)
+        XCTAssertEqual(try first.store.session(id: id)?.endReason, "broker restarted")
+    }
 }
 
 extension Result {

@@ -125,14 +125,8 @@ final class ChannelProcess {
 
     private func writeInput(_ bytes: UnsafeRawBufferPointer) {
         let fd = ptyMaster >= 0 ? ptyMaster : stdinWrite
-        guard fd >= 0, var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = write(fd, p, left)
-            if n < 0 { if errno == EINTR { continue }; return }
-            left -= n
-            p += n
-        }
+        guard fd >= 0 else { return }
+        writeAll(fd, bytes)
     }
 
     /// Called each loop turn: sends the exit status once output ended and the process exited.

@@ -58,6 +58,16 @@ extension Broker {
         agent?.close()
     }
 
+    /// Ends what a previous run left open, so no session stays "active" on record forever.
+    public func closeSessionsLeftOpen() {
+        guard let stale = try? store.openSessions() else { return }
+        for s in stale where live[s.id] == nil {
+            let state: SessionLifecycle.State = (s.state == .pending || s.state == .offered) ? .expired : .ended
+            try? store.updateSession(s.id, state: state, endReason: "broker restarted")
+            record("ended", ticket: s.ticketID, session: s.id, actor: "broker", ["reason": "broker restarted"])
+        }
+    }
+
     public func addBytes(_ id: SessionID, toAgent: Int, fromAgent: Int) {
         live[id]?.bytesToAgent += toAgent
         live[id]?.bytesFromAgent += fromAgent

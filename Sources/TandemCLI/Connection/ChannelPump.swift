@@ -2,6 +2,7 @@ import CPTY
 import Foundation
 import Glibc
 import LibSSH
+import TandemCore
 
 /// Moves bytes between this process's stdio and one SSH channel until it closes.
 ///
@@ -75,18 +76,7 @@ final class ChannelPump {
     }
 }
 
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
-    guard var p = bytes.baseAddress else { return }
-    var left = bytes.count
-    while left > 0 {
-        let n = write(fd, p, left)
-        if n < 0 { if errno == EINTR { continue }; return }
-        left -= n
-        p += n
-    }
-}
-
 func writeText(_ text: String, fd: Int32 = 1) {
     var t = text
-    t.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    t.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
 }

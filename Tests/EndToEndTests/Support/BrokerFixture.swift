@@ -92,6 +92,15 @@ final class BrokerFixture {
         return (request.id, agent)
     }
 
+    /// Flags that make the stock OpenSSH client reach the broker through a TLS ProxyCommand.
+    var opensshArguments: [String] {
+        let ca = dir.appendingPathComponent("certs/ca.crt").path
+        let proxy = "openssl s_client -quiet -verify_quiet -verify_return_error -alpn tandem-ssh/1 -connect 127.0.0.1:\(port) -CAfile \(ca)"
+        return ["-F", "/dev/null", "-i", dir.appendingPathComponent("alice").path, "-o", "IdentitiesOnly=yes",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                "-o", "ProxyCommand=\(proxy)"]
+    }
+
     func eventKinds() throws -> [String] {
         let r = try runTool("/usr/bin/sqlite3", [data.appendingPathComponent("tandem.db").path, "SELECT kind FROM events ORDER BY id"], in: dir)
         return r.stdout.split(separator: "\n").map(String.init)
