@@ -31,9 +31,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "TandemStore", dependencies: ["CSQLite", "TandemCore"], swiftSettings: strict),
+        .target(name: "TandemAudit", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        .target(name: "TandemStore", dependencies: ["CSQLite", "TandemCore", "TandemAudit"], swiftSettings: strict),
         .target(name: "TandemBroker", dependencies: [
-            "TandemCore", "TandemStore",
+            "TandemCore", "TandemStore", "TandemAudit",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -50,7 +53,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .target(name: "TandemCLI", dependencies: [
-            "TandemCore", "LibSSH", "CPTY",
+            "TandemCore", "LibSSH", "CPTY", "TandemAudit",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -68,7 +71,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
-        .testTarget(name: "TandemBrokerTests", dependencies: ["TandemBroker", "TandemStore"], swiftSettings: strict),
+        .testTarget(name: "TandemAuditTests", dependencies: [
+            "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        .testTarget(name: "TandemBrokerTests", dependencies: [
+            "TandemBroker", "TandemStore", "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemCore", "CPTY"], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
     ]
 )

@@ -9,10 +9,14 @@ enum Migrations {
                               technician TEXT NOT NULL, scopes TEXT NOT NULL, code_hash TEXT NOT NULL UNIQUE,
                               state TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
                               time_limit INTEGER NOT NULL, end_reason TEXT);
-        CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, ticket_id INTEGER,
-                            session_id TEXT, actor TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
-        CREATE INDEX events_ticket ON events(ticket_id, id);
+        CREATE TABLE events(id INTEGER PRIMARY KEY, chain INTEGER NOT NULL, seq INTEGER NOT NULL,
+                            time_us INTEGER NOT NULL, session_id TEXT, actor TEXT NOT NULL, kind TEXT NOT NULL,
+                            data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, UNIQUE(chain, seq));
         CREATE INDEX events_session ON events(session_id, id);
+        CREATE TABLE checkpoints(id INTEGER PRIMARY KEY AUTOINCREMENT, chain INTEGER NOT NULL, seq INTEGER NOT NULL,
+                                 event_id INTEGER NOT NULL, head TEXT NOT NULL, time_us INTEGER NOT NULL,
+                                 signature TEXT NOT NULL);
+        CREATE INDEX checkpoints_chain ON checkpoints(chain, seq);
         """,
     ]
 

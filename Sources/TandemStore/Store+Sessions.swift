@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 import TandemCore
 
 // MARK: - Sessions
@@ -51,43 +52,6 @@ extension Store {
             codeHash: row[4].text ?? "", state: SessionLifecycle.State(rawValue: row[5].text ?? "") ?? .expired,
             created: Date(timeIntervalSince1970: row[6].double ?? 0), expires: Date(timeIntervalSince1970: row[7].double ?? 0),
             timeLimitSeconds: Int(row[8].int ?? 0), endReason: row[9].text)
-    }
-}
-
-// MARK: - Events
-
-extension Store {
-    /// Appends one event; it is durable when this returns.
-    @discardableResult
-    public func append(_ event: Event) throws(StoreError) -> Int64 {
-        let data = (try? JSONEncoder.sorted.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return try run { c throws(StoreError) in
-            try c.query("INSERT INTO events(time, ticket_id, session_id, actor, kind, data) VALUES(?,?,?,?,?,?)",
-                        [.double(event.time.timeIntervalSince1970), event.ticketID.map { .int(Int64($0)) } ?? .null,
-                         event.sessionID.map(SQLValue.text) ?? .null, .text(event.actor), .text(event.kind), .text(data)])
-            return c.lastInsertRowID
-        }
-    }
-
-    public func events(ticketID: Int) throws(StoreError) -> [Event] {
-        try run { c throws(StoreError) in
-            try c.query("\(Self.eventColumns) WHERE ticket_id = ? ORDER BY id", [.int(Int64(ticketID))]).map(Self.event)
-        }
-    }
-
-    public func events(sessionID: String) throws(StoreError) -> [Event] {
-        try run { c throws(StoreError) in
-            try c.query("\(Self.eventColumns) WHERE session_id = ? ORDER BY id", [.text(sessionID)]).map(Self.event)
-        }
-    }
-
-    private static let eventColumns = "SELECT id, time, ticket_id, session_id, actor, kind, data FROM events"
-
-    private static func event(_ row: [SQLValue]) -> Event {
-        let data = (row[6].text?.data(using: .utf8)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
-        return Event(id: row[0].int ?? 0, time: Date(timeIntervalSince1970: row[1].double ?? 0),
-                     ticketID: row[2].int.map { Int($0) }, sessionID: row[3].text, actor: row[4].text ?? "",
-                     kind: row[5].text ?? "", data: data)
     }
 }
 

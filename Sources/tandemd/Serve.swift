@@ -58,6 +58,9 @@ extension Tandemd {
             let store = try BrokerAdmin.openStore(dataDir)
             let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
             await broker.closeSessionsLeftOpen()
+            await broker.checkpointAll()
+            let timer = Task { await broker.runCheckpointTimer() }
+            defer { timer.cancel() }
             let server = try BrokerServer(broker: broker, logger: logger)
             let channel = try await server.bind()
             let bound = channel.localAddress?.port ?? port

@@ -34,6 +34,7 @@ extension Tandemd {
             print("Initialised \(options.data)")
             print("Broker SSH key fingerprint: \(identity.fingerprint)")
             print("Give technicians this fingerprint: their 'tandem' checks it on every connection.")
+            print("Audit public key (give to auditors): \(identity.auditPublicKeyText)")
         }
     }
 
@@ -43,8 +44,9 @@ extension Tandemd {
 
         func run() throws {
             let identity = try BrokerIdentity.load(from: options.data)
-            print("fingerprint: \(identity.fingerprint)")
-            print("public key:  \(identity.publicKeyLine)")
+            print("SSH fingerprint:  \(identity.fingerprint)")
+            print("SSH public key:   \(identity.publicKeyLine)")
+            print("audit public key: \(identity.auditPublicKeyText)")
         }
     }
 

@@ -27,9 +27,12 @@ final class ShellTests: XCTestCase {
         XCTAssertEqual(term.process.terminationStatus, 7)
 
         // The recording is valid asciicast v2 that asciinema itself can play.
-        let recordings = try FileManager.default.contentsOfDirectory(atPath: fx.data.appendingPathComponent("recordings").path)
-            .filter { $0.hasSuffix(".cast") }
-        XCTAssertEqual(recordings.count, 1)
+        let recordingsDir = fx.data.appendingPathComponent("recordings").path
+        var recordings: [String] = []
+        XCTAssertTrue(Harness.waitUntil(10) {
+            recordings = ((try? FileManager.default.contentsOfDirectory(atPath: recordingsDir)) ?? []).filter { $0.hasSuffix(".cast") }
+            return recordings.count == 1
+        }, "\(recordings)")
         let cast = fx.data.appendingPathComponent("recordings/\(recordings[0])").path
         XCTAssertTrue(Harness.waitUntil(10) { ((try? String(contentsOfFile: cast, encoding: .utf8)) ?? "").contains("\"r\"") })
         let header = try String(contentsOfFile: cast, encoding: .utf8).split(separator: "\n")[0]

@@ -1,33 +1,44 @@
 @preconcurrency import Crypto
 import Foundation
 import NIOSSH
+import TandemAudit
 import TandemCore
 
 /// The broker's long-lived secrets: its Ed25519 SSH key and the key that hashes session codes.
 public struct BrokerIdentity: Sendable {
     public let sshKey: Curve25519.Signing.PrivateKey
     public let codeKey: SymmetricKey
+    /// Signs audit checkpoints; kept apart from the SSH key so each can be rotated alone.
+    public let auditKey: Curve25519.Signing.PrivateKey
 
     static let sshKeyFile = "broker_ed25519.key"
     static let codeKeyFile = "code_hmac.key"
+    static let auditKeyFile = "audit_ed25519.key"
 
     /// Creates the keys in `directory` (mode 0600); refuses to overwrite existing ones.
     public static func create(in directory: String) throws(TandemError) -> BrokerIdentity {
         let ssh = Curve25519.Signing.PrivateKey()
         let code = SymmetricKey(size: .bits256)
+        let audit = Curve25519.Signing.PrivateKey()
         try writeSecret(ssh.rawRepresentation, to: directory + "/" + sshKeyFile)
         try writeSecret(code.withUnsafeBytes { Data($0) }, to: directory + "/" + codeKeyFile)
-        return BrokerIdentity(sshKey: ssh, codeKey: code)
+        try writeSecret(audit.rawRepresentation, to: directory + "/" + auditKeyFile)
+        return BrokerIdentity(sshKey: ssh, codeKey: code, auditKey: audit)
     }
 
     public static func load(from directory: String) throws(TandemError) -> BrokerIdentity {
         let sshData = try readSecret(directory + "/" + sshKeyFile)
         let codeData = try readSecret(directory + "/" + codeKeyFile)
-        guard let ssh = try? Curve25519.Signing.PrivateKey(rawRepresentation: sshData) else {
-            throw .io("the broker key in \(directory) is damaged; restore it from a backup")
+        let auditData = try readSecret(directory + "/" + auditKeyFile)
+        guard let ssh = try? Curve25519.Signing.PrivateKey(rawRepresentation: sshData),
+              let audit = try? Curve25519.Signing.PrivateKey(rawRepresentation: auditData) else {
+            throw .io("a broker key in \(directory) is damaged; restore it from a backup")
         }
-        return BrokerIdentity(sshKey: ssh, codeKey: SymmetricKey(data: codeData))
+        return BrokerIdentity(sshKey: ssh, codeKey: SymmetricKey(data: codeData), auditKey: audit)
     }
+
+    /// `tandem-audit-ed25519 …`: what auditors verify checkpoints and exports with.
+    public var auditPublicKeyText: String { AuditKeyText.format(auditKey.publicKey) }
 
     public var nioPrivateKey: NIOSSHPrivateKey { NIOSSHPrivateKey(ed25519Key: sshKey) }
 

@@ -76,6 +76,11 @@ extension Broker {
     /// The agent link for a technician who may use `scope` in session `id`.
     public func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int) {
         guard let s = live[id] else { throw .notFound("session \(id)") }
+        guard role != .auditor else {
+            record("permission_denied", ticket: s.record.ticketID, session: id, actor: user,
+                   ["command": scope == .shell ? "shell/exec" : scope.rawValue, "role": role.rawValue, "reason": "auditors read, they do not act"])
+            throw .permissionDenied("auditors may read sessions but not act in them")
+        }
         guard s.record.technician == user || role == .admin else {
             record("attach_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "not_owner"])
             throw .permissionDenied("session \(id) belongs to another technician")

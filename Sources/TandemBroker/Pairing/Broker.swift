@@ -15,6 +15,8 @@ public actor Broker {
     let logger: Logger
     var limiter: GuessLimiter
     var live: [SessionID: LiveSession] = [:]
+    /// Events appended per chain since its last signed checkpoint.
+    var unsigned: [Int: Int] = [:]
 
     struct LiveSession {
         var record: SessionRecord
@@ -35,11 +37,12 @@ public actor Broker {
         self.limiter = GuessLimiter(limits: config.guessLimits)
     }
 
-    /// Writes one event; failures are logged loudly since nothing may be lost silently.
+    /// Writes one event to its ticket's chain; failures are logged loudly since nothing may be lost silently.
     func record(_ kind: String, ticket: Int?, session: SessionID?, actor: String, _ data: [String: String] = [:]) {
         let event = Event(time: clock.now, ticketID: ticket, sessionID: session?.rawValue, actor: actor, kind: kind, data: data)
         do {
-            try store.append(event)
+            let linked = try store.append(event)
+            noteAppended(linked)
         } catch {
             logger.critical("could not record event \(kind) for session \(session?.rawValue ?? "-"): \(error)")
         }
@@ -47,7 +50,7 @@ public actor Broker {
 
     /// Records an event on behalf of a connection handler.
     public func recordEvent(_ kind: String, session: SessionID?, ticket: Int? = nil, actor: String, _ data: [String: String] = [:]) {
-        let ticket = ticket ?? session.flatMap { live[$0]?.record.ticketID }
+        let ticket = ticket ?? session.flatMap { id in live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID }
         record(kind, ticket: ticket, session: session, actor: actor, data)
     }
 

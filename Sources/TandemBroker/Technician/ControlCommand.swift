@@ -9,7 +9,18 @@ enum ControlCommand: Equatable {
     case sessionEnd(SessionID)
     case shell(SessionID)
     case exec(SessionID, command: String)
+    case audit(Audit)
     case help
+
+    /// What auditors ask of the broker.
+    enum Audit: Equatable {
+        case logTicket(Int)
+        case logSession(SessionID)
+        case verify(ticket: Int)
+        case export(ticket: Int)
+        case recordings(SessionID)
+        case recording(SessionID, sha256: String)
+    }
 
     static let usage = """
         tandem broker commands:
@@ -19,6 +30,10 @@ enum ControlCommand: Equatable {
           session end SESSION
           shell SESSION                         interactive shell (needs a terminal)
           exec SESSION -- COMMAND...            run one command
+          audit log --ticket N | --session S    the timeline as JSON lines
+          audit verify --ticket N               check the chain, signatures, recordings
+          audit export --ticket N               a tar bundle on stdout
+          audit recordings SESSION | audit recording SESSION SHA256
         Use the 'tandem' CLI rather than typing these by hand.
         """
 
@@ -70,10 +85,39 @@ enum ControlCommand: Equatable {
         case "shell":
             guard words.count == 2 else { throw .invalidArgument("usage: shell SESSION") }
             return .shell(try SessionID.parse(words[1]))
+        case "audit":
+            return .audit(try parseAudit(Array(words.dropFirst())))
         case "help", nil:
             return .help
         default:
             throw .invalidArgument("unknown command '\(words[0].prefix(40))'")
+        }
+    }
+
+    private static func parseAudit(_ words: [String]) throws(TandemError) -> Audit {
+        var rest = Array(words.dropFirst())
+        func ticket() throws(TandemError) -> Int {
+            guard let t = try takeOption("--ticket", from: &rest), let n = Int(t), n > 0 else {
+                throw .invalidArgument("give the ticket: --ticket N")
+            }
+            return n
+        }
+        switch words.first {
+        case "log":
+            if let s = try takeOption("--session", from: &rest) { return .logSession(try SessionID.parse(s)) }
+            return .logTicket(try ticket())
+        case "verify": return .verify(ticket: try ticket())
+        case "export": return .export(ticket: try ticket())
+        case "recordings":
+            guard rest.count == 1 else { throw .invalidArgument("usage: audit recordings SESSION") }
+            return .recordings(try SessionID.parse(rest[0]))
+        case "recording":
+            guard rest.count == 2, rest[1].count == 64, rest[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                throw .invalidArgument("usage: audit recording SESSION SHA256")
+            }
+            return .recording(try SessionID.parse(rest[0]), sha256: rest[1])
+        default:
+            throw .invalidArgument("usage: audit log|verify|export|recordings|recording")
         }
     }
 

@@ -1,19 +1,23 @@
 import Foundation
+import TandemAudit
 import TandemCore
 import TandemStore
 
-/// Runs the broker's own commands (tickets, sessions) for one logged-in user.
+/// Runs the broker's own commands (tickets, sessions, audit) for one logged-in user.
 struct ControlRunner: Sendable {
     let broker: Broker
     let user: User
-    /// Writes to the technician's channel: stdout when `false`, stderr when `true`.
+    /// Writes text to the technician's channel: stdout when `false`, stderr when `true`.
     let emit: @Sendable (String, _ stderr: Bool) -> Void
+    /// Writes raw bytes to stdout (exports, recordings).
+    let emitData: @Sendable (Data) -> Void
 
     /// Exit statuses the CLI maps to messages.
     enum Status {
         static let ok: Int32 = 0
         static let failed: Int32 = 1
         static let usage: Int32 = 2
+        static let denied: Int32 = 3
         static let refused: Int32 = 4
         static let expired: Int32 = 5
         static let ended: Int32 = 6
@@ -24,8 +28,11 @@ struct ControlRunner: Sendable {
             return try await execute(command)
         } catch let error as TandemError {
             emit("tandem: \(error)\n", true)
-            if case .invalidArgument = error { return Status.usage }
-            return Status.failed
+            switch error {
+            case .invalidArgument: return Status.usage
+            case .permissionDenied: return Status.denied
+            default: return Status.failed
+            }
         } catch {
             emit("tandem: \(error)\n", true)
             return Status.failed
@@ -39,7 +46,7 @@ struct ControlRunner: Sendable {
             emit(ControlCommand.usage + "\n", false)
             return Status.ok
         case .ticketNew(let title, let requester):
-            try requireRole([.technician, .admin], "create tickets")
+            try await requireRole([.technician, .admin], "create tickets", command: "ticket new")
             guard !title.isEmpty, title.count <= 200 else { throw TandemError.invalidArgument("a ticket title has 1 to 200 characters") }
             let ticket = try store.createTicket(title: title, requester: requester, now: Date())
             await broker.recordEvent("ticket_created", session: nil, ticket: ticket.id, actor: user.name, ["title": title, "requester": requester])
@@ -52,45 +59,80 @@ struct ControlRunner: Sendable {
             return Status.ok
         case .ticketShow(let id):
             guard let t = try store.ticket(id: id) else { throw TandemError.notFound("ticket #\(id)") }
+            try await requireTicketAccess(id)
             emit("Ticket #\(t.id): \(t.title)\nRequester: \(t.requester)\nStatus: \(t.status)\nTimeline:\n", false)
-            for e in try store.events(ticketID: id) {
-                let data = e.data.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                emit("  \(ISO8601DateFormatter().string(from: e.time))  \(e.sessionID ?? "-")  \(e.actor)  \(e.kind)  \(data)\n", false)
-            }
+            for e in try store.events(ticketID: id) { emit("  \(e.humanLine)\n", false) }
             return Status.ok
         case .sessionNew(let ticket, let scopes, let limit):
-            try requireRole([.technician, .admin], "start sessions")
-            let (id, code) = try await broker.createSession(technician: user.name, ticketID: ticket, scopes: scopes, timeLimit: limit)
-            let lifetime = Int(broker.config.codeLifetime)
-            emit(#"{"type":"code","session":"\#(id)","code":"\#(code.digits)","expires_in":\#(lifetime)}"# + "\n", false)
-            switch await broker.waitForOutcome(id) {
-            case .approved:
-                emit(#"{"type":"approved","session":"\#(id)"}"# + "\n", false)
-                return Status.ok
-            case .refused:
-                emit(#"{"type":"refused","session":"\#(id)"}"# + "\n", false)
-                return Status.refused
-            case .expired:
-                emit(#"{"type":"expired","session":"\#(id)"}"# + "\n", false)
-                return Status.expired
-            case .ended(let reason):
-                emit(#"{"type":"ended","session":"\#(id)","reason":"\#(reason)"}"# + "\n", false)
-                return Status.ended
-            }
+            try await requireRole([.technician, .admin], "start sessions", command: "session new")
+            return try await newSession(ticket: ticket, scopes: scopes, limit: limit)
         case .sessionEnd(let id):
             guard let s = await broker.session(id) else { throw TandemError.notFound("session \(id)") }
-            guard s.technician == user.name || user.role == .admin else { throw TandemError.permissionDenied("session \(id) belongs to another technician") }
+            guard s.technician == user.name || user.role == .admin else {
+                try await deny("session \(id) belongs to another technician", command: "session end", session: id)
+            }
             await broker.end(id, reason: "ended by technician", actor: user.name)
             emit("Session \(id) ended.\n", false)
             return Status.ok
+        case .audit(let audit):
+            return try await runAudit(audit)
         case .shell, .exec:
             return Status.usage
         }
     }
 
-    private func requireRole(_ roles: [Role], _ what: String) throws {
-        guard roles.contains(user.role) else {
-            throw TandemError.permissionDenied("your role (\(user.role.rawValue)) may not \(what)")
+    private func newSession(ticket: Int, scopes: [Scope], limit: Int?) async throws -> Int32 {
+        let (id, code) = try await broker.createSession(technician: user.name, ticketID: ticket, scopes: scopes, timeLimit: limit)
+        let lifetime = Int(broker.config.codeLifetime)
+        emit(#"{"type":"code","session":"\#(id)","code":"\#(code.digits)","expires_in":\#(lifetime)}"# + "\n", false)
+        switch await broker.waitForOutcome(id) {
+        case .approved:
+            emit(#"{"type":"approved","session":"\#(id)"}"# + "\n", false)
+            return Status.ok
+        case .refused:
+            emit(#"{"type":"refused","session":"\#(id)"}"# + "\n", false)
+            return Status.refused
+        case .expired:
+            emit(#"{"type":"expired","session":"\#(id)"}"# + "\n", false)
+            return Status.expired
+        case .ended(let reason):
+            emit(#"{"type":"ended","session":"\#(id)","reason":"\#(reason)"}"# + "\n", false)
+            return Status.ended
         }
+    }
+}
+
+// MARK: - Roles
+
+extension ControlRunner {
+    /// Refuses, and puts the refusal itself on record.
+    func deny(_ why: String, command: String, session: SessionID? = nil, ticket: Int? = nil) async throws -> Never {
+        await broker.recordEvent("permission_denied", session: session, ticket: ticket, actor: user.name,
+                                 ["command": command, "role": user.role.rawValue, "reason": why])
+        throw TandemError.permissionDenied(why)
+    }
+
+    func requireRole(_ roles: [Role], _ what: String, command: String) async throws {
+        guard roles.contains(user.role) else {
+            try await deny("your role (\(user.role.rawValue)) may not \(what)", command: command)
+        }
+    }
+
+    /// Auditors and admins read every ticket; a technician reads tickets they opened or worked on.
+    func requireTicketAccess(_ ticket: Int) async throws {
+        if user.role != .technician { return }
+        let events = try broker.store.events(ticketID: ticket)
+        let involved = events.contains { $0.actor == user.name && ($0.kind == "ticket_created" || $0.kind == "session_requested") }
+        guard involved else {
+            try await deny("ticket #\(ticket) is not one of yours", command: "read ticket", ticket: ticket)
+        }
+    }
+
+    func requireSessionAccess(_ id: SessionID) async throws -> SessionRecord {
+        guard let s = try broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
+        if user.role == .technician && s.technician != user.name {
+            try await deny("session \(id) belongs to another technician", command: "read session", session: id)
+        }
+        return s
     }
 }

@@ -21,11 +21,10 @@ extension TechnicianChannelHandler {
             let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: .shell)
             var recorder: AsciicastRecorder?
             if kind == "shell" {
-                let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000)).cast"
-                recorder = try AsciicastRecorder(path: recordingsDir + "/" + name, columns: size.columns, rows: size.rows,
+                let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
+                recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
                                                  term: pty?.term ?? "xterm", title: "Tandem \(id) ticket #\(ticket)")
-                await broker.recordEvent("shell_started", session: id, actor: user.name,
-                                         ["recording": name, "size": "\(size.columns)x\(size.rows)"])
+                await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
             } else {
                 await broker.recordEvent("exec", session: id, actor: user.name, ["command": String(command.prefix(4096))])
             }
@@ -86,11 +85,14 @@ extension TechnicianChannelHandler {
         let broker = self.broker
         let actor = identity.user?.name ?? "unknown"
         Task {
-            recorder?.finish()
+            let recording = recorder?.finish()
             await broker.addBytes(attached.id, toAgent: totals.toAgent, fromAgent: totals.fromAgent)
             var data = ["channel": attached.kind, "bytes_to_agent": String(totals.toAgent), "bytes_from_agent": String(totals.fromAgent)]
             if let status { data["exit_status"] = String(status) }
-            if let recorder { data["recording"] = (recorder.path as NSString).lastPathComponent }
+            if let recording {
+                data["recording_sha256"] = recording.sha256
+                data["recording_bytes"] = String(recording.bytes)
+            }
             await broker.recordEvent("channel_closed", session: attached.id, actor: actor, data)
         }
     }

@@ -147,11 +147,13 @@ extension TechnicianChannelHandler {
         default:
             mode = .control
             let channel = context.channel
-            let runner = ControlRunner(broker: broker, user: user) { text, stderr in
+            let runner = ControlRunner(broker: broker, user: user, emit: { text, stderr in
                 var buffer = channel.allocator.buffer(capacity: text.utf8.count)
                 buffer.writeString(text)
                 channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer)), promise: nil)
-            }
+            }, emitData: { data in
+                channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data))), promise: nil)
+            })
             context.eventLoop.makeFutureWithTask { await runner.run(command) }.assumeIsolated().whenSuccess { status in
                 self.finish(status: status, stderr: nil, context: context)
             }

@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+
+/// One link of a ticket's audit chain, as stored and as exported.
+///
+/// Each ticket has its own chain (chain 0 holds broker events with no ticket), so a
+/// ticket's export verifies on its own. `prev` is the hash of the chain's previous event.
+public struct AuditEvent: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var chain: Int
+    public var seq: Int64
+    public var timeMicros: Int64
+    public var session: String?
+    public var actor: String
+    public var kind: String
+    public var data: [String: String]
+    public var prev: String
+    public var hash: String
+
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public init(id: Int64, chain: Int, seq: Int64, timeMicros: Int64, session: String?, actor: String, kind: String,
+                data: [String: String], prev: String, hash: String = "") {
+        self.id = id
+        self.chain = chain
+        self.seq = seq
+        self.timeMicros = timeMicros
+        self.session = session
+        self.actor = actor
+        self.kind = kind
+        self.data = data
+        self.prev = prev
+        self.hash = hash
+    }
+
+    public var ticket: Int? { chain == 0 ? nil : chain }
+    public var time: Date { Date(timeIntervalSince1970: Double(timeMicros) / 1_000_000) }
+
+    /// Everything but `hash`, in canonical form: what the hash covers.
+    public var canonical: String {
+        CanonicalJSON.encode(.object([
+            ("actor", .string(actor)),
+            ("chain", .int(Int64(chain))),
+            ("data", .object(data.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("id", .int(id)),
+            ("kind", .string(kind)),
+            ("prev", .string(prev)),
+            ("seq", .int(seq)),
+            ("session", session.map { .string($0) } ?? .null),
+            ("time_us", .int(timeMicros)),
+        ]))
+    }
+
+    public func computeHash() -> String {
+        SHA256.hash(data: Data(canonical.utf8)).hexString
+    }
+
+    /// The exported line: the canonical fields plus the stored hash.
+    public var exportLine: String {
+        String(canonical.dropLast()) + ",\"hash\":\"\(hash)\"}"
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Digest {
+    public var hexString: String { Array(self).hexString }
+}
+
+extension AuditEvent {
+    /// One line of a timeline for people: time, session, actor, kind, data.
+    public var humanLine: String {
+        let formatter = ISO8601DateFormatter()
+        let details = data.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "\(formatter.string(from: time))  \(session ?? "-")  \(actor)  \(kind)  \(details)"
+    }
+}
