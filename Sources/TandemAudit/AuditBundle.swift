@@ -96,3 +96,10 @@ struct ExportedEvent: Decodable {
                    data: data, prev: prev, hash: hash)
     }
 }
+
+extension AuditEvent {
+    /// Reads one line of `audit log` output or of `events.jsonl`.
+    public static func parseExportLine(_ line: String) -> AuditEvent? {
+        (try? JSONDecoder().decode(ExportedEvent.self, from: Data(line.utf8)))?.event
+    }
+}

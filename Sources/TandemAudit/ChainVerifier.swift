@@ -96,6 +96,10 @@ public struct ChainVerifier {
             }
             lastSigned = max(lastSigned, mark.seq)
         }
+        if lastSigned == 0 && !events.isEmpty {
+            report.problems.append("\(name(chain)): no signed checkpoint covers these events, so nothing proves they come from the broker")
+            return
+        }
         report.unsigned += Int(expectedSeq - 1 - lastSigned)
     }
 }

@@ -26,6 +26,10 @@ extension Broker {
         }
     }
 
+    public func checkpointIfUnsigned(chain: Int) {
+        if ((try? store.unsignedChains()) ?? []).contains(chain) { checkpoint(chain: chain) }
+    }
+
     /// Signs every chain with events newer than its last checkpoint (startup and the interval timer).
     public func checkpointAll() {
         for chain in (try? store.unsignedChains()) ?? [] {

@@ -19,12 +19,12 @@ extension ControlRunner {
             return Status.ok
         case .verify(let ticket):
             try await requireTicketAccess(ticket)
-            let report = try bundle(ticket: ticket).verify()
+            let report = try await bundle(ticket: ticket).verify()
             emit(report.summary + "\n", !report.ok)
             return report.ok ? Status.ok : Status.failed
         case .export(let ticket):
             try await requireTicketAccess(ticket)
-            emitData(try bundle(ticket: ticket).archive())
+            emitData(try await bundle(ticket: ticket).archive())
             await broker.recordEvent("exported", session: nil, ticket: ticket, actor: user.name)
             return Status.ok
         case .recordings(let id):
@@ -50,7 +50,9 @@ extension ControlRunner {
     }
 
     /// Everything an auditor needs to check a ticket without the broker.
-    func bundle(ticket: Int) throws -> AuditBundle {
+    func bundle(ticket: Int) async throws -> AuditBundle {
+        // Sign the head first, so the bundle proves its newest event too.
+        await broker.checkpointIfUnsigned(chain: ticket)
         let events = try broker.store.events(ticketID: ticket)
         var recordings: [String: Data] = [:]
         for e in events {

@@ -5,6 +5,7 @@ import LibSSH
 final class TerminalMode {
     private var saved = termios()
     private var active = false
+    private var outputOnly = false
 
     static var isInteractive: Bool { isatty(0) == 1 && isatty(1) == 1 }
 
@@ -24,9 +25,20 @@ final class TerminalMode {
         active = true
     }
 
+    /// Recorded output already carries `\r\n`: stop the terminal from adding its own `\r`.
+    /// Input stays cooked, so Ctrl-C still stops a replay.
+    func passOutputThrough() {
+        guard isatty(1) == 1, tcgetattr(1, &saved) == 0 else { return }
+        var raw = saved
+        raw.c_oflag &= ~tcflag_t(OPOST)
+        tcsetattr(1, TCSADRAIN, &raw)
+        outputOnly = true
+        active = true
+    }
+
     func restore() {
         guard active else { return }
-        tcsetattr(0, TCSAFLUSH, &saved)
+        tcsetattr(outputOnly ? 1 : 0, outputOnly ? TCSADRAIN : TCSAFLUSH, &saved)
         active = false
     }
 

@@ -52,6 +52,32 @@ final class BrokerFixture {
 
     var cliConfig: [String] { ["--config", dir.appendingPathComponent("tandem.conf").path] }
 
+    /// Registers another person with their own key and CLI config (`NAME.conf`).
+    func addUser(_ name: String, role: String) throws {
+        let key = dir.appendingPathComponent(name).path
+        try check(runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], in: dir), "keygen")
+        try check(runTool(Harness.tool("tandemd"), ["user", "add", name, "--role", role, "--key", key + ".pub", "--data", data.path], in: dir), "user add")
+        let conf = try String(contentsOf: dir.appendingPathComponent("tandem.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "identity = \(dir.path)/alice", with: "identity = \(key)")
+            .replacingOccurrences(of: "user = alice", with: "user = \(name)")
+        try conf.write(to: dir.appendingPathComponent("\(name).conf"), atomically: true, encoding: .utf8)
+    }
+
+    /// `tandem …` as another registered person.
+    func tandem(as name: String, _ words: [String], after: [String] = [], timeout: Double = 30) throws
+        -> (status: Int32?, stdout: String, stderr: String) {
+        try runTool(Harness.tool("tandem"), words + ["--config", dir.appendingPathComponent("\(name).conf").path] + after,
+                    in: dir, timeout: timeout)
+    }
+
+    /// Runs SQL against the broker's database with the sqlite3 shell (for tampering tests).
+    @discardableResult
+    func sql(_ statement: String) throws -> String {
+        let r = try runTool("/usr/bin/sqlite3", [data.appendingPathComponent("tandem.db").path, statement], in: dir)
+        guard r.status == 0 else { throw Failure("sqlite3 failed: \(r.stderr)") }
+        return r.stdout
+    }
+
     /// `tandem SUBCOMMAND… --config …`, run to completion.
     func tandem(_ words: [String], after: [String] = [], stdin: String? = nil, timeout: Double = 30) throws
         -> (status: Int32?, stdout: String, stderr: String) {

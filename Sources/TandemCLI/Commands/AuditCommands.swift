@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import TandemAudit
+import TandemCore
+
+extension TandemCommand {
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Review what was done: timelines, terminal replays, verification, exports.",
+            discussion: """
+                Examples:
+                  tandem audit log --ticket 1042
+                  tandem audit replay s-7f3a9c2e --speed 4
+                  tandem audit export --ticket 1042 -o ticket-1042.tar
+                  tandem audit verify ticket-1042.tar --public-key "tandem-audit-ed25519 …"
+                """,
+            subcommands: [Log.self, Replay.self, Export.self, Verify.self])
+
+        struct Log: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "A ticket's or a session's timeline.")
+            @OptionGroup var options: CLIOptions
+            @Option(help: "Ticket number.") var ticket: Int?
+            @Option(help: "Session id.") var session: String?
+            @Flag(help: "JSON lines, one event each, exactly as stored and hashed.") var json = false
+
+            func validate() throws {
+                guard (ticket == nil) != (session == nil) else { throw ValidationError("give either --ticket N or --session S") }
+                if let session { _ = try SessionID.parse(session) }
+            }
+
+            func run() throws {
+                let line = ticket.map { "audit log --ticket \($0)" } ?? "audit log --session \(session!)"
+                var pending = ""
+                let json = self.json
+                let status = try runRemote(options, line) { bytes in
+                    pending += String(decoding: bytes, as: UTF8.self)
+                    while let nl = pending.firstIndex(of: "\n") {
+                        let text = String(pending[..<nl])
+                        pending.removeSubrange(...nl)
+                        if json {
+                            writeText(text + "\n")
+                        } else {
+                            writeText((AuditEvent.parseExportLine(text)?.humanLine ?? text) + "\n")
+                        }
+                    }
+                }
+                throw ExitCode(status)
+            }
+        }
+
+        struct Export: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Write a ticket's audit bundle (tar) for offline verification.")
+            @OptionGroup var options: CLIOptions
+            @Option(help: "Ticket number.") var ticket: Int
+            @Option(name: .shortAndLong, help: "Output file.") var output: String
+
+            func run() throws {
+                guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
+                      let file = FileHandle(forWritingAtPath: output) else {
+                    throw ValidationError("cannot write \(output)")
+                }
+                var size = 0
+                let status = try runRemote(options, "audit export --ticket \(ticket)") { bytes in
+                    file.write(Data(bytes))
+                    size += bytes.count
+                }
+                try file.close()
+                guard status == 0 else {
+                    try? FileManager.default.removeItem(atPath: output)
+                    throw ExitCode(status)
+                }
+                writeText("Wrote \(output) (\(size) bytes). Verify it anywhere with: tandem audit verify \(output)\n")
+            }
+        }
+
+        struct Verify: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Check that a ticket's log is complete and unedited.",
+                discussion: """
+                    Offline, from a bundle (no broker needed): tandem audit verify ticket-1042.tar
+                    Pin the broker's audit key (from 'tandemd info') so a forged bundle cannot pass:
+                      tandem audit verify ticket-1042.tar --public-key "tandem-audit-ed25519 …"
+                    Online, at the broker: tandem audit verify --ticket 1042
+                    Exit status 0 when everything verifies, 1 naming the first broken link.
+                    """)
+            @OptionGroup var options: CLIOptions
+            @Argument(help: "An exported bundle (.tar).") var bundle: String?
+            @Option(help: "Verify at the broker instead.") var ticket: Int?
+            @Option(help: "The audit public key you expect (tandem-audit-ed25519 …).") var publicKey: String?
+
+            func validate() throws {
+                guard (bundle == nil) != (ticket == nil) else { throw ValidationError("give a bundle file, or --ticket N") }
+            }
+
+            func run() throws {
+                if let ticket { throw ExitCode(try runRemote(options, "audit verify --ticket \(ticket)")) }
+                guard let data = FileManager.default.contents(atPath: bundle!) else { throw ValidationError("cannot read \(bundle!)") }
+                let report: ChainVerifier.Report
+                do {
+                    report = try AuditBundle.open(data).verify(expectedKey: publicKey)
+                } catch {
+                    writeText("FAILED: \(error)\n", fd: 2)
+                    throw ExitCode(1)
+                }
+                writeText(report.summary + "\n", fd: report.ok ? 1 : 2)
+                throw ExitCode(report.ok ? 0 : 1)
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import TandemAudit
+import TandemCore
+
+extension TandemCommand.Audit {
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Play a session's terminal recordings at their real pace.",
+            discussion: "Example: tandem audit replay s-7f3a9c2e --speed 2 --from 00:01:30   (output before --from is shown at once)")
+        @OptionGroup var options: CLIOptions
+        @Argument(help: "Session id.") var session: String
+        @Option(help: "Playback speed; 2 plays twice as fast.") var speed: Double = 1
+        @Option(help: "Start at this offset (90, 1:30 or 00:01:30).") var from: String?
+
+        func validate() throws {
+            _ = try SessionID.parse(session)
+            guard speed > 0, speed <= 1000 else { throw ValidationError("--speed takes a number above 0, e.g. 2") }
+            if let from, Asciicast.parseOffset(from) == nil { throw ValidationError("--from takes 90, 1:30 or 00:01:30") }
+        }
+
+        func run() throws {
+            var list = Data()
+            let status = try runRemote(options, "audit recordings \(session)") { list.append(contentsOf: $0) }
+            guard status == 0 else { throw ExitCode(status) }
+            let hashes = String(decoding: list, as: UTF8.self).split(separator: "\n").map(String.init)
+            guard !hashes.isEmpty else {
+                writeText("Session \(session) has no terminal recordings (it ran only single commands; see 'tandem audit log').\n", fd: 2)
+                throw ExitCode(1)
+            }
+            let start = from.flatMap(Asciicast.parseOffset) ?? 0
+            let terminal = TerminalMode()
+            terminal.passOutputThrough()
+            defer { terminal.restore() }
+            for (index, sha) in hashes.enumerated() {
+                var bytes = Data()
+                let s = try runRemote(options, "audit recording \(session) \(sha)") { bytes.append(contentsOf: $0) }
+                guard s == 0 else { throw ExitCode(s) }
+                if hashes.count > 1 { writeText("\r\n── recording \(index + 1) of \(hashes.count) ──\r\n", fd: 2) }
+                play(try Asciicast.parse(bytes), from: start)
+            }
+        }
+
+        private func play(_ cast: Asciicast, from start: Double) {
+            let began = Date()
+            for frame in cast.frames where frame.kind == "o" {
+                if frame.time > start {
+                    let due = (frame.time - start) / speed
+                    let wait = due - Date().timeIntervalSince(began)
+                    if wait > 0 { usleep(useconds_t(min(wait, 3600) * 1_000_000)) }
+                }
+                writeText(frame.data)
+            }
+        }
+    }
+}
