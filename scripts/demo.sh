@@ -66,8 +66,14 @@ step "Technician: tandem session end $session"
 tandem session end "$session"
 wait $agent || true
 
-step "Auditor's view: tandem ticket show 1"
-tandem ticket show 1
+step "The ticket's timeline: tandem audit log --ticket 1"
+tandem audit log --ticket 1
+
+step "Auditor: tandem audit verify --ticket 1, then an export verified offline"
+tandem audit verify --ticket 1
+tandem audit export --ticket 1 -o "$demo/ticket-1.tar"
+audit_key=$("$bin/tandemd" info --data "$demo/broker" | sed -n 's/^audit public key: //p')
+"$bin/tandem" audit verify "$demo/ticket-1.tar" --public-key "$audit_key"
 
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 step "The broker keeps running. Try it yourself in another terminal:"
