@@ -98,3 +98,7 @@ int tandem_signal_pipe(int signo) {
 int tandem_open_pty(int *master_fd, int *slave_fd) {
     return openpty(master_fd, slave_fd, NULL, NULL, NULL);
 }
+
+int tandem_stat(const char *path, struct stat *st) {
+    return stat(path, st);
+}

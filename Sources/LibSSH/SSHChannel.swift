@@ -63,6 +63,50 @@ public final class SSHChannel {
         if let failure { throw failure }
     }
 
+    // MARK: non-blocking output
+
+    /// Bytes accepted by `enqueue` and not yet sent.
+    public private(set) var pendingBytes = 0
+    private var outbox: [(stderr: Bool, bytes: [UInt8])] = []
+    private var outboxOffset = 0
+
+    /// Queues bytes to send as the peer's window allows.
+    ///
+    /// Inside libssh callbacks a blocking write cannot wait for a window adjust (the
+    /// session is already being polled), so it would fail and lose data; queue instead,
+    /// and call `flush()` after each poll.
+    public func enqueue(_ bytes: UnsafeRawBufferPointer, stderr: Bool = false) {
+        guard bytes.count > 0 else { return }
+        outbox.append((stderr, Array(bytes)))
+        pendingBytes += bytes.count
+    }
+
+    public func enqueue(_ bytes: [UInt8], stderr: Bool = false) {
+        bytes.withUnsafeBytes { enqueue($0, stderr: stderr) }
+    }
+
+    /// Sends what the window allows without blocking; true when nothing is left queued.
+    @discardableResult
+    public func flush() -> Bool {
+        while let first = outbox.first {
+            let window = Int(ssh_channel_window_size(raw))
+            guard window > 0 else { return false }
+            let n = min(window, first.bytes.count - outboxOffset, 32 * 1024)
+            let written = first.bytes.withUnsafeBytes { p -> Int32 in
+                let base = p.baseAddress!.advanced(by: outboxOffset)
+                return first.stderr ? ssh_channel_write_stderr(raw, base, UInt32(n)) : ssh_channel_write(raw, base, UInt32(n))
+            }
+            guard written > 0 else { return false }
+            outboxOffset += Int(written)
+            pendingBytes -= Int(written)
+            if outboxOffset == first.bytes.count {
+                outbox.removeFirst()
+                outboxOffset = 0
+            }
+        }
+        return true
+    }
+
     public func sendEOF() { _ = ssh_channel_send_eof(raw) }
     public func close() { _ = ssh_channel_close(raw) }
     public func sendExitStatus(_ status: Int32) { _ = ssh_channel_request_send_exit_status(raw, status) }

@@ -24,6 +24,8 @@ extension Tandemd {
         @Option(help: "Seconds over which wrong codes are counted. (default: 300)") var guessWindow: Double?
         @Option(help: "Seconds a new connection has to identify itself. (default: 20)") var handshakeTimeout: Double?
         @Option(help: "Seconds the end-user has to answer the offer. (default: 300)") var consentTimeout: Double?
+        @Option(help: "Keep a copy of every whole file transferred: on or off. (default: off)") var captureFiles: String?
+        @Option(help: "Largest file copy kept, in bytes. (default: 104857600)") var captureMaxBytes: Int?
 
         func run() async throws {
             let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
@@ -53,6 +55,12 @@ extension Tandemd {
                                                        window: try number(guessWindow, "guess-window", 300))
             settings.handshakeTimeout = try number(handshakeTimeout, "handshake-timeout", 20)
             settings.consentTimeout = try number(consentTimeout, "consent-timeout", 300)
+            switch captureFiles ?? file["capture-files"] ?? "off" {
+            case "on", "yes", "true": settings.captureFiles = true
+            case "off", "no", "false": settings.captureFiles = false
+            default: throw ValidationError("capture-files takes on or off")
+            }
+            settings.captureLimit = Int(try number(captureMaxBytes.map(Double.init), "capture-max-bytes", 104_857_600))
 
             let identity = try BrokerIdentity.load(from: dataDir)
             let store = try BrokerAdmin.openStore(dataDir)

@@ -1,6 +1,7 @@
 #ifndef TANDEM_CPTY_H
 #define TANDEM_CPTY_H
 #include <sys/types.h>
+#include <sys/stat.h>
 
 /// Starts `path` with `argv`/`envp` on a new pseudo-terminal of the given size.
 /// The child runs only execve: no Swift code ever runs after fork.
@@ -23,4 +24,7 @@ int tandem_signal_pipe(int signo);
 
 /// Opens a new pseudo-terminal pair (for tests that act as a person at a terminal).
 int tandem_open_pty(int *master_fd, int *slave_fd);
+
+/// stat(2): Swift cannot call it by name, since `stat` also names the struct.
+int tandem_stat(const char *path, struct stat *st);
 #endif

@@ -22,6 +22,8 @@ final class ChannelProcess {
     private var openOutputs = 0
     private var exitStatus: Int32?
     private(set) var finished = false
+    private var sftp: SFTPServer?
+    private var paused: [(fd: Int32, stderr: Bool)] = []
 
     init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void) {
         self.channel = channel
@@ -46,17 +48,33 @@ final class ChannelProcess {
             return self.start(command: command)
         }
         channel.onSubsystemRequest = { [weak self] name in
-            self?.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
-            return false
+            guard let self else { return false }
+            guard name == "sftp", self.scopes.contains(.files), self.pid < 0, self.sftp == nil else {
+                self.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
+                return false
+            }
+            let channel = self.channel
+            self.sftp = SFTPServer(home: UserAccount.current().home, reply: { bytes in
+                channel.enqueue(bytes)
+            }, report: self.report)
+            return true
         }
         channel.onWindowChange = { [weak self] size in
             guard let self else { return }
             self.size = size
             if self.ptyMaster >= 0 { _ = tandem_pty_resize(self.ptyMaster, UInt16(clamping: size.rows), UInt16(clamping: size.columns)) }
         }
-        channel.onData = { [weak self] bytes, _ in self?.writeInput(bytes) }
+        channel.onData = { [weak self] bytes, _ in
+            guard let self else { return }
+            if let sftp = self.sftp {
+                if !sftp.receive(bytes) { self.endSFTP() }
+            } else {
+                self.writeInput(bytes)
+            }
+        }
         channel.onEOF = { [weak self] in
             guard let self else { return }
+            if self.sftp != nil { return self.endSFTP() }
             if self.stdinWrite >= 0 { Glibc.close(self.stdinWrite); self.stdinWrite = -1 }
         }
         channel.onSignal = { [weak self] name in
@@ -64,7 +82,10 @@ final class ChannelProcess {
             let map: [String: Int32] = ["INT": SIGINT, "TERM": SIGTERM, "HUP": SIGHUP, "KILL": SIGKILL, "QUIT": SIGQUIT]
             if self.pid > 0, let sig = map[name] { kill(-self.pid, sig) }
         }
-        channel.onClose = { [weak self] in self?.terminate() }
+        channel.onClose = { [weak self] in
+            self?.sftp?.shutdown()
+            self?.terminate()
+        }
     }
 
     private func start(command: String?) -> Bool {
@@ -105,14 +126,26 @@ final class ChannelProcess {
         return spawned
     }
 
+    /// Most output queued for the technician before the process's output is paused.
+    static let outputHighWater = 1 << 20
+
     private func watch(_ fd: Int32, stderr: Bool) {
         openOutputs += 1
+        resume(fd, stderr: stderr)
+    }
+
+    private func resume(_ fd: Int32, stderr: Bool) {
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
         loop.watch(fd: fd) { [weak self] in
             guard let self else { return false }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                try? buffer.withUnsafeBytes { try self.channel.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stderr: stderr) }
+                buffer.withUnsafeBytes { self.channel.enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stderr: stderr) }
+                if self.channel.pendingBytes > Self.outputHighWater {
+                    // The technician reads slower than the process writes: stop reading until it drains.
+                    self.paused.append((fd, stderr))
+                    return false
+                }
                 return true
             }
             if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
@@ -129,8 +162,24 @@ final class ChannelProcess {
         writeAll(fd, bytes)
     }
 
-    /// Called each loop turn: sends the exit status once output ended and the process exited.
+    private func endSFTP() {
+        sftp?.shutdown()
+        sftp = nil
+        finished = true
+        channel.flush()
+        channel.sendEOF()
+        channel.close()
+    }
+
+    /// Called each loop turn: sends queued output, resumes paused output, and once output
+    /// ended and the process exited, sends the exit status.
     func poll() {
+        let drained = channel.flush()
+        if drained && !paused.isEmpty {
+            let resumed = paused
+            paused = []
+            for (fd, stderr) in resumed { resume(fd, stderr: stderr) }
+        }
         guard !finished, pid > 0 else { return }
         if exitStatus == nil {
             var status: Int32 = 0
@@ -139,7 +188,7 @@ final class ChannelProcess {
                 exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
             }
         }
-        guard let exitStatus, openOutputs == 0 else { return }
+        guard let exitStatus, openOutputs == 0, drained else { return }
         finished = true
         if ptyMaster >= 0 { Glibc.close(ptyMaster); ptyMaster = -1 }
         if stdinWrite >= 0 { Glibc.close(stdinWrite); stdinWrite = -1 }
@@ -155,7 +204,7 @@ final class ChannelProcess {
         kill(pid, SIGHUP)
     }
 
-    var isDone: Bool { finished || (pid < 0 && channel.isClosed) }
+    var isDone: Bool { (finished && channel.pendingBytes == 0) || channel.isClosed }
 }
 
 /// Who the agent runs as: the end-user, in their home directory.

@@ -19,6 +19,9 @@ public struct BrokerConfig: Sendable {
     /// A chain is signed after this many new events, at every session end, and on the interval.
     public var checkpointEvery: Int = 100
     public var checkpointInterval: TimeInterval = 60
+    /// Keep a copy of every whole file transferred (off by default), up to this many bytes each.
+    public var captureFiles = false
+    public var captureLimit = 100 * 1024 * 1024
 
     public init(dataDirectory: String, certificatePath: String, keyPath: String) {
         self.dataDirectory = dataDirectory
@@ -28,4 +31,5 @@ public struct BrokerConfig: Sendable {
 
     public var databasePath: String { dataDirectory + "/tandem.db" }
     public var recordingsDirectory: String { dataDirectory + "/recordings" }
+    public var filesDirectory: String { dataDirectory + "/files" }
 }

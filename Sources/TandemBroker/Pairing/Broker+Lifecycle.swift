@@ -87,7 +87,9 @@ extension Broker {
         }
         guard s.record.scopes.contains(scope) else {
             record("channel_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "scope", "scope": scope.rawValue])
-            throw .permissionDenied("the user did not allow '\(scope.rawValue)' in session \(id)")
+            throw .permissionDenied(scope == .files
+                ? "the user did not grant file access in session \(id); start a session with --scope shell,files"
+                : "the user did not allow '\(scope.rawValue)' in session \(id)")
         }
         guard s.lifecycle.state == .active, let agent = s.agent else {
             throw .invalidArgument("session \(id) is not active (it is \(s.lifecycle.state.rawValue))")

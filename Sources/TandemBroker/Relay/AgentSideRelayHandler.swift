@@ -9,11 +9,14 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
 
     private let technician: Channel
     private let recorder: AsciicastRecorder?
+    private let observer: SFTPObserver?
     private let counter: RelayCounter
+    private var eofSent: EventLoopFuture<Void>?
 
-    init(technician: Channel, recorder: AsciicastRecorder?, counter: RelayCounter) {
+    init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter) {
         self.technician = technician
         self.recorder = recorder
+        self.observer = observer
         self.counter = counter
     }
 
@@ -23,11 +26,14 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
+        technician.write(message, promise: nil)
         if case .byteBuffer(let bytes) = message.data {
             counter.fromAgent(bytes.readableBytes)
             if let recorder { recorder.output(Array(bytes.readableBytesView)) }
+            if let observer, case .close = bytes.withUnsafeReadableBytes({ observer.fromAgent($0) }) {
+                context.close(promise: nil)
+            }
         }
-        technician.write(message, promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -36,7 +42,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        technician.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        technician.setAutoRead(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -55,15 +61,24 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
             technician.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: 1), promise: nil)
             context.close(promise: nil)
         case ChannelEvent.inputClosed:
-            technician.close(mode: .output, promise: nil)
+            eofSent = sendEOF()
         default:
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        technician.close(promise: nil)
+        // The technician may not have taken all the output yet: EOF queues behind it,
+        // so close only once the EOF has gone out, or the tail of the output is lost.
+        let technician = self.technician
+        (eofSent ?? sendEOF()).whenComplete { _ in technician.close(promise: nil) }
         context.fireChannelInactive()
+    }
+
+    private func sendEOF() -> EventLoopFuture<Void> {
+        let promise = technician.eventLoop.makePromise(of: Void.self)
+        technician.close(mode: .output, promise: promise)
+        return promise.futureResult
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

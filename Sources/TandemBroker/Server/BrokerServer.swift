@@ -22,8 +22,9 @@ public final class BrokerServer: Sendable {
         self.logger = logger
         tls = try TandemTLS.serverContext(certificatePath: config.certificatePath, keyPath: config.keyPath)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        try FileManager.default.createDirectory(atPath: config.recordingsDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        for dir in [config.recordingsDirectory, config.filesDirectory] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
     }
 
     /// Binds the port; the returned channel's `closeFuture` completes when the server stops.
@@ -61,7 +62,8 @@ public final class BrokerServer: Sendable {
         case .negotiated(TandemTLS.sshALPN):
             let identity = ConnectionIdentity()
             identity.peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
-            let auth = TechnicianAuthenticator(store: broker.store, identity: identity, logger: logger)
+            let auth = TechnicianAuthenticator(store: broker.store, identity: identity, logger: logger,
+                                               onAuthenticated: { guardHandler.markEstablished() })
             let forwarding = ForwardingRefusal(broker: broker, identity: NIOLoopBound(identity, eventLoop: channel.eventLoop), logger: logger)
             let server = SSHServerConfiguration(hostKeys: [broker.identity.nioPrivateKey], userAuthDelegate: auth,
                                                 globalRequestDelegate: forwarding)

@@ -39,12 +39,15 @@ final class ConnectionGuard: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is PeerEstablishedEvent || event is UserAuthSuccessEvent {
-            established = true
-            deadline?.cancel()
-            deadline = nil
-        }
+        if event is PeerEstablishedEvent || event is UserAuthSuccessEvent { markEstablished() }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The peer proved itself (logged in, or sent a valid join): no deadline any more.
+    func markEstablished() {
+        established = true
+        deadline?.cancel()
+        deadline = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

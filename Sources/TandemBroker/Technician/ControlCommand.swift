@@ -9,6 +9,7 @@ enum ControlCommand: Equatable {
     case sessionEnd(SessionID)
     case shell(SessionID)
     case exec(SessionID, command: String)
+    case sftp(SessionID)
     case audit(Audit)
     case help
 
@@ -30,6 +31,7 @@ enum ControlCommand: Equatable {
           session end SESSION
           shell SESSION                         interactive shell (needs a terminal)
           exec SESSION -- COMMAND...            run one command
+          sftp SESSION                          file transfer (SFTP) with the user's machine
           audit log --ticket N | --session S    the timeline as JSON lines
           audit verify --ticket N               check the chain, signatures, recordings
           audit export --ticket N               a tar bundle on stdout
@@ -82,6 +84,9 @@ enum ControlCommand: Equatable {
                 return .sessionEnd(try SessionID.parse(words[2]))
             default: throw .invalidArgument("usage: session new|end")
             }
+        case "sftp":
+            guard words.count == 2 else { throw .invalidArgument("usage: sftp SESSION") }
+            return .sftp(try SessionID.parse(words[1]))
         case "shell":
             guard words.count == 2 else { throw .invalidArgument("usage: shell SESSION") }
             return .shell(try SessionID.parse(words[1]))

@@ -76,7 +76,7 @@ struct ControlRunner: Sendable {
             return Status.ok
         case .audit(let audit):
             return try await runAudit(audit)
-        case .shell, .exec:
+        case .shell, .exec, .sftp:
             return Status.usage
         }
     }

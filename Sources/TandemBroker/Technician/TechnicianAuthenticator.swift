@@ -16,11 +16,13 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
     private let store: Store
     private let identity: ConnectionIdentity
     private let logger: Logger
+    private let onAuthenticated: () -> Void
 
-    init(store: Store, identity: ConnectionIdentity, logger: Logger) {
+    init(store: Store, identity: ConnectionIdentity, logger: Logger, onAuthenticated: @escaping () -> Void) {
         self.store = store
         self.identity = identity
         self.logger = logger
+        self.onAuthenticated = onAuthenticated
     }
 
     func requestReceived(request: NIOSSHUserAuthenticationRequest, responsePromise: EventLoopPromise<NIOSSHUserAuthenticationOutcome>) {
@@ -37,6 +39,8 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         identity.user = user
+        // swift-nio-ssh announces a successful login only on the client side.
+        onAuthenticated()
         responsePromise.succeed(.success)
     }
 }

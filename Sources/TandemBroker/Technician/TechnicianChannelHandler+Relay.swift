@@ -17,14 +17,20 @@ extension TechnicianChannelHandler {
         let size = self.size
         let recordingsDir = broker.config.recordingsDirectory
         let role = user.role
+        let config = broker.config
+        let observer: SFTPObserver? = kind == "sftp" ? SFTPObserver(
+            captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
+            record: { kind, data in await broker.recordEvent(kind, session: id, actor: user.name, data) }) : nil
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
-            let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: .shell)
+            let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
             if kind == "shell" {
                 let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
                 recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
                                                  term: pty?.term ?? "xterm", title: "Tandem \(id) ticket #\(ticket)")
                 await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
+            } else if kind == "sftp" {
+                await broker.recordEvent("sftp_started", session: id, actor: user.name)
             } else {
                 await broker.recordEvent("exec", session: id, actor: user.name, ["command": String(command.prefix(4096))])
             }
@@ -33,13 +39,14 @@ extension TechnicianChannelHandler {
             link.openSessionChannel { agentChannel in
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
-                        AgentSideRelayHandler(technician: technician, recorder: recorder, counter: counter))
+                        AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter))
                 }
             }.map { ($0, ticket, recorder) }
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let (agentChannel, ticket, recorder)):
                 self.recorder = recorder
+                self.observer = observer
                 self.attached = (id, ticket, kind, command)
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):
@@ -63,11 +70,16 @@ extension TechnicianChannelHandler {
         }
         if kind == "shell" {
             agent.triggerUserOutboundEvent(SSHChannelRequestEvent.ShellRequest(wantReply: true), promise: nil)
+        } else if kind == "sftp" {
+            agent.triggerUserOutboundEvent(SSHChannelRequestEvent.SubsystemRequest(subsystem: "sftp", wantReply: true), promise: nil)
         } else {
             agent.triggerUserOutboundEvent(SSHChannelRequestEvent.ExecRequest(command: command, wantReply: true), promise: nil)
         }
         for message in pending {
-            if case .byteBuffer(let bytes) = message.data { counter.toAgent(bytes.readableBytes) }
+            if case .byteBuffer(let bytes) = message.data {
+                counter.toAgent(bytes.readableBytes)
+                _ = bytes.withUnsafeReadableBytes { observer?.fromTechnician($0) }
+            }
             agent.write(message, promise: nil)
         }
         agent.flush()
@@ -76,6 +88,8 @@ extension TechnicianChannelHandler {
 
     /// Puts the channel's end on record: byte counts, exit status, recording.
     func closeRecording() {
+        observer?.finish()
+        observer = nil
         guard let attached else { return }
         self.attached = nil
         let recorder = self.recorder

@@ -26,6 +26,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var pty: SSHChannelRequestEvent.PseudoTerminalRequest?
     var size: (columns: Int, rows: Int) = (80, 24)
     var recorder: AsciicastRecorder?
+    var observer: SFTPObserver?
     var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
     let counter = RelayCounter()
     /// The technician sent EOF before the agent's channel was up: pass it on once it is.
@@ -82,11 +83,16 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         let message = unwrapInboundIn(data)
         switch mode {
         case .relaying(let agent):
+            agent.write(message, promise: nil)
             if case .byteBuffer(let bytes) = message.data {
                 counter.toAgent(bytes.readableBytes)
                 if let recorder { recorder.input(Array(bytes.readableBytesView)) }
+                if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {
+                    logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(why)")
+                    agent.close(promise: nil)
+                    context.close(promise: nil)
+                }
             }
-            agent.write(message, promise: nil)
         case .connecting(var pending):
             pending.append(message)
             mode = .connecting(pending: pending)
@@ -102,7 +108,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .relaying(let agent) = mode {
-            agent.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+            agent.setAutoRead(context.channel.isWritable)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -144,6 +150,8 @@ extension TechnicianChannelHandler {
             attach(id, user: user, kind: "shell", command: "", context: context)
         case .exec(let id, let remote):
             attach(id, user: user, kind: "exec", command: remote, context: context)
+        case .sftp(let id):
+            attach(id, user: user, kind: "sftp", command: "", context: context)
         default:
             mode = .control
             let channel = context.channel

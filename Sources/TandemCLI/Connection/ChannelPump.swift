@@ -38,21 +38,26 @@ final class ChannelPump {
         let loop = try SSHEventLoop()
         try loop.add(session)
         let channel = self.channel
-        if forwardStdin {
-            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        // Stdin is queued and sent as the window allows; reading pauses while much is queued.
+        var stdinState = StdinState.open
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        func watchStdin() {
             loop.watch(fd: 0) {
                 let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                 if n > 0 {
-                    let ok: Bool = buffer.withUnsafeBytes { p in
-                        (try? channel.write(UnsafeRawBufferPointer(rebasing: p[0..<n]))) != nil
+                    buffer.withUnsafeBytes { channel.enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    if channel.pendingBytes > 1 << 20 {
+                        stdinState = .paused
+                        return false
                     }
-                    return ok
+                    return true
                 }
                 if n < 0 && errno == EINTR { return true }
-                channel.sendEOF()
+                stdinState = .ended
                 return false
             }
         }
+        if forwardStdin { watchStdin() }
         if forwardResize {
             let winch = tandem_signal_pipe(SIGWINCH)
             loop.watch(fd: winch) {
@@ -67,6 +72,13 @@ final class ChannelPump {
             if !loop.poll(timeoutMs: 200) || !session.isConnected {
                 break
             }
+            if channel.flush() {
+                switch stdinState {
+                case .paused: stdinState = .open; watchStdin()
+                case .ended: stdinState = .eofSent; channel.sendEOF()
+                default: break
+                }
+            }
             if channel.isClosed { closed = true }
             // An EOF'd channel whose close never comes is given a few seconds.
             if channel.isEOF { idleTurns += 1; if idleTurns > 50 { break } }
@@ -75,6 +87,8 @@ final class ChannelPump {
         return status ?? channel.exitStatus ?? 255
     }
 }
+
+private enum StdinState { case open, paused, ended, eofSent }
 
 func writeText(_ text: String, fd: Int32 = 1) {
     var t = text

@@ -30,7 +30,7 @@ public final class ByteRelayHandler: ChannelDuplexHandler {
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Our side is full: stop reading from the partner until it drains.
-        partner?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        partner?.setAutoRead(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 

@@ -1,0 +1,127 @@
+import Crypto
+import Foundation
+import TandemAudit
+import TandemCore
+
+// MARK: - Requests and replies
+
+extension SFTPObserver {
+    func request(_ m: SFTPMessage, _ s: inout State, _ out: inout [(String, [String: String])]) {
+        switch m {
+        case .open(let id, let path, let flags, _): s.pending[id] = Pending(op: "open", path: path, flags: flags)
+        case .close(let id, let h): s.pending[id] = Pending(op: "close", handle: h)
+        case .read(let id, let h, let offset, _): s.pending[id] = Pending(op: "read", handle: h, offset: offset)
+        case .write(let id, let h, let offset, let data):
+            s.pending[id] = Pending(op: "write", handle: h, offset: offset)
+            if let f = s.files[h] {
+                f.written += UInt64(data.count)
+                if offset == f.next && f.contiguous {
+                    f.hasher.update(data: data)
+                    f.capture?.append(data)
+                    f.next += UInt64(data.count)
+                } else {
+                    f.contiguous = false
+                }
+            }
+        case .remove(let id, let p): s.pending[id] = Pending(op: "remove", path: p)
+        case .mkdir(let id, let p, _): s.pending[id] = Pending(op: "mkdir", path: p)
+        case .rmdir(let id, let p): s.pending[id] = Pending(op: "rmdir", path: p)
+        case .rename(let id, let from, let to): s.pending[id] = Pending(op: "rename", path: from, to: to)
+        case .setstat(let id, let p, _): s.pending[id] = Pending(op: "setstat", path: p)
+        case .fsetstat(let id, let h, _): s.pending[id] = Pending(op: "setstat", path: s.files[h]?.path, handle: h)
+        case .symlink(let id, let target, let link): s.pending[id] = Pending(op: "symlink", path: link, to: target)
+        case .opendir(let id, let p): s.pending[id] = Pending(op: "list", path: p)
+        case .stat(let id, let p), .lstat(let id, let p): s.pending[id] = Pending(op: "stat", path: p)
+        case .realpath(let id, let p): s.pending[id] = Pending(op: "realpath", path: p)
+        case .readlink(let id, let p): s.pending[id] = Pending(op: "readlink", path: p)
+        case .extended(let id, let name, let payload):
+            if name == "posix-rename@openssh.com", let names = SFTPCodec.strings(payload, count: 2) {
+                s.pending[id] = Pending(op: "rename", path: names[0], to: names[1])
+            } else {
+                s.pending[id] = Pending(op: "extended:\(name.prefix(60))")
+            }
+        case .unknown(let type, let id):
+            out.append(("sftp_unknown_request", ["type": String(type)]))
+            if let id { s.pending[id] = Pending(op: "unknown") }
+        case .fstat, .readdir, .initialize:
+            break
+        case .version, .status, .handle, .data, .name, .attrs:
+            out.append(("sftp_malformed", ["from": "technician", "problem": "a reply sent as a request"]))
+        }
+    }
+
+    func reply(_ m: SFTPMessage, _ s: inout State, _ out: inout [(String, [String: String])]) {
+        guard let id = m.id, let p = s.pending.removeValue(forKey: id) else { return }
+        switch (p.op, m) {
+        case ("open", .handle(_, let h)):
+            let capture = captureDirectory.flatMap { FileCapture(directory: $0, limit: captureLimit) }
+            s.files[h] = OpenFile(path: p.path ?? "", flags: p.flags ?? [], capture: capture)
+        case ("read", .data(_, let data)):
+            guard let h = p.handle, let f = s.files[h] else { return }
+            f.read += UInt64(data.count)
+            if p.offset == f.next && f.contiguous {
+                f.hasher.update(data: data)
+                f.capture?.append(data)
+                f.next += UInt64(data.count)
+            } else {
+                f.contiguous = false
+            }
+        case ("read", .status(_, let code, _)):
+            if code == SFTP.Status.eof.rawValue, let h = p.handle, let f = s.files[h], p.offset == f.next { f.sawEOF = true }
+        case ("write", .status(_, let code, let message)):
+            if code != SFTP.Status.ok.rawValue, let h = p.handle, let f = s.files[h] {
+                if !f.failed {
+                    out.append(("file_op_failed", ["op": "write", "path": f.path, "status": Self.statusName(code), "message": String(message.prefix(200))]))
+                }
+                f.failed = true
+            }
+        case ("close", .status(_, let code, _)):
+            guard let h = p.handle, let f = s.files.removeValue(forKey: h) else { return }
+            out.append(closeEvent(f, ok: code == SFTP.Status.ok.rawValue))
+        case (_, .status(_, let code, let message)):
+            if code == SFTP.Status.ok.rawValue {
+                if ["stat", "realpath", "readlink"].contains(p.op) { return }
+                var data = ["op": p.op, "path": p.path ?? ""]
+                if let to = p.to { data[p.op == "symlink" ? "target" : "to"] = to }
+                out.append(("file_op", data))
+            } else if code != SFTP.Status.eof.rawValue {
+                var data = ["op": p.op, "path": p.path ?? "", "status": Self.statusName(code), "message": String(message.prefix(200))]
+                if let flags = p.flags { data["flags"] = flags.words }
+                out.append(("file_op_failed", data))
+            }
+        case ("list", .handle):
+            out.append(("file_op", ["op": "list", "path": p.path ?? ""]))
+        default:
+            break
+        }
+    }
+
+    private func closeEvent(_ f: OpenFile, ok: Bool) -> (String, [String: String]) {
+        var data = ["path": f.path, "flags": f.flags.words]
+        let upload = f.flags.contains(.write)
+        data["direction"] = upload ? "upload" : "download"
+        data["bytes"] = String(upload ? f.written : f.read)
+        let whole = ok && f.contiguous && !f.failed
+            && (upload ? (f.flags.contains(.truncate) || f.flags.contains(.create)) && f.next == f.written : f.sawEOF)
+        if whole {
+            let sha = f.hasher.finalize().hexString
+            data["sha256"] = sha
+            if let capture = f.capture, capture.finish(sha256: sha) { data["content_sha256"] = sha }
+        } else {
+            _ = f.capture?.finish(sha256: nil)
+            if !ok { data["status"] = "close failed" }
+        }
+        return ("file_transfer", data)
+    }
+
+    static func statusName(_ code: UInt32) -> String {
+        switch SFTP.Status(rawValue: code) {
+        case .noSuchFile: return "no_such_file"
+        case .permissionDenied: return "permission_denied"
+        case .failure: return "failure"
+        case .badMessage: return "bad_message"
+        case .unsupported: return "unsupported"
+        default: return "status_\(code)"
+        }
+    }
+}

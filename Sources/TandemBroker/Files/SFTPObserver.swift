@@ -1,0 +1,114 @@
+@preconcurrency import Crypto
+import Foundation
+import Synchronization
+import TandemAudit
+import TandemCore
+
+/// Watches an SFTP stream in both directions as it is relayed, and records every file operation.
+///
+/// It never holds bytes back: the relay forwards first and shows the observer a copy.
+/// Each direction is framed and decoded; requests are matched to replies by id so
+/// each operation is recorded with its outcome, and whole-file transfers with their SHA-256.
+final class SFTPObserver: Sendable {
+    enum Verdict { case keepGoing, close(String) }
+
+    struct Pending {
+        var op: String
+        var path: String?
+        var to: String?
+        var flags: SFTP.OpenFlags?
+        var handle: [UInt8]?
+        var offset: UInt64 = 0
+    }
+
+    final class OpenFile {
+        let path: String
+        let flags: SFTP.OpenFlags
+        var next: UInt64 = 0
+        var contiguous = true
+        var failed = false
+        var sawEOF = false
+        var written: UInt64 = 0
+        var read: UInt64 = 0
+        var hasher = SHA256()
+        let capture: FileCapture?
+        init(path: String, flags: SFTP.OpenFlags, capture: FileCapture?) {
+            self.path = path
+            self.flags = flags
+            self.capture = capture
+        }
+    }
+
+    struct State {
+        var fromTechnician = SFTPCodec.Framer()
+        var fromAgent = SFTPCodec.Framer()
+        var pending: [UInt32: Pending] = [:]
+        var files: [[UInt8]: OpenFile] = [:]
+        var broken = false
+    }
+
+    private let state = Mutex(State())
+    private let events: AsyncStream<(String, [String: String])>.Continuation
+    let captureDirectory: String?
+    let captureLimit: Int
+
+    /// `record` receives events in order; `captureDirectory` turns content capture on.
+    init(captureDirectory: String?, captureLimit: Int, record: @escaping @Sendable (String, [String: String]) async -> Void) {
+        self.captureDirectory = captureDirectory
+        self.captureLimit = captureLimit
+        let (stream, continuation) = AsyncStream.makeStream(of: (String, [String: String]).self)
+        events = continuation
+        Task {
+            for await (kind, data) in stream { await record(kind, data) }
+        }
+    }
+
+    deinit { events.finish() }
+
+    func fromTechnician(_ bytes: UnsafeRawBufferPointer) -> Verdict {
+        observe(bytes, technician: true)
+    }
+
+    func fromAgent(_ bytes: UnsafeRawBufferPointer) -> Verdict {
+        observe(bytes, technician: false)
+    }
+
+    /// The channel closed: files still open were interrupted.
+    func finish() {
+        let open = state.withLock { s -> [OpenFile] in
+            let f = Array(s.files.values)
+            s.files.removeAll()
+            return f
+        }
+        for f in open {
+            _ = f.capture?.finish(sha256: nil)
+            events.yield(("file_transfer_interrupted", ["path": f.path, "bytes_written": String(f.written), "bytes_read": String(f.read)]))
+        }
+        events.finish()
+    }
+
+    private func observe(_ bytes: UnsafeRawBufferPointer, technician: Bool) -> Verdict {
+        var out: [(String, [String: String])] = []
+        let verdict: Verdict = state.withLock { s in
+            guard !s.broken else { return .keepGoing }
+            do {
+                if technician { s.fromTechnician.append(bytes) } else { s.fromAgent.append(bytes) }
+                while let body = technician ? try s.fromTechnician.next() : try s.fromAgent.next() {
+                    do {
+                        let message = try SFTPCodec.decode(body)
+                        if technician { request(message, &s, &out) } else { reply(message, &s, &out) }
+                    } catch {
+                        out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": "\(error)"]))
+                    }
+                }
+                return .keepGoing
+            } catch {
+                s.broken = true
+                out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": "\(error)", "action": "channel closed"]))
+                return .close("\(error)")
+            }
+        }
+        for e in out { events.yield(e) }
+        return verdict
+    }
+}
