@@ -77,6 +77,8 @@ let package = Package(
         .testTarget(name: "TandemBrokerTests", dependencies: [
             "TandemBroker", "TandemStore", "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["TandemCore", "CPTY"], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "TandemCore", "CPTY", .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
     ]
 )

@@ -57,3 +57,37 @@ final class DescriptorHygieneTests: XCTestCase {
         XCTAssertEqual(r.stdout.split(separator: "\n").sorted(), ["0", "1", "2", "3"], r.stdout)
     }
 }
+
+/// Bulk data both ways through exec: back-pressure must neither stall nor drop the tail.
+final class BulkRelayTests: XCTestCase {
+    func testLargeOutputAndInputArriveWhole() throws {
+        let fx = try BrokerFixture(name: "bulk", serveArguments: ["--handshake-timeout", "2"])
+        defer { fx.stopAll() }
+        let (id, _) = try fx.activeSession()
+        let source = fx.dir.appendingPathComponent("source.bin").path
+        var data = Data(count: 24 << 20)
+        data.withUnsafeMutableBytes { p in
+            var rng = SystemRandomNumberGenerator()
+            for i in 0..<(p.count / 8) { p.storeBytes(of: rng.next(), toByteOffset: i * 8, as: UInt64.self) }
+        }
+        try data.write(to: URL(fileURLWithPath: source))
+
+        let out = fx.dir.appendingPathComponent("out.bin").path
+        let down = try runTool("/bin/sh", ["-c", "\"$0\" exec \"$1\" --config \"$2\" -- cat \"$3\" > \"$4\"",
+                                           Harness.tool("tandem"), id, fx.dir.appendingPathComponent("tandem.conf").path, source, out],
+                               in: fx.dir, timeout: 120)
+        XCTAssertEqual(down.status, 0, down.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), data, "every byte of a 24 MiB output arrives")
+
+        let copy = fx.dir.appendingPathComponent("copy.bin").path
+        let up = try runTool("/bin/sh", ["-c", "\"$0\" exec \"$1\" --config \"$2\" -- \"cat > $3\" < \"$4\"",
+                                         Harness.tool("tandem"), id, fx.dir.appendingPathComponent("tandem.conf").path, copy, source],
+                             in: fx.dir, timeout: 120)
+        XCTAssertEqual(up.status, 0, up.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), data, "every byte of a 24 MiB input arrives")
+
+        // A logged-in technician is not subject to the 2-second handshake deadline.
+        let slow = try fx.tandem(["exec", "-n", id], after: ["--", "sleep 3; echo late"], timeout: 30)
+        XCTAssertEqual(slow.stdout, "late\n", slow.stderr)
+    }
+}

@@ -108,11 +108,11 @@ final class BrokerFixture {
     }
 
     /// A ticket, a session request and an agent that said yes: returns the active session id.
-    func activeSession(title: String = "Printer offline") throws -> (id: String, agent: Child) {
+    func activeSession(title: String = "Printer offline", scope: String = "shell") throws -> (id: String, agent: Child) {
         let ticket = try tandem(["ticket", "new", title, "--requester", "jane"])
         guard ticket.status == 0 else { throw Failure("ticket new failed: \(ticket.stderr)") }
         let number = Int(ticket.stdout.components(separatedBy: "#")[1].prefix { $0.isNumber })!
-        let request = try requestSession(ticket: number)
+        let request = try requestSession(ticket: number, scope: scope)
         let agent = try agent(code: request.code, answer: "y")
         guard request.child.wait(20) == 0 else { throw Failure("session not approved: \(request.child.stdout) \(request.child.stderr)") }
         return (request.id, agent)
