@@ -40,6 +40,7 @@ final class FileTransferTests: XCTestCase {
 
         let put = try fx.tandem(["put", id, local, remoteDir + "/big.bin"], timeout: 120)
         XCTAssertEqual(put.status, 0, put.stderr)
+        XCTAssertEqual(put.stdout + put.stderr, "", "quiet when not on a terminal")
         XCTAssertEqual(try sha256(remoteDir + "/big.bin"), expected)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: remoteDir), ["big.bin"], "no temporary file left behind")
         let back = fx.dir.appendingPathComponent("back.bin").path
@@ -84,6 +85,12 @@ final class FileTransferTests: XCTestCase {
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: copy + "/link"), "a/b/c/deep.txt")
         var isDir: ObjCBool = false
         XCTAssertTrue(fm.fileExists(atPath: copy + "/empty-dir", isDirectory: &isDir) && isDir.boolValue)
+        // On a terminal the transfer shows a progress bar with rate and percentage.
+        let term = try PseudoTerminal(Harness.tool("tandem"), ["get", id, tree + "/top.txt", fx.dir.appendingPathComponent("top-copy.txt").path]
+                                      + fx.cliConfig, in: fx.dir)
+        defer { term.stop() }
+        XCTAssertTrue(Harness.waitUntil(20) { !term.process.isRunning })
+        XCTAssertTrue(term.text.contains("100%") && term.text.contains("/s"), term.text)
         let ls = try fx.tandem(["ls", id, tree])
         XCTAssertEqual(ls.status, 0, ls.stderr)
         XCTAssertTrue(ls.stdout.contains("top.txt") && ls.stdout.contains("lrwxrwxrwx"), ls.stdout)

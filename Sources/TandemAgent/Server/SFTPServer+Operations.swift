@@ -32,10 +32,15 @@ extension SFTPServer {
             if unlink(p) == 0 { report("The technician deleted \(display(p))."); status(id, .ok) } else { errnoStatus(id, p) }
         case .mkdir(let id, let path, let attrs):
             let p = resolve(path)
-            if Glibc.mkdir(p, mode_t(attrs.permissions.map { $0 & 0o7777 } ?? 0o755)) == 0 { status(id, .ok) } else { errnoStatus(id, p) }
+            if Glibc.mkdir(p, mode_t(attrs.permissions.map { $0 & 0o7777 } ?? 0o755)) == 0 {
+                report("The technician created the folder \(display(p)).")
+                status(id, .ok)
+            } else {
+                errnoStatus(id, p)
+            }
         case .rmdir(let id, let path):
             let p = resolve(path)
-            if Glibc.rmdir(p) == 0 { status(id, .ok) } else { errnoStatus(id, p) }
+            if Glibc.rmdir(p) == 0 { report("The technician removed the folder \(display(p))."); status(id, .ok) } else { errnoStatus(id, p) }
         case .realpath(let id, let path):
             let p = resolve(path)
             guard let real = Glibc.realpath(p, nil) else { return errnoStatus(id, p) }
@@ -46,7 +51,7 @@ extension SFTPServer {
             // SFTP v3 rename must not replace an existing file.
             let (a, b) = (resolve(from), resolve(to))
             if access(b, F_OK) == 0 { return status(id, .failure, "\(to): already exists") }
-            if Glibc.rename(a, b) == 0 { status(id, .ok) } else { errnoStatus(id, a) }
+            if Glibc.rename(a, b) == 0 { report("The technician renamed \(display(a)) to \(display(b))."); status(id, .ok) } else { errnoStatus(id, a) }
         case .readlink(let id, let path):
             let p = resolve(path)
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
