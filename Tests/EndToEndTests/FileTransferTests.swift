@@ -63,6 +63,25 @@ final class FileTransferTests: XCTestCase {
                       "content capture is off by default")
     }
 
+    func testInterruptedUploadLeavesNothingUnderTheTargetName() throws {
+        let fx = try BrokerFixture(name: "sftp-interrupt")
+        defer { fx.stopAll() }
+        let (id, _) = try fx.activeSession(scope: "files")
+        let local = fx.dir.appendingPathComponent("big.bin").path
+        try randomFile(local, bytes: 256 << 20)
+        let remoteDir = fx.dir.appendingPathComponent("remote").path
+        try FileManager.default.createDirectory(atPath: remoteDir, withIntermediateDirectories: true)
+        let put = try Child(Harness.tool("tandem"), ["put", id, local, remoteDir + "/target.bin"] + fx.cliConfig, in: fx.dir, name: "put")
+        XCTAssertTrue(Harness.waitUntil(30) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: remoteDir)) ?? []).contains { $0.contains("tandem-part") }
+        }, "the upload goes to a temporary name first")
+        kill(put.process.processIdentifier, SIGKILL)
+        put.process.waitUntilExit()
+        XCTAssertTrue(Harness.waitUntil(15) { ((try? FileManager.default.contentsOfDirectory(atPath: remoteDir)) ?? ["x"]).isEmpty },
+                      "neither the target nor the partial file remains: \((try? FileManager.default.contentsOfDirectory(atPath: remoteDir)) ?? [])")
+        XCTAssertTrue(Harness.waitUntil(10) { (try? self.fileEvents(fx).contains { $0["kind"] == "file_transfer_interrupted" }) ?? false })
+    }
+
     func testRecursiveGetReproducesTheTree() throws {
         let fx = try BrokerFixture(name: "sftp-tree")
         defer { fx.stopAll() }
