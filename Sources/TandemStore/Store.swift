@@ -21,6 +21,11 @@ public final class Store: Sendable {
         try connection.withLock { conn throws(StoreError) -> T in try body(conn) }
     }
 
+    /// 2 means FULL: a commit returns only after the WAL is on disk.
+    public func synchronousLevel() throws(StoreError) -> Int {
+        try run { c throws(StoreError) in Int(try c.query("PRAGMA synchronous").first?.first?.int ?? -1) }
+    }
+
     public func journalMode() throws(StoreError) -> String {
         try run { c throws(StoreError) in try c.query("PRAGMA journal_mode").first?.first?.text ?? "" }
     }

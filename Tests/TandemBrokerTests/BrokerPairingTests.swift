@@ -8,12 +8,13 @@ import XCTest
 
 /// The broker's pairing rules against a real SQLite file, with time from a manual clock.
 final class BrokerPairingTests: XCTestCase {
-    private func makeBroker(clock: ManualWallClock, limits: GuessLimiter.Limits = .init()) throws -> Broker {
+    private func makeBroker(clock: ManualWallClock, limits: GuessLimiter.Limits = .init(), checkpointEvery: Int = 100) throws -> Broker {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-broker-\(UUID().uuidString)").path
         let identity = try BrokerAdmin.initialise(dataDirectory: dir)
         var config = BrokerConfig(dataDirectory: dir, certificatePath: "", keyPath: "")
         config.codeLifetime = 600
         config.guessLimits = limits
+        config.checkpointEvery = checkpointEvery
         let store = try BrokerAdmin.openStore(dir)
         _ = try store.createTicket(title: "Printer offline", requester: "jane", now: clock.now)
         return Broker(config: config, identity: identity, store: store, clock: clock, logger: Logger(label: "test"))
@@ -70,6 +71,23 @@ final class BrokerPairingTests: XCTestCase {
         let result = await outcome
         XCTAssertEqual(result, .refused)
         XCTAssertEqual(try broker.store.session(id: id)?.state, .refused)
+    }
+
+    func testChainsAreSignedEveryNEventsAndAtSessionEnd() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock, checkpointEvery: 3)
+        let (id, _) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        XCTAssertTrue(try broker.store.checkpoints(chain: 1).isEmpty, "2 events: not yet")
+        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "true"])
+        let first = try broker.store.checkpoints(chain: 1)
+        XCTAssertEqual(first.map(\.seq), [3], "signed after the 3rd event")
+        XCTAssertTrue(first[0].isValid(publicKey: broker.identity.auditKey.publicKey))
+        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "true"])
+        await broker.end(id, reason: "done", actor: "alice")
+        XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 5, "signed again at the session's end")
+        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "late"])
+        await broker.checkpointAll()
+        XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 6, "the interval timer signs what is left")
     }
 
     func testSessionsLeftOpenByAPreviousRunAreEndedOnStart() async throws {

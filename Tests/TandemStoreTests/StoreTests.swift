@@ -15,6 +15,7 @@ final class StoreTests: XCTestCase {
         do {
             let store = try Store(path: path)
             XCTAssertEqual(try store.journalMode(), "wal")
+            XCTAssertEqual(try store.synchronousLevel(), 2, "synchronous=FULL: acknowledged events survive a crash")
             let t = try store.createTicket(title: "Printer offline", requester: "jane", now: Date())
             try store.append(Event(time: Date(), ticketID: t.id, sessionID: nil, actor: "alice", kind: "ticket_created", data: ["title": "Printer offline"]))
         }
