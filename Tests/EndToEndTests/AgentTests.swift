@@ -49,4 +49,22 @@ final class AgentTests: XCTestCase {
             return show.contains("ended") && (show.contains("reason=time limit reached") || show.contains("reason=agent disconnected"))
         })
     }
+
+    func testAutoYesIsRefusedWithoutTheTestVariable() throws {
+        let fx = try BrokerFixture(name: "autoyes")
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Bench", "--requester", "lee"]).status, 0)
+        let request = try fx.requestSession(ticket: 1)
+        var env = ProcessInfo.processInfo.environment
+        env["TANDEM_ALLOW_TEST_FLAGS"] = nil
+        let refused = try Child(Harness.tool("tandem-agent"), [request.code, "--yes-for-tests", "--broker", "127.0.0.1:\(fx.port)", "--ca", "certs/ca.crt"],
+                                in: fx.dir, name: "autoyes-refused", environment: env)
+        XCTAssertNotEqual(refused.wait(10), 0)
+        XCTAssertTrue(refused.stderr.contains("refused unless TANDEM_ALLOW_TEST_FLAGS=1"), refused.stderr)
+        env["TANDEM_ALLOW_TEST_FLAGS"] = "1"
+        let allowed = try Child(Harness.tool("tandem-agent"), [request.code, "--yes-for-tests", "--broker", "127.0.0.1:\(fx.port)", "--ca", "certs/ca.crt"],
+                                in: fx.dir, name: "autoyes-allowed", environment: env)
+        defer { allowed.stop() }
+        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+    }
 }
