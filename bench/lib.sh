@@ -32,13 +32,18 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a
 # Seconds (with fractions) a command takes.
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
 
+# Two private sshd on loopback ports: "direct" is the target, "bastion" the ProxyJump hop.
+# Writes $work/ssh_config with hosts direct, bastion and viajump.
 start_sshd() {
   ssh-keygen -q -t ed25519 -N '' -f "$work/ssh_host_key"
   ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
   cp "$work/client_key.pub" "$work/authorized_keys"
-  sshd_port=$(free_port)
-  cat >"$work/sshd_config" <<CONF
-Port $sshd_port
+  mkdir -p /run/sshd
+  local name port
+  for name in direct bastion; do
+    port=$(free_port)
+    cat >"$work/sshd_$name.conf" <<CONF
+Port $port
 ListenAddress 127.0.0.1
 HostKey $work/ssh_host_key
 AuthorizedKeysFile $work/authorized_keys
@@ -46,14 +51,33 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-PidFile $work/sshd.pid
+PidFile $work/sshd_$name.pid
 Subsystem sftp internal-sftp
 CONF
-  mkdir -p /run/sshd
-  /usr/sbin/sshd -f "$work/sshd_config" -D -e 2>"$work/sshd.log" &
-  pids+=($!)
-  for _ in $(seq 1 50); do (echo > /dev/tcp/127.0.0.1/$sshd_port) 2>/dev/null && break; sleep 0.1; done
-  ssh_opts=(-F /dev/null -i "$work/client_key" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR)
+    /usr/sbin/sshd -f "$work/sshd_$name.conf" -D -e 2>"$work/sshd_$name.log" &
+    pids+=($!)
+    for _ in $(seq 1 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+    eval "${name}_port=$port"
+  done
+  sshd_port=$direct_port
+  cat >"$work/ssh_config" <<CONF
+Host direct bastion viajump
+  HostName 127.0.0.1
+  User $(id -un)
+  IdentityFile $work/client_key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  BatchMode yes
+  LogLevel ERROR
+Host direct viajump
+  Port $direct_port
+Host bastion
+  Port $bastion_port
+Host viajump
+  ProxyJump bastion
+CONF
+  ssh_opts=(-F "$work/ssh_config")
 }
 
 # Starts tandemd (release build) and an approved agent; sets $session and exports TANDEM_CONFIG.

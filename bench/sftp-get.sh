@@ -12,7 +12,7 @@ start_tandem files
 openssh=(); tandem=()
 for _ in $(seq 1 "$runs"); do
   rm -f "$work/o.bin" "$work/t.bin"
-  openssh+=("$(seconds sftp "${ssh_opts[@]}" -P "$sshd_port" -b <(echo "get $work/payload.bin $work/o.bin") 127.0.0.1)")
+  openssh+=("$(seconds sftp "${ssh_opts[@]}" -b <(echo "get $work/payload.bin $work/o.bin") direct)")
   tandem+=("$(seconds "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")")
 done
 cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }

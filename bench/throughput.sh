@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Bulk throughput of a 512 MiB file: exec cat and get through the broker, against ssh cat and
+# sftp get to a local sshd, direct and via a ProxyJump bastion. Median of $RUNS runs, MiB/s.
+source "$(dirname "$0")/lib.sh"
+need_packages openssh-server openssh-client bc openssl
+runs="${RUNS:-3}"
+size_mib="${SIZE_MIB:-512}"
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/payload.bin"
+start_sshd
+start_tandem shell,files
+measure() { local t=(); for _ in $(seq 1 "$runs"); do t+=("$(seconds "$@")"); done; median "${t[@]}"; }
+rate() { echo "$size_mib / $1" | bc -l; }
+ssh_cat=$(measure sh -c "ssh ${ssh_opts[*]} direct cat $work/payload.bin > $work/out.bin")
+jump_cat=$(measure sh -c "ssh ${ssh_opts[*]} viajump cat $work/payload.bin > $work/out.bin")
+tandem_cat=$(measure sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")
+cmp -s "$work/payload.bin" "$work/out.bin" || { echo "tandem exec cat produced a different file" >&2; exit 1; }
+sftp_direct=$(measure sftp "${ssh_opts[@]}" -b <(echo "get $work/payload.bin $work/o.bin") direct)
+sftp_jump=$(measure sftp "${ssh_opts[@]}" -b <(echo "get $work/payload.bin $work/o.bin") viajump)
+tandem_get=$(measure "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")
+cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }
+printf '| cat, ssh → sshd | %.0f MiB/s | 1.00 | |\n' "$(rate "$ssh_cat")"
+printf '| cat, ssh -J bastion | %.0f MiB/s | %.2f | 1.00 |\n' "$(rate "$jump_cat")" "$(echo "$ssh_cat / $jump_cat" | bc -l)"
+printf '| cat, tandem exec via broker | %.0f MiB/s | %.2f | %.2f |\n' "$(rate "$tandem_cat")" "$(echo "$ssh_cat / $tandem_cat" | bc -l)" "$(echo "$jump_cat / $tandem_cat" | bc -l)"
+printf '| get, sftp → sshd | %.0f MiB/s | 1.00 | |\n' "$(rate "$sftp_direct")"
+printf '| get, sftp -J bastion | %.0f MiB/s | %.2f | 1.00 |\n' "$(rate "$sftp_jump")" "$(echo "$sftp_direct / $sftp_jump" | bc -l)"
+printf '| get, tandem get via broker | %.0f MiB/s | %.2f | %.2f |\n' "$(rate "$tandem_get")" "$(echo "$sftp_direct / $tandem_get" | bc -l)" "$(echo "$sftp_jump / $tandem_get" | bc -l)"
+# The ceiling: one core's AES-256-GCM rate divided by the cipher passes on the broker path.
+gcm=$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 2 2>/dev/null | awk 'tolower($1) == "aes-256-gcm" {print $NF}' | sed 's/k$//')
+passes=8
+echo "CEILING one core AES-256-GCM $(echo "$gcm * 1000 / 1048576" | bc -l | xargs printf '%.0f') MiB/s; $passes passes per byte (technician SSH+TLS, broker TLS+SSH in and SSH+TLS out, agent TLS+SSH) → $(echo "$gcm * 1000 / 1048576 / $passes" | bc -l | xargs printf '%.0f') MiB/s on one core"
