@@ -14,8 +14,13 @@ ssh_cat=$(measure sh -c "ssh ${ssh_opts[*]} direct cat $work/payload.bin > $work
 jump_cat=$(measure sh -c "ssh ${ssh_opts[*]} viajump cat $work/payload.bin > $work/out.bin")
 tandem_cat=$(measure sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")
 cmp -s "$work/payload.bin" "$work/out.bin" || { echo "tandem exec cat produced a different file" >&2; exit 1; }
-sftp_direct=$(measure sftp "${ssh_opts[@]}" -b <(echo "get $work/payload.bin $work/o.bin") direct)
-sftp_jump=$(measure sftp "${ssh_opts[@]}" -b <(echo "get $work/payload.bin $work/o.bin") viajump)
+# A batch file, not <(…): a process substitution is read once and later runs would do nothing.
+echo "get $work/payload.bin $work/o.bin" >"$work/get.batch"
+sftp_direct=$(measure sftp "${ssh_opts[@]}" -b "$work/get.batch" direct)
+cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp produced a different file" >&2; exit 1; }
+rm -f "$work/o.bin"
+sftp_jump=$(measure sftp "${ssh_opts[@]}" -b "$work/get.batch" viajump)
+cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp via the bastion produced a different file" >&2; exit 1; }
 tandem_get=$(measure "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")
 cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }
 printf '| cat, ssh → sshd | %.0f MiB/s | 1.00 | |\n' "$(rate "$ssh_cat")"
