@@ -107,6 +107,22 @@ public final class SSHChannel {
         return true
     }
 
+    // MARK: input back-pressure
+
+    /// While true, incoming data stays buffered in libssh and the peer is held back by the window.
+    public var inputPaused = false
+
+    /// Delivers, through `onData`, what libssh buffered while input was paused.
+    /// Call outside libssh callbacks; stops early if `onData` pauses input again.
+    public func deliverBufferedInput() {
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        while !inputPaused {
+            let n = buffer.withUnsafeMutableBytes { ssh_channel_read_nonblocking(raw, $0.baseAddress, UInt32($0.count), 0) }
+            guard n > 0 else { return }
+            buffer.withUnsafeBytes { onData?(UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)]), false) }
+        }
+    }
+
     public func sendEOF() { _ = ssh_channel_send_eof(raw) }
     public func close() { _ = ssh_channel_close(raw) }
     public func sendExitStatus(_ status: Int32) { _ = ssh_channel_request_send_exit_status(raw, status) }
@@ -169,6 +185,8 @@ private func channel(_ userdata: UnsafeMutableRawPointer?) -> SSHChannel {
 
 private let dataTrampoline: ssh_channel_data_callback = { _, _, data, length, isStderr, userdata in
     let me = channel(userdata)
+    // Paused: leave the bytes with libssh, which then stops widening the peer's window.
+    if me.inputPaused && isStderr == 0 { return 0 }
     if let data { me.onData?(UnsafeRawBufferPointer(start: data, count: Int(length)), isStderr != 0) }
     return Int32(length)
 }

@@ -38,6 +38,8 @@ public struct AgentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            // A process that closed its stdin must not take the agent down with SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
             let paths = config.map { [$0] } ?? ["~/.config/tandem/agent.conf", "/etc/tandem/agent.conf"]
             let file = try KeyValueConfig.load(firstOf: paths)
             guard let brokerText = broker ?? file["broker"] else {

@@ -91,3 +91,32 @@ final class BulkRelayTests: XCTestCase {
         XCTAssertEqual(slow.stdout, "late\n", slow.stderr)
     }
 }
+
+/// Input a process does not read must not freeze the agent for the session's other channels.
+final class UnreadInputTests: XCTestCase {
+    func testUnreadStdinNeitherBlocksOtherChannelsNorKillsTheSession() throws {
+        let fx = try BrokerFixture(name: "unread")
+        defer { fx.stopAll() }
+        let (id, agent) = try fx.activeSession()
+        let input = fx.dir.appendingPathComponent("input.bin")
+        try Data(repeating: 0x61, count: 4 << 20).write(to: input)
+
+        let sleeper = try Child(Harness.tool("tandem"), ["exec", id] + fx.cliConfig + ["--", "sleep 3; echo slept"], in: fx.dir,
+                                name: "sleeper", stdin: .handle(try FileHandle(forReadingFrom: input)))
+        Thread.sleep(forTimeInterval: 0.5)
+        let started = Date()
+        let other = try fx.tandem(["exec", "-n", id], after: ["--", "echo", "meanwhile"])
+        XCTAssertEqual(other.stdout, "meanwhile\n", other.stderr)
+        XCTAssertEqual(sleeper.wait(30), 0, sleeper.stderr)
+        XCTAssertEqual(sleeper.stdout, "slept\n")
+        XCTAssertTrue(other.status == 0 && Date().timeIntervalSince(started) < 30)
+
+        // A process that closes its stdin early: the rest of the input is dropped, not fatal.
+        let early = try runTool("/bin/sh", ["-c", "\"$0\" exec \"$1\" --config \"$2\" -- 'head -c 100 >/dev/null; echo took' < \"$3\"",
+                                            Harness.tool("tandem"), id, fx.dir.appendingPathComponent("tandem.conf").path, input.path],
+                                in: fx.dir, timeout: 30)
+        XCTAssertEqual(early.stdout, "took\n", early.stderr)
+        XCTAssertTrue(agent.process.isRunning, agent.stderr)
+        XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "alive"]).stdout, "alive\n")
+    }
+}

@@ -24,6 +24,8 @@ final class ChannelProcess {
     private(set) var finished = false
     private var sftp: SFTPServer?
     private var paused: [(fd: Int32, stderr: Bool)] = []
+    private var inbox: [UInt8] = []
+    private var eofPending = false
 
     init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void) {
         self.channel = channel
@@ -67,7 +69,9 @@ final class ChannelProcess {
         channel.onData = { [weak self] bytes, _ in
             guard let self else { return }
             if let sftp = self.sftp {
-                if !sftp.receive(bytes) { self.endSFTP() }
+                if !sftp.receive(bytes) { return self.endSFTP() }
+                // Replies pile up faster than the technician reads them: stop taking requests.
+                if self.channel.pendingBytes > Self.outputHighWater * 8 { self.channel.inputPaused = true }
             } else {
                 self.writeInput(bytes)
             }
@@ -75,7 +79,9 @@ final class ChannelProcess {
         channel.onEOF = { [weak self] in
             guard let self else { return }
             if self.sftp != nil { return self.endSFTP() }
-            if self.stdinWrite >= 0 { Glibc.close(self.stdinWrite); self.stdinWrite = -1 }
+            // Input still queued goes first; the process sees EOF after it.
+            self.eofPending = true
+            self.closeStdinIfDone()
         }
         channel.onSignal = { [weak self] name in
             guard let self else { return }
@@ -109,6 +115,7 @@ final class ChannelProcess {
                                            UInt16(clamping: size.rows), UInt16(clamping: size.columns), &master)
                     guard pid > 0 else { return false }
                     ptyMaster = master
+                    _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
                     watch(master, stderr: false)
                     return true
                 }
@@ -118,6 +125,7 @@ final class ChannelProcess {
                 Glibc.close(inPipe[0]); Glibc.close(outPipe[1]); Glibc.close(errPipe[1])
                 guard pid > 0 else { return false }
                 stdinWrite = inPipe[1]
+                _ = fcntl(stdinWrite, F_SETFL, fcntl(stdinWrite, F_GETFL) | O_NONBLOCK)
                 watch(outPipe[0], stderr: false)
                 watch(errPipe[0], stderr: true)
                 return true
@@ -156,10 +164,48 @@ final class ChannelProcess {
         }
     }
 
+    /// Writes the technician's input without ever blocking the agent's loop: what the process
+    /// does not take now waits in `inbox`, and the channel is paused until it drains.
     private func writeInput(_ bytes: UnsafeRawBufferPointer) {
         let fd = ptyMaster >= 0 ? ptyMaster : stdinWrite
-        guard fd >= 0 else { return }
-        writeAll(fd, bytes)
+        guard fd >= 0, bytes.count > 0 else { return }
+        if !inbox.isEmpty {
+            inbox.append(contentsOf: bytes)
+        } else {
+            let n = write(fd, bytes.baseAddress, bytes.count)
+            if n < 0 && errno != EAGAIN && errno != EINTR {
+                return dropInput()
+            }
+            let written = max(0, n)
+            if written < bytes.count { inbox.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[written...])) }
+        }
+        if !inbox.isEmpty { channel.inputPaused = true }
+    }
+
+    /// Called each turn: moves queued input on, then takes what libssh held back meanwhile.
+    private func pumpInput() {
+        let fd = ptyMaster >= 0 ? ptyMaster : stdinWrite
+        if !inbox.isEmpty, fd >= 0 {
+            let n = inbox.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n > 0 { inbox.removeFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { dropInput() }
+        }
+        if inbox.isEmpty && channel.inputPaused && (sftp == nil || channel.pendingBytes < Self.outputHighWater) {
+            channel.inputPaused = false
+            channel.deliverBufferedInput()
+        }
+        closeStdinIfDone()
+    }
+
+    /// The process stopped reading for good (its stdin is closed): input has nowhere to go.
+    private func dropInput() {
+        inbox.removeAll()
+        channel.inputPaused = false
+    }
+
+    private func closeStdinIfDone() {
+        guard eofPending, inbox.isEmpty, stdinWrite >= 0 else { return }
+        Glibc.close(stdinWrite)
+        stdinWrite = -1
     }
 
     private func endSFTP() {
@@ -174,6 +220,7 @@ final class ChannelProcess {
     /// Called each loop turn: sends queued output, resumes paused output, and once output
     /// ended and the process exited, sends the exit status.
     func poll() {
+        pumpInput()
         let drained = channel.flush()
         if drained && !paused.isEmpty {
             let resumed = paused
