@@ -124,7 +124,13 @@ public final class SSHChannel {
     }
 
     public func sendEOF() { _ = ssh_channel_send_eof(raw) }
-    public func close() { _ = ssh_channel_close(raw) }
+    /// Closes our side. Incoming data is no longer taken: libssh would otherwise keep widening
+    /// the window with WINDOW_ADJUST after our CLOSE, which a strict peer (swift-nio-ssh) treats
+    /// as a protocol violation and drops the whole connection.
+    public func close() {
+        inputPaused = true
+        _ = ssh_channel_close(raw)
+    }
     public func sendExitStatus(_ status: Int32) { _ = ssh_channel_request_send_exit_status(raw, status) }
 
     // MARK: client requests

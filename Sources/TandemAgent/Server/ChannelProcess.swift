@@ -189,7 +189,7 @@ final class ChannelProcess {
             let n = inbox.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n > 0 { inbox.removeFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { dropInput() }
         }
-        if inbox.isEmpty && channel.inputPaused && (sftp == nil || channel.pendingBytes < Self.outputHighWater) {
+        if !finished && inbox.isEmpty && channel.inputPaused && (sftp == nil || channel.pendingBytes < Self.outputHighWater) {
             channel.inputPaused = false
             channel.deliverBufferedInput()
         }
@@ -199,7 +199,7 @@ final class ChannelProcess {
     /// The process stopped reading for good (its stdin is closed): input has nowhere to go.
     private func dropInput() {
         inbox.removeAll()
-        channel.inputPaused = false
+        if !finished { channel.inputPaused = false }
     }
 
     private func closeStdinIfDone() {
