@@ -49,10 +49,6 @@ extension Store {
         }
     }
 
-    public func allEvents() throws(StoreError) -> [AuditEvent] {
-        try run { c throws(StoreError) in try c.query("\(Self.eventColumns) ORDER BY id").map(Self.event) }
-    }
-
     private static let eventColumns = "SELECT id, chain, seq, time_us, session_id, actor, kind, data, prev, hash FROM events"
 
     private static func event(_ row: [SQLValue]) -> AuditEvent {

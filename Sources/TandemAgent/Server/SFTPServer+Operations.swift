@@ -210,13 +210,7 @@ extension SFTPServer {
         return "\(perms) 1 \(a.uid ?? 0) \(a.gid ?? 0) \(String(a.size ?? 0).leftPad(10)) \(name)"
     }
 
-    static func size(_ bytes: UInt64) -> String {
-        let units = ["bytes", "KB", "MB", "GB", "TB"]
-        var v = Double(bytes)
-        var u = 0
-        while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
-        return u == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", v, units[u])
-    }
+    static func size(_ bytes: UInt64) -> String { ByteCount.format(bytes, binary: false) }
 
     func display(_ path: String) -> String {
         path.hasPrefix(home + "/") ? "~/" + path.dropFirst(home.count + 1) : path

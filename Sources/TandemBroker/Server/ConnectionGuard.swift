@@ -16,7 +16,6 @@ final class ConnectionGuard: ChannelInboundHandler {
     private let logger: Logger
     private var deadline: Scheduled<Void>?
     private var peer = "unknown"
-    private var established = false
 
     init(timeout: TimeAmount, logger: Logger) {
         self.timeout = timeout
@@ -45,7 +44,6 @@ final class ConnectionGuard: ChannelInboundHandler {
 
     /// The peer proved itself (logged in, or sent a valid join): no deadline any more.
     func markEstablished() {
-        established = true
         deadline?.cancel()
         deadline = nil
     }

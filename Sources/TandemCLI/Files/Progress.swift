@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TandemCore
 
 /// A one-line progress bar (bytes, rate, ETA) on a terminal; silent when stderr is not one.
 final class Progress {
@@ -47,11 +48,5 @@ final class Progress {
         writeText(line, fd: 2)
     }
 
-    static func bytes(_ n: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var u = 0
-        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-        return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
-    }
+    static func bytes(_ n: UInt64) -> String { ByteCount.format(n, binary: true) }
 }

@@ -31,8 +31,6 @@ public enum TLSTunnel {
     }
 
     /// Makes a socketpair, relays one end to `channel`, and returns the other end for libssh.
-    /// `existingRelay` is the handler already on `channel` that will forward its reads
-    /// (used when framing came first); nil adds a plain relay.
     public static func bridge(_ channel: Channel, group: EventLoopGroup) -> EventLoopFuture<(fd: Int32, pair: Channel)> {
         var fds: [Int32] = [0, 0]
         // CLOEXEC: the user's shell must never inherit the plaintext SSH stream.
