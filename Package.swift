@@ -76,6 +76,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
             "TandemBroker", "TandemStore", "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TandemCore", "CPTY", .product(name: "Crypto", package: "swift-crypto"),

@@ -1,18 +1,20 @@
 import Crypto
 import Foundation
+import NIOCore
 import XCTest
 
 @testable import TandemBroker
+import TandemAudit
 
 final class AsciicastRecorderTests: XCTestCase {
     func testWritesHeaderAndEventsAsJSONLines() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let recorder = try AsciicastRecorder(directory: dir, name: "s-1", columns: 100, rows: 30, term: "xterm", title: "t")
-        recorder.output(Array("hello \"world\"\r\n".utf8))
-        recorder.input(Array("ls\r".utf8))
+        recorder.output(ByteBuffer(string: "hello \"world\"\r\n"))
+        recorder.input(ByteBuffer(string: "ls\r"))
         recorder.resize(columns: 120, rows: 40)
-        recorder.output([0xff, 0xfe, 0x41])  // invalid UTF-8 must not break the file
+        recorder.output(ByteBuffer(bytes: [0xff, 0xfe, 0x41]))  // invalid UTF-8 must not break the file
         let result = try XCTUnwrap(recorder.finish())
         let path = dir + "/" + result.sha256 + ".cast"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -30,5 +32,25 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertEqual(events[2][2] as? String, "120x40")
         let times = events.map { $0[0] as! Double }
         XCTAssertEqual(times, times.sorted())
+    }
+
+    func testACharacterSplitAcrossReadsIsKeptWholeAndBatchesLoseNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let recorder = try AsciicastRecorder(directory: dir, name: "s-2", columns: 80, rows: 24, term: "xterm", title: "t")
+        let euro = Array("€".utf8)  // 3 bytes, sent as 2 + 1
+        recorder.output(ByteBuffer(bytes: Array("price ".utf8) + euro[0..<2]))
+        recorder.output(ByteBuffer(bytes: Array(euro[2...]) + Array("5\r\n".utf8)))
+        // More than one batch, so lines are written both by size and at the end.
+        let chunk = String(repeating: "x", count: 1000)
+        for _ in 0..<200 { recorder.output(ByteBuffer(string: chunk)) }
+        recorder.output(ByteBuffer(bytes: Array("é".utf8).prefix(1)))  // cut short by the end of the session
+        let result = try XCTUnwrap(recorder.finish())
+        let cast = try Asciicast.parse(Data(contentsOf: URL(fileURLWithPath: dir + "/" + result.sha256 + ".cast")))
+        let text = cast.frames.map(\.data).joined()
+        XCTAssertTrue(text.hasPrefix("price €5\r\n"), String(text.prefix(20)))
+        XCTAssertFalse(text.contains("\u{FFFD}\u{FFFD}"))
+        XCTAssertEqual(text.filter { $0 == "x" }.count, 200_000, "every byte of every batch")
+        XCTAssertTrue(text.hasSuffix("\u{FFFD}"), "a character cut by the end is kept as a replacement, not dropped")
     }
 }

@@ -23,7 +23,8 @@ final class FileCapture: @unchecked Sendable {
         handle = h
     }
 
-    func append(_ bytes: [UInt8]) {
+    func append(_ slice: ArraySlice<UInt8>) {
+        let bytes = Data(slice)  // the framer reuses its buffer: the copy must be taken now
         queue.async { [self] in
             guard !overLimit, let handle else { return }
             size += bytes.count
@@ -31,7 +32,7 @@ final class FileCapture: @unchecked Sendable {
                 overLimit = true
                 return
             }
-            handle.write(Data(bytes))
+            handle.write(bytes)
         }
     }
 

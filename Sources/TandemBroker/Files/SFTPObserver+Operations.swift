@@ -12,17 +12,7 @@ extension SFTPObserver {
         case .close(let id, let h): s.pending[id] = Pending(op: "close", handle: h)
         case .read(let id, let h, let offset, _): s.pending[id] = Pending(op: "read", handle: h, offset: offset)
         case .write(let id, let h, let offset, let data):
-            s.pending[id] = Pending(op: "write", handle: h, offset: offset)
-            if let f = s.files[h] {
-                f.written += UInt64(data.count)
-                if offset == f.next && f.contiguous {
-                    f.hasher.update(data: data)
-                    f.capture?.append(data)
-                    f.next += UInt64(data.count)
-                } else {
-                    f.contiguous = false
-                }
-            }
+            write(id: id, handle: h, offset: offset, data: data[...], &s)
         case .remove(let id, let p): s.pending[id] = Pending(op: "remove", path: p)
         case .mkdir(let id, let p, _): s.pending[id] = Pending(op: "mkdir", path: p)
         case .rmdir(let id, let p): s.pending[id] = Pending(op: "rmdir", path: p)
@@ -57,15 +47,7 @@ extension SFTPObserver {
             let capture = captureDirectory.flatMap { FileCapture(directory: $0, limit: captureLimit) }
             s.files[h] = OpenFile(path: p.path ?? "", flags: p.flags ?? [], capture: capture)
         case ("read", .data(_, let data)):
-            guard let h = p.handle, let f = s.files[h] else { return }
-            f.read += UInt64(data.count)
-            if p.offset == f.next && f.contiguous {
-                f.hasher.update(data: data)
-                f.capture?.append(data)
-                f.next += UInt64(data.count)
-            } else {
-                f.contiguous = false
-            }
+            readData(p, data[...], &s)
         case ("read", .status(_, let code, _)):
             if code == SFTP.Status.eof.rawValue, let h = p.handle, let f = s.files[h], p.offset == f.next { f.sawEOF = true }
         case ("write", .status(_, let code, let message)):
@@ -94,6 +76,30 @@ extension SFTPObserver {
         default:
             break
         }
+    }
+
+    /// Both directions' file bytes end here, as views into the framed packet (see `SFTPCodec.bulk`).
+    func write(id: UInt32, handle: [UInt8], offset: UInt64, data: ArraySlice<UInt8>, _ s: inout State) {
+        s.pending[id] = Pending(op: "write", handle: handle, offset: offset)
+        guard let f = s.files[handle] else { return }
+        f.written += UInt64(data.count)
+        take(data, at: offset, into: f)
+    }
+
+    func readData(_ p: Pending, _ data: ArraySlice<UInt8>, _ s: inout State) {
+        guard let h = p.handle, let f = s.files[h] else { return }
+        f.read += UInt64(data.count)
+        take(data, at: p.offset, into: f)
+    }
+
+    private func take(_ data: ArraySlice<UInt8>, at offset: UInt64, into f: OpenFile) {
+        guard offset == f.next && f.contiguous else {
+            f.contiguous = false
+            return
+        }
+        f.hasher.update(data: data)
+        f.capture?.append(data)
+        f.next += UInt64(data.count)
     }
 
     private func closeEvent(_ f: OpenFile, ok: Bool) -> (String, [String: String]) {

@@ -87,6 +87,19 @@ final class SFTPObserver: Sendable {
         events.finish()
     }
 
+    /// File content: hashed in place, never decoded into a copy (it is most of the bytes).
+    private func observeContent(_ b: SFTPCodec.Bulk, technician: Bool, _ s: inout State, _ out: inout [(String, [String: String])]) {
+        if technician, let handle = b.handle {
+            write(id: b.id, handle: handle, offset: b.offset, data: b.data, &s)
+        } else if !technician, b.handle == nil {
+            guard let p = s.pending.removeValue(forKey: b.id) else { return }
+            if p.op == "read" { readData(p, b.data, &s) }
+        } else {
+            let problem = technician ? "a reply sent as a request" : "a request sent as a reply"
+            out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": problem]))
+        }
+    }
+
     private func observe(_ bytes: UnsafeRawBufferPointer, technician: Bool) -> Verdict {
         var out: [(String, [String: String])] = []
         let verdict: Verdict = state.withLock { s in
@@ -94,6 +107,10 @@ final class SFTPObserver: Sendable {
             do {
                 if technician { s.fromTechnician.append(bytes) } else { s.fromAgent.append(bytes) }
                 while let body = technician ? try s.fromTechnician.next() : try s.fromAgent.next() {
+                    if let content = SFTPCodec.bulk(body) {
+                        observeContent(content, technician: technician, &s, &out)
+                        continue
+                    }
                     do {
                         let message = try SFTPCodec.decode(body)
                         if technician { request(message, &s, &out) } else { reply(message, &s, &out) }

@@ -29,7 +29,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         technician.write(message, promise: nil)
         if case .byteBuffer(let bytes) = message.data {
             counter.fromAgent(bytes.readableBytes)
-            if let recorder { recorder.output(Array(bytes.readableBytesView)) }
+            if let recorder { recorder.output(bytes) }
             if let observer, case .close = bytes.withUnsafeReadableBytes({ observer.fromAgent($0) }) {
                 context.close(promise: nil)
             }

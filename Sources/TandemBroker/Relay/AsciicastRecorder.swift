@@ -1,21 +1,32 @@
 @preconcurrency import Crypto
 import Foundation
+import NIOCore
 import TandemAudit
 
 /// Writes one shell channel as an asciicast v2 file, off the relay's event loop.
 ///
-/// The relay hands over copies of the bytes and never waits: all encoding, hashing
-/// and file I/O happen on the recorder's own serial queue. When finished, the file is
-/// renamed to its SHA-256 so the event that names it covers its content.
+/// The relay hands over its `ByteBuffer`s (shared, not copied) and never waits: encoding,
+/// hashing and file I/O happen on the recorder's own serial queue, and lines are written
+/// in batches (64 KiB, or half a second after the first unwritten line) rather than one
+/// system call per keystroke. When finished, the file is renamed to its SHA-256 so the
+/// event that names it covers its content.
 public final class AsciicastRecorder: @unchecked Sendable {
-    // Unchecked: `handle` and `hasher` are only touched on `queue`.
+    // Unchecked: everything below `queue` is only touched on `queue`.
     private let directory: String
     private let partPath: String
     private let queue: DispatchQueue
-    private let handle: FileHandle
     private let start: Date
+    private let handle: FileHandle
     private var hasher = SHA256()
     private var size = 0
+    private var batch: [UInt8] = []
+    private var flushScheduled = false
+    private var finished = false
+    /// Bytes of a UTF-8 character split across reads, per stream, kept for the next chunk.
+    private var carry: [String: [UInt8]] = [:]
+
+    static let batchBytes = 64 * 1024
+    static let batchDelay = DispatchTimeInterval.milliseconds(500)
 
     public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String) throws {
         self.directory = directory
@@ -31,19 +42,25 @@ public final class AsciicastRecorder: @unchecked Sendable {
             "timestamp": Int(start.timeIntervalSince1970), "title": title, "env": ["TERM": term, "SHELL": "/bin/sh"],
         ]
         let data = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        queue.sync { writeLine(data) }
+        queue.sync { addLine(Array(data)) }
     }
 
-    public func output(_ bytes: [UInt8]) { append("o", bytes) }
-    public func input(_ bytes: [UInt8]) { append("i", bytes) }
+    public func output(_ bytes: ByteBuffer) { append("o", bytes) }
+    public func input(_ bytes: ByteBuffer) { append("i", bytes) }
 
     public func resize(columns: Int, rows: Int) {
-        append("r", Array("\(columns)x\(rows)".utf8))
+        append("r", ByteBuffer(string: "\(columns)x\(rows)"))
     }
 
     /// Flushes, closes and renames the file to `<sha256>.cast`; returns the hash and size.
     public func finish() -> (sha256: String, bytes: Int)? {
         queue.sync {
+            for (kind, rest) in carry.sorted(by: { $0.key < $1.key }) where !rest.isEmpty {
+                addLine(Self.frame(time: Date().timeIntervalSince(start), kind: kind, text: rest))
+            }
+            carry.removeAll()
+            writeBatch()
+            finished = true
             try? handle.synchronize()
             try? handle.close()
             let sha = hasher.finalize().hexString
@@ -61,19 +78,47 @@ public final class AsciicastRecorder: @unchecked Sendable {
         }
     }
 
-    private func append(_ kind: String, _ bytes: [UInt8]) {
+    private func append(_ kind: String, _ bytes: ByteBuffer) {
         let t = Date().timeIntervalSince(start)
         queue.async { [self] in
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard let json = try? JSONSerialization.data(withJSONObject: [t, kind, text], options: [.fragmentsAllowed]) else { return }
-            writeLine(json)
+            var text = carry.removeValue(forKey: kind) ?? []
+            text.append(contentsOf: bytes.readableBytesView)
+            let cut = UTF8Boundary.completePrefix(text)
+            if cut < text.count { carry[kind] = Array(text[cut...]) }
+            guard cut > 0 else { return }
+            addLine(Self.frame(time: t, kind: kind, text: text[..<cut]))
         }
     }
 
-    private func writeLine(_ json: Data) {
-        let line = json + Data("\n".utf8)
-        handle.write(line)
-        hasher.update(data: line)
-        size += line.count
+    /// `[time, "kind", "text"]`, with invalid UTF-8 replaced so the line stays valid JSON.
+    static func frame<C: Collection>(time: Double, kind: String, text: C) -> [UInt8] where C.Element == UInt8 {
+        var line = Array("[\((time * 1_000_000).rounded() / 1_000_000), \"\(kind)\", ".utf8)
+        JSONEscaping.appendQuoted(String(decoding: text, as: UTF8.self).utf8, to: &line)
+        line.append(UInt8(ascii: "]"))
+        return line
+    }
+
+    private func addLine(_ json: [UInt8]) {
+        guard !finished else { return }
+        batch.append(contentsOf: json)
+        batch.append(UInt8(ascii: "\n"))
+        if batch.count >= Self.batchBytes {
+            writeBatch()
+        } else if !flushScheduled {
+            flushScheduled = true
+            queue.asyncAfter(deadline: .now() + Self.batchDelay) { [self] in
+                flushScheduled = false
+                writeBatch()
+            }
+        }
+    }
+
+    private func writeBatch() {
+        guard !batch.isEmpty else { return }
+        let data = Data(batch)
+        handle.write(data)
+        hasher.update(data: data)
+        size += data.count
+        batch.removeAll(keepingCapacity: true)
     }
 }

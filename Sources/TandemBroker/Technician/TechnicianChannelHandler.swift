@@ -86,7 +86,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
             agent.write(message, promise: nil)
             if case .byteBuffer(let bytes) = message.data {
                 counter.toAgent(bytes.readableBytes)
-                if let recorder { recorder.input(Array(bytes.readableBytesView)) }
+                if let recorder { recorder.input(bytes) }
                 if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {
                     logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(why)")
                     agent.close(promise: nil)

@@ -133,6 +133,14 @@ public enum SFTPCodec {
             bytes = bytes.dropFirst(n)
             return out
         }
+        /// A view of an SFTP string's bytes, without copying them.
+        mutating func slice(_ what: String) throws(DecodeError) -> ArraySlice<UInt8> {
+            let n = Int(try u32(what))
+            guard bytes.count >= n else { throw .truncated(what) }
+            let out = bytes.prefix(n)
+            bytes = bytes.dropFirst(n)
+            return out
+        }
         mutating func string(_ what: String) throws(DecodeError) -> String {
             String(decoding: try self.bytes(what), as: UTF8.self)
         }
