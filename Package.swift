@@ -65,6 +65,16 @@ let package = Package(
         ], swiftSettings: strict),
         .executableTarget(name: "tandem", dependencies: ["TandemCLI"], swiftSettings: strict),
         .executableTarget(name: "tandem-agent", dependencies: ["TandemAgent"], swiftSettings: strict),
+        // Benchmarks only (bench/load.sh): many simulated sessions in one process.
+        .executableTarget(name: "tandem-loadgen", dependencies: [
+            "TandemCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSH", package: "swift-nio-ssh"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
         .testTarget(name: "TandemCoreTests", dependencies: [
             "TandemCore",
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -7,7 +7,7 @@ work="$(mktemp -d /tmp/tandem-bench.XXXXXX)"
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -83,7 +83,7 @@ CONF
 # Starts tandemd (release build) and an approved agent; sets $session and exports TANDEM_CONFIG.
 start_tandem() {
   local scope="${1:-shell,files}"
-  bin="$bench_root/.build/release"
+  bin="${BENCH_BIN:-$bench_root/.build/release}"
   bash "$bench_root/certs/make-dev-certs.sh" "$work/certs" >/dev/null
   ssh-keygen -q -t ed25519 -N '' -f "$work/tech"
   "$bin/tandemd" init --data "$work/broker" >/dev/null

@@ -20,6 +20,7 @@ public enum TLSTunnel {
         return ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.recvAllocator, value: TandemTLS.receiveAllocator)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
@@ -41,6 +42,7 @@ public enum TLSTunnel {
         let theirs = fds[1]
         return ClientBootstrap(group: group)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+            .channelOption(ChannelOptions.recvAllocator, value: TandemTLS.receiveAllocator)
             .withConnectedSocket(ours)
             .flatMap { pair in
                 ByteRelayHandler.link(pair, channel).map { (theirs, pair) }

@@ -1,0 +1,90 @@
+import Foundation
+import NIOCore
+import NIOSSH
+import NIOSSL
+import TandemCore
+
+/// What every simulated session needs: where the broker is and who to be.
+struct LoadEnvironment: Sendable {
+    enum Failure: Error, CustomStringConvertible {
+        case setup(String)
+        var description: String {
+            switch self {
+            case .setup(let why): return "loadgen: \(why)"
+            }
+        }
+    }
+
+    var broker: BrokerAddress
+    var group: EventLoopGroup
+    var user: String
+    var key: NIOSSHPrivateKey
+    var technicianTLS: NIOSSLContext
+    var agentTLS: NIOSSLContext
+
+    func createTicket() async throws -> Int {
+        let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
+        defer { technician.close() }
+        let output = Lines()
+        let status = try await technician.run("ticket new 'Load test' --requester bench") { output.add($0) }.get()
+        let text = output.all.joined(separator: "\n")
+        guard status == 0, let hash = text.firstIndex(of: "#"),
+              let number = Int(text[text.index(after: hash)...].prefix(while: \.isNumber)) else {
+            throw Failure.setup("ticket new failed (status \(status)): \(text.prefix(200))")
+        }
+        return number
+    }
+
+    /// Opens `count` approved sessions, each with a shell at its first prompt.
+    func openSessions(_ count: Int, ticket: Int, parallel: Int) async throws -> [LoadShell] {
+        try await withThrowingTaskGroup(of: LoadShell.self) { tasks in
+            var shells: [LoadShell] = []
+            var started = 0
+            while started < min(parallel, count) {
+                tasks.addTask { try await self.openSession(ticket: ticket) }
+                started += 1
+            }
+            while let shell = try await tasks.next() {
+                shells.append(shell)
+                if started < count {
+                    tasks.addTask { try await self.openSession(ticket: ticket) }
+                    started += 1
+                }
+            }
+            return shells
+        }
+    }
+
+    private func openSession(ticket: Int) async throws -> LoadShell {
+        let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
+        let session = Lines()
+        let agent = Lines()
+        let broker = self.broker, agentTLS = self.agentTLS, group = self.group
+        let agentChannel = AgentHolder()
+        let status = try await technician.run("session new --ticket \(ticket) --scope shell") { line in
+            session.add(line)
+            guard let event = try? JSONDecoder().decode(PairingEvent.self, from: Data(line.utf8)), event.type == "code",
+                  let code = event.code else { return }
+            LoadAgent.join(code: code, broker: broker, tls: agentTLS, group: group).whenComplete { result in
+                switch result {
+                case .success(let channel): agentChannel.set(channel)
+                case .failure(let error): agent.add("agent: \(error)")
+                }
+            }
+        }.get()
+        let id = session.all.compactMap { try? JSONDecoder().decode(PairingEvent.self, from: Data($0.utf8)).session }.first
+        guard status == 0, let id else {
+            technician.close()
+            throw Failure.setup("session new ended with status \(status): \((session.all + agent.all).joined(separator: " | ").prefix(300))")
+        }
+        let shell = LoadShell(technician: technician, agent: agentChannel)
+        try await shell.open(session: id)
+        return shell
+    }
+
+    struct PairingEvent: Decodable {
+        var type: String
+        var session: String?
+        var code: String?
+    }
+}
