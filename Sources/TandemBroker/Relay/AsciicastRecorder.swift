@@ -6,7 +6,7 @@ import TandemAudit
 /// Writes one shell channel as an asciicast v2 file, off the relay's event loop.
 ///
 /// The relay hands over its `ByteBuffer`s (shared, not copied) and never waits: encoding,
-/// hashing and file I/O happen on the recorder's own serial queue, and lines are written
+/// hashing and file I/O happen on the `RecordingWriter`'s queue, and lines are written
 /// in batches (64 KiB, or half a second after the first unwritten line) rather than one
 /// system call per keystroke. When finished, the file is renamed to its SHA-256 so the
 /// event that names it covers its content.
@@ -20,13 +20,11 @@ public final class AsciicastRecorder: @unchecked Sendable {
     private var hasher = SHA256()
     private var size = 0
     private var batch: [UInt8] = []
-    private var flushScheduled = false
     private var finished = false
     /// Bytes of a UTF-8 character split across reads, per stream, kept for the next chunk.
     private var carry: [String: [UInt8]] = [:]
 
     static let batchBytes = 64 * 1024
-    static let batchDelay = DispatchTimeInterval.milliseconds(500)
 
     public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String) throws {
         self.directory = directory
@@ -36,7 +34,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: partPath))
         start = Date()
-        queue = DispatchQueue(label: "tandem.recorder")
+        queue = RecordingWriter.shared.queue
         let header: [String: Any] = [
             "version": 2, "width": max(1, columns), "height": max(1, rows),
             "timestamp": Int(start.timeIntervalSince1970), "title": title, "env": ["TERM": term, "SHELL": "/bin/sh"],
@@ -60,6 +58,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
             }
             carry.removeAll()
             writeBatch()
+            RecordingWriter.shared.forget(self)
             finished = true
             try? handle.synchronize()
             try? handle.close()
@@ -104,16 +103,13 @@ public final class AsciicastRecorder: @unchecked Sendable {
         batch.append(UInt8(ascii: "\n"))
         if batch.count >= Self.batchBytes {
             writeBatch()
-        } else if !flushScheduled {
-            flushScheduled = true
-            queue.asyncAfter(deadline: .now() + Self.batchDelay) { [self] in
-                flushScheduled = false
-                writeBatch()
-            }
+        } else {
+            RecordingWriter.shared.markDirty(self)
         }
     }
 
-    private func writeBatch() {
+    /// Call on `queue`.
+    func writeBatch() {
         guard !batch.isEmpty else { return }
         let data = Data(batch)
         handle.write(data)

@@ -37,7 +37,6 @@ public final class BrokerServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.recvAllocator, value: TandemTLS.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let guardHandler = ConnectionGuard(timeout: .milliseconds(Int64(config.handshakeTimeout * 1000)), logger: logger)

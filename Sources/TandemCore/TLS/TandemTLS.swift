@@ -7,8 +7,9 @@ public enum TandemTLS {
     public static let agentALPN = "tandem-agent/1"
     public static let sshALPN = "tandem-ssh/1"
     public static let httpALPN = "http/1.1"
-    /// Socket reads grow to 256 KiB under bulk transfer (NIO's default stops at 64 KiB),
-    /// so a busy relay makes fewer system calls and wake-ups; idle connections shrink back.
+    /// For the agent's and the CLI's one connection each: reads grow to 256 KiB under bulk
+    /// transfer (NIO's default stops at 64 KiB), for fewer system calls. Not for the broker,
+    /// whose thousands of sockets each keep their largest read buffer.
     public static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024)
 
     /// The broker's side: its certificate chain and key, every protocol it speaks.
