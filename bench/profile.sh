@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the broker spends its CPU while relaying: broker CPU time per MiB for `exec cat` and
-# `tandem get` (median of $RUNS runs, from /proc, stable where wall-clock rates are not), and a
+# `tandem get` with their rates (median of $RUNS runs; CPU from /proc), and a
 # perf profile of the hottest functions. perf counts cpu-clock samples: this machine has no
 # hardware counters, and Debian 12's valgrind cannot read Swift 6.3's debug info.
 source "$(dirname "$0")/lib.sh"
@@ -11,20 +11,22 @@ head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/payload.bin"
 start_tandem shell,files
 broker_pid=${pids[0]}
 cpu_ms() { awk '{print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$broker_pid/stat"; }
-per_mib() {
-  local t=() a b
+# Prints "broker CPU ms per MiB" and "MiB/s", each the median of $runs transfers.
+measure() {
+  local cpu=() rate=() a b s e
   for _ in $(seq 1 "$runs"); do
-    a=$(cpu_ms); "$@" >/dev/null 2>&1; b=$(cpu_ms)
-    t+=("$(echo "($b - $a) / $size_mib" | bc -l)")
+    a=$(cpu_ms); s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); b=$(cpu_ms)
+    cpu+=("$(echo "($b - $a) / $size_mib" | bc -l)")
+    rate+=("$(echo "$size_mib / ($e - $s)" | bc -l)")
   done
-  median "${t[@]}"
+  echo "$(median "${cpu[@]}") $(median "${rate[@]}")"
 }
-cat_cpu=$(per_mib sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")
+read -r cat_cpu cat_rate < <(measure sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")
 cmp -s "$work/payload.bin" "$work/out.bin" || { echo "tandem exec cat produced a different file" >&2; exit 1; }
-get_cpu=$(per_mib "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")
+read -r get_cpu get_rate < <(measure "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")
 cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }
-printf '| broker CPU per MiB, exec cat | %.2f ms |\n' "$cat_cpu"
-printf '| broker CPU per MiB, get | %.2f ms |\n' "$get_cpu"
+printf '| exec cat | %.2f ms | %.0f MiB/s |\n' "$cat_cpu" "$cat_rate"
+printf '| get | %.2f ms | %.0f MiB/s |\n' "$get_cpu" "$get_rate"
 # One perf profile per kind of transfer; prints the hottest functions of each.
 profile() {
   local name=$1; shift

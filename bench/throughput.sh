@@ -33,3 +33,7 @@ printf '| get, tandem get via broker | %.0f MiB/s | %.2f | %.2f |\n' "$(rate "$t
 gcm=$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 2 2>/dev/null | awk 'tolower($1) == "aes-256-gcm" {print $NF}' | sed 's/k$//')
 passes=8
 echo "CEILING one core AES-256-GCM $(echo "$gcm * 1000 / 1048576" | bc -l | xargs printf '%.0f') MiB/s; $passes passes per byte (technician SSH+TLS, broker TLS+SSH in and SSH+TLS out, agent TLS+SSH) → $(echo "$gcm * 1000 / 1048576 / $passes" | bc -l | xargs printf '%.0f') MiB/s on one core"
+# Targets: through the broker ≥ 50 % of OpenSSH direct and ≥ 60 % of the ProxyJump bastion.
+verdict() { [ "$(echo "$1" | bc -l)" = 1 ] && echo met || echo missed; }
+echo "TARGET exec cat: $(printf '%.2f' "$(echo "$ssh_cat / $tandem_cat" | bc -l)") of direct (≥ 0.50 $(verdict "$ssh_cat / $tandem_cat >= 0.5")), $(printf '%.2f' "$(echo "$jump_cat / $tandem_cat" | bc -l)") of the bastion (≥ 0.60 $(verdict "$jump_cat / $tandem_cat >= 0.6"))"
+echo "TARGET get: $(printf '%.2f' "$(echo "$sftp_direct / $tandem_get" | bc -l)") of direct (≥ 0.50 $(verdict "$sftp_direct / $tandem_get >= 0.5")), $(printf '%.2f' "$(echo "$sftp_jump / $tandem_get" | bc -l)") of the bastion (≥ 0.60 $(verdict "$sftp_jump / $tandem_get >= 0.6"))"
