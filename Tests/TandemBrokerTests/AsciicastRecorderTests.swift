@@ -44,6 +44,7 @@ final class AsciicastRecorderTests: XCTestCase {
         // More than one batch, so lines are written both by size and at the end.
         let chunk = String(repeating: "x", count: 1000)
         for _ in 0..<200 { recorder.output(ByteBuffer(string: chunk)) }
+        recorder.output(ByteBuffer(repeating: UInt8(ascii: "y"), count: 1_500_000))  // over the inbox limit: taken at once
         recorder.output(ByteBuffer(bytes: Array("é".utf8).prefix(1)))  // cut short by the end of the session
         let result = try XCTUnwrap(recorder.finish())
         let cast = try Asciicast.parse(Data(contentsOf: URL(fileURLWithPath: dir + "/" + result.sha256 + ".cast")))
@@ -51,6 +52,7 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("price €5\r\n"), String(text.prefix(20)))
         XCTAssertFalse(text.contains("\u{FFFD}\u{FFFD}"))
         XCTAssertEqual(text.filter { $0 == "x" }.count, 200_000, "every byte of every batch")
+        XCTAssertEqual(text.filter { $0 == "y" }.count, 1_500_000)
         XCTAssertTrue(text.hasSuffix("\u{FFFD}"), "a character cut by the end is kept as a replacement, not dropped")
     }
 }

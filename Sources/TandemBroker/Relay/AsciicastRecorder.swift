@@ -1,6 +1,7 @@
 @preconcurrency import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 import TandemAudit
 
 /// Writes one shell channel as an asciicast v2 file, off the relay's event loop.
@@ -23,6 +24,13 @@ public final class AsciicastRecorder: @unchecked Sendable {
     private var finished = false
     /// Bytes of a UTF-8 character split across reads, per stream, kept for the next chunk.
     private var carry: [String: [UInt8]] = [:]
+    /// Chunks handed over by the relay and not yet encoded (any thread; see `append`).
+    private let inbox = Mutex(Inbox())
+
+    struct Inbox {
+        var chunks: [(time: Double, kind: String, bytes: ByteBuffer)] = []
+        var bytes = 0
+    }
 
     static let batchBytes = 64 * 1024
 
@@ -53,6 +61,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
     /// Flushes, closes and renames the file to `<sha256>.cast`; returns the hash and size.
     public func finish() -> (sha256: String, bytes: Int)? {
         queue.sync {
+            drain()
             for (kind, rest) in carry.sorted(by: { $0.key < $1.key }) where !rest.isEmpty {
                 addLine(Self.frame(time: Date().timeIntervalSince(start), kind: kind, text: rest))
             }
@@ -77,14 +86,37 @@ public final class AsciicastRecorder: @unchecked Sendable {
         }
     }
 
+    /// Takes the chunk with its time and returns at once. The writer collects every recorder's
+    /// chunks once per tick, so thousands of sessions typing wake it ten times a second, not
+    /// once per keystroke each; a recorder with over 1 MiB waiting is collected at once.
     private func append(_ kind: String, _ bytes: ByteBuffer) {
         let t = Date().timeIntervalSince(start)
-        queue.async { [self] in
+        let (first, full) = inbox.withLock { box -> (Bool, Bool) in
+            box.chunks.append((t, kind, bytes))
+            box.bytes += bytes.readableBytes
+            return (box.chunks.count == 1, box.bytes > Self.inboxLimit)
+        }
+        if full {
+            queue.async { [self] in drain() }
+        } else if first {
+            RecordingWriter.shared.collect(self)
+        }
+    }
+
+    static let inboxLimit = 1 << 20
+
+    /// Call on `queue`: encodes what the relay handed over.
+    func drain() {
+        let chunks = inbox.withLock { box in
+            defer { box = Inbox() }
+            return box.chunks
+        }
+        for (t, kind, bytes) in chunks {
             var text = carry.removeValue(forKey: kind) ?? []
             text.append(contentsOf: bytes.readableBytesView)
             let cut = UTF8Boundary.completePrefix(text)
             if cut < text.count { carry[kind] = Array(text[cut...]) }
-            guard cut > 0 else { return }
+            guard cut > 0 else { continue }
             addLine(Self.frame(time: t, kind: kind, text: text[..<cut]))
         }
     }

@@ -1,18 +1,39 @@
 import Dispatch
+import Synchronization
 
 /// The one thread that encodes and writes every shell recording.
 ///
-/// One serial queue for all recorders, and one pending flush for all of them: with
-/// thousands of sessions, a queue and a timer per recording kept waking threads for
-/// a few bytes each (a third of the broker's CPU at 2,000 sessions).
+/// One serial queue for all recorders, woken on a tick rather than per chunk: with
+/// thousands of sessions, a queue and a wake-up per recording and per keystroke kept
+/// threads switching for a few bytes each (a third of the broker's CPU at 2,000 sessions).
 final class RecordingWriter: @unchecked Sendable {
-    // Unchecked: `dirty` and `flushScheduled` are only touched on `queue`.
+    // Unchecked: `dirty` and `flushScheduled` are only touched on `queue`; `waiting` is a Mutex.
     static let shared = RecordingWriter()
 
     let queue = DispatchQueue(label: "tandem.recordings")
+    /// Recorders with chunks not yet encoded.
+    private let waiting = Mutex<[ObjectIdentifier: AsciicastRecorder]>([:])
+    /// Recorders with encoded lines not yet written.
     private var dirty: [ObjectIdentifier: AsciicastRecorder] = [:]
     private var flushScheduled = false
+    static let tick = DispatchTimeInterval.milliseconds(100)
     static let delay = DispatchTimeInterval.milliseconds(500)
+
+    /// Any thread: `recorder` has chunks to encode; they are taken within `tick`.
+    func collect(_ recorder: AsciicastRecorder) {
+        let schedule = waiting.withLock { w -> Bool in
+            w[ObjectIdentifier(recorder)] = recorder
+            return w.count == 1
+        }
+        guard schedule else { return }
+        queue.asyncAfter(deadline: .now() + Self.tick) { [self] in
+            let due = waiting.withLock { w in
+                defer { w.removeAll(keepingCapacity: true) }
+                return w
+            }
+            for recorder in due.values { recorder.drain() }
+        }
+    }
 
     /// Call on `queue`: `recorder` has lines not yet written; they go out within `delay`.
     func markDirty(_ recorder: AsciicastRecorder) {
@@ -31,5 +52,6 @@ final class RecordingWriter: @unchecked Sendable {
     /// Call on `queue`: `recorder` is finished and needs no flush.
     func forget(_ recorder: AsciicastRecorder) {
         dirty.removeValue(forKey: ObjectIdentifier(recorder))
+        _ = waiting.withLock { $0.removeValue(forKey: ObjectIdentifier(recorder)) }
     }
 }
