@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Keystroke echo latency: tandem shell through the broker, ssh to a local sshd, and ssh -J via a bastion.
+# Keystroke echo latency: tandem shell through the broker, ssh to a local sshd, and ssh -J via a
+# bastion. $KEYSTROKE_RUNS rounds (default 5) of $KEYSTROKES each (default 2000), the three
+# paths taking turns in every round so the machine's noise falls on all of them; each figure
+# is the median over the rounds of that round's p50 and p99.
 source "$(dirname "$0")/lib.sh"
 need_packages openssh-server openssh-client bc
 count="${KEYSTROKES:-2000}"
+rounds="${KEYSTROKE_RUNS:-5}"
 start_sshd
 start_tandem shell
-row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
-read -r d50 d99 dn < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- ssh "${ssh_opts[@]}" -tt direct)
-read -r j50 j99 jn < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- ssh "${ssh_opts[@]}" -tt viajump)
-read -r t50 t99 tn < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- "$bin/tandem" shell "$session")
-row "ssh → local sshd" "$d50 ms" "$d99 ms" "$dn"
-row "ssh -J bastion → sshd" "$j50 ms" "$j99 ms" "$jn"
-row "tandem shell → broker → agent" "$t50 ms" "$t99 ms" "$tn"
-echo "TARGET p99 ≤ bastion p99 + 1 ms: $(echo "$t99 <= $j99 + 1" | bc -l | sed 's/1/met/;s/0/missed/')"
+declare -a d50 d99 j50 j99 t50 t99
+for _ in $(seq 1 "$rounds"); do
+  read -r a b _ < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- ssh "${ssh_opts[@]}" -tt direct); d50+=("$a"); d99+=("$b")
+  read -r a b _ < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- ssh "${ssh_opts[@]}" -tt viajump); j50+=("$a"); j99+=("$b")
+  read -r a b _ < <(python3 "$(dirname "$0")/keystroke.py" "$count" -- "$bin/tandem" shell "$session"); t50+=("$a"); t99+=("$b")
+done
+m() { median "$@" | xargs printf '%.3f'; }
+tp99=$(m "${t99[@]}"); jp99=$(m "${j99[@]}")
+printf '| ssh → local sshd | %s ms | %s ms | %s × %s |\n' "$(m "${d50[@]}")" "$(m "${d99[@]}")" "$rounds" "$count"
+printf '| ssh -J bastion → sshd | %s ms | %s ms | %s × %s |\n' "$(m "${j50[@]}")" "$jp99" "$rounds" "$count"
+printf '| tandem shell → broker → agent | %s ms | %s ms | %s × %s |\n' "$(m "${t50[@]}")" "$tp99" "$rounds" "$count"
+echo "TARGET p99 ≤ bastion p99 + 1 ms: $(echo "$tp99 <= $jp99 + 1" | bc -l | sed 's/1/met/;s/0/missed/') (every round's tandem p99: ${t99[*]} ms)"

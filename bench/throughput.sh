@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
 # Bulk throughput of a 512 MiB file: exec cat and get through the broker, against ssh cat and
-# sftp get to a local sshd, direct and via a ProxyJump bastion. Median of $RUNS runs, MiB/s.
+# sftp get to a local sshd, direct and via a ProxyJump bastion. Median of $RUNS rounds, MiB/s.
 source "$(dirname "$0")/lib.sh"
 need_packages openssh-server openssh-client bc openssl
-runs="${RUNS:-3}"
+runs="${RUNS:-5}"
 size_mib="${SIZE_MIB:-512}"
 head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/payload.bin"
 start_sshd
 start_tandem shell,files
-measure() { local t=(); for _ in $(seq 1 "$runs"); do t+=("$(seconds "$@")"); done; median "${t[@]}"; }
 rate() { echo "$size_mib / $1" | bc -l; }
-ssh_cat=$(measure sh -c "ssh ${ssh_opts[*]} direct cat $work/payload.bin > $work/out.bin")
-jump_cat=$(measure sh -c "ssh ${ssh_opts[*]} viajump cat $work/payload.bin > $work/out.bin")
-tandem_cat=$(measure sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")
-cmp -s "$work/payload.bin" "$work/out.bin" || { echo "tandem exec cat produced a different file" >&2; exit 1; }
 # A batch file, not <(…): a process substitution is read once and later runs would do nothing.
 echo "get $work/payload.bin $work/o.bin" >"$work/get.batch"
-sftp_direct=$(measure sftp "${ssh_opts[@]}" -b "$work/get.batch" direct)
-cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp produced a different file" >&2; exit 1; }
-rm -f "$work/o.bin"
-sftp_jump=$(measure sftp "${ssh_opts[@]}" -b "$work/get.batch" viajump)
-cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp via the bastion produced a different file" >&2; exit 1; }
-tandem_get=$(measure "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")
-cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }
+# The six transfers take turns in every round, so the machine's noise falls on all of them.
+declare -a t_ssh t_jump t_cat t_sftp t_sftpj t_get
+for _ in $(seq 1 "$runs"); do
+  t_ssh+=("$(seconds sh -c "ssh ${ssh_opts[*]} direct cat $work/payload.bin > $work/out.bin")")
+  t_jump+=("$(seconds sh -c "ssh ${ssh_opts[*]} viajump cat $work/payload.bin > $work/out.bin")")
+  t_cat+=("$(seconds sh -c "'$bin/tandem' exec -n $session -- cat $work/payload.bin > $work/out.bin")")
+  cmp -s "$work/payload.bin" "$work/out.bin" || { echo "tandem exec cat produced a different file" >&2; exit 1; }
+  rm -f "$work/o.bin"; t_sftp+=("$(seconds sftp "${ssh_opts[@]}" -b "$work/get.batch" direct)")
+  cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp produced a different file" >&2; exit 1; }
+  rm -f "$work/o.bin"; t_sftpj+=("$(seconds sftp "${ssh_opts[@]}" -b "$work/get.batch" viajump)")
+  cmp -s "$work/payload.bin" "$work/o.bin" || { echo "sftp via the bastion produced a different file" >&2; exit 1; }
+  t_get+=("$(seconds "$bin/tandem" get "$session" "$work/payload.bin" "$work/t.bin")")
+  cmp -s "$work/payload.bin" "$work/t.bin" || { echo "tandem get produced a different file" >&2; exit 1; }
+  rm -f "$work/t.bin"
+done
+ssh_cat=$(median "${t_ssh[@]}"); jump_cat=$(median "${t_jump[@]}"); tandem_cat=$(median "${t_cat[@]}")
+sftp_direct=$(median "${t_sftp[@]}"); sftp_jump=$(median "${t_sftpj[@]}"); tandem_get=$(median "${t_get[@]}")
 printf '| cat, ssh → sshd | %.0f MiB/s | 1.00 | |\n' "$(rate "$ssh_cat")"
 printf '| cat, ssh -J bastion | %.0f MiB/s | %.2f | 1.00 |\n' "$(rate "$jump_cat")" "$(echo "$ssh_cat / $jump_cat" | bc -l)"
 printf '| cat, tandem exec via broker | %.0f MiB/s | %.2f | %.2f |\n' "$(rate "$tandem_cat")" "$(echo "$ssh_cat / $tandem_cat" | bc -l)" "$(echo "$jump_cat / $tandem_cat" | bc -l)"
