@@ -134,7 +134,8 @@ extension SFTPServer {
         if got < 0 { return errnoStatus(id, f.path) }
         if got == 0 { return status(id, .eof) }
         f.bytes += UInt64(got)
-        send(.data(id: id, data: Array(buffer[0..<got])))
+        buffer.removeLast(buffer.count - got)  // shortens in place: no second copy of the block
+        send(.data(id: id, data: buffer))
     }
 
     private func write(_ id: UInt32, _ h: [UInt8], _ offset: UInt64, _ data: [UInt8]) {

@@ -30,6 +30,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
     struct Inbox {
         var chunks: [(time: Double, kind: String, bytes: ByteBuffer)] = []
         var bytes = 0
+        var drainQueued = false
     }
 
     static let batchBytes = 64 * 1024
@@ -94,7 +95,9 @@ public final class AsciicastRecorder: @unchecked Sendable {
         let (first, full) = inbox.withLock { box -> (Bool, Bool) in
             box.chunks.append((t, kind, bytes))
             box.bytes += bytes.readableBytes
-            return (box.chunks.count == 1, box.bytes > Self.inboxLimit)
+            let full = box.bytes > Self.inboxLimit && !box.drainQueued
+            if full { box.drainQueued = true }
+            return (box.chunks.count == 1, full)
         }
         if full {
             queue.async { [self] in drain() }

@@ -5,8 +5,8 @@ import TandemCore
 // MARK: - Pipelined transfers
 
 extension SFTPClient {
-    static let chunk = 32 * 1024
-    static let inFlight = 64
+    static let chunk = 128 * 1024
+    static let inFlight = 16
 
     /// Copies a remote file to `local`; the bytes land under a temporary name until complete.
     func download(_ remote: String, to local: String, progress: Progress) throws {
