@@ -49,7 +49,9 @@ def open_shell(sid):
     buf = b""
     while time.time() < deadline and not re.search(rb"[$#] $", buf):
         r, _, _ = select.select([fd], [], [], 0.5)
-        if r: buf += os.read(fd, 65536)
+        if not r: continue
+        try: buf += os.read(fd, 65536)
+        except OSError: raise SystemExit("tandem shell %s ended before its prompt: %r" % (sid, buf[-300:]))
     return fd
 
 def drain(fds, timeout):
