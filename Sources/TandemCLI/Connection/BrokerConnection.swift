@@ -16,7 +16,9 @@ final class BrokerConnection {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let tls = try TandemTLS.clientContext(caPath: options.ca, alpn: TandemTLS.sshALPN)
-            tunnel = try TLSTunnel.connect(to: options.broker, context: tls, group: group).wait()
+            tunnel = try TLSTunnel.connect(to: options.broker, context: tls, group: group) { channel in
+                try channel.pipeline.syncOperations.addHandler(EarlyBytesHolder())
+            }.wait()
             let (fd, _) = try TLSTunnel.bridge(tunnel, group: group).wait()
             let key = try options.identity.map { path throws(SSHError) in try SSHKey.loadPrivate(path: path) }
             session = try SSHSession.connect(fd: fd, user: options.user, key: key, expectedFingerprint: options.fingerprint)

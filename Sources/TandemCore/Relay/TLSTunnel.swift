@@ -8,6 +8,9 @@ import NIOSSL
 /// NIO carries TLS; `socketpair` hands libssh a plain file descriptor, and two
 /// relays copy bytes between the pair and the TLS channel.
 public enum TLSTunnel {
+    /// Fired on the TLS channel once the bridge relays both ways (see `EarlyBytesHolder`).
+    public struct Bridged: Sendable {}
+
     /// Connects with TLS and the given ALPN protocol, verifying the broker's certificate.
     /// `handlers` are added after TLS (for framing before the bridge).
     public static func connect(
@@ -45,7 +48,10 @@ public enum TLSTunnel {
             .channelOption(ChannelOptions.recvAllocator, value: TandemTLS.receiveAllocator)
             .withConnectedSocket(ours)
             .flatMap { pair in
-                ByteRelayHandler.link(pair, channel).map { (theirs, pair) }
+                ByteRelayHandler.link(pair, channel).map {
+                    channel.pipeline.fireUserInboundEventTriggered(Bridged())
+                    return (theirs, pair)
+                }
             }
     }
 }
