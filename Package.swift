@@ -24,7 +24,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CPTY", swiftSettings: []),
         .target(name: "LibSSH", dependencies: ["CLibSSH"], swiftSettings: strict),
+        .target(name: "TandemText", swiftSettings: strict),
         .target(name: "TandemCore", dependencies: [
+            "TandemText",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -32,11 +34,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "TandemAudit", dependencies: [
+            "TandemText",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "TandemStore", dependencies: ["CSQLite", "TandemCore", "TandemAudit"], swiftSettings: strict),
         .target(name: "TandemBroker", dependencies: [
-            "TandemCore", "TandemStore", "TandemAudit",
+            "TandemCore", "TandemStore", "TandemAudit", "TandemText",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -46,14 +49,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "TandemAgent", dependencies: [
-            "TandemCore", "LibSSH", "CPTY",
+            "TandemCore", "LibSSH", "CPTY", "TandemText",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .target(name: "TandemCLI", dependencies: [
-            "TandemCore", "LibSSH", "CPTY", "TandemAudit",
+            "TandemCore", "LibSSH", "CPTY", "TandemAudit", "TandemText",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -80,6 +83,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        .testTarget(name: "TandemTextTests", dependencies: ["TandemText"], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
         .testTarget(name: "TandemAuditTests", dependencies: [
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),

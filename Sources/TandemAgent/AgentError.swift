@@ -1,3 +1,5 @@
+import TandemText
+
 /// What can stop the agent, in words for the person at the keyboard.
 public enum AgentError: Error, CustomStringConvertible, Equatable {
     case cannotReachBroker(String)
@@ -7,10 +9,10 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .cannotReachBroker(let why): return "Could not reach the support service: \(why). Check your network and try again."
-        case .rejected(let message): return message
+        case .cannotReachBroker(let why): return "Could not reach the support service: \(TerminalText.escape(why)). Check your network and try again."
+        case .rejected(let message): return TerminalText.field(message, limit: 300)
         case .brokerClosed: return "The support service closed the connection."
-        case .setup(let why): return "The remote session could not start: \(why)"
+        case .setup(let why): return "The remote session could not start: \(TerminalText.escape(why))"
         }
     }
 }

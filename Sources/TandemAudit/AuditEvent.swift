@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TandemText
 
 /// One link of a ticket's audit chain, as stored and as exported.
 ///
@@ -70,10 +71,12 @@ extension Digest {
 }
 
 extension AuditEvent {
-    /// One line of a timeline for people: time, session, actor, kind, data.
+    /// One line of a timeline for people: time, session, actor, kind, data. Exactly one
+    /// line whatever the event holds: every field is escaped, since actors, commands and
+    /// file names come from other parties.
     public var humanLine: String {
         let formatter = ISO8601DateFormatter()
         let details = data.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return "\(formatter.string(from: time))  \(session ?? "-")  \(actor)  \(kind)  \(details)"
+        return TerminalText.escape("\(formatter.string(from: time))  \(session ?? "-")  \(actor)  \(kind)  \(details)")
     }
 }

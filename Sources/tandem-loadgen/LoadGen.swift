@@ -7,7 +7,8 @@ import NIOSSH
 import NIOSSL
 import TandemCore
 
-/// Many concurrent sessions against one broker, from one process (`bench/load.sh` runs it).
+/// Many concurrent sessions against one broker, from one process (`bench/load.sh` runs it);
+/// and, for the end-to-end tests, a technician client that sends any login name.
 @main
 struct LoadGen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +23,7 @@ struct LoadGen: AsyncParsableCommand {
             connection to the broker; the agent's shell is a built-in echo, so the broker alone
             is measured. Not for production: it approves every offer.
             """,
-        subcommands: [Keygen.self, Run.self])
+        subcommands: [Keygen.self, Run.self, Command.self])
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a technician key pair: load.key (private) and load.pub.")

@@ -3,7 +3,7 @@ import XCTest
 
 /// Issue 3: a tamper-evident timeline that auditors can verify online and offline.
 final class AuditTests: XCTestCase {
-    /// A session with an exec and a recorded shell on ticket 1.
+    /// A session with an exec and a shell on ticket 1, each recorded.
     private func sessionWithShell(_ fx: BrokerFixture) throws -> String {
         let (id, _) = try fx.activeSession()
         XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo audited-exec"]).status, 0)
@@ -16,7 +16,7 @@ final class AuditTests: XCTestCase {
         XCTAssertTrue(term.waitFor("second-command\r\n"))
         term.type("exit\r")
         XCTAssertTrue(Harness.waitUntil(15) { !term.process.isRunning })
-        XCTAssertTrue(Harness.waitUntil(10) { ((try? fx.sql("SELECT count(*) FROM events WHERE data LIKE '%recording_sha256%'")) ?? "") == "1\n" })
+        XCTAssertTrue(Harness.waitUntil(10) { ((try? fx.sql("SELECT count(*) FROM events WHERE data LIKE '%recording_sha256%'")) ?? "") == "2\n" })
         return id
     }
 
@@ -46,7 +46,7 @@ final class AuditTests: XCTestCase {
         XCTAssertEqual(try fx.tandem(["audit", "verify", "--ticket", "1"]).status, 0)
 
         // One changed recording.
-        let sha = try fx.sql("SELECT json_extract(data, '$.recording_sha256') FROM events WHERE data LIKE '%recording_sha256%'")
+        let sha = try fx.sql("SELECT json_extract(data, '$.recording_sha256') FROM events WHERE json_extract(data, '$.channel') = 'shell'")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let cast = fx.data.appendingPathComponent("recordings/\(sha).cast")
         let original = try Data(contentsOf: cast)
@@ -75,7 +75,7 @@ final class AuditTests: XCTestCase {
         // No broker, no config: only the bundle.
         let offline = try runTool(Harness.tool("tandem"), ["audit", "verify", bundle, "--public-key", key], in: fx.dir)
         XCTAssertEqual(offline.status, 0, offline.stdout + offline.stderr)
-        XCTAssertTrue(offline.stdout.contains("1 recordings verified"), offline.stdout)
+        XCTAssertTrue(offline.stdout.contains("2 recordings verified"), offline.stdout)
         let listing = try runTool("/bin/tar", ["tf", bundle], in: fx.dir)
         XCTAssertTrue(listing.stdout.contains("events.jsonl") && listing.stdout.contains("audit_public_key"), listing.stdout)
 

@@ -61,6 +61,29 @@ final class BrokerPairingTests: XCTestCase {
         XCTAssertNil(ok.failureValue)
     }
 
+    /// A flood is one event per refused block and one summary with the count, not an event per guess.
+    func testRefusalsBeyondTheLimitBecomeOneCountedEventPerSource() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock, limits: .init(perSource: 3, global: 100, window: 60))
+        let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        let before = try broker.store.events(ticketID: 0).count
+        for i in 0..<200 {
+            let r = await broker.redeem(code: String(format: "%09d", 1 + i), source: "10.6.6.6", agentUser: "x", agentHost: "y")
+            XCTAssertNotNil(r.failureValue)
+        }
+        let during = try broker.store.events(ticketID: 0).dropFirst(before)
+        XCTAssertEqual(during.map { $0.data["reason"] ?? "" }, ["unknown_code", "unknown_code", "unknown_code", "rate_limited"])
+        // The right code from another address is not locked out by the flood.
+        let other = await broker.redeem(code: code.digits, source: "10.7.7.7", agentUser: "jane", agentHost: "pc")
+        XCTAssertNil(other.failureValue)
+        clock.advance(by: 61)
+        await broker.recordGuessSummaries()
+        let counted = try broker.store.events(ticketID: 0).filter { $0.kind == "join_refusals_counted" }
+        XCTAssertEqual(counted.count, 1)
+        XCTAssertEqual(counted.first?.data["count"], "196")
+        XCTAssertEqual(counted.first?.actor, "agent@10.6.6.6")
+    }
+
     func testRefusalWakesTheWaitingTechnician() async throws {
         let clock = ManualWallClock()
         let broker = try makeBroker(clock: clock)

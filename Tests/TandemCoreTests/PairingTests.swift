@@ -37,21 +37,54 @@ final class GuessLimiterTests: XCTestCase {
         let clock = ManualWallClock()
         var limiter = GuessLimiter(limits: .init(perSource: 3, global: 100, window: 60))
         for _ in 0..<3 {
-            XCTAssertNil(limiter.blockedFor(source: "10.0.0.1", now: clock.now))
+            XCTAssertEqual(limiter.admit(source: "10.0.0.1", now: clock.now), .allowed)
             limiter.recordFailure(source: "10.0.0.1", now: clock.now)
             clock.advance(by: 1)
         }
-        XCTAssertNotNil(limiter.blockedFor(source: "10.0.0.1", now: clock.now))
-        XCTAssertNil(limiter.blockedFor(source: "10.0.0.2", now: clock.now), "other sources are not punished")
+        XCTAssertEqual(limiter.admit(source: "10.0.0.1", now: clock.now), .refused(retryAfterSeconds: 57, firstOfBlock: true))
+        XCTAssertEqual(limiter.admit(source: "10.0.0.2", now: clock.now), .allowed, "other sources are not punished")
         clock.advance(by: 58)
-        XCTAssertNil(limiter.blockedFor(source: "10.0.0.1", now: clock.now), "the oldest failure left the window")
+        XCTAssertEqual(limiter.admit(source: "10.0.0.1", now: clock.now), .allowed, "the oldest failure left the window")
     }
 
-    func testGlobalLimitProtectsAgainstManySources() {
+    /// Over the broker-wide limit, sources that guessed wrong are refused, a fresh source is not.
+    func testGlobalLimitSlowsManySourcesWithoutLockingOutAFreshOne() {
         let clock = ManualWallClock()
         var limiter = GuessLimiter(limits: .init(perSource: 100, global: 5, window: 60))
         for i in 0..<5 { limiter.recordFailure(source: "10.0.0.\(i)", now: clock.now) }
-        XCTAssertEqual(limiter.blockedFor(source: "10.9.9.9", now: clock.now), 60)
+        XCTAssertEqual(limiter.admit(source: "10.0.0.1", now: clock.now), .refused(retryAfterSeconds: 60, firstOfBlock: true))
+        XCTAssertEqual(limiter.admit(source: "10.9.9.9", now: clock.now), .allowed, "a user with the right code still gets in")
+        limiter.recordFailure(source: "10.9.9.9", now: clock.now)
+        XCTAssertEqual(limiter.admit(source: "10.9.9.9", now: clock.now), .refused(retryAfterSeconds: 60, firstOfBlock: true),
+                       "but one wrong guess is all a new source gets while the broker is flooded")
+    }
+
+    /// One recorded refusal per block; the rest come back as one summary with the count.
+    func testRefusalsBeyondTheLimitAreCountedAndSummarisedOnce() {
+        let clock = ManualWallClock()
+        var limiter = GuessLimiter(limits: .init(perSource: 2, global: 100, window: 30))
+        limiter.recordFailure(source: "a", now: clock.now)
+        limiter.recordFailure(source: "a", now: clock.now)
+        var firsts = 0
+        for _ in 0..<200 {
+            if case .refused(_, let first) = limiter.admit(source: "a", now: clock.now), first { firsts += 1 }
+            clock.advance(by: 0.1)
+        }
+        XCTAssertEqual(firsts, 1)
+        XCTAssertEqual(limiter.takeSummaries(now: clock.now), [], "still blocked: nothing to summarise yet")
+        clock.advance(by: 15)
+        let summaries = limiter.takeSummaries(now: clock.now)
+        XCTAssertEqual(summaries.map(\.source), ["a"])
+        XCTAssertEqual(summaries.first?.count, 199)
+        XCTAssertEqual(limiter.takeSummaries(now: clock.now), [], "each block is summarised once")
+    }
+
+    func testShutdownTakesTheSummariesOfBlocksStillRunning() {
+        let clock = ManualWallClock()
+        var limiter = GuessLimiter(limits: .init(perSource: 1, global: 100, window: 30))
+        limiter.recordFailure(source: "a", now: clock.now)
+        for _ in 0..<3 { _ = limiter.admit(source: "a", now: clock.now) }
+        XCTAssertEqual(limiter.takeSummaries(now: clock.now, all: true).first?.count, 2)
     }
 }
 

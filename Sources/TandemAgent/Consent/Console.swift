@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TandemText
 
 /// What the end-user sees: plain lines, and one status line redrawn in place on a terminal.
 enum Console {
@@ -15,8 +16,8 @@ enum Console {
         }
     }
 
-    /// Something the technician did, as it happens.
-    static func event(_ text: String) { say("▶ \(text)") }
+    /// Something the technician did, as it happens; one line, since it quotes their words.
+    static func event(_ text: String) { say("▶ \(TerminalText.escape(text))") }
 
     static func status(_ text: String) {
         guard isTerminal else { return }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import TandemCore
+import TandemText
 
 /// Runs an approved session: shows who is connected, ends it on Ctrl-C or at the time limit.
 struct SessionMonitor: Sendable {
@@ -27,7 +28,7 @@ struct SessionMonitor: Sendable {
             }
         }.start()
 
-        Console.say("Session \(offer.sessionID) is open. Press Ctrl-C to end it.")
+        Console.say("Session \(TerminalText.field(offer.sessionID, limit: 32)) is open. Press Ctrl-C to end it.")
         let started = Date()
         let limit = TimeInterval(offer.timeLimitSeconds)
         let ticker = Task {
@@ -40,7 +41,7 @@ struct SessionMonitor: Sendable {
                 }
                 let t = Int(elapsed)
                 Console.status(String(format: "● %@ is connected · ticket #%d · %02d:%02d:%02d · Ctrl-C to end",
-                                      offer.technician, offer.ticketID, t / 3600, t / 60 % 60, t % 60))
+                                      OfferText.who(offer), offer.ticketID, t / 3600, t / 60 % 60, t % 60))
                 try? await Task.sleep(for: .seconds(1))
             }
         }
@@ -48,7 +49,7 @@ struct SessionMonitor: Sendable {
         finished.store(true, ordering: .relaxed)
         ticker.cancel()
         let why = reason.withLock { $0 } ?? serverReason
-        Console.say("Session \(offer.sessionID) ended: \(why).")
+        Console.say("Session \(TerminalText.field(offer.sessionID, limit: 32)) ended: \(TerminalText.escape(why)).")
         return 0
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import LibSSH
 import TandemCore
+import TandemText
 
 /// The process behind one SSH channel on the user's machine: a login shell or one command.
 ///
@@ -46,13 +47,13 @@ final class ChannelProcess {
         }
         channel.onExecRequest = { [weak self] command in
             guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
-            self.report("The technician ran: \(command.prefix(200))")
+            self.report("The technician ran: \(TerminalText.field(command, limit: 300))")
             return self.start(command: command)
         }
         channel.onSubsystemRequest = { [weak self] name in
             guard let self else { return false }
             guard name == "sftp", self.scopes.contains(.files), self.pid < 0, self.sftp == nil else {
-                self.report("Refused a request for '\(name.prefix(40))' (not allowed in this session).")
+                self.report("Refused a request for '\(TerminalText.field(name, limit: 40))' (not allowed in this session).")
                 return false
             }
             let channel = self.channel

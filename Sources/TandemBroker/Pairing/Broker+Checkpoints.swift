@@ -42,6 +42,7 @@ extension Broker {
         let interval = config.checkpointInterval
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(interval))
+            recordGuessSummaries()
             checkpointAll()
         }
     }

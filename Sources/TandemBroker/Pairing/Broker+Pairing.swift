@@ -31,6 +31,17 @@ extension Broker {
         return (id, code)
     }
 
+    /// Puts on record, one event per source, the refusals that were only counted in blocks
+    /// that have now ended (all of them when `all`, as the broker stops).
+    public func recordGuessSummaries(all: Bool = false) {
+        for s in limiter.takeSummaries(now: clock.now, all: all) {
+            record("join_refusals_counted", ticket: nil, session: nil, actor: "agent@\(s.source)",
+                   ["reason": "rate_limited", "count": String(s.count),
+                    "from": ISO8601DateFormatter().string(from: s.from), "to": ISO8601DateFormatter().string(from: s.to)])
+            logger.notice("refused \(s.count) more joins from \(s.source) while it was rate-limited")
+        }
+    }
+
     func expireIfPending(_ id: SessionID) {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
         live[id] = s
@@ -42,9 +53,14 @@ extension Broker {
     /// An agent presented a code: answer with the offer or a rejection the user can act on.
     public func redeem(code text: String, source: String, agentUser: String, agentHost: String) -> Result<Offer, TandemError> {
         let now = clock.now
-        if let wait = limiter.blockedFor(source: source, now: now) {
-            record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "rate_limited"])
-            logger.warning("join from \(source) refused: too many wrong codes")
+        recordGuessSummaries()
+        if case .refused(let wait, let first) = limiter.admit(source: source, now: now) {
+            // One event and one log line per block; the rest are counted (recordGuessSummaries).
+            if first {
+                record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)",
+                       ["reason": "rate_limited", "retry_after": String(wait)])
+                logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
+            }
             return .failure(.tooManyAttempts(retryAfterSeconds: wait))
         }
         guard let code = try? SessionCode.parse(text),

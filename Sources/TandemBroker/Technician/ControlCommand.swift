@@ -39,8 +39,14 @@ enum ControlCommand: Equatable {
         Use the 'tandem' CLI rather than typing these by hand.
         """
 
+    /// The longest command line accepted; an exec command is kept whole on the ticket, never cut.
+    static let maxLineBytes = 16 * 1024
+
     static func parse(_ line: String) throws(TandemError) -> ControlCommand {
-        guard line.utf8.count <= 16 * 1024 else { throw .invalidArgument("command longer than 16 KiB") }
+        guard line.utf8.count <= maxLineBytes else {
+            throw .invalidArgument("the command is \(line.utf8.count) bytes; the broker accepts at most \(maxLineBytes). "
+                                   + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'")
+        }
         // The remote command after `--` is passed to the agent's shell verbatim.
         if line.hasPrefix("exec ") {
             let rest = line.dropFirst(5)

@@ -2,6 +2,7 @@ import Foundation
 import TandemAudit
 import TandemCore
 import TandemStore
+import TandemText
 
 /// Runs the broker's own commands (tickets, sessions, audit) for one logged-in user.
 struct ControlRunner: Sendable {
@@ -27,14 +28,14 @@ struct ControlRunner: Sendable {
         do {
             return try await execute(command)
         } catch let error as TandemError {
-            emit("tandem: \(error)\n", true)
+            emit("tandem: \(TerminalText.escape("\(error)"))\n", true)
             switch error {
             case .invalidArgument: return Status.usage
             case .permissionDenied: return Status.denied
             default: return Status.failed
             }
         } catch {
-            emit("tandem: \(error)\n", true)
+            emit("tandem: \(TerminalText.escape("\(error)"))\n", true)
             return Status.failed
         }
     }
@@ -47,20 +48,21 @@ struct ControlRunner: Sendable {
             return Status.ok
         case .ticketNew(let title, let requester):
             try await requireRole([.technician, .admin], "create tickets", command: "ticket new")
-            guard !title.isEmpty, title.count <= 200 else { throw TandemError.invalidArgument("a ticket title has 1 to 200 characters") }
+            try TicketFields.validate(title: title, requester: requester)
             let ticket = try store.createTicket(title: title, requester: requester, now: Date())
             await broker.recordEvent("ticket_created", session: nil, ticket: ticket.id, actor: user.name, ["title": title, "requester": requester])
             emit("Ticket #\(ticket.id) created: \(ticket.title)\n", false)
             return Status.ok
         case .ticketList:
             for t in try store.tickets() {
-                emit("#\(t.id)\t\(t.status)\t\(t.requester)\t\(t.title)\n", false)
+                emit("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\n", false)
             }
             return Status.ok
         case .ticketShow(let id):
             guard let t = try store.ticket(id: id) else { throw TandemError.notFound("ticket #\(id)") }
             try await requireTicketAccess(id)
-            emit("Ticket #\(t.id): \(t.title)\nRequester: \(t.requester)\nStatus: \(t.status)\nTimeline:\n", false)
+            emit("Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
+                 + "Status: \(TerminalText.escape(t.status))\nTimeline:\n", false)
             for e in try store.events(ticketID: id) { emit("  \(e.humanLine)\n", false) }
             return Status.ok
         case .sessionNew(let ticket, let scopes, let limit):

@@ -3,6 +3,7 @@ import NIOCore
 import NIOSSH
 import TandemCore
 import TandemStore
+import TandemText
 
 // MARK: - Attaching to the agent
 
@@ -24,15 +25,20 @@ extension TechnicianChannelHandler {
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
             let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
-            if kind == "shell" {
+            if kind != "sftp" {
+                // Shells and single commands alike: what the user's machine answered is evidence.
                 let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
                 recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
-                                                 term: pty?.term ?? "xterm", title: "Tandem \(id) ticket #\(ticket)")
+                                                 term: pty?.term ?? "xterm",
+                                                 title: "Tandem \(id) ticket #\(ticket)" + (kind == "exec" ? " exec" : ""))
+            }
+            if kind == "shell" {
                 await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
             } else if kind == "sftp" {
                 await broker.recordEvent("sftp_started", session: id, actor: user.name)
             } else {
-                await broker.recordEvent("exec", session: id, actor: user.name, ["command": String(command.prefix(4096))])
+                // Whole: the control parser refuses a command longer than it accepts rather than cutting it.
+                await broker.recordEvent("exec", session: id, actor: user.name, ["command": command])
             }
             return (link, ticket, recorder)
         }.flatMap { (link, ticket, recorder) in
@@ -52,7 +58,7 @@ extension TechnicianChannelHandler {
             case .failure(let error):
                 self.mode = .control
                 let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
-                self.finish(status: 1, stderr: "tandem: \(text)\n", context: context)
+                self.finish(status: 1, stderr: "tandem: \(TerminalText.escape(text))\n", context: context)
             }
         }
     }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSH
 import TandemCore
 import TandemStore
+import TandemText
 
 /// One channel of a technician's SSH connection: a broker command, or a relay to the agent.
 final class TechnicianChannelHandler: ChannelDuplexHandler {
@@ -139,7 +140,7 @@ extension TechnicianChannelHandler {
             command = try ControlCommand.parse(line)
         } catch {
             mode = .control
-            return finish(status: 2, stderr: "tandem: \(error)\n", context: context)
+            return finish(status: 2, stderr: "tandem: \(TerminalText.escape("\(error)"))\n", context: context)
         }
         switch command {
         case .shell(let id):

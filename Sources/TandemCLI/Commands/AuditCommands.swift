@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import TandemAudit
 import TandemCore
+import TandemText
 
 extension TandemCommand {
     struct Audit: ParsableCommand {
@@ -41,7 +42,7 @@ extension TandemCommand {
                         if json {
                             writeText(text + "\n")
                         } else {
-                            writeText((AuditEvent.parseExportLine(text)?.humanLine ?? text) + "\n")
+                            writeText((AuditEvent.parseExportLine(text)?.humanLine ?? TerminalText.escape(text)) + "\n")
                         }
                     }
                 }
@@ -100,10 +101,10 @@ extension TandemCommand {
                 do {
                     report = try AuditBundle.open(data).verify(expectedKey: publicKey)
                 } catch {
-                    writeText("FAILED: \(error)\n", fd: 2)
+                    writeText("FAILED: \(TerminalText.escape("\(error)"))\n", fd: 2)
                     throw ExitCode(1)
                 }
-                writeText(report.summary + "\n", fd: report.ok ? 1 : 2)
+                writeText(TerminalText.escape(report.summary, .multiLine) + "\n", fd: report.ok ? 1 : 2)
                 throw ExitCode(report.ok ? 0 : 1)
             }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import TandemCore
+import TandemText
 
 extension TandemCommand {
     struct Put: ParsableCommand {
@@ -94,7 +95,7 @@ extension TandemCommand {
         func run() throws {
             let connection = try BrokerConnection(try options.resolve())
             let sftp = try SFTPClient(session: connection.session, sessionID: session)
-            for entry in try sftp.list(path) { writeText(entry.longname + "\n") }
+            for entry in try sftp.list(path) { writeText(TerminalText.escape(entry.longname) + "\n") }
             sftp.close()
         }
     }

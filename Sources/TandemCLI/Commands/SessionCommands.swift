@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LibSSH
 import TandemCore
+import TandemText
 
 extension TandemCommand {
     struct SessionCommand: ParsableCommand {
@@ -104,7 +105,7 @@ enum PairingProgress {
     /// Prints one event; returns the session id when the line names one.
     static func show(_ line: String) -> String? {
         guard let event = try? JSONDecoder().decode(Event.self, from: Data(line.utf8)) else {
-            writeText(line + "\n")
+            writeText(TerminalText.escape(line) + "\n")
             return nil
         }
         switch event.type {
@@ -115,8 +116,8 @@ enum PairingProgress {
         case "approved": writeText("The user approved. Session \(event.session ?? "?") is active.\n")
         case "refused": writeText("The user refused the session. Nothing ran on their machine.\n", fd: 2)
         case "expired": writeText("The code expired before the user joined. Start a new session.\n", fd: 2)
-        case "ended": writeText("The session ended: \(event.reason ?? "unknown reason").\n", fd: 2)
-        default: writeText(line + "\n")
+        case "ended": writeText("The session ended: \(TerminalText.escape(event.reason ?? "unknown reason")).\n", fd: 2)
+        default: writeText(TerminalText.escape(line) + "\n")
         }
         return event.session
     }

@@ -3,6 +3,7 @@ import LibSSH
 import NIOCore
 import NIOPosix
 import TandemCore
+import TandemText
 
 /// The technician's logged-in SSH connection to the broker, through the TLS tunnel.
 ///
@@ -47,11 +48,12 @@ enum CLIError: Error, CustomStringConvertible {
     case ssh(SSHError)
     case remote(String)
 
+    /// Escaped: remote paths and the agent's own messages end up in these texts.
     var description: String {
         switch self {
-        case .connect(let address, let why): return "cannot connect to the broker at \(address): \(why)"
-        case .ssh(let error): return error.description
-        case .remote(let why): return why
+        case .connect(let address, let why): return TerminalText.escape("cannot connect to the broker at \(address): \(why)")
+        case .ssh(let error): return TerminalText.escape(error.description)
+        case .remote(let why): return TerminalText.escape(why)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import TandemCore
+import TandemText
 
 /// A one-line progress bar (bytes, rate, ETA) on a terminal; silent when stderr is not one.
 final class Progress {
@@ -13,7 +14,7 @@ final class Progress {
     init(enabled: Bool = isatty(2) == 1) { self.enabled = enabled }
 
     func start(name: String, total: UInt64?) {
-        self.name = (name as NSString).lastPathComponent
+        self.name = TerminalText.field((name as NSString).lastPathComponent, limit: 30)
         self.total = total
         started = Date()
         lastDraw = .distantPast
@@ -32,7 +33,7 @@ final class Progress {
         lastDraw = Date()
         let elapsed = max(0.001, Date().timeIntervalSince(started))
         let rate = Double(done) / elapsed
-        var line = "\r\u{1B}[K\(name.prefix(30))  \(Self.bytes(done))"
+        var line = "\r\u{1B}[K\(name)  \(Self.bytes(done))"
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))
             let width = 20

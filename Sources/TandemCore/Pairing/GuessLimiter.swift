@@ -2,9 +2,15 @@ import Foundation
 
 /// Counts wrong session-code guesses per source and broker-wide within a sliding window.
 ///
-/// Once a source is over its limit every guess from it is refused, even the right
-/// code, until the window passes: otherwise the limit would only slow a brute force.
-/// The broker-wide limit protects every pending session from many sources at once.
+/// Once a source is over its limit every guess from it is refused, even the right code,
+/// until the window passes: otherwise the limit would only slow a brute force. Once the
+/// whole broker is over its limit, every source that already guessed wrong in the window
+/// is refused too, but a source with no wrong guess may still try: a flood from many
+/// addresses then costs its senders one guess each per window, and never locks out a user
+/// who types the right code from their own machine (docs/threat-model.md has the numbers).
+///
+/// Refused attempts are not each an event: the first refusal of a block is, and the rest
+/// are counted and handed over as one `Summary` when the block ends.
 public struct GuessLimiter: Sendable {
     public struct Limits: Sendable {
         public var perSource: Int
@@ -17,29 +23,75 @@ public struct GuessLimiter: Sendable {
         }
     }
 
+    /// What happens to one join attempt before its code is looked at.
+    public enum Admission: Equatable, Sendable {
+        case allowed
+        /// Refused unseen; `firstOfBlock` is true once per block, for the one recorded event.
+        case refused(retryAfterSeconds: Int, firstOfBlock: Bool)
+    }
+
+    /// Refusals of one source that were counted rather than recorded one by one.
+    public struct Summary: Equatable, Sendable {
+        public var source: String
+        public var count: Int
+        public var from: Date
+        public var to: Date
+    }
+
+    private struct Block: Sendable {
+        var first: Date
+        var last: Date
+        var suppressed = 0
+    }
+
     public let limits: Limits
     private var failuresBySource: [String: [Date]] = [:]
     private var globalFailures: [Date] = []
+    private var blocks: [String: Block] = [:]
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
-    /// Seconds until `source` may guess again, or nil when it may guess now.
-    public mutating func blockedFor(source: String, now: Date) -> Int? {
+    public mutating func admit(source: String, now: Date) -> Admission {
         prune(now: now)
-        let mine = failuresBySource[source] ?? []
-        if mine.count >= limits.perSource, let oldest = mine.first {
-            return max(1, Int((oldest.addingTimeInterval(limits.window).timeIntervalSince(now)).rounded(.up)))
+        guard let wait = blockedFor(source: source, now: now) else { return .allowed }
+        if var block = blocks[source] {
+            block.suppressed += 1
+            block.last = now
+            blocks[source] = block
+            return .refused(retryAfterSeconds: wait, firstOfBlock: false)
         }
-        if globalFailures.count >= limits.global, let oldest = globalFailures.first {
-            return max(1, Int((oldest.addingTimeInterval(limits.window).timeIntervalSince(now)).rounded(.up)))
-        }
-        return nil
+        blocks[source] = Block(first: now, last: now)
+        return .refused(retryAfterSeconds: wait, firstOfBlock: true)
     }
 
     public mutating func recordFailure(source: String, now: Date) {
         prune(now: now)
         failuresBySource[source, default: []].append(now)
         globalFailures.append(now)
+    }
+
+    /// The counted refusals of every block that has ended (all blocks when `all`, at shutdown).
+    public mutating func takeSummaries(now: Date, all: Bool = false) -> [Summary] {
+        prune(now: now)
+        var out: [Summary] = []
+        for (source, block) in blocks.sorted(by: { $0.key < $1.key }) where all || blockedFor(source: source, now: now) == nil {
+            blocks[source] = nil
+            if block.suppressed > 0 {
+                out.append(Summary(source: source, count: block.suppressed, from: block.first, to: block.last))
+            }
+        }
+        return out
+    }
+
+    /// Wrong guesses still counted against `source` (tests and docs).
+    public func failures(of source: String) -> Int { failuresBySource[source]?.count ?? 0 }
+
+    private func blockedFor(source: String, now: Date) -> Int? {
+        let mine = failuresBySource[source] ?? []
+        guard let oldest = mine.first else { return nil }
+        guard mine.count >= limits.perSource || globalFailures.count >= limits.global else { return nil }
+        // Either way the source is free again once its own oldest wrong guess leaves the window.
+        return max(1, Int(oldest.addingTimeInterval(limits.window).timeIntervalSince(now).rounded(.up)))
     }
 
     private mutating func prune(now: Date) {

@@ -63,10 +63,15 @@ final class PseudoTerminal {
         return found
     }
 
+    /// Kills the program too, not only `setsid`: when setsid forks, the program is its child,
+    /// in a session of its own, and would outlive it.
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            let pid = process.processIdentifier
+            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            for child in children.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, SIGKILL) }
+            kill(pid, SIGKILL)
+            Harness.waitUntil(5) { !self.process.isRunning }
         }
         close(master)
     }

@@ -1,18 +1,72 @@
 #!/usr/bin/env python3
 """A hostile broker client for the end-to-end tests.
 
-usage: hostile_client.py PORT CAFILE ALPN MODE
+usage: hostile_client.py PORT CAFILE ALPN MODE [ARGS...]
 MODE: garbage (random bytes after TLS), oversized (a 4 GiB frame header),
-      silent (TLS, then nothing). Prints how the broker ended the connection.
+      silent (TLS, then nothing): prints how the broker ended the connection.
+      join CODE COUNT SOURCE [HOSTNAME [USERNAME]]: COUNT joins with CODE, each on its own
+      connection from the address SOURCE; prints one line per answer (the rejection
+      reason, or "offer" followed by a refusal of it).
 """
-import os, socket, ssl, sys, time
+import json, os, socket, ssl, struct, sys, time
 
 port, cafile, alpn, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 ctx = ssl.create_default_context(cafile=cafile)
 ctx.set_alpn_protocols([alpn])
-raw = socket.create_connection(("127.0.0.1", port), timeout=5)
-tls = ctx.wrap_socket(raw, server_hostname="localhost")
-tls.settimeout(30)
+
+
+def connect(source=None):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                   source_address=(source, 0) if source else None)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    tls.settimeout(30)
+    return tls
+
+
+def send_frame(tls, message):
+    body = json.dumps(message).encode()
+    tls.sendall(struct.pack(">I", len(body)) + body)
+
+
+def read_frame(tls):
+    data = b""
+    while len(data) < 4:
+        chunk = tls.recv(4 - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    (length,) = struct.unpack(">I", data)
+    body = b""
+    while len(body) < length:
+        chunk = tls.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return json.loads(body)
+
+
+if mode == "join":
+    code, count, source = sys.argv[5], int(sys.argv[6]), sys.argv[7]
+    hostname = sys.argv[8] if len(sys.argv) > 8 else "pc"
+    username = sys.argv[9] if len(sys.argv) > 9 else "guesser"
+    for _ in range(count):
+        tls = connect(source)
+        send_frame(tls, {"join": {"_0": {"code": code, "hostname": hostname, "username": username}}})
+        answer = read_frame(tls)
+        if answer is None:
+            print("closed")
+        elif "rejected" in answer:
+            print(answer["rejected"]["_0"]["reason"])
+        elif "offer" in answer:
+            print("offer")
+            send_frame(tls, {"consent": {"_0": {"approved": False}}})
+        else:
+            print("other")
+        sys.stdout.flush()
+        tls.close()
+    sys.exit(0)
+
+tls = connect()
 start = time.time()
 if mode == "garbage":
     tls.sendall(os.urandom(2048) + b"\r\n" + os.urandom(2048))

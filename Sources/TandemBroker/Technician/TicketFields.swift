@@ -1,0 +1,22 @@
+import TandemCore
+import TandemText
+
+/// What a ticket's title and requester may hold when they are entered.
+///
+/// They are shown to the end-user in the offer and to every reader of the ticket, so
+/// control characters are refused outright, with the position of the first one, rather
+/// than stored and escaped later.
+enum TicketFields {
+    static func validate(title: String, requester: String) throws(TandemError) {
+        guard !title.isEmpty, title.count <= 200 else { throw .invalidArgument("a ticket title has 1 to 200 characters") }
+        guard !requester.isEmpty, requester.count <= 64 else { throw .invalidArgument("a requester's name has 1 to 64 characters") }
+        try refuseControls(title, field: "ticket title")
+        try refuseControls(requester, field: "requester name")
+    }
+
+    static func refuseControls(_ text: String, field: String) throws(TandemError) {
+        guard let bad = TerminalText.firstControl(in: text) else { return }
+        let position = text.unicodeScalars.firstIndex(of: bad).map { text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: $0) + 1 } ?? 0
+        throw .invalidArgument("a \(field) may not contain control characters (\(TerminalText.name(bad)) at character \(position)); type it again without them")
+    }
+}

@@ -1,0 +1,86 @@
+/// Replays a terminal recording without the sequences that act outside the screen.
+///
+/// A recording is foreign output: played raw, it could write the auditor's clipboard
+/// (OSC 52), retitle their window, send device-control strings, or make their terminal
+/// answer a query into the shell they return to. This filter drops every OSC, DCS, SOS,
+/// PM and APC string (7-bit and 8-bit forms) and the CSI sequences that report or act on
+/// the window (`c`, `n`, `t`, `i`); everything that draws on the screen passes unchanged.
+/// It keeps its state between calls, since a sequence may be split across frames.
+public struct ReplayFilter: Sendable {
+    private enum State: Sendable {
+        case ground
+        case escape
+        case csi([Unicode.Scalar])
+        case string
+        case stringEscape
+    }
+
+    private var state = State.ground
+    /// Sequences dropped so far, so the player can say so.
+    public private(set) var dropped = 0
+    /// A CSI longer than this is not a real one: it is passed on as text.
+    static let csiLimit = 64
+
+    public init() {}
+
+    public mutating func filter(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { step(scalar, into: &out) }
+        return String(out)
+    }
+
+    private mutating func step(_ s: Unicode.Scalar, into out: inout String.UnicodeScalarView) {
+        switch state {
+        case .ground:
+            switch s.value {
+            case 0x1B: state = .escape
+            case 0x90, 0x98, 0x9D, 0x9E, 0x9F: startString()
+            case 0x9B: state = .csi(["\u{1B}", "["])
+            default: out.append(s)
+            }
+        case .escape:
+            switch s {
+            case "]", "P", "X", "^", "_": startString()
+            case "[": state = .csi(["\u{1B}", "["])
+            default:
+                state = .ground
+                out.append("\u{1B}")
+                if s.value == 0x1B { state = .escape } else { out.append(s) }
+            }
+        case .csi(var buffer):
+            buffer.append(s)
+            if (0x40...0x7E).contains(s.value) {
+                state = .ground
+                if "cnti".unicodeScalars.contains(s) {
+                    dropped += 1
+                } else {
+                    out.append(contentsOf: buffer)
+                }
+            } else if buffer.count > Self.csiLimit {
+                state = .ground
+                out.append(contentsOf: buffer)
+            } else {
+                state = .csi(buffer)
+            }
+        case .string:
+            switch s.value {
+            case 0x07, 0x9C: state = .ground
+            case 0x1B: state = .stringEscape
+            default: break
+            }
+        case .stringEscape:
+            if s == "\\" {
+                state = .ground
+            } else {
+                // ESC inside a string ends it and starts a new sequence, as terminals do.
+                state = .escape
+                step(s, into: &out)
+            }
+        }
+    }
+
+    private mutating func startString() {
+        dropped += 1
+        state = .string
+    }
+}

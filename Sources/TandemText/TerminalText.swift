@@ -1,0 +1,70 @@
+/// The one way a string from another party reaches a person's terminal: every character
+/// that could move the cursor, start an escape sequence or reorder text is shown as a
+/// visible escape instead, so no field can change what the rest of the screen says.
+///
+/// Escapes are `\n`, `\r`, `\t`, `\xHH` (C0, DEL, C1) and `\u{HHHH}` (bidirectional and
+/// line-separator controls). A backslash is left as it is, so escaping is idempotent: text
+/// that was escaped once (by the broker) is unchanged when escaped again (by the CLI).
+public enum TerminalText {
+    /// Whether line breaks survive: never in a field shown on one line.
+    public enum Layout: Sendable {
+        case oneLine
+        case multiLine
+    }
+
+    public static func escape(_ text: String, _ layout: Layout = .oneLine) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        out.reserveCapacity(text.unicodeScalars.count + 16)
+        for scalar in text.unicodeScalars {
+            if !isControl(scalar) || (layout == .multiLine && scalar == "\n") {
+                out.append(scalar)
+            } else {
+                out.append(contentsOf: visible(scalar).unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// At most `limit` characters, the cut marked with `…`, then escaped as one line.
+    public static func field(_ text: String, limit: Int = 200) -> String {
+        let cut = text.count > limit ? String(text.prefix(limit)) + "…" : text
+        return escape(cut, .oneLine)
+    }
+
+    /// The first control character in `text`, for inputs that refuse them outright.
+    public static func firstControl(in text: String) -> Unicode.Scalar? {
+        text.unicodeScalars.first(where: isControl)
+    }
+
+    /// How `scalar` is named in an error message (`U+001B`).
+    public static func name(_ scalar: Unicode.Scalar) -> String {
+        "U+" + hex(scalar.value, width: 4)
+    }
+
+    /// C0 and C1 controls, DEL, the bidirectional marks, embeddings, overrides and isolates,
+    /// and the Unicode line and paragraph separators.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x061C, 0x200E, 0x200F, 0x2028, 0x2029: return true
+        case 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
+    }
+
+    private static func visible(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "\n": return "\\n"
+        case "\r": return "\\r"
+        case "\t": return "\\t"
+        default:
+            return scalar.value <= 0xFF ? "\\x" + hex(scalar.value, width: 2) : "\\u{" + hex(scalar.value, width: 4) + "}"
+        }
+    }
+
+    private static func hex(_ value: UInt32, width: Int) -> String {
+        let digits = String(value, radix: 16, uppercase: false)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

@@ -1,0 +1,89 @@
+import XCTest
+
+@testable import TandemText
+
+final class TerminalTextTests: XCTestCase {
+    /// Every character class the rule names, with what it must look like afterwards.
+    func testEveryControlClassIsShownVisibly() {
+        let cases: [(String, String)] = [
+            ("a\u{1B}[31mred", "a\\x1b[31mred"),
+            ("over\rwrite", "over\\rwrite"),
+            ("two\nlines", "two\\nlines"),
+            ("tab\there", "tab\\there"),
+            ("nul\u{0}bell\u{7}del\u{7F}", "nul\\x00bell\\x07del\\x7f"),
+            ("c1 csi \u{9B}2J osc \u{9D}", "c1 csi \\x9b2J osc \\x9d"),
+            ("bidi \u{202E}txt.exe", "bidi \\u{202e}txt.exe"),
+            ("isolates \u{2066}\u{2067}\u{2068}\u{2069}", "isolates \\u{2066}\\u{2067}\\u{2068}\\u{2069}"),
+            ("embed \u{202A}\u{202B}\u{202C}\u{202D}", "embed \\u{202a}\\u{202b}\\u{202c}\\u{202d}"),
+            ("marks \u{200E}\u{200F}\u{061C} sep \u{2028}\u{2029}", "marks \\u{200e}\\u{200f}\\u{061c} sep \\u{2028}\\u{2029}"),
+        ]
+        for (raw, shown) in cases {
+            XCTAssertEqual(TerminalText.escape(raw), shown, raw.debugDescription)
+        }
+    }
+
+    func testPrintableTextIsUnchanged() {
+        for s in ["plain", "€ é 日本 🙂", "back\\slash", "quote \"x\"", ""] {
+            XCTAssertEqual(TerminalText.escape(s), s)
+        }
+    }
+
+    func testMultiLineKeepsOnlyNewlines() {
+        XCTAssertEqual(TerminalText.escape("a\nb\rc\u{1B}]0;t\u{7}", .multiLine), "a\nb\\rc\\x1b]0;t\\x07")
+    }
+
+    /// The broker escapes, then the CLI escapes again: the second pass must change nothing.
+    func testEscapingIsIdempotent() {
+        let hostile = "\u{1B}]52;c;aGk=\u{7}\r\n\u{202E}x\u{9B}"
+        let once = TerminalText.escape(hostile)
+        XCTAssertEqual(TerminalText.escape(once), once)
+        XCTAssertNil(TerminalText.firstControl(in: once))
+        XCTAssertFalse(once.contains("\u{1B}"))
+    }
+
+    func testFieldCutsLongTextAndEscapes() {
+        XCTAssertEqual(TerminalText.field(String(repeating: "x", count: 10), limit: 4), "xxxx…")
+        XCTAssertEqual(TerminalText.field("a\nb", limit: 10), "a\\nb")
+    }
+
+    func testFirstControlNamesTheCharacter() {
+        XCTAssertEqual(TerminalText.firstControl(in: "ok\u{202E}").map(TerminalText.name), "U+202e")
+        XCTAssertNil(TerminalText.firstControl(in: "Printer offline — 2nd floor"))
+    }
+}
+
+final class ReplayFilterTests: XCTestCase {
+    func testSequencesActingOutsideTheScreenAreDropped() {
+        var f = ReplayFilter()
+        let input = "a\u{1B}]52;c;ZXZpbA==\u{7}b\u{1B}]0;pwned\u{1B}\\c\u{1B}Pq#0;2;0;0;0\u{1B}\\d\u{1B}[21te\u{1B}[6nf\u{9D}2;x\u{9C}g"
+        XCTAssertEqual(f.filter(input), "abcdefg")
+        XCTAssertEqual(f.dropped, 6)
+    }
+
+    func testScreenDrawingPassesUnchanged() {
+        var f = ReplayFilter()
+        let input = "\u{1B}[1;31mred\u{1B}[0m \u{1B}[2J\u{1B}[H\u{1B}(B\u{1B}7\u{1B}8 €\r\n"
+        XCTAssertEqual(f.filter(input), input)
+        XCTAssertEqual(f.dropped, 0)
+    }
+
+    func testASequenceSplitAcrossFramesIsStillDropped() {
+        var f = ReplayFilter()
+        XCTAssertEqual(f.filter("before\u{1B}"), "before")
+        XCTAssertEqual(f.filter("]52;c;"), "")
+        XCTAssertEqual(f.filter("aGk=\u{1B}"), "")
+        XCTAssertEqual(f.filter("\\after\u{1B}["), "after")
+        XCTAssertEqual(f.filter("32mgreen"), "\u{1B}[32mgreen")
+    }
+
+    func testAnEscapeInsideAStringStartsANewSequence() {
+        var f = ReplayFilter()
+        XCTAssertEqual(f.filter("\u{1B}]2;title\u{1B}[1mbold"), "\u{1B}[1mbold")
+    }
+
+    func testAnOverlongCSIIsPassedOnAsText() {
+        var f = ReplayFilter()
+        let long = "\u{1B}[" + String(repeating: "1;", count: 40) + "m"
+        XCTAssertEqual(f.filter(long), long)
+    }
+}
