@@ -174,6 +174,8 @@ extension SFTPServer {
         var names: [String] = []
         while let entry = Glibc.readdir(d) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            // Not listed: clients that copy trees would have to tell them from hostile names.
+            if name == "." || name == ".." { continue }
             names.append(name)
         }
         closedir(d)
@@ -191,7 +193,8 @@ extension SFTPServer {
         let names = batch.map { name -> SFTPName in
             var st = stat()
             let attrs = Glibc.lstat(listing.path + "/" + name, &st) == 0 ? Self.attributes(st) : SFTPAttributes()
-            return SFTPName(filename: name, longname: Self.longname(name, attrs), attributes: attrs)
+            let shown = HostileNamesForTests.listed(name)
+            return SFTPName(filename: shown, longname: Self.longname(shown, attrs), attributes: attrs)
         }
         send(.name(id: id, names: names))
     }

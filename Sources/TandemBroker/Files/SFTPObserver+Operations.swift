@@ -27,13 +27,19 @@ extension SFTPObserver {
         case .extended(let id, let name, let payload):
             if name == "posix-rename@openssh.com", let names = SFTPCodec.strings(payload, count: 2) {
                 s.pending[id] = Pending(op: "rename", path: names[0], to: names[1])
+            } else if name == RemoteName.refusalExtension, let words = SFTPCodec.strings(payload, count: 3) {
+                // The technician's client refused something only it can judge (a link leaving its
+                // destination, a link already on its side): its own report, on the ticket.
+                out.append(("file_name_refused", ["path": String(words[0].prefix(4096)), "reason": String(words[1].prefix(64)),
+                                                  "detail": String(words[2].prefix(4096)), "reported_by": "client"]))
             } else {
                 s.pending[id] = Pending(op: "extended:\(name.prefix(60))")
             }
         case .unknown(let type, let id):
             out.append(("sftp_unknown_request", ["type": String(type)]))
             if let id { s.pending[id] = Pending(op: "unknown") }
-        case .fstat, .readdir, .initialize:
+        case .readdir(let id, let h): s.pending[id] = Pending(op: "readdir", path: s.dirs[h], handle: h)
+        case .fstat, .initialize:
             break
         case .version, .status, .handle, .data, .name, .attrs:
             out.append(("sftp_malformed", ["from": "technician", "problem": "a reply sent as a request"]))
@@ -58,6 +64,7 @@ extension SFTPObserver {
                 f.failed = true
             }
         case ("close", .status(_, let code, _)):
+            if let h = p.handle { s.dirs[h] = nil }
             guard let h = p.handle, let f = s.files.removeValue(forKey: h) else { return }
             out.append(closeEvent(f, ok: code == SFTP.Status.ok.rawValue))
         case (_, .status(_, let code, let message)):
@@ -71,8 +78,19 @@ extension SFTPObserver {
                 if let flags = p.flags { data["flags"] = flags.words }
                 out.append(("file_op_failed", data))
             }
-        case ("list", .handle):
+        case ("list", .handle(_, let h)):
+            s.dirs[h] = p.path ?? ""
             out.append(("file_op", ["op": "list", "path": p.path ?? ""]))
+        case ("readdir", .name(_, let names)):
+            // A listing is the user's machine speaking: a name that is not one plain path
+            // component is on record, whatever the client then does with it.
+            for n in names {
+                guard let problem = RemoteName.problem(n.filename) else { continue }
+                s.refusedNames += 1
+                guard s.refusedNames <= Self.refusedNamesRecorded else { continue }
+                out.append(("file_name_refused", ["path": p.path ?? "", "name": String(n.filename.prefix(4096)),
+                                                  "reason": problem.rawValue, "reported_by": "broker"]))
+            }
         default:
             break
         }

@@ -44,6 +44,10 @@ final class SFTPObserver: Sendable {
         var fromAgent = SFTPCodec.Framer()
         var pending: [UInt32: Pending] = [:]
         var files: [[UInt8]: OpenFile] = [:]
+        /// Open directory handles and the folder each lists, to name it when a listing holds a refused name.
+        var dirs: [[UInt8]: String] = [:]
+        /// Refused names recorded one by one so far; past `refusedNamesRecorded` they are only counted.
+        var refusedNames = 0
         var broken = false
     }
 
@@ -73,12 +77,19 @@ final class SFTPObserver: Sendable {
         observe(bytes, technician: false)
     }
 
+    /// A listing of thousands of hostile names is one event per name up to here, then a count.
+    static let refusedNamesRecorded = 100
+
     /// The channel closed: files still open were interrupted.
     func finish() {
-        let open = state.withLock { s -> [OpenFile] in
+        let (open, refused) = state.withLock { s -> ([OpenFile], Int) in
             let f = Array(s.files.values)
             s.files.removeAll()
-            return f
+            return (f, s.refusedNames)
+        }
+        if refused > Self.refusedNamesRecorded {
+            events.yield(("file_name_refused", ["reason": "many", "count": String(refused - Self.refusedNamesRecorded),
+                                                "reported_by": "broker"]))
         }
         for f in open {
             _ = f.capture?.finish(sha256: nil)

@@ -36,10 +36,14 @@ extension TandemCommand {
             discussion: """
                 Examples: tandem get s-7f3a9c2e logs/app.log
                           tandem get -r s-7f3a9c2e .config/app ./app-config
-                A file appears under its name only once complete.
+                A file appears under its name only once complete. Names from the user's machine are
+                checked: a name that is not a plain file name, a link pointing outside the folder being
+                copied, or a link already on your side at a name being written is skipped, printed,
+                and put on the ticket; the exit status is then 1. Set-uid, set-gid and sticky bits
+                are never copied.
                 """)
         @OptionGroup var options: CLIOptions
-        @Flag(name: .short, help: "Copy folders with everything in them (symlinks are kept as symlinks).") var recursive = false
+        @Flag(name: .short, help: "Copy folders with everything in them (links inside the folder are kept as links).") var recursive = false
         @Argument(help: "The session id.") var session: String
         @Argument(help: "Remote path (relative to the user's home).") var remote: String
         @Argument(help: "Local path (default: the remote name, here).") var local: String?
@@ -54,31 +58,17 @@ extension TandemCommand {
             if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
                 target += "/" + (remote as NSString).lastPathComponent
             }
-            let progress = Progress()
-            if recursive {
-                try copyTree(sftp, remote, target, progress)
-            } else {
-                let a = try sftp.attributes(remote)
-                guard !a.isDirectory else { throw CLIError.remote("\(remote) is a folder; use tandem get -r") }
-                try sftp.download(remote, to: target, progress: progress)
+            let name = (target as NSString).lastPathComponent
+            if let problem = RemoteName.problem(name) {
+                throw ValidationError("cannot save as \(problem.words); give a local name: tandem get \(session) \(remote) NAME")
             }
+            let parent = (target as NSString).deletingLastPathComponent
+            let download = TreeDownload(sftp: sftp, progress: Progress())
+            try download.copy(remote, into: try LocalDirectory(path: parent.isEmpty ? "." : parent), as: name, recursive: recursive)
             sftp.close()
-        }
-
-        private func copyTree(_ sftp: SFTPClient, _ remote: String, _ local: String, _ progress: Progress) throws {
-            let a = try sftp.attributes(remote, follow: false)
-            if a.isSymlink {
-                let target = try sftp.readlink(remote)
-                guard symlink(target, local) == 0 else { throw CLIError.remote("cannot create the link \(local): \(String(cString: strerror(errno)))") }
-            } else if a.isDirectory {
-                if mkdir(local, mode_t((a.permissions ?? 0o755) & 0o7777)) != 0 && errno != EEXIST {
-                    throw CLIError.remote("cannot create \(local): \(String(cString: strerror(errno)))")
-                }
-                for entry in try sftp.list(remote) {
-                    try copyTree(sftp, remote + "/" + entry.filename, local + "/" + entry.filename, progress)
-                }
-            } else {
-                try sftp.download(remote, to: local, progress: progress)
+            if download.skipped > 0 {
+                writeText("tandem: \(download.skipped) item\(download.skipped == 1 ? "" : "s") skipped (listed above); the rest was copied.\n", fd: 2)
+                throw ExitCode(1)
             }
         }
     }
@@ -95,8 +85,17 @@ extension TandemCommand {
         func run() throws {
             let connection = try BrokerConnection(try options.resolve())
             let sftp = try SFTPClient(session: connection.session, sessionID: session)
-            for entry in try sftp.list(path) { writeText(TerminalText.escape(entry.longname) + "\n") }
+            var skipped = 0
+            for entry in try sftp.list(path) {
+                if let problem = RemoteName.problem(entry.filename) {
+                    skipped += 1
+                    writeText("tandem: skipped an entry: the user's machine sent \(problem.words) (\(TerminalText.escape(entry.filename)))\n", fd: 2)
+                    continue
+                }
+                writeText(TerminalText.escape(entry.longname) + "\n")
+            }
             sftp.close()
+            if skipped > 0 { throw ExitCode(1) }
         }
     }
 }

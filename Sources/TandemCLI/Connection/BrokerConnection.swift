@@ -47,13 +47,15 @@ enum CLIError: Error, CustomStringConvertible {
     case connect(BrokerAddress, String)
     case ssh(SSHError)
     case remote(String)
+    /// Something on the technician's own machine (a folder it cannot write, a link it will not follow).
+    case local(String)
 
     /// Escaped: remote paths and the agent's own messages end up in these texts.
     var description: String {
         switch self {
         case .connect(let address, let why): return TerminalText.escape("cannot connect to the broker at \(address): \(why)")
         case .ssh(let error): return TerminalText.escape(error.description)
-        case .remote(let why): return TerminalText.escape(why)
+        case .remote(let why), .local(let why): return TerminalText.escape(why)
         }
     }
 }

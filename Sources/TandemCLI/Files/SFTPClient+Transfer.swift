@@ -8,20 +8,23 @@ extension SFTPClient {
     static let chunk = 128 * 1024
     static let inFlight = 16
 
-    /// Copies a remote file to `local`; the bytes land under a temporary name until complete.
-    func download(_ remote: String, to local: String, progress: Progress) throws {
+    /// Copies a remote file to `name` in `dir`; the bytes land under a temporary name until complete.
+    /// Permission bits come across, never set-uid, set-gid or sticky.
+    func download(_ remote: String, into dir: LocalDirectory, as name: String, progress: Progress) throws {
+        let local = dir.describe(name)
         let handle = try open(remote, .read)
         var size: UInt64?
-        if case .attrs(_, let a) = try call({ .fstat(id: $0, handle: handle) }) { size = a.size }
+        var mode: mode_t = 0o644
+        if case .attrs(_, let a) = try call({ .fstat(id: $0, handle: handle) }) {
+            size = a.size
+            if let p = a.permissions { mode = mode_t(p & 0o777) | 0o600 }
+        }
         progress.start(name: remote, total: size)
-        let temporary = (local as NSString).deletingLastPathComponent.isEmpty
-            ? ".\(local).tandem-part" : (local as NSString).deletingLastPathComponent + "/." + (local as NSString).lastPathComponent + ".tandem-part"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CLIError.remote("cannot write \(local): \(String(cString: strerror(errno)))") }
+        let (fd, temporary) = try dir.createTemporary(for: name, mode: mode)
         var completed = false
         defer {
             Glibc.close(fd)
-            if !completed { unlink(temporary) }
+            if !completed { dir.remove(temporary) }
         }
         var offset: UInt64 = 0
         var outstanding: [(id: UInt32, offset: UInt64, length: UInt32)] = []
@@ -55,9 +58,8 @@ extension SFTPClient {
             }
         }
         try closeHandle(handle, remote)
-        guard fsync(fd) == 0, Glibc.rename(temporary, local) == 0 else {
-            throw CLIError.remote("cannot write \(local): \(String(cString: strerror(errno)))")
-        }
+        guard fsync(fd) == 0 else { throw CLIError.local("cannot write \(local): \(String(cString: strerror(errno)))") }
+        try dir.commit(temporary, as: name)
         completed = true
         progress.finish(received)
     }
@@ -107,7 +109,7 @@ extension SFTPClient {
             let w = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, data.count - done, off_t(offset) + off_t(done)) }
             if w < 0 {
                 if errno == EINTR { continue }
-                throw CLIError.remote("cannot write \(local): \(String(cString: strerror(errno)))")
+                throw CLIError.local("cannot write \(local): \(String(cString: strerror(errno)))")
             }
             done += w
         }

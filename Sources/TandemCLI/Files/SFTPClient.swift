@@ -115,6 +115,7 @@ extension SFTPClient {
         try check(try call { .close(id: $0, handle: handle) }, path)
     }
 
+    /// Every name the user's machine sent, as sent: callers check each with `RemoteName`.
     func list(_ path: String) throws -> [SFTPName] {
         let reply = try call { .opendir(id: $0, path: path) }
         guard case .handle(_, let h) = reply else {
@@ -130,7 +131,14 @@ extension SFTPClient {
             break
         }
         try closeHandle(h, path)
-        return names.filter { $0.filename != "." && $0.filename != ".." }.sorted { $0.filename < $1.filename }
+        return names.sorted { $0.filename < $1.filename }
+    }
+
+    /// Puts a refusal only this side can judge on the ticket: the broker records the request
+    /// (`RemoteName.refusalExtension`); the agent answers that it does not know it.
+    func reportRefusal(path: String, reason: String, detail: String) {
+        let payload = SFTPCodec.payload(strings: [path, reason, detail])
+        _ = try? call { .extended(id: $0, name: RemoteName.refusalExtension, payload: payload) }
     }
 
     func readlink(_ path: String) throws -> String {

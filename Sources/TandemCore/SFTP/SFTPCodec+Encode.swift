@@ -41,6 +41,13 @@ extension SFTPCodec {
         return [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + w.out
     }
 
+    /// An extension's payload of SSH strings: the inverse of `strings(_:count:)`.
+    public static func payload(strings: [String]) -> [UInt8] {
+        var w = Writer()
+        for s in strings { w.string(s) }
+        return w.out
+    }
+
     struct Writer {
         var out: [UInt8] = []
         mutating func byte(_ b: UInt8) { out.append(b) }

@@ -98,22 +98,24 @@ final class BrokerFixture {
         return (child, code, id)
     }
 
-    /// `tandem-agent CODE`, answering the prompt with `answer`.
-    func agent(code: String, answer: String?) throws -> Child {
+    /// `tandem-agent CODE`, answering the prompt with `answer`; `environment` is added to this process's.
+    func agent(code: String, answer: String?, environment: [String: String] = [:]) throws -> Child {
+        let env = environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let child = try Child(Harness.tool("tandem-agent"), [code, "--broker", "127.0.0.1:\(port)", "--ca", "certs/ca.crt"],
-                              in: dir, name: "agent-\(UUID().uuidString.prefix(4))", stdin: .pipe)
+                              in: dir, name: "agent-\(UUID().uuidString.prefix(4))", stdin: .pipe, environment: env)
         children.append(child)
         if let answer { child.send(answer + "\n") }
         return child
     }
 
     /// A ticket, a session request and an agent that said yes: returns the active session id.
-    func activeSession(title: String = "Printer offline", scope: String = "shell") throws -> (id: String, agent: Child) {
+    func activeSession(title: String = "Printer offline", scope: String = "shell",
+                       agentEnvironment: [String: String] = [:]) throws -> (id: String, agent: Child) {
         let ticket = try tandem(["ticket", "new", title, "--requester", "jane"])
         guard ticket.status == 0 else { throw Failure("ticket new failed: \(ticket.stderr)") }
         let number = Int(ticket.stdout.components(separatedBy: "#")[1].prefix { $0.isNumber })!
         let request = try requestSession(ticket: number, scope: scope)
-        let agent = try agent(code: request.code, answer: "y")
+        let agent = try agent(code: request.code, answer: "y", environment: agentEnvironment)
         guard request.child.wait(20) == 0 else { throw Failure("session not approved: \(request.child.stdout) \(request.child.stderr)") }
         return (request.id, agent)
     }
