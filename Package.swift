@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "tandemd", targets: ["tandemd"]),
         .executable(name: "tandem", targets: ["tandem"]),
         .executable(name: "tandem-agent", targets: ["tandem-agent"]),
+        // For the libFuzzer package in fuzz/ only.
+        .library(name: "TandemFuzzing", targets: ["TandemFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +64,11 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
+        .target(name: "TandemFuzzing", dependencies: [
+            "TandemCore", "TandemAudit", "TandemBroker", "TandemText",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ], swiftSettings: strict),
         .executableTarget(name: "tandemd", dependencies: [
             "TandemBroker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -84,6 +91,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemTextTests", dependencies: ["TandemText"], swiftSettings: strict),
+        .testTarget(name: "TandemFuzzingTests", dependencies: ["TandemFuzzing"], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
         .testTarget(name: "TandemAuditTests", dependencies: [
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),

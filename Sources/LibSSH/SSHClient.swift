@@ -27,7 +27,8 @@ public extension SSHSession {
             rc = ssh_userauth_publickey_auto(s.raw, nil, nil)
         }
         guard rc == SSH_AUTH_SUCCESS.rawValue else {
-            throw .authenticationFailed(rc == SSH_AUTH_DENIED.rawValue ? "key refused" : lastError(s.raw))
+            if rc == SSH_AUTH_DENIED.rawValue { throw .authenticationFailed("key refused") }
+            throw .loginInterrupted(lastError(s.raw))
         }
         return s
     }

@@ -5,6 +5,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
     case call(String, detail: String)
     case hostKeyMismatch(expected: String, got: String)
     case authenticationFailed(String)
+    /// The broker dropped the connection while checking the key: its fault, not the key's.
+    case loginInterrupted(String)
     case channelClosed
     case key(String)
 
@@ -14,6 +16,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
         case .hostKeyMismatch(let expected, let got):
             return "the broker's SSH key is \(got), not the expected \(expected). Someone may be intercepting the connection; ask your administrator before going on."
         case .authenticationFailed(let why): return "the broker did not accept your key: \(why). Ask an admin to run 'tandemd user add' with your public key."
+        case .loginInterrupted(let why):
+            return "the broker stopped while logging you in (\(why)). This is a problem at the broker, not with your key: try again, and if it goes on, ask the broker's operator to look at its log."
         case .channelClosed: return "the connection closed"
         case .key(let why): return "SSH key problem: \(why)"
         }

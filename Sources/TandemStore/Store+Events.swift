@@ -43,6 +43,13 @@ extension Store {
         }
     }
 
+    /// Every chain's events (`tandemd check`).
+    public func allEvents() throws(StoreError) -> [AuditEvent] {
+        try run { c throws(StoreError) in
+            try c.query("\(Self.eventColumns) ORDER BY chain, seq").map(Self.event)
+        }
+    }
+
     public func events(sessionID: String) throws(StoreError) -> [AuditEvent] {
         try run { c throws(StoreError) in
             try c.query("\(Self.eventColumns) WHERE session_id = ? ORDER BY id", [.text(sessionID)]).map(Self.event)

@@ -26,6 +26,14 @@ public final class Store: Sendable {
         try run { c throws(StoreError) in Int(try c.query("PRAGMA synchronous").first?.first?.int ?? -1) }
     }
 
+    /// `PRAGMA quick_check` (at every start) or the slower `integrity_check` (`tandemd check`):
+    /// throws `.damaged` with SQLite's report unless it says "ok".
+    public func checkIntegrity(full: Bool, path: String) throws(StoreError) {
+        let rows = try run { c throws(StoreError) in try c.query(full ? "PRAGMA integrity_check" : "PRAGMA quick_check") }
+        let report = rows.compactMap { $0.first?.text }.joined(separator: "; ")
+        guard report == "ok" else { throw .damaged(path: path, report: report) }
+    }
+
     public func journalMode() throws(StoreError) -> String {
         try run { c throws(StoreError) in try c.query("PRAGMA journal_mode").first?.first?.text ?? "" }
     }

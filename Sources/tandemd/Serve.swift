@@ -26,6 +26,11 @@ extension Tandemd {
         @Option(help: "Seconds the end-user has to answer the offer. (default: 300)") var consentTimeout: Double?
         @Option(help: "Keep a copy of every whole file transferred: on or off. (default: off)") var captureFiles: String?
         @Option(help: "Largest file copy kept, in bytes. (default: 104857600)") var captureMaxBytes: Int?
+        @Option(help: "When a session cannot be recorded (disk full, write error, cap reached): end-session or continue. (default: end-session)")
+        var onRecordingFailure: String?
+        @Option(help: "Most bytes of recordings one session may write. (default: 1073741824)") var maxRecordingBytes: Int?
+        @Option(help: "Space kept in reserve so session ends can be recorded on a full disk, in bytes. (default: 8388608)")
+        var storageReserveBytes: Int?
 
         func run() async throws {
             let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
@@ -61,10 +66,22 @@ extension Tandemd {
             default: throw ValidationError("capture-files takes on or off")
             }
             settings.captureLimit = Int(try number(captureMaxBytes.map(Double.init), "capture-max-bytes", 104_857_600))
+            let policy = onRecordingFailure ?? file["on-recording-failure"] ?? RecordingFailurePolicy.endSession.rawValue
+            guard let chosen = RecordingFailurePolicy(rawValue: policy) else {
+                throw ValidationError("on-recording-failure takes end-session or continue")
+            }
+            settings.onRecordingFailure = chosen
+            settings.maxRecordingBytes = Int(try number(maxRecordingBytes.map(Double.init), "max-recording-bytes", 1_073_741_824))
+            settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
             let identity = try BrokerIdentity.load(from: dataDir)
             let store = try BrokerAdmin.openStore(dataDir)
+            // A damaged database must not take new events: refuse to start, and say what to do.
+            try store.checkIntegrity(full: false, path: settings.databasePath)
             let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
+            if !(await broker.ensureStorageReserve()) {
+                logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
+            }
             await broker.closeSessionsLeftOpen()
             await broker.checkpointAll()
             let timer = Task { await broker.runCheckpointTimer() }

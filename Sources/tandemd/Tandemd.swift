@@ -16,7 +16,7 @@ struct Tandemd: AsyncParsableCommand {
               tandemd user add alice --role technician --key alice.pub --data /var/lib/tandem
               tandemd serve --data /var/lib/tandem --cert broker.crt --key broker.key
             """,
-        subcommands: [Init.self, Serve.self, UserCommand.self, Info.self])
+        subcommands: [Init.self, Serve.self, UserCommand.self, Info.self, Check.self])
 }
 
 struct DataOption: ParsableArguments {
@@ -47,6 +47,23 @@ extension Tandemd {
             print("SSH fingerprint:  \(identity.fingerprint)")
             print("SSH public key:   \(identity.publicKeyLine)")
             print("audit public key: \(identity.auditPublicKeyText)")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the database, every audit chain and every recording.",
+            discussion: """
+                Runs SQLite's full integrity check, then verifies every chain, signed checkpoint and
+                recording against the broker's audit key. 'tandemd serve' runs the quick check at every
+                start and refuses to start on a damaged database. Exit status 0 when all is well, 1 otherwise.
+                """)
+        @OptionGroup var options: DataOption
+
+        func run() throws {
+            let result = BrokerCheck.run(dataDirectory: options.data)
+            for line in result.lines { print(line) }
+            throw ExitCode(result.ok ? 0 : 1)
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 import XCTest
 
 @testable import TandemBroker
@@ -54,5 +55,26 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertEqual(text.filter { $0 == "x" }.count, 200_000, "every byte of every batch")
         XCTAssertEqual(text.filter { $0 == "y" }.count, 1_500_000)
         XCTAssertTrue(text.hasSuffix("\u{FFFD}"), "a character cut by the end is kept as a replacement, not dropped")
+    }
+
+    /// The session's budget is shared and never overdrawn: the recording stops where it was,
+    /// stays hashed and named, and the broker hears it once.
+    func testTheRecordingBudgetStopsTheRecordingAndIsReportedOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let budget = RecordingBudget(limit: 100_000)
+        let reports = Mutex<[RecordingFailure]>([])
+        let recorder = try AsciicastRecorder(directory: dir, name: "s-3", columns: 80, rows: 24, term: "xterm", title: "t",
+                                             budget: budget, onFailure: { why in reports.withLock { $0.append(why) } })
+        for _ in 0..<100 { recorder.output(ByteBuffer(string: String(repeating: "x", count: 10_000))) }
+        let result = try XCTUnwrap(recorder.finish())
+        XCTAssertEqual(result.failure, .capReached(limit: 100_000))
+        XCTAssertEqual(reports.withLock { $0 }, [.capReached(limit: 100_000)], "reported once")
+        XCTAssertLessThanOrEqual(result.bytes, 100_000)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + result.sha256 + ".cast"))
+        XCTAssertEqual(bytes.count, result.bytes)
+        XCTAssertEqual(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(), result.sha256, "what is on disk is what is named")
+        XCTAssertFalse(budget.take(AsciicastRecorder.batchBytes), "what is left cannot hold another batch, for any channel of the session")
+        XCTAssertTrue(RecordingBudget(limit: 10).take(10))
     }
 }

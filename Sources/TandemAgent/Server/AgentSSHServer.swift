@@ -40,6 +40,7 @@ final class AgentSSHServer: Sendable {
 
     private func serve() -> String {
         var processes: [ChannelProcess] = []
+        var brokerReason: String?
         do {
             let hostKey = try SSHKey.fromPrivateBase64(setup.hostKeyBase64)
             let brokerKey = try SSHKey.parsePublic(line: setup.brokerPublicKey)
@@ -50,12 +51,13 @@ final class AgentSSHServer: Sendable {
                 fd: setup.fd, hostKey: hostKey,
                 authorize: { _, key in key.samePublicKey(as: brokerKey) },
                 onChannel: { channel in
-                    processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report))
+                    processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report,
+                                                    onEnded: { brokerReason = $0 }))
                     return true
                 })
             try loop.add(server.session)
             var turns = 0
-            while !stopFlag.load(ordering: .relaxed) {
+            while !stopFlag.load(ordering: .relaxed) && brokerReason == nil {
                 let healthy = loop.poll(timeoutMs: 100)
                 for p in processes { p.poll() }
                 processes.removeAll { $0.isDone }
@@ -65,6 +67,7 @@ final class AgentSSHServer: Sendable {
             for p in processes { p.terminate() }
             let stopped = stopFlag.load(ordering: .relaxed)
             server.session.disconnect()
+            if let brokerReason { return brokerReason.isEmpty ? "the support service ended it" : brokerReason }
             return stopped ? "ended on this computer" : "the support service disconnected"
         } catch {
             for p in processes { p.terminate() }

@@ -10,6 +10,8 @@ import TandemText
 /// Lives on the agent's SSH thread. Output fds are watched by the event loop; when
 /// output has ended and the process exited, the exit status goes back and the channel closes.
 final class ChannelProcess {
+    /// Must match the broker's `AgentLink.endNoticeSubsystem`.
+    static let endNoticeSubsystem = "tandem-end@tandem"
     let channel: SSHChannel
     private let loop: SSHEventLoop
     private let scopes: [Scope]
@@ -27,12 +29,18 @@ final class ChannelProcess {
     private var paused: [(fd: Int32, stderr: Bool)] = []
     private var inbox: [UInt8] = []
     private var eofPending = false
+    /// The broker's reason for ending the session, while its end notice arrives.
+    private var endNotice: [UInt8]?
+    private let onEnded: (String) -> Void
 
-    init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void) {
+    /// `onEnded` receives the broker's reason when it ends the session.
+    init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void,
+         onEnded: @escaping (String) -> Void = { _ in }) {
         self.channel = channel
         self.loop = loop
         self.scopes = scopes
         self.report = report
+        self.onEnded = onEnded
         channel.onPtyRequest = { [weak self] term, size in
             guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
             self.term = String(term.prefix(64))
@@ -52,6 +60,11 @@ final class ChannelProcess {
         }
         channel.onSubsystemRequest = { [weak self] name in
             guard let self else { return false }
+            // Only the broker opens channels here (it relays no technician request by this name).
+            if name == ChannelProcess.endNoticeSubsystem, self.pid < 0, self.sftp == nil {
+                self.endNotice = []
+                return true
+            }
             guard name == "sftp", self.scopes.contains(.files), self.pid < 0, self.sftp == nil else {
                 self.report("Refused a request for '\(TerminalText.field(name, limit: 40))' (not allowed in this session).")
                 return false
@@ -69,6 +82,11 @@ final class ChannelProcess {
         }
         channel.onData = { [weak self] bytes, _ in
             guard let self else { return }
+            if var notice = self.endNotice {
+                notice.append(contentsOf: bytes.prefix(max(0, 512 - notice.count)))
+                self.endNotice = notice
+                return
+            }
             if let sftp = self.sftp {
                 if !sftp.receive(bytes) { return self.endSFTP() }
                 // Replies pile up faster than the technician reads them: stop taking requests.
@@ -79,6 +97,11 @@ final class ChannelProcess {
         }
         channel.onEOF = { [weak self] in
             guard let self else { return }
+            if let notice = self.endNotice {
+                self.endNotice = nil
+                self.onEnded(String(decoding: notice, as: UTF8.self))
+                return self.channel.close()
+            }
             if self.sftp != nil { return self.endSFTP() }
             // Input still queued goes first; the process sees EOF after it.
             self.eofPending = true

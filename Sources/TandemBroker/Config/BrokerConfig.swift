@@ -22,6 +22,12 @@ public struct BrokerConfig: Sendable {
     /// Keep a copy of every whole file transferred (off by default), up to this many bytes each.
     public var captureFiles = false
     public var captureLimit = 100 * 1024 * 1024
+    /// What a session does when it cannot be recorded: end (the default) or go on unrecorded.
+    public var onRecordingFailure = RecordingFailurePolicy.endSession
+    /// Most bytes of recordings one session may write.
+    public var maxRecordingBytes = 1 << 30
+    /// Kept free as a file, and released when the disk fills, so the end of every session can still be written.
+    public var storageReserveBytes = 8 << 20
 
     public init(dataDirectory: String, certificatePath: String, keyPath: String) {
         self.dataDirectory = dataDirectory
@@ -32,4 +38,11 @@ public struct BrokerConfig: Sendable {
     public var databasePath: String { dataDirectory + "/tandem.db" }
     public var recordingsDirectory: String { dataDirectory + "/recordings" }
     public var filesDirectory: String { dataDirectory + "/files" }
+    public var reservePath: String { dataDirectory + "/storage.reserve" }
+}
+
+/// `on-recording-failure`: fail closed (end the session) or carry on without a recording.
+public enum RecordingFailurePolicy: String, Sendable, CaseIterable {
+    case endSession = "end-session"
+    case continueUnrecorded = "continue"
 }

@@ -1,57 +1,80 @@
 import Foundation
+import Glibc
 
 /// Keeps a copy of one transferred file's bytes, off the event loop, for the auditor.
 ///
 /// Bytes go to a temporary file; `finish(sha256:)` renames it to `<sha256>` when the
-/// transfer was a whole file within the size cap, and otherwise deletes it.
+/// transfer was a whole file within the size cap, and otherwise deletes it. A write that
+/// fails abandons the copy and calls `onFailure` once: capture is part of the record, so
+/// the broker treats it like a recording that cannot be written. Nothing here can trap.
 final class FileCapture: @unchecked Sendable {
-    // Unchecked: `handle` and `size` are only touched on `queue`.
+    // Unchecked: `fd`, `size`, `overLimit` and `failed` are only touched on `queue`.
     private let directory: String
     private let partPath: String
     private let limit: Int
     private let queue = DispatchQueue(label: "tandem.capture")
-    private var handle: FileHandle?
+    private let onFailure: @Sendable (RecordingFailure) -> Void
+    private var fd: Int32
     private var size = 0
     private var overLimit = false
+    private var failed = false
 
-    init?(directory: String, limit: Int) {
+    init?(directory: String, limit: Int, onFailure: @escaping @Sendable (RecordingFailure) -> Void) {
         self.directory = directory
         self.limit = limit
+        self.onFailure = onFailure
         partPath = directory + "/capture-\(UUID().uuidString).part"
-        guard FileManager.default.createFile(atPath: partPath, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let h = FileHandle(forWritingAtPath: partPath) else { return nil }
-        handle = h
+        fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            onFailure(.fromErrno(errno, "cannot create a file capture"))
+            return nil
+        }
     }
 
     func append(_ slice: ArraySlice<UInt8>) {
-        let bytes = Data(slice)  // the framer reuses its buffer: the copy must be taken now
+        let bytes = Array(slice)  // the framer reuses its buffer: the copy must be taken now
         queue.async { [self] in
-            guard !overLimit, let handle else { return }
+            guard !overLimit, !failed, fd >= 0 else { return }
             size += bytes.count
             if size > limit {
                 overLimit = true
                 return
             }
-            handle.write(bytes)
+            let error: Int32? = bytes.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return errno
+                    }
+                    done += n
+                }
+                return nil
+            }
+            if let error {
+                failed = true
+                onFailure(.fromErrno(error, "cannot write a file capture"))
+            }
         }
     }
 
-    /// Keeps the copy as `<sha256>` when `sha256` is given and the cap was not passed.
+    /// Keeps the copy as `<sha256>` when `sha256` is given, the cap was not passed and every write worked.
     func finish(sha256: String?) -> Bool {
         queue.sync {
-            try? handle?.synchronize()
-            try? handle?.close()
-            handle = nil
-            guard let sha256, !overLimit else {
-                try? FileManager.default.removeItem(atPath: partPath)
+            let synced = fd >= 0 && fsync(fd) == 0
+            if fd >= 0 { close(fd) }
+            fd = -1
+            guard let sha256, !overLimit, !failed, synced else {
+                unlink(partPath)
                 return false
             }
             let final = directory + "/" + sha256
-            if FileManager.default.fileExists(atPath: final) {
-                try? FileManager.default.removeItem(atPath: partPath)
+            if access(final, F_OK) == 0 {
+                unlink(partPath)
                 return true
             }
-            return (try? FileManager.default.moveItem(atPath: partPath, toPath: final)) != nil
+            return rename(partPath, final) == 0
         }
     }
 }

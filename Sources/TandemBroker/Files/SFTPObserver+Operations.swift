@@ -50,7 +50,7 @@ extension SFTPObserver {
         guard let id = m.id, let p = s.pending.removeValue(forKey: id) else { return }
         switch (p.op, m) {
         case ("open", .handle(_, let h)):
-            let capture = captureDirectory.flatMap { FileCapture(directory: $0, limit: captureLimit) }
+            let capture = captureDirectory.flatMap { FileCapture(directory: $0, limit: captureLimit, onFailure: onCaptureFailure) }
             s.files[h] = OpenFile(path: p.path ?? "", flags: p.flags ?? [], capture: capture)
         case ("read", .data(_, let data)):
             readData(p, data[...], &s)

@@ -55,11 +55,15 @@ final class SFTPObserver: Sendable {
     private let events: AsyncStream<(String, [String: String])>.Continuation
     let captureDirectory: String?
     let captureLimit: Int
+    /// A capture could not be written: the record is incomplete.
+    let onCaptureFailure: @Sendable (RecordingFailure) -> Void
 
     /// `record` receives events in order; `captureDirectory` turns content capture on.
-    init(captureDirectory: String?, captureLimit: Int, record: @escaping @Sendable (String, [String: String]) async -> Void) {
+    init(captureDirectory: String?, captureLimit: Int, onCaptureFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in },
+         record: @escaping @Sendable (String, [String: String]) async -> Void) {
         self.captureDirectory = captureDirectory
         self.captureLimit = captureLimit
+        self.onCaptureFailure = onCaptureFailure
         let (stream, continuation) = AsyncStream.makeStream(of: (String, [String: String]).self)
         events = continuation
         Task {

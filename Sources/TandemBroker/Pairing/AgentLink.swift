@@ -28,3 +28,60 @@ public struct AgentLink: Sendable {
 
     public func close() { channel.close(promise: nil) }
 }
+
+// MARK: - Telling the agent why the session ends
+
+extension AgentLink {
+    /// The subsystem the broker opens to tell the agent why the session ends; only the broker
+    /// can open channels to the agent, and it never relays a technician's request for this name.
+    public static let endNoticeSubsystem = "tandem-end@tandem"
+
+    /// Tells the agent why the session ends (it shows the user), then closes the link; a
+    /// link that cannot be told in two seconds is closed anyway.
+    public func end(reason: String) {
+        let parent = channel
+        let deadline = parent.eventLoop.scheduleTask(in: .seconds(2)) { parent.close(promise: nil) }
+        openSessionChannel { child in
+            child.eventLoop.makeCompletedFuture {
+                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: reason))
+            }
+        }.flatMap { $0.closeFuture }.whenComplete { _ in
+            deadline.cancel()
+            parent.close(promise: nil)
+        }
+    }
+}
+
+/// Asks for the end-notice subsystem, sends the reason, and closes.
+private final class EndNoticeHandler: ChannelDuplexHandler {
+    typealias InboundIn = SSHChannelData
+    typealias OutboundIn = SSHChannelData
+    typealias OutboundOut = SSHChannelData
+    private let reason: String
+
+    init(reason: String) { self.reason = reason }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.triggerUserOutboundEvent(SSHChannelRequestEvent.SubsystemRequest(subsystem: AgentLink.endNoticeSubsystem, wantReply: true),
+                                         promise: nil)
+        context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelSuccessEvent:
+            let buffer = context.channel.allocator.buffer(string: String(reason.prefix(512)))
+            context.writeAndFlush(wrapOutboundOut(SSHChannelData(type: .channel, data: .byteBuffer(buffer))), promise: nil)
+            context.close(mode: .output, promise: nil)
+        case is ChannelFailureEvent:
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+}
+
+@available(*, unavailable)
+extension EndNoticeHandler: Sendable {}

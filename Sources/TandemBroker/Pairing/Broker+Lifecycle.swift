@@ -41,21 +41,33 @@ extension Broker {
         }
     }
 
-    /// Ends a session for `reason`; closing the agent link ends every relayed channel.
+    /// Ends a session for `reason`: the technician's open channels and the agent are each
+    /// told why, then closing the agent link ends every relayed channel.
     public func end(_ id: SessionID, reason: String, actor: String) {
         guard var s = live[id] else { return }
         let action = s.lifecycle.end(reason: reason)
         let agent = s.agent
+        let listeners = s.endListeners
         s.agent = nil
+        s.endListeners = []
         live[id] = s
         guard case .close = action else { return }
+        for tell in listeners { tell(reason) }
         let state: SessionLifecycle.State = s.lifecycle.state
         try? store.updateSession(id, state: state, endReason: reason)
         record("ended", ticket: s.record.ticketID, session: id, actor: actor,
                ["reason": reason, "bytes_to_agent": String(s.bytesToAgent), "bytes_from_agent": String(s.bytesFromAgent)])
         logger.info("session \(id) ended: \(reason)")
         finish(id, with: .ended(reason))
-        agent?.close()
+        agent?.end(reason: reason)
+    }
+
+    /// `listener` hears the reason when session `id` ends (at once if it already has).
+    public func onEnd(_ id: SessionID, _ listener: @escaping @Sendable (String) -> Void) {
+        guard live[id]?.lifecycle.state == .active else {
+            return listener(live[id]?.record.endReason ?? "the session is over")
+        }
+        live[id]?.endListeners.append(listener)
     }
 
     /// Ends what a previous run left open, so no session stays "active" on record forever.
@@ -73,8 +85,8 @@ extension Broker {
         live[id]?.bytesFromAgent += fromAgent
     }
 
-    /// The agent link for a technician who may use `scope` in session `id`.
-    public func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int) {
+    /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
+    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
         guard let s = live[id] else { throw .notFound("session \(id)") }
         guard role != .auditor else {
             record("permission_denied", ticket: s.record.ticketID, session: id, actor: user,
@@ -94,7 +106,10 @@ extension Broker {
         guard s.lifecycle.state == .active, let agent = s.agent else {
             throw .invalidArgument("session \(id) is not active (it is \(s.lifecycle.state.rawValue))")
         }
-        return (agent, s.record.ticketID)
+        if config.onRecordingFailure == .endSession, storageTrouble != nil {
+            throw .io("broker storage full: nothing more can be recorded, so nothing more may run; the session is ending")
+        }
+        return (agent, s.record.ticketID, s.budget)
     }
 
     public func session(_ id: SessionID) -> SessionRecord? { live[id]?.record }

@@ -7,6 +7,7 @@ import TandemStore
 extension Broker {
     /// Stores a pending session and returns its code; the code itself is never stored.
     public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) throws(TandemError) -> (SessionID, SessionCode) {
+        if let full = storageRefusal() { throw .io(full) }
         guard (try? store.ticket(id: ticketID)) ?? nil != nil else {
             throw .notFound("ticket #\(ticketID) (create it with 'tandem ticket new')")
         }
@@ -18,7 +19,8 @@ extension Broker {
             state: .pending, created: now, expires: now.addingTimeInterval(config.codeLifetime),
             timeLimitSeconds: timeLimit ?? config.defaultTimeLimit, endReason: nil)
         do { try store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
-        live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires))
+        live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
+                               budget: RecordingBudget(limit: config.maxRecordingBytes))
         record("session_requested", ticket: ticketID, session: id, actor: technician,
                ["scopes": scopes.map(\.rawValue).joined(separator: ","), "time_limit": String(newSession.timeLimitSeconds)])
         record("code_issued", ticket: ticketID, session: id, actor: "broker",

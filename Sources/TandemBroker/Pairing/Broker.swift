@@ -17,6 +17,8 @@ public actor Broker {
     var live: [SessionID: LiveSession] = [:]
     /// Events appended per chain since its last signed checkpoint.
     var unsigned: [Int: Int] = [:]
+    /// Why the broker's storage is full, while it is: new sessions are refused.
+    var storageTrouble: String?
 
     struct LiveSession {
         var record: SessionRecord
@@ -26,6 +28,10 @@ public actor Broker {
         var agent: AgentLink?
         var bytesToAgent = 0
         var bytesFromAgent = 0
+        /// Shared by every recording of the session (`max-recording-bytes`).
+        var budget: RecordingBudget
+        /// Told the reason when the session ends (the technician's open channels).
+        var endListeners: [@Sendable (String) -> Void] = []
     }
 
     public init(config: BrokerConfig, identity: BrokerIdentity, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger) {
@@ -45,6 +51,7 @@ public actor Broker {
             noteAppended(linked)
         } catch {
             logger.critical("could not record event \(kind) for session \(session?.rawValue ?? "-"): \(error)")
+            eventFailed(error, session: session)
         }
     }
 

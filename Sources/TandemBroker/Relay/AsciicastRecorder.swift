@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import Glibc
 import NIOCore
 import Synchronization
 import TandemAudit
@@ -11,17 +12,25 @@ import TandemAudit
 /// in batches (64 KiB, or half a second after the first unwritten line) rather than one
 /// system call per keystroke. When finished, the file is renamed to its SHA-256 so the
 /// event that names it covers its content.
+///
+/// A write that fails (disk full, I/O error) or would pass the session's recording budget
+/// stops the recording where it is: what is on disk stays hashed and named, and `onFailure`
+/// is called once, so the broker can end the session. Nothing here can trap.
 public final class AsciicastRecorder: @unchecked Sendable {
     // Unchecked: everything below `queue` is only touched on `queue`.
     private let directory: String
     private let partPath: String
     private let queue: DispatchQueue
     private let start: Date
-    private let handle: FileHandle
+    private var fd: Int32
     private var hasher = SHA256()
     private var size = 0
     private var batch: [UInt8] = []
     private var finished = false
+    private let budget: RecordingBudget?
+    private let onFailure: @Sendable (RecordingFailure) -> Void
+    /// Set by the first failed write; nothing is written after it.
+    private var failure: RecordingFailure?
     /// Bytes of a UTF-8 character split across reads, per stream, kept for the next chunk.
     private var carry: [String: [UInt8]] = [:]
     /// Chunks handed over by the relay and not yet encoded (any thread; see `append`).
@@ -35,13 +44,14 @@ public final class AsciicastRecorder: @unchecked Sendable {
 
     static let batchBytes = 64 * 1024
 
-    public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String) throws {
+    public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String,
+                budget: RecordingBudget? = nil, onFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in }) throws {
         self.directory = directory
+        self.budget = budget
+        self.onFailure = onFailure
         partPath = directory + "/" + name + ".part"
-        guard FileManager.default.createFile(atPath: partPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: partPath))
+        fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RecordingFailure.fromErrno(errno, "cannot create a recording") }
         start = Date()
         queue = RecordingWriter.shared.queue
         let header: [String: Any] = [
@@ -59,8 +69,9 @@ public final class AsciicastRecorder: @unchecked Sendable {
         append("r", ByteBuffer(string: "\(columns)x\(rows)"))
     }
 
-    /// Flushes, closes and renames the file to `<sha256>.cast`; returns the hash and size.
-    public func finish() -> (sha256: String, bytes: Int)? {
+    /// Flushes, closes and renames the file to `<sha256>.cast`; returns the hash and size
+    /// (of what reached the disk, when the recording stopped early: `failure` says why).
+    public func finish() -> (sha256: String, bytes: Int, failure: RecordingFailure?)? {
         queue.sync {
             drain()
             for (kind, rest) in carry.sorted(by: { $0.key < $1.key }) where !rest.isEmpty {
@@ -70,8 +81,9 @@ public final class AsciicastRecorder: @unchecked Sendable {
             writeBatch()
             RecordingWriter.shared.forget(self)
             finished = true
-            try? handle.synchronize()
-            try? handle.close()
+            if failure == nil && fsync(fd) != 0 { fail(.fromErrno(errno, "cannot flush the recording")) }
+            close(fd)
+            fd = -1
             let sha = hasher.finalize().hexString
             let final = directory + "/" + sha + ".cast"
             do {
@@ -83,7 +95,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
             } catch {
                 return nil
             }
-            return (sha, size)
+            return (sha, size, failure)
         }
     }
 
@@ -143,13 +155,32 @@ public final class AsciicastRecorder: @unchecked Sendable {
         }
     }
 
-    /// Call on `queue`.
+    /// Call on `queue`. Only bytes that reached the file are hashed and counted.
     func writeBatch() {
         guard !batch.isEmpty else { return }
-        let data = Data(batch)
-        handle.write(data)
-        hasher.update(data: data)
-        size += data.count
-        batch.removeAll(keepingCapacity: true)
+        defer { batch.removeAll(keepingCapacity: true) }
+        guard failure == nil, fd >= 0 else { return }
+        if let budget, !budget.take(batch.count) { return fail(.capReached(limit: budget.limit)) }
+        var written = 0
+        let error: Int32? = batch.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += n
+            }
+            return nil
+        }
+        hasher.update(data: batch[..<written])
+        size += written
+        if let error { fail(.fromErrno(error, "cannot write a recording")) }
+    }
+
+    private func fail(_ why: RecordingFailure) {
+        guard failure == nil else { return }
+        failure = why
+        onFailure(why)
     }
 }

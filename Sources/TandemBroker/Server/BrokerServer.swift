@@ -63,7 +63,8 @@ public final class BrokerServer: Sendable {
             let identity = ConnectionIdentity()
             identity.peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
             let auth = TechnicianAuthenticator(store: broker.store, identity: identity, logger: logger,
-                                               onAuthenticated: { guardHandler.markEstablished() })
+                                               onAuthenticated: { guardHandler.markEstablished() },
+                                               onBrokerError: { channel.close(promise: nil) })
             let forwarding = ForwardingRefusal(broker: broker, identity: NIOLoopBound(identity, eventLoop: channel.eventLoop), logger: logger)
             let server = SSHServerConfiguration(hostKeys: [broker.identity.nioPrivateKey], userAuthDelegate: auth,
                                                 globalRequestDelegate: forwarding)

@@ -166,3 +166,8 @@ enum ControlCommand: Equatable {
         return words
     }
 }
+
+/// The control parser, reachable from the fuzz targets (`TandemFuzzing`) without making its cases public.
+public enum ControlCommandProbe {
+    public static func parse(_ line: String) { _ = try? ControlCommand.parse(line) }
+}

@@ -3,6 +3,7 @@ import NIOCore
 import NIOSSH
 import TandemCore
 import TandemStore
+import TandemText
 
 /// Who is logged in on one technician connection; read by its channels (same event loop).
 final class ConnectionIdentity {
@@ -17,12 +18,16 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
     private let identity: ConnectionIdentity
     private let logger: Logger
     private let onAuthenticated: () -> Void
+    private let onBrokerError: () -> Void
 
-    init(store: Store, identity: ConnectionIdentity, logger: Logger, onAuthenticated: @escaping () -> Void) {
+    /// `onBrokerError` drops the connection: the client then says the broker failed, not the key.
+    init(store: Store, identity: ConnectionIdentity, logger: Logger, onAuthenticated: @escaping () -> Void,
+         onBrokerError: @escaping () -> Void) {
         self.store = store
         self.identity = identity
         self.logger = logger
         self.onAuthenticated = onAuthenticated
+        self.onBrokerError = onBrokerError
     }
 
     func requestReceived(request: NIOSSHUserAuthenticationRequest, responsePromise: EventLoopPromise<NIOSSHUserAuthenticationOutcome>) {
@@ -31,10 +36,20 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         let name = String(request.username.prefix(64))
-        guard let user = (try? store.user(named: name)) ?? nil,
+        let found: User?
+        do {
+            found = try store.user(named: name)
+        } catch {
+            logger.error("login of '\(TerminalText.escape(name))' from \(identity.peer) failed: the broker could not read its users (\(error))")
+            // No answer at all: a refusal would tell the client its key is wrong.
+            onBrokerError()
+            responsePromise.fail(TandemError.io("the broker could not read its users"))
+            return
+        }
+        guard let user = found,
               let registered = try? NIOSSHPublicKey(openSSHPublicKey: user.publicKey),
               registered == offered.publicKey else {
-            logger.notice("login refused for '\(name)' from \(identity.peer): unknown user or key")
+            logger.notice("login refused for '\(TerminalText.escape(name))' from \(identity.peer): unknown user or key")
             responsePromise.succeed(.failure)
             return
         }

@@ -19,18 +19,36 @@ extension TechnicianChannelHandler {
         let recordingsDir = broker.config.recordingsDirectory
         let role = user.role
         let config = broker.config
+        let failed: @Sendable (RecordingFailure) -> Void = { why in Task { await broker.recordingFailed(id, why) } }
         let observer: SFTPObserver? = kind == "sftp" ? SFTPObserver(
             captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
+            onCaptureFailure: failed,
             record: { kind, data in await broker.recordEvent(kind, session: id, actor: user.name, data) }) : nil
+        let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
-            let (link, ticket) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
+            let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
                 let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
-                recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
-                                                 term: pty?.term ?? "xterm",
-                                                 title: "Tandem \(id) ticket #\(ticket)" + (kind == "exec" ? " exec" : ""))
+                do {
+                    recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
+                                                     term: pty?.term ?? "xterm",
+                                                     title: "Tandem \(id) ticket #\(ticket)" + (kind == "exec" ? " exec" : ""),
+                                                     budget: budget, onFailure: failed)
+                } catch let why as RecordingFailure {
+                    await broker.recordingFailed(id, why)
+                    throw TandemError.io(why.endReason)
+                }
+            }
+            await broker.onEnd(id) { reason in
+                // The channel hears why before the agent's side closes it.
+                told.eventLoop.execute {
+                    let channel = told.value
+                    var text = channel.allocator.buffer(capacity: 64)
+                    text.writeString("\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
+                    channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
+                }
             }
             if kind == "shell" {
                 await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
@@ -112,6 +130,7 @@ extension TechnicianChannelHandler {
             if let recording {
                 data["recording_sha256"] = recording.sha256
                 data["recording_bytes"] = String(recording.bytes)
+                if let failure = recording.failure { data["recording_incomplete"] = failure.endReason }
             }
             await broker.recordEvent("channel_closed", session: attached.id, actor: actor, data)
         }

@@ -13,6 +13,7 @@ public enum SQLValue: Sendable, Equatable {
 // Unchecked: it is only ever touched while `Store` holds its lock.
 final class SQLiteConnection: @unchecked Sendable {
     private let raw: OpaquePointer
+    private let path: String
 
     init(path: String) throws(StoreError) {
         var handle: OpaquePointer?
@@ -23,6 +24,7 @@ final class SQLiteConnection: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: String(cString: sqlite3_errstr(rc)))
         }
         raw = handle
+        self.path = path
         sqlite3_busy_timeout(raw, 5000)
     }
 
@@ -34,7 +36,7 @@ final class SQLiteConnection: @unchecked Sendable {
         if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(message)
-            throw .sql(text)
+            throw classify(rc, text)
         }
     }
 
@@ -42,8 +44,9 @@ final class SQLiteConnection: @unchecked Sendable {
     @discardableResult
     func query(_ sql: String, _ params: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(raw, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
-            throw .sql(lastError)
+        let prepared = sqlite3_prepare_v2(raw, sql, -1, &stmt, nil)
+        guard prepared == SQLITE_OK, let stmt else {
+            throw classify(prepared, lastError)
         }
         defer { sqlite3_finalize(stmt) }
         for (i, value) in params.enumerated() {
@@ -60,8 +63,8 @@ final class SQLiteConnection: @unchecked Sendable {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else {
-                if rc == SQLITE_CONSTRAINT { throw .constraint(lastError) }
-                throw .sql(lastError)
+                if rc & 0xff == SQLITE_CONSTRAINT { throw .constraint(lastError) }
+                throw classify(rc, lastError)
             }
             var row: [SQLValue] = []
             for col in 0..<sqlite3_column_count(stmt) {
@@ -81,6 +84,15 @@ final class SQLiteConnection: @unchecked Sendable {
     var changes: Int { Int(sqlite3_changes(raw)) }
 
     private var lastError: String { String(cString: sqlite3_errmsg(raw)) }
+
+    /// A full disk and a damaged file each need the operator to do something different.
+    private func classify(_ rc: Int32, _ text: String) -> StoreError {
+        switch rc & 0xff {
+        case SQLITE_FULL: return .full(text)
+        case SQLITE_CORRUPT, SQLITE_NOTADB: return .damaged(path: path, report: text)
+        default: return .sql(text)
+        }
+    }
 }
 
 // SQLITE_TRANSIENT is a macro SQLite defines as ((sqlite3_destructor_type)-1).

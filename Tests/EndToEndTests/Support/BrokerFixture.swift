@@ -9,11 +9,19 @@ final class BrokerFixture {
     var fingerprint = ""
     private(set) var broker: Child!
     private var children: [Child] = []
+    /// The data folder is a tmpfs of this size, mounted by the fixture (storage tests).
+    private let tmpfsMiB: Int?
 
     /// `brokerConfig` is written to tandemd.conf and passed with `--config`.
-    init(name: String, serveArguments: [String] = [], brokerConfig: String? = nil) throws {
+    init(name: String, serveArguments: [String] = [], brokerConfig: String? = nil, tmpfsMiB: Int? = nil) throws {
         dir = try Harness.scratch(name)
         data = dir.appendingPathComponent("data")
+        self.tmpfsMiB = tmpfsMiB
+        if let tmpfsMiB {
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            try check(runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=\(tmpfsMiB)m,mode=0700", "tmpfs", data.path], in: dir),
+                      "mounting a \(tmpfsMiB) MiB tmpfs (the storage tests need root)")
+        }
         let certs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("certs/make-dev-certs.sh")
         try check(runTool("/bin/bash", [certs.path, dir.appendingPathComponent("certs").path], in: dir), "make certs")
@@ -137,6 +145,12 @@ final class BrokerFixture {
     func stopAll() {
         for c in children { c.stop() }
         broker?.stop()
+        if tmpfsMiB != nil { _ = try? runTool("/bin/umount", ["-l", data.path], in: dir) }
+    }
+
+    /// Grows the data folder's tmpfs: the operator making room.
+    func resizeData(toMiB size: Int) throws {
+        try check(runTool("/bin/mount", ["-o", "remount,size=\(size)m", data.path], in: dir), "remount")
     }
 
     deinit { stopAll() }

@@ -1,0 +1,72 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import TandemAudit
+import TandemBroker
+import TandemCore
+import TandemText
+
+/// Every parser that reads bytes from another party, as one entry point per fuzz target.
+///
+/// The libFuzzer executables in `fuzz/` call `run` with each generated input; the normal
+/// test suite calls it with every input kept in `fuzz/regressions/<target>/`, so a crash
+/// once found stays fixed. A target passes when `run` returns: any trap is a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// SFTP packets from the agent or the technician (framer, full decoder, in-place bulk reader).
+    case sftpCodec = "sftp-codec"
+    /// The agent link's length-prefixed JSON frames, through the real channel handler.
+    case agentFrames = "agent-frames"
+    /// A technician's control command line.
+    case controlCommand = "control-command"
+    /// An audit bundle an auditor was handed (tar reader, events, checkpoints, verification).
+    case auditBundle = "audit-bundle"
+    /// A terminal recording, parsed and played through the replay filter and the escaper.
+    case asciicast
+    /// `key = value` config files.
+    case config
+
+    public func run(_ bytes: UnsafeRawBufferPointer) {
+        switch self {
+        case .sftpCodec: Self.sftp(bytes)
+        case .agentFrames: Self.agentFrames(bytes)
+        case .controlCommand: ControlCommandProbe.parse(String(decoding: bytes, as: UTF8.self))
+        case .auditBundle:
+            if let bundle = try? AuditBundle.open(Data(bytes)) { _ = bundle.verify() }
+        case .asciicast: Self.asciicast(bytes)
+        case .config: _ = try? KeyValueConfig(parsing: String(decoding: bytes, as: UTF8.self), source: "fuzz")
+        }
+    }
+
+    private static func sftp(_ bytes: UnsafeRawBufferPointer) {
+        var framer = SFTPCodec.Framer()
+        // Split in two, so a packet that straddles reads is exercised too.
+        let cut = bytes.count / 2
+        framer.append(UnsafeRawBufferPointer(rebasing: bytes[..<cut]))
+        framer.append(UnsafeRawBufferPointer(rebasing: bytes[cut...]))
+        while let body = try? framer.next() {
+            _ = SFTPCodec.bulk(body)
+            if let message = try? SFTPCodec.decode(body) {
+                _ = SFTPCodec.encode(message)
+                if case .name(_, let names) = message {
+                    for n in names { _ = RemoteName.problem(n.filename); _ = TerminalText.escape(n.longname) }
+                }
+            }
+        }
+    }
+
+    private static func agentFrames(_ bytes: UnsafeRawBufferPointer) {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        guard (try? channel.pipeline.syncOperations.addHandler(AgentFrameHandler { _ in false })) != nil else { return }
+        _ = try? channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+        while let message = try? channel.readInbound(as: AgentMessage.self) {
+            if case .offer(let offer) = message { _ = TerminalText.field(offer.ticketTitle) }
+        }
+    }
+
+    private static func asciicast(_ bytes: UnsafeRawBufferPointer) {
+        guard let cast = try? Asciicast.parse(Data(bytes)) else { return }
+        var filter = ReplayFilter()
+        for frame in cast.frames { _ = TerminalText.escape(filter.filter(frame.data), .multiLine) }
+    }
+}
