@@ -15,7 +15,8 @@ public enum SSHError: Error, Equatable, Sendable, CustomStringConvertible {
         case .call(let what, let detail): return "SSH \(what) failed: \(detail)"
         case .hostKeyMismatch(let expected, let got):
             return "the broker's SSH key is \(got), not the expected \(expected). Someone may be intercepting the connection; ask your administrator before going on."
-        case .authenticationFailed(let why): return "the broker did not accept your key: \(why). Ask an admin to run 'tandemd user add' with your public key."
+        case .authenticationFailed(let why):
+            return "the broker did not accept your key (\(why)): it is not registered for your user name, or your account was disabled. Ask the broker's admin ('tandemd user list')."
         case .loginInterrupted(let why):
             return "the broker stopped while logging you in (\(why)). This is a problem at the broker, not with your key: try again, and if it goes on, ask the broker's operator to look at its log."
         case .channelClosed: return "the connection closed"

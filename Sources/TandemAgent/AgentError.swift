@@ -9,7 +9,7 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .cannotReachBroker(let why): return "Could not reach the support service: \(TerminalText.escape(why)). Check your network and try again."
+        case .cannotReachBroker(let why): return "Could not connect to the support service: \(TerminalText.escape(why))."
         case .rejected(let message): return TerminalText.field(message, limit: 300)
         case .brokerClosed: return "The support service closed the connection."
         case .setup(let why): return "The remote session could not start: \(TerminalText.escape(why))"

@@ -7,12 +7,16 @@ public struct AuditBundle: Sendable {
     public var checkpoints: [Checkpoint]
     public var recordings: [String: Data]
     public var publicKeyText: String
+    /// Recordings named in the events but not the exporter's to read (a technician's export of a
+    /// shared ticket): listed in `withheld.txt`, and reported by the verifier rather than failed.
+    public var withheld: [String]
 
-    public init(events: [AuditEvent], checkpoints: [Checkpoint], recordings: [String: Data], publicKeyText: String) {
+    public init(events: [AuditEvent], checkpoints: [Checkpoint], recordings: [String: Data], publicKeyText: String, withheld: [String] = []) {
         self.events = events
         self.checkpoints = checkpoints
         self.recordings = recordings
         self.publicKeyText = publicKeyText
+        self.withheld = withheld
     }
 
     public func archive() -> Data {
@@ -34,6 +38,9 @@ public struct AuditBundle: Sendable {
         ]
         for (sha, data) in recordings.sorted(by: { $0.key < $1.key }) {
             entries.append(TarArchive.Entry(name: "recordings/\(sha).cast", data: data))
+        }
+        if !withheld.isEmpty {
+            entries.append(TarArchive.Entry(name: "withheld.txt", data: Data(withheld.sorted().map { $0 + "\n" }.joined().utf8)))
         }
         return TarArchive.write(entries)
     }
@@ -58,7 +65,10 @@ public struct AuditBundle: Sendable {
             recordings[String(e.name.dropFirst("recordings/".count).dropLast(".cast".count))] = e.data
         }
         let key = String(decoding: try file("audit_public_key"), as: UTF8.self)
-        return AuditBundle(events: events, checkpoints: checkpoints, recordings: recordings, publicKeyText: key)
+        let withheld = entries.first { $0.name == "withheld.txt" }.map {
+            String(decoding: $0.data, as: UTF8.self).split(separator: "\n").map(String.init)
+        } ?? []
+        return AuditBundle(events: events, checkpoints: checkpoints, recordings: recordings, publicKeyText: key, withheld: withheld)
     }
 
     /// Verifies against the bundle's own key, or against `expectedKey` when the auditor pins one.
@@ -74,7 +84,9 @@ public struct AuditBundle: Sendable {
                 return report
             }
         }
-        return ChainVerifier(publicKey: key) { recordings[$0] }.verify(events: events, checkpoints: checkpoints)
+        var verifier = ChainVerifier(publicKey: key) { recordings[$0] }
+        verifier.withheld = Set(withheld)
+        return verifier.verify(events: events, checkpoints: checkpoints)
     }
 }
 

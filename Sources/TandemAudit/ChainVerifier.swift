@@ -9,6 +9,8 @@ public struct ChainVerifier {
         public var eventsChecked = 0
         public var checkpointsChecked = 0
         public var recordingsChecked = 0
+        /// Recordings named in the chain but left out of the bundle on purpose (not the exporter's to read).
+        public var recordingsWithheld = 0
         /// Events after the last checkpoint of their chain: linked, but not yet signed.
         public var unsigned = 0
         public var problems: [String] = []
@@ -18,6 +20,9 @@ public struct ChainVerifier {
             if ok {
                 var text = "OK: \(eventsChecked) events, \(checkpointsChecked) signed checkpoints, \(recordingsChecked) recordings verified."
                 if unsigned > 0 { text += " \(unsigned) newest event(s) are linked but not yet covered by a checkpoint." }
+                if recordingsWithheld > 0 {
+                    text += " \(recordingsWithheld) recording(s) of other technicians' sessions were withheld: the chain names their SHA-256, this bundle does not hold their content."
+                }
                 return text
             }
             return "FAILED: " + problems.joined(separator: "\nFAILED: ")
@@ -31,6 +36,8 @@ public struct ChainVerifier {
     /// At the broker itself (`tandemd check`) a chain not signed yet is normal: the broker signs
     /// it on its timer. In a bundle handed to an auditor it is a failure.
     public var allowUnsignedChains = false
+    /// Recordings the exporter was not allowed to include: reported, not failed.
+    public var withheld: Set<String> = []
 
     public init(publicKey: Curve25519.Signing.PublicKey, allowUnsignedChains: Bool = false, recording: @escaping (String) -> Data?) {
         self.publicKey = publicKey
@@ -69,7 +76,9 @@ public struct ChainVerifier {
                 report.problems.append("\(name(chain)): event #\(event.seq) (id \(event.id)) does not link to the event before it: the chain was edited")
                 return
             }
-            if let sha = event.data["recording_sha256"] {
+            if let sha = event.data["recording_sha256"], withheld.contains(sha), recording(sha) == nil {
+                report.recordingsWithheld += 1
+            } else if let sha = event.data["recording_sha256"] {
                 report.recordingsChecked += 1
                 if let bytes = recording(sha) {
                     let actual = SHA256.hash(data: bytes).hexString

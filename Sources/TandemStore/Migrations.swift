@@ -18,6 +18,16 @@ enum Migrations {
                                  signature TEXT NOT NULL);
         CREATE INDEX checkpoints_chain ON checkpoints(chain, seq);
         """,
+        // Users with a lifecycle and several keys; tickets with a creator and assignees.
+        """
+        ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+        CREATE TABLE user_keys(user TEXT NOT NULL, public_key TEXT NOT NULL, added REAL NOT NULL, PRIMARY KEY(user, public_key));
+        INSERT INTO user_keys(user, public_key, added) SELECT name, public_key, created FROM users;
+        ALTER TABLE tickets ADD COLUMN created_by TEXT;
+        UPDATE tickets SET created_by = (SELECT actor FROM events WHERE chain = tickets.id AND kind = 'ticket_created' ORDER BY seq LIMIT 1);
+        CREATE TABLE ticket_assignees(ticket_id INTEGER NOT NULL REFERENCES tickets(id), user TEXT NOT NULL,
+                                      assigned_by TEXT NOT NULL, time REAL NOT NULL, PRIMARY KEY(ticket_id, user));
+        """,
     ]
 
     static func apply(to conn: SQLiteConnection) throws(StoreError) {

@@ -85,7 +85,11 @@ extension Tandemd {
             await broker.closeSessionsLeftOpen()
             await broker.checkpointAll()
             let timer = Task { await broker.runCheckpointTimer() }
-            defer { timer.cancel() }
+            let users = Task { await broker.watchUsers() }
+            defer {
+                timer.cancel()
+                users.cancel()
+            }
             let server = try BrokerServer(broker: broker, logger: logger)
             let channel = try await server.bind()
             let bound = channel.localAddress?.port ?? port

@@ -68,8 +68,13 @@ extension Tandemd {
     }
 
     struct UserCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage technicians, auditors and admins.",
-                                                        subcommands: [Add.self, List.self])
+        static let configuration = CommandConfiguration(
+            commandName: "user", abstract: "Manage technicians, auditors and admins, and their keys.",
+            discussion: """
+                A running broker ends the live sessions of a user who is disabled or removed within a second.
+                Every change is an event on the broker log.
+                """,
+            subcommands: [Add.self, List.self, Disable.self, Enable.self, Remove.self, Key.self])
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -91,11 +96,72 @@ extension Tandemd {
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List registered people.")
+            static let configuration = CommandConfiguration(abstract: "List registered people, their status and key fingerprints.")
             @OptionGroup var options: DataOption
             func run() throws {
                 for u in try BrokerAdmin.openStore(options.data).users() {
-                    print("\(u.name)\t\(u.role.rawValue)\t\(BrokerIdentity.fingerprint(ofOpenSSHLine: u.publicKey))")
+                    let keys = u.publicKeys.map { BrokerIdentity.fingerprint(ofOpenSSHLine: $0) }.joined(separator: ",")
+                    print("\(u.name)\t\(u.role.rawValue)\t\(u.status.rawValue)\t\(keys.isEmpty ? "-" : keys)")
+                }
+            }
+        }
+
+        struct Disable: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Stop a person logging in and end their live sessions (reversible).")
+            @OptionGroup var options: DataOption
+            @Argument(help: "Login name.") var name: String
+            func run() throws {
+                try BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: false)
+                print("Disabled \(name); their live sessions end.")
+            }
+        }
+
+        struct Enable: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Let a disabled person log in again.")
+            @OptionGroup var options: DataOption
+            @Argument(help: "Login name.") var name: String
+            func run() throws {
+                try BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: true)
+                print("Enabled \(name).")
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a person for good: their keys are deleted and their live sessions end.",
+                discussion: "The name stays reserved, so a new user of that name cannot read the removed one's tickets.")
+            @OptionGroup var options: DataOption
+            @Argument(help: "Login name.") var name: String
+            func run() throws {
+                try BrokerAdmin.removeUser(dataDirectory: options.data, name: name)
+                print("Removed \(name).")
+            }
+        }
+
+        struct Key: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add or remove one of a person's keys (a new laptop, a lost one).",
+                                                            subcommands: [KeyAdd.self, KeyRemove.self])
+
+            struct KeyAdd: ParsableCommand {
+                static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a public key.",
+                                                                discussion: "Example: tandemd user key add alice ~/alice_laptop2.pub")
+                @OptionGroup var options: DataOption
+                @Argument(help: "Login name.") var name: String
+                @Argument(help: "OpenSSH public key file.") var keyFile: String
+                func run() throws {
+                    try BrokerAdmin.addKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                    print("Added a key for \(name).")
+                }
+            }
+
+            struct KeyRemove: ParsableCommand {
+                static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a public key; it no longer logs in.")
+                @OptionGroup var options: DataOption
+                @Argument(help: "Login name.") var name: String
+                @Argument(help: "The OpenSSH public key file of the key to remove.") var keyFile: String
+                func run() throws {
+                    try BrokerAdmin.removeKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                    print("Removed the key from \(name).")
                 }
             }
         }

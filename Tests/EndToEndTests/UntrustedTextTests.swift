@@ -54,13 +54,15 @@ final class UntrustedTextTests: XCTestCase {
         // Already stored (an older broker, an outside helpdesk): a hostile ticket, and a technician
         // whose name the broker's own user commands would refuse. libssh and OpenSSH refuse such
         // a login name too, so that technician comes with a client that sends any name.
-        try fx.sql("INSERT INTO tickets(title, requester, status, created) VALUES(\(sqlText(h)), \(sqlText(h)), 'open', 0)")
+        try fx.sql("INSERT INTO tickets(title, requester, status, created, created_by) VALUES(\(sqlText(h)), \(sqlText(h)), 'open', 0, \(sqlText(h)))")
+        try fx.sql("INSERT INTO ticket_assignees(ticket_id, user, assigned_by, time) VALUES(1, 'alice', 'operator', 0)")
         let keys = fx.dir.appendingPathComponent("hostile-key")
         try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
         XCTAssertEqual(try runTool(Harness.tool("tandem-loadgen"), ["keygen", "--out", keys.path], in: fx.dir).status, 0)
         let publicKey = try String(contentsOf: keys.appendingPathComponent("load.pub"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try fx.sql("INSERT INTO users(name, role, public_key, created) VALUES(\(sqlText(h)), 'technician', '\(publicKey)', 0)")
+        try fx.sql("INSERT INTO user_keys(user, public_key, added) VALUES(\(sqlText(h)), '\(publicKey)', 0)")
         try fx.addUser("dave", role: "admin")
         let dave = ["--config", fx.dir.appendingPathComponent("dave.conf").path]
         let asHostile = ["command", "--broker", "127.0.0.1:\(fx.port)", "--ca", fx.dir.appendingPathComponent("certs/ca.crt").path,

@@ -53,10 +53,31 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.events(sessionID: evil).first?.data["command"], evil)
     }
 
-    func testUsers() throws {
+    func testUsersHaveKeysAndALifecycle() throws {
         let store = try Store(path: try tempPath())
-        try store.addUser(User(name: "alice", role: .technician, publicKey: "ssh-ed25519 AAAA alice"))
-        XCTAssertEqual(try store.user(named: "alice")?.role, .technician)
-        XCTAssertThrowsError(try store.addUser(User(name: "alice", role: .admin, publicKey: "x")))
+        try store.addUser(name: "alice", role: .technician, publicKey: "ssh-ed25519 AAAA alice@laptop", now: Date())
+        XCTAssertEqual(try store.user(named: "alice"), User(name: "alice", role: .technician, publicKeys: ["ssh-ed25519 AAAA"]))
+        XCTAssertThrowsError(try store.addUser(name: "alice", role: .admin, publicKey: "ssh-ed25519 BBBB", now: Date()))
+        try store.addKey("ssh-ed25519 BBBB second", to: "alice", now: Date().addingTimeInterval(1))
+        XCTAssertEqual(try store.user(named: "alice")?.publicKeys, ["ssh-ed25519 AAAA", "ssh-ed25519 BBBB"])
+        XCTAssertTrue(try store.removeKey("ssh-ed25519 AAAA other-comment", from: "alice"), "keys compare without their comment")
+        XCTAssertFalse(try store.removeKey("ssh-ed25519 AAAA", from: "alice"))
+        try store.setStatus(of: "alice", to: .disabled)
+        XCTAssertEqual(try store.inactiveUsers(), ["alice": .disabled])
+        try store.setStatus(of: "alice", to: .removed)
+        XCTAssertEqual(try store.user(named: "alice")?.publicKeys, [], "a removed user's keys are gone")
+        XCTAssertEqual(try store.user(named: "alice")?.status, .removed)
+    }
+
+    func testATechnicianSeesTicketsTheyCreatedOrWereAssigned() throws {
+        let store = try Store(path: try tempPath())
+        let mine = try store.createTicket(title: "Mine", requester: "x", createdBy: "alice", now: Date())
+        let given = try store.createTicket(title: "Given", requester: "x", createdBy: "bob", now: Date())
+        _ = try store.createTicket(title: "Other", requester: "x", createdBy: "bob", now: Date())
+        try store.assign(ticket: given.id, to: "alice", by: "bob", now: Date())
+        try store.assign(ticket: given.id, to: "alice", by: "bob", now: Date())
+        XCTAssertEqual(try store.tickets(visibleTo: "alice").map(\.id), [mine.id, given.id])
+        XCTAssertEqual(try store.assignees(ticket: given.id), ["alice"])
+        XCTAssertEqual(try store.tickets().count, 3)
     }
 }

@@ -56,7 +56,8 @@ public struct AgentRun: Sendable {
                 try ch.pipeline.syncOperations.addHandler(AgentInbox(messages: inbox))
             }.get()
         } catch {
-            throw AgentError.cannotReachBroker("\(broker): \(error)")
+            let why = (try? await ConnectFailure.explain(error, broker: broker, caPath: caPath, group: group).get())
+            throw AgentError.cannotReachBroker(why ?? "\(broker): \(error)")
         }
         defer { channel.close(promise: nil) }
         var iterator = messages.makeAsyncIterator()

@@ -3,7 +3,10 @@ import NIOSSH
 import TandemCore
 import TandemStore
 
-/// The operator's offline tasks on a data directory: init, users, info.
+/// The operator's offline tasks on a data directory: init, users and their keys.
+///
+/// Each change to a user is an event on the broker log (chain 0). A running broker notices a
+/// disabled or removed user within a second and ends their live sessions (`Broker.watchUsers`).
 public enum BrokerAdmin {
     /// Creates the data directory, the database (WAL) and the broker's keys.
     public static func initialise(dataDirectory dir: String) throws -> BrokerIdentity {
@@ -19,6 +22,65 @@ public enum BrokerAdmin {
         guard name.range(of: "^[a-z_][a-z0-9_.-]{0,31}$", options: .regularExpression) != nil else {
             throw TandemError.invalidArgument("user names are 1-32 lowercase letters, digits, '.', '_' or '-', starting with a letter")
         }
+        let line = try readKey(keyFile)
+        let store = try openStore(dir)
+        if let existing = try store.user(named: name) {
+            throw TandemError.invalidArgument(existing.status == .removed
+                ? "the name '\(name)' belonged to a removed user; pick another, so nobody inherits their tickets"
+                : "user '\(name)' already exists (add a key with 'tandemd user key add \(name) KEYFILE')")
+        }
+        try store.addUser(name: name, role: role, publicKey: line, now: Date())
+        try log(store, "user_added", ["user": name, "role": role.rawValue, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+    }
+
+    /// Removes a person for good: their keys are deleted, their name is never given again.
+    public static func removeUser(dataDirectory dir: String, name: String) throws {
+        let store = try openStore(dir)
+        _ = try existingUser(store, name)
+        try store.setStatus(of: name, to: .removed)
+        try log(store, "user_removed", ["user": name])
+    }
+
+    /// Disables or enables logins; a disabled user's live sessions end.
+    public static func setEnabled(dataDirectory dir: String, name: String, enabled: Bool) throws {
+        let store = try openStore(dir)
+        let user = try existingUser(store, name)
+        guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed; add a new user instead") }
+        try store.setStatus(of: name, to: enabled ? .active : .disabled)
+        try log(store, enabled ? "user_enabled" : "user_disabled", ["user": name])
+    }
+
+    public static func addKey(dataDirectory dir: String, name: String, keyFile: String) throws {
+        let store = try openStore(dir)
+        let user = try existingUser(store, name)
+        guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed") }
+        let line = try readKey(keyFile)
+        guard !user.publicKeys.contains(User.normalizedKey(line)) else {
+            throw TandemError.invalidArgument("\(keyFile) is already one of \(name)'s keys")
+        }
+        try store.addKey(line, to: name, now: Date())
+        try log(store, "user_key_added", ["user": name, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+    }
+
+    public static func removeKey(dataDirectory dir: String, name: String, keyFile: String) throws {
+        let store = try openStore(dir)
+        _ = try existingUser(store, name)
+        let line = try readKey(keyFile)
+        guard try store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
+        try log(store, "user_key_removed", ["user": name, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+    }
+
+    public static func openStore(_ dir: String) throws -> Store {
+        guard FileManager.default.fileExists(atPath: dir + "/tandem.db") else { throw StoreError.notInitialised(dir) }
+        return try Store(path: dir + "/tandem.db")
+    }
+
+    private static func existingUser(_ store: Store, _ name: String) throws -> User {
+        guard let user = try store.user(named: name) else { throw TandemError.notFound("user '\(name)' (see 'tandemd user list')") }
+        return user
+    }
+
+    private static func readKey(_ keyFile: String) throws -> String {
         guard let text = FileManager.default.contents(atPath: keyFile).map({ String(decoding: $0, as: UTF8.self) }) else {
             throw TandemError.io("cannot read \(keyFile)")
         }
@@ -26,15 +88,10 @@ public enum BrokerAdmin {
         guard (try? NIOSSHPublicKey(openSSHPublicKey: line)) != nil else {
             throw TandemError.invalidArgument("\(keyFile) is not an Ed25519 or ECDSA OpenSSH public key (RSA is not supported)")
         }
-        let store = try openStore(dir)
-        if (try store.user(named: name)) != nil { throw TandemError.invalidArgument("user '\(name)' already exists") }
-        try store.addUser(User(name: name, role: role, publicKey: line))
-        try store.append(Event(time: Date(), ticketID: nil, sessionID: nil, actor: "operator", kind: "user_added",
-                               data: ["user": name, "role": role.rawValue, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)]))
+        return line
     }
 
-    public static func openStore(_ dir: String) throws -> Store {
-        guard FileManager.default.fileExists(atPath: dir + "/tandem.db") else { throw StoreError.notInitialised(dir) }
-        return try Store(path: dir + "/tandem.db")
+    private static func log(_ store: Store, _ kind: String, _ data: [String: String]) throws {
+        try store.append(Event(time: Date(), ticketID: nil, sessionID: nil, actor: "operator", kind: kind, data: data))
     }
 }

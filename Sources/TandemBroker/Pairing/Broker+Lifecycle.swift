@@ -88,6 +88,7 @@ extension Broker {
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
     func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
         guard let s = live[id] else { throw .notFound("session \(id)") }
+        guard isActive(user) else { throw .permissionDenied("your account is disabled") }
         guard role != .auditor else {
             record("permission_denied", ticket: s.record.ticketID, session: id, actor: user,
                    ["command": scope == .shell ? "shell/exec" : scope.rawValue, "role": role.rawValue, "reason": "auditors read, they do not act"])

@@ -19,6 +19,8 @@ public actor Broker {
     var unsigned: [Int: Int] = [:]
     /// Why the broker's storage is full, while it is: new sessions are refused.
     var storageTrouble: String?
+    /// Users the operator disabled or removed (`refreshUsers`).
+    var inactiveUsers: [String: UserStatus] = [:]
 
     struct LiveSession {
         var record: SessionRecord

@@ -5,6 +5,7 @@ enum ControlCommand: Equatable {
     case ticketNew(title: String, requester: String)
     case ticketList
     case ticketShow(Int)
+    case ticketAssign(Int, user: String)
     case sessionNew(ticket: Int, scopes: [Scope], timeLimit: Int?)
     case sessionEnd(SessionID)
     case shell(SessionID)
@@ -27,6 +28,7 @@ enum ControlCommand: Equatable {
         tandem broker commands:
           ticket new TITLE --requester NAME     create a ticket
           ticket list | ticket show N           read tickets
+          ticket assign N USER                  let another technician work on it
           session new --ticket N --scope shell[,files] [--time-limit SECONDS]
           session end SESSION
           shell SESSION                         interactive shell (needs a terminal)
@@ -69,7 +71,12 @@ enum ControlCommand: Equatable {
             case "show":
                 guard words.count == 3, let n = Int(words[2]) else { throw .invalidArgument("usage: ticket show N") }
                 return .ticketShow(n)
-            default: throw .invalidArgument("usage: ticket new|list|show")
+            case "assign":
+                guard words.count == 4, let n = Int(words[2]), !words[3].isEmpty, words[3].utf8.count <= 64 else {
+                    throw .invalidArgument("usage: ticket assign N USER")
+                }
+                return .ticketAssign(n, user: words[3])
+            default: throw .invalidArgument("usage: ticket new|list|show|assign")
             }
         case "session":
             switch words.dropFirst().first {

@@ -24,8 +24,12 @@ struct ControlRunner: Sendable {
         static let ended: Int32 = 6
     }
 
+    var access: ReadAccess { ReadAccess(user: user, store: broker.store) }
+
     func run(_ command: ControlCommand) async -> Int32 {
         do {
+            // The operator may have disabled them since they logged in.
+            guard await broker.isActive(user.name) else { throw TandemError.permissionDenied("your account is disabled") }
             return try await execute(command)
         } catch let error as TandemError {
             emit("tandem: \(TerminalText.escape("\(error)"))\n", true)
@@ -49,24 +53,38 @@ struct ControlRunner: Sendable {
         case .ticketNew(let title, let requester):
             try await requireRole([.technician, .admin], "create tickets", command: "ticket new")
             try TicketFields.validate(title: title, requester: requester)
-            let ticket = try store.createTicket(title: title, requester: requester, now: Date())
+            let ticket = try store.createTicket(title: title, requester: requester, createdBy: user.name, now: Date())
             await broker.recordEvent("ticket_created", session: nil, ticket: ticket.id, actor: user.name, ["title": title, "requester": requester])
             emit("Ticket #\(ticket.id) created: \(ticket.title)\n", false)
             return Status.ok
         case .ticketList:
-            for t in try store.tickets() {
+            for t in try access.seesEverything ? store.tickets() : store.tickets(visibleTo: user.name) {
                 emit("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\n", false)
             }
             return Status.ok
         case .ticketShow(let id):
-            guard let t = try store.ticket(id: id) else { throw TandemError.notFound("ticket #\(id)") }
-            try await requireTicketAccess(id)
+            let t = try await visibleTicket(id, command: "ticket show")
             emit("Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
                  + "Status: \(TerminalText.escape(t.status))\nTimeline:\n", false)
+            let assignees = try store.assignees(ticket: id)
+            if !assignees.isEmpty { emit("Assigned to: \(assignees.map { TerminalText.escape($0) }.joined(separator: ", "))\n", false) }
             for e in try store.events(ticketID: id) { emit("  \(e.humanLine)\n", false) }
+            return Status.ok
+        case .ticketAssign(let id, let assignee):
+            let t = try await visibleTicket(id, command: "ticket assign")
+            guard access.canAssign(t) else {
+                try await deny("only an admin or the ticket's creator may assign it", command: "ticket assign", ticket: id)
+            }
+            guard let other = try store.user(named: assignee), other.status == .active else {
+                throw TandemError.notFound("user '\(TerminalText.escape(assignee))'")
+            }
+            try store.assign(ticket: id, to: other.name, by: user.name, now: Date())
+            await broker.recordEvent("ticket_assigned", session: nil, ticket: id, actor: user.name, ["user": other.name])
+            emit("Ticket #\(id) assigned to \(other.name).\n", false)
             return Status.ok
         case .sessionNew(let ticket, let scopes, let limit):
             try await requireRole([.technician, .admin], "start sessions", command: "session new")
+            _ = try await visibleTicket(ticket, command: "session new")
             return try await newSession(ticket: ticket, scopes: scopes, limit: limit)
         case .sessionEnd(let id):
             guard let s = await broker.session(id) else { throw TandemError.notFound("session \(id)") }
@@ -120,20 +138,29 @@ extension ControlRunner {
         }
     }
 
-    /// Auditors and admins read every ticket; a technician reads tickets they opened or worked on.
-    func requireTicketAccess(_ ticket: Int) async throws {
-        if user.role != .technician { return }
-        let events = try broker.store.events(ticketID: ticket)
-        let involved = events.contains { $0.actor == user.name && ($0.kind == "ticket_created" || $0.kind == "session_requested") }
-        guard involved else {
-            try await deny("ticket #\(ticket) is not one of yours", command: "read ticket", ticket: ticket)
+    /// The ticket, when this user may read it. One they may not read is answered exactly like
+    /// one that does not exist, and the refusal goes on that ticket's own chain.
+    func visibleTicket(_ id: Int, command: String) async throws -> Ticket {
+        let ticket = try broker.store.ticket(id: id)
+        if let ticket, try access.canSee(ticket) { return ticket }
+        if ticket != nil {
+            await broker.recordEvent("permission_denied", session: nil, ticket: id, actor: user.name,
+                                     ["command": command, "role": user.role.rawValue, "reason": "not one of their tickets"])
         }
+        throw TandemError.notFound("ticket #\(id)")
     }
 
-    func requireSessionAccess(_ id: SessionID) async throws -> SessionRecord {
+    /// A session on a ticket this user may read (its events); `content` also needs it to be their
+    /// own session (its recordings), unless they read everything.
+    func visibleSession(_ id: SessionID, command: String, content: Bool) async throws -> SessionRecord {
         guard let s = try broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
-        if user.role == .technician && s.technician != user.name {
-            try await deny("session \(id) belongs to another technician", command: "read session", session: id)
+        do {
+            _ = try await visibleTicket(s.ticketID, command: command)
+        } catch TandemError.notFound {
+            throw TandemError.notFound("session \(id)")
+        }
+        if content && !access.canReadContent(of: s) {
+            try await deny("the recordings of session \(id) belong to another technician", command: command, session: id, ticket: s.ticketID)
         }
         return s
     }

@@ -47,9 +47,13 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         guard let user = found,
-              let registered = try? NIOSSHPublicKey(openSSHPublicKey: user.publicKey),
-              registered == offered.publicKey else {
+              user.publicKeys.contains(where: { (try? NIOSSHPublicKey(openSSHPublicKey: $0)) == offered.publicKey }) else {
             logger.notice("login refused for '\(TerminalText.escape(name))' from \(identity.peer): unknown user or key")
+            responsePromise.succeed(.failure)
+            return
+        }
+        guard user.status == .active else {
+            logger.notice("login refused for '\(TerminalText.escape(name))' from \(identity.peer): the account is \(user.status.rawValue)")
             responsePromise.succeed(.failure)
             return
         }

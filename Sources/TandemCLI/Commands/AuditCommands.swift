@@ -62,11 +62,23 @@ extension TandemCommand {
                     throw ValidationError("cannot write \(output)")
                 }
                 var size = 0
-                let status = try runRemote(options, "audit export --ticket \(ticket)") { bytes in
-                    file.write(Data(bytes))
-                    size += bytes.count
+                var writeError: Error?
+                let status: Int32
+                do {
+                    status = try runRemote(options, "audit export --ticket \(ticket)") { bytes in
+                        guard writeError == nil else { return }
+                        do { try file.write(contentsOf: Data(bytes)) } catch { writeError = error }
+                        size += bytes.count
+                    }
+                    try file.close()
+                } catch {
+                    try? FileManager.default.removeItem(atPath: output)
+                    throw error
                 }
-                try file.close()
+                if let writeError {
+                    try? FileManager.default.removeItem(atPath: output)
+                    throw ValidationError("cannot write \(output): \(writeError.localizedDescription)")
+                }
                 guard status == 0 else {
                     try? FileManager.default.removeItem(atPath: output)
                     throw ExitCode(status)

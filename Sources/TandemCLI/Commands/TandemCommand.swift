@@ -42,7 +42,7 @@ func shellQuote(_ word: String) -> String {
 extension TandemCommand {
     struct Ticket: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create and read helpdesk tickets.",
-                                                        subcommands: [New.self, List.self, Show.self])
+                                                        subcommands: [New.self, List.self, Show.self, Assign.self])
 
         struct New: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a ticket.",
@@ -66,6 +66,21 @@ extension TandemCommand {
             @OptionGroup var options: CLIOptions
             @Argument(help: "Ticket number.") var number: Int
             func run() throws { throw ExitCode(try runRemote(options, "ticket show \(number)")) }
+        }
+
+        struct Assign: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "assign",
+                abstract: "Let another technician see and work on a ticket (its creator or an admin).",
+                discussion: """
+                    Example: tandem ticket assign 1042 bob
+                    Bob then sees the ticket and its timeline, and may open sessions on it; he reads the
+                    recordings of his own sessions only. Auditors and admins see every ticket anyway.
+                    """)
+            @OptionGroup var options: CLIOptions
+            @Argument(help: "Ticket number.") var number: Int
+            @Argument(help: "The technician's user name.") var user: String
+            func run() throws { throw ExitCode(try runRemote(options, "ticket assign \(number) \(shellQuote(user))")) }
         }
     }
 

@@ -17,8 +17,13 @@ final class BrokerConnection {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let tls = try TandemTLS.clientContext(caPath: options.ca, alpn: TandemTLS.sshALPN)
+            let group = self.group
             tunnel = try TLSTunnel.connect(to: options.broker, context: tls, group: group) { channel in
                 try channel.pipeline.syncOperations.addHandler(EarlyBytesHolder())
+            }.flatMapError { error in
+                ConnectFailure.explain(error, broker: options.broker, caPath: options.ca, group: group).flatMapThrowing { why in
+                    throw CLIError.connect(options.broker, why)
+                }
             }.wait()
             let (fd, _) = try TLSTunnel.bridge(tunnel, group: group).wait()
             let key = try options.identity.map { path throws(SSHError) in try SSHKey.loadPrivate(path: path) }
@@ -29,6 +34,9 @@ final class BrokerConnection {
         } catch let error as TandemError {
             try? group.syncShutdownGracefully()
             throw CLIError.connect(options.broker, error.description)
+        } catch let error as CLIError {
+            try? group.syncShutdownGracefully()
+            throw error
         } catch {
             try? group.syncShutdownGracefully()
             throw CLIError.connect(options.broker, String(describing: error))

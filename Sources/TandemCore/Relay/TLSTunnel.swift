@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// A TLS connection to the broker whose plaintext side a blocking library (libssh) can use.
 ///
@@ -11,8 +12,9 @@ public enum TLSTunnel {
     /// Fired on the TLS channel once the bridge relays both ways (see `EarlyBytesHolder`).
     public struct Bridged: Sendable {}
 
-    /// Connects with TLS and the given ALPN protocol, verifying the broker's certificate.
-    /// `handlers` are added after TLS (for framing before the bridge).
+    /// Connects with TLS and the given ALPN protocol, verifying the broker's certificate; the
+    /// future completes once the handshake has (so a refused certificate fails right here, and
+    /// `ConnectFailure` can say why). `handlers` are added after TLS (for framing before the bridge).
     public static func connect(
         to address: BrokerAddress, context: NIOSSLContext, group: EventLoopGroup,
         handlers: @escaping @Sendable (Channel) throws -> Void = { _ in }
@@ -28,10 +30,23 @@ public enum TLSTunnel {
                 channel.eventLoop.makeCompletedFuture {
                     let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
                     try channel.pipeline.syncOperations.addHandler(tls)
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(promise: channel.eventLoop.makePromise()))
                     try handlers(channel)
                 }
             }
             .connect(host: address.host, port: address.port)
+            .flatMap { channel in
+                channel.eventLoop.flatSubmit {
+                    do {
+                        return try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done.map { channel }
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
     }
 
     /// Makes a socketpair, relays one end to `channel`, and returns the other end for libssh.

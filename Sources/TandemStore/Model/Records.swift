@@ -6,17 +6,29 @@ public enum Role: String, Codable, Sendable, CaseIterable {
     case technician, auditor, admin
 }
 
-/// A person known to the broker by one SSH public key.
+/// Whether a registered person may log in; a removed name is kept so nobody inherits its tickets.
+public enum UserStatus: String, Codable, Sendable {
+    case active, disabled, removed
+}
+
+/// A person known to the broker by one or more SSH public keys.
 public struct User: Codable, Sendable, Equatable {
     public var name: String
     public var role: Role
-    /// OpenSSH public key line (`ssh-ed25519 AAAA… comment`).
-    public var publicKey: String
+    /// OpenSSH public key lines (`ssh-ed25519 AAAA…`), without comments.
+    public var publicKeys: [String]
+    public var status: UserStatus
 
-    public init(name: String, role: Role, publicKey: String) {
+    public init(name: String, role: Role, publicKeys: [String], status: UserStatus = .active) {
         self.name = name
         self.role = role
-        self.publicKey = publicKey
+        self.publicKeys = publicKeys
+        self.status = status
+    }
+
+    /// `type base64`: how a key is stored and compared, whatever comment its file had.
+    public static func normalizedKey(_ line: String) -> String {
+        line.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ")
     }
 }
 
@@ -27,6 +39,8 @@ public struct Ticket: Codable, Sendable, Equatable {
     public var requester: String
     public var status: String
     public var created: Date
+    /// Who opened it (nil for tickets from before creators were kept and no event names one).
+    public var createdBy: String?
 }
 
 /// A session as stored: the code is kept only as its keyed hash.

@@ -1,0 +1,42 @@
+import Foundation
+import TandemCore
+import TandemStore
+
+// MARK: - Users disabled or removed while the broker runs
+
+extension Broker {
+    /// Whether `name` may act now (the operator may have disabled or removed them since they
+    /// logged in). Read from the store, not the watcher's copy, so an enable counts at once too.
+    public func isActive(_ name: String) -> Bool {
+        do {
+            guard let user = try store.user(named: name) else { return false }
+            return user.status == .active
+        } catch {
+            return inactiveUsers[name] == nil
+        }
+    }
+
+    /// Reads who may no longer log in, and ends their live sessions with that reason.
+    /// The `tandemd user` commands run in another process, so the broker looks rather than is told.
+    public func refreshUsers() {
+        guard let now = try? store.inactiveUsers() else { return }
+        inactiveUsers = now
+        for (id, s) in live where now[s.record.technician] != nil {
+            switch s.lifecycle.state {
+            case .pending, .offered, .approved, .active:
+                let why = now[s.record.technician] == .removed ? "removed" : "disabled"
+                end(id, reason: "the technician's account was \(why)", actor: "operator")
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Runs `refreshUsers` every `interval` seconds until the task is cancelled.
+    public func watchUsers(every interval: Duration = .seconds(1)) async {
+        while !Task.isCancelled {
+            refreshUsers()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

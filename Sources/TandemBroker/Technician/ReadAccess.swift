@@ -1,0 +1,29 @@
+import TandemCore
+import TandemStore
+
+/// Who may read what: the one place the rule lives (docs/threat-model.md, "Reading other people's work").
+///
+/// Auditors and admins read everything. A technician reads the tickets they created or were
+/// assigned, their whole timelines, and within them the recordings and captured files of their
+/// own sessions only. Starting a session needs a ticket one may read, so it grants nothing more.
+struct ReadAccess {
+    let user: User
+    let store: Store
+
+    var seesEverything: Bool { user.role != .technician }
+
+    func canSee(_ ticket: Ticket) throws -> Bool {
+        if seesEverything || ticket.createdBy == user.name { return true }
+        return try store.assignees(ticket: ticket.id).contains(user.name)
+    }
+
+    /// Recordings and captured files of a session.
+    func canReadContent(of session: SessionRecord) -> Bool {
+        seesEverything || session.technician == user.name
+    }
+
+    /// Who may give a ticket to someone else: an admin, or its creator.
+    func canAssign(_ ticket: Ticket) -> Bool {
+        user.role == .admin || (user.role == .technician && ticket.createdBy == user.name)
+    }
+}
