@@ -72,7 +72,8 @@ public struct AuditBundle: Sendable {
     }
 
     /// Verifies against the bundle's own key, or against `expectedKey` when the auditor pins one.
-    public func verify(expectedKey: String? = nil) -> ChainVerifier.Report {
+    /// Withheld recordings fail it unless `acceptWithheld` (a technician checking their own export).
+    public func verify(expectedKey: String? = nil, acceptWithheld: Bool = false) -> ChainVerifier.Report {
         var report = ChainVerifier.Report()
         guard let key = AuditKeyText.parse(publicKeyText) else {
             report.problems.append("the bundle's audit_public_key is not a Tandem audit key")
@@ -86,6 +87,7 @@ public struct AuditBundle: Sendable {
         }
         var verifier = ChainVerifier(publicKey: key) { recordings[$0] }
         verifier.withheld = Set(withheld)
+        verifier.acceptWithheld = acceptWithheld
         return verifier.verify(events: events, checkpoints: checkpoints)
     }
 }

@@ -11,6 +11,8 @@ public struct ChainVerifier {
         public var recordingsChecked = 0
         /// Recordings named in the chain but left out of the bundle on purpose (not the exporter's to read).
         public var recordingsWithheld = 0
+        /// The sessions those recordings belong to.
+        public var withheldSessions: Set<String> = []
         /// Events after the last checkpoint of their chain: linked, but not yet signed.
         public var unsigned = 0
         public var problems: [String] = []
@@ -21,7 +23,8 @@ public struct ChainVerifier {
                 var text = "OK: \(eventsChecked) events, \(checkpointsChecked) signed checkpoints, \(recordingsChecked) recordings verified."
                 if unsigned > 0 { text += " \(unsigned) newest event(s) are linked but not yet covered by a checkpoint." }
                 if recordingsWithheld > 0 {
-                    text += " \(recordingsWithheld) recording(s) of other technicians' sessions were withheld: the chain names their SHA-256, this bundle does not hold their content."
+                    text += " \(recordingsWithheld) recording(s) withheld (sessions \(withheldSessions.sorted().joined(separator: ", "))):"
+                        + " the chain names their SHA-256, this bundle does not hold their content."
                 }
                 return text
             }
@@ -36,8 +39,10 @@ public struct ChainVerifier {
     /// At the broker itself (`tandemd check`) a chain not signed yet is normal: the broker signs
     /// it on its timer. In a bundle handed to an auditor it is a failure.
     public var allowUnsignedChains = false
-    /// Recordings the exporter was not allowed to include: reported, not failed.
+    /// Recordings the exporter was not allowed to include (`withheld.txt`). The list is not signed,
+    /// so a bundle that withholds any fails unless the reader accepts that (`acceptWithheld`).
     public var withheld: Set<String> = []
+    public var acceptWithheld = false
 
     public init(publicKey: Curve25519.Signing.PublicKey, allowUnsignedChains: Bool = false, recording: @escaping (String) -> Data?) {
         self.publicKey = publicKey
@@ -78,6 +83,11 @@ public struct ChainVerifier {
             }
             if let sha = event.data["recording_sha256"], withheld.contains(sha), recording(sha) == nil {
                 report.recordingsWithheld += 1
+                report.withheldSessions.insert(event.session ?? "-")
+                if !acceptWithheld {
+                    report.problems.append("\(name(chain)): recording \(sha).cast of session \(event.session ?? "-") was withheld from this bundle, "
+                                           + "so nothing here proves its content: ask an auditor for a complete export (or pass --allow-withheld)")
+                }
             } else if let sha = event.data["recording_sha256"] {
                 report.recordingsChecked += 1
                 if let bytes = recording(sha) {

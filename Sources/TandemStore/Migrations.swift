@@ -27,6 +27,9 @@ enum Migrations {
         UPDATE tickets SET created_by = (SELECT actor FROM events WHERE chain = tickets.id AND kind = 'ticket_created' ORDER BY seq LIMIT 1);
         CREATE TABLE ticket_assignees(ticket_id INTEGER NOT NULL REFERENCES tickets(id), user TEXT NOT NULL,
                                       assigned_by TEXT NOT NULL, time REAL NOT NULL, PRIMARY KEY(ticket_id, user));
+        INSERT OR IGNORE INTO ticket_assignees(ticket_id, user, assigned_by, time)
+            SELECT DISTINCT chain, actor, 'upgrade', 0 FROM events
+            WHERE kind = 'session_requested' AND chain IN (SELECT id FROM tickets) AND actor != COALESCE((SELECT created_by FROM tickets WHERE id = chain), '');
         """,
     ]
 

@@ -5,20 +5,10 @@ import Foundation
 extension Store {
     public func addUser(name: String, role: Role, publicKey: String, now: Date) throws(StoreError) {
         let key = User.normalizedKey(publicKey)
-        try run { c throws(StoreError) in
-            try c.execute("BEGIN IMMEDIATE")
-            do {
-                try c.query("INSERT INTO users(name, role, public_key, created, status) VALUES(?,?,?,?, 'active')",
-                            [.text(name), .text(role.rawValue), .text(key), .double(now.timeIntervalSince1970)])
-                try c.query("INSERT INTO user_keys(user, public_key, added) VALUES(?,?,?)", [.text(name), .text(key), .double(now.timeIntervalSince1970)])
-                try c.execute("COMMIT")
-            } catch let error as StoreError {
-                try? c.execute("ROLLBACK")
-                throw error
-            } catch {
-                try? c.execute("ROLLBACK")
-                throw .sql("\(error)")
-            }
+        try transaction { c throws(StoreError) in
+            try c.query("INSERT INTO users(name, role, public_key, created, status) VALUES(?,?,?,?, 'active')",
+                        [.text(name), .text(role.rawValue), .text(key), .double(now.timeIntervalSince1970)])
+            try c.query("INSERT INTO user_keys(user, public_key, added) VALUES(?,?,?)", [.text(name), .text(key), .double(now.timeIntervalSince1970)])
         }
     }
 

@@ -21,6 +21,21 @@ public final class Store: Sendable {
         try connection.withLock { conn throws(StoreError) -> T in try body(conn) }
     }
 
+    /// Runs `body` in one write transaction: all of it is committed, or none of it.
+    func transaction<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        try run { c throws(StoreError) in
+            try c.execute("BEGIN IMMEDIATE")
+            do throws(StoreError) {
+                let result = try body(c)
+                try c.execute("COMMIT")
+                return result
+            } catch {
+                try? c.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     /// 2 means FULL: a commit returns only after the WAL is on disk.
     public func synchronousLevel() throws(StoreError) -> Int {
         try run { c throws(StoreError) in Int(try c.query("PRAGMA synchronous").first?.first?.int ?? -1) }

@@ -3,14 +3,18 @@
 /// A recording is foreign output: played raw, it could write the auditor's clipboard
 /// (OSC 52), retitle their window, send device-control strings, or make their terminal
 /// answer a query into the shell they return to. This filter drops every OSC, DCS, SOS,
-/// PM and APC string (7-bit and 8-bit forms) and the CSI sequences that report or act on
-/// the window (`c`, `n`, `t`, `i`); everything that draws on the screen passes unchanged.
-/// It keeps its state between calls, since a sequence may be split across frames.
+/// PM and APC string (7-bit and 8-bit forms; CAN and SUB end one, as on a terminal), the
+/// CSI sequences that report or act on the window (`c`, `n`, `t`, `i`, `x`, `$p`, `>q`,
+/// `*y`), `ESC Z`, and any CSI too long to be real; everything that draws on the screen
+/// passes unchanged. It keeps its state between calls, since a sequence may be split
+/// across frames; use one filter per recording.
 public struct ReplayFilter: Sendable {
     private enum State: Sendable {
         case ground
         case escape
         case csi([Unicode.Scalar])
+        /// A CSI past `csiLimit`: dropped up to its final byte.
+        case csiSkipping
         case string
         case stringEscape
     }
@@ -18,7 +22,7 @@ public struct ReplayFilter: Sendable {
     private var state = State.ground
     /// Sequences dropped so far, so the player can say so.
     public private(set) var dropped = 0
-    /// A CSI longer than this is not a real one: it is passed on as text.
+    /// A CSI longer than this is not a real one: it is dropped.
     static let csiLimit = 64
 
     public init() {}
@@ -42,29 +46,38 @@ public struct ReplayFilter: Sendable {
             switch s {
             case "]", "P", "X", "^", "_": startString()
             case "[": state = .csi(["\u{1B}", "["])
+            case "Z":
+                state = .ground
+                dropped += 1
             default:
                 state = .ground
                 out.append("\u{1B}")
                 if s.value == 0x1B { state = .escape } else { out.append(s) }
             }
         case .csi(var buffer):
+            if s.value == 0x18 || s.value == 0x1A {
+                state = .ground
+                return
+            }
             buffer.append(s)
             if (0x40...0x7E).contains(s.value) {
                 state = .ground
-                if "cnti".unicodeScalars.contains(s) {
+                if Self.answers(buffer) {
                     dropped += 1
                 } else {
                     out.append(contentsOf: buffer)
                 }
             } else if buffer.count > Self.csiLimit {
-                state = .ground
-                out.append(contentsOf: buffer)
+                state = .csiSkipping
+                dropped += 1
             } else {
                 state = .csi(buffer)
             }
+        case .csiSkipping:
+            if (0x40...0x7E).contains(s.value) || s.value == 0x18 || s.value == 0x1A { state = .ground }
         case .string:
             switch s.value {
-            case 0x07, 0x9C: state = .ground
+            case 0x07, 0x9C, 0x18, 0x1A: state = .ground
             case 0x1B: state = .stringEscape
             default: break
             }
@@ -76,6 +89,19 @@ public struct ReplayFilter: Sendable {
                 state = .escape
                 step(s, into: &out)
             }
+        }
+    }
+
+    /// A complete CSI that makes the terminal answer or act on its window.
+    private static func answers(_ csi: [Unicode.Scalar]) -> Bool {
+        guard let final = csi.last else { return false }
+        let body = csi.dropFirst(2).dropLast()
+        switch final {
+        case "c", "n", "t", "i", "x": return true
+        case "p": return body.contains("$")
+        case "q": return body.contains(">")
+        case "y": return body.contains("*")
+        default: return false
         }
     }
 

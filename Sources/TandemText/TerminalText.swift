@@ -26,9 +26,18 @@ public enum TerminalText {
         return String(out)
     }
 
-    /// At most `limit` characters, the cut marked with `…`, then escaped as one line.
+    /// Runs of white space folded to one space, at most `limit` characters (the cut marked
+    /// with `…`), then escaped as one line: a field that cannot pad itself onto a line of its own.
     public static func field(_ text: String, limit: Int = 200) -> String {
-        let cut = text.count > limit ? String(text.prefix(limit)) + "…" : text
+        var folded = ""
+        var lastWasSpace = false
+        for ch in text {
+            let space = ch == " " || ch == "\u{A0}" || ch == "\u{3000}"
+            if space && lastWasSpace { continue }
+            folded.append(space ? " " : ch)
+            lastWasSpace = space
+        }
+        let cut = folded.count > limit ? String(folded.prefix(limit)) + "…" : folded
         return escape(cut, .oneLine)
     }
 

@@ -36,6 +36,9 @@ final class HostileFileNamesTests: XCTestCase {
         try fm.createSymbolicLink(atPath: remote + "/inner-link", withDestinationPath: "ok.txt")
         try fm.createSymbolicLink(atPath: remote + "/sub/climb-link", withDestinationPath: "../../x")
         try fm.createSymbolicLink(atPath: remote + "/sub/back-link", withDestinationPath: "../ok.txt")
+        // Harmless alone; a second link climbing through it would leave the copy.
+        try fm.createSymbolicLink(atPath: remote + "/dot-link", withDestinationPath: ".")
+        try fm.createSymbolicLink(atPath: remote + "/chain-link", withDestinationPath: "dot-link/dot-link/../../../../../etc")
         try "#!/bin/sh\n".write(toFile: remote + "/setuid.sh", atomically: true, encoding: .utf8)
         XCTAssertEqual(chmod(remote + "/setuid.sh", 0o6755), 0)
         try fm.createDirectory(atPath: remote + "/sticky-dir", withIntermediateDirectories: true)
@@ -56,15 +59,16 @@ final class HostileFileNamesTests: XCTestCase {
         let get = try fx.tandem(["get", "-r", id, remote, dest], timeout: 60)
         XCTAssertEqual(get.status, 1, "a skipped entry makes the exit status 1: \(get.stderr)")
         let skips = get.stderr.split(separator: "\n").filter { $0.hasPrefix("tandem: skipped") }
-        XCTAssertEqual(skips.count, 11, get.stderr)
-        XCTAssertTrue(get.stderr.contains("11 items skipped"), get.stderr)
+        XCTAssertEqual(skips.count, 12, get.stderr)
+        XCTAssertTrue(get.stderr.contains("12 items skipped"), get.stderr)
         XCTAssertFalse(get.stderr.contains("\0"), "names are shown escaped")
 
         // Nothing outside the destination, nothing through a link.
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: outside), ["victim.txt"])
         XCTAssertEqual(try String(contentsOfFile: outside + "/victim.txt", encoding: .utf8), "precious\n")
         for path in [dest + "/x", fx.dir.appendingPathComponent("x").path, dest + "/remote-tree/a", fx.dir.appendingPathComponent("outside-target").path,
-                     dest + "/remote-tree/etc-link", dest + "/remote-tree/up-link", dest + "/remote-tree/sub/climb-link"] {
+                     dest + "/remote-tree/etc-link", dest + "/remote-tree/up-link", dest + "/remote-tree/sub/climb-link",
+                     dest + "/remote-tree/chain-link"] {
             XCTAssertFalse(fm.fileExists(atPath: path) || (try? fm.destinationOfSymbolicLink(atPath: path)) != nil, path)
         }
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: dest + "/remote-tree/pre-link"), outside, "the planted link is left alone")
@@ -75,6 +79,7 @@ final class HostileFileNamesTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: copy + "/sub/deep.txt", encoding: .utf8), "deep\n")
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: copy + "/inner-link"), "ok.txt")
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: copy + "/sub/back-link"), "../ok.txt")
+        XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: copy + "/dot-link"), ".")
         let setuid = try XCTUnwrap(try fm.attributesOfItem(atPath: copy + "/setuid.sh")[.posixPermissions] as? Int)
         XCTAssertEqual(setuid & 0o7000, 0, "no set-uid or set-gid bit")
         XCTAssertEqual(setuid & 0o100, 0o100, "the execute bit comes across")
@@ -91,7 +96,7 @@ final class HostileFileNamesTests: XCTestCase {
         XCTAssertTrue(ls.stdout.contains(" ok.txt"), ls.stdout)
 
         // Every refusal is on the ticket: the names as the broker saw them, the links as the client judged them.
-        XCTAssertTrue(Harness.waitUntil(10) { ((try? self.refusals(fx)) ?? []).count >= 6 + 6 + 5 })
+        XCTAssertTrue(Harness.waitUntil(10) { ((try? self.refusals(fx)) ?? []).count >= 6 + 6 + 6 })
         let events = try refusals(fx)
         let byBroker = events.filter { $0["reported_by"] == "broker" }
         XCTAssertEqual(byBroker.map { $0["reason"] ?? "" }.sorted(),
@@ -99,7 +104,8 @@ final class HostileFileNamesTests: XCTestCase {
                         "dot", "dot", "dot_dot", "dot_dot", "empty", "empty"], "one listing by get -r and one by ls")
         XCTAssertTrue(byBroker.contains { $0["name"] == "../x" && $0["path"] == remote })
         let byClient = events.filter { $0["reported_by"] == "client" }
-        XCTAssertEqual(byClient.map { $0["reason"] ?? "" }.sorted(), ["link_outside", "link_outside", "link_outside", "local_link", "local_link"])
+        XCTAssertEqual(byClient.map { $0["reason"] ?? "" }.sorted(),
+                       ["link_outside", "link_outside", "link_outside", "link_outside", "local_link", "local_link"])
         XCTAssertTrue(byClient.contains { $0["path"] == remote + "/etc-link" && $0["detail"] == "/etc" })
     }
 }

@@ -35,7 +35,8 @@ final class StorageTests: XCTestCase {
         // recorded when the channel's last bytes are settled, which may be after "ended").
         var closed = ""
         XCTAssertTrue(Harness.waitUntil(15) {
-            closed = (try? fx.sql("SELECT json_extract(data, '$.recording_incomplete') FROM events WHERE kind = 'channel_closed' AND id > 10")) ?? ""
+            closed = (try? fx.sql("SELECT json_extract(data, '$.recording_incomplete') FROM events WHERE kind = 'channel_closed' "
+                                  + "AND json_extract(data, '$.recording_incomplete') IS NOT NULL")) ?? ""
             return !closed.isEmpty
         })
         XCTAssertTrue(closed.contains("broker storage full"), closed)

@@ -86,7 +86,7 @@ final class UntrustedTextTests: XCTestCase {
         defer { agent.stop() }
         XCTAssertTrue(agent.waitFor("[y/N]"), agent.text)
         let offer = agent.text
-        assertEscaped(offer, contains: "Ticket #1: " + Self.shown, "the offer's ticket")
+        assertEscaped(offer, contains: "Ticket #1: “" + Self.shown + "”", "the offer's ticket")
         assertEscaped(offer, contains: Self.shown + " from your support team asks", "the offer's technician")
         assertEscaped(offer, contains: "Allow \(Self.shown) to connect for ticket #1? [y/N]", "the question")
         let granted = offer.components(separatedBy: "They will be able to:").last?.components(separatedBy: "Everything they do").first?

@@ -106,6 +106,29 @@ final class ChainVerifierTests: XCTestCase {
         XCTAssertFalse(reopened.verify(expectedKey: AuditKeyText.format(Curve25519.Signing.PrivateKey().publicKey)).ok)
     }
 
+    /// `withheld.txt` is not signed: a bundle that drops a recording and lists it as withheld
+    /// must not verify as complete, only when the reader says they accept less.
+    func testAWithheldRecordingFailsUnlessTheReaderAcceptsIt() throws {
+        let rec = Data("[1, \"o\", \"rm -rf /\"]\n".utf8)
+        let (events, marks) = try chain(recording: rec)
+        let sha = SHA256.hash(data: rec).hexString
+        let pub = AuditKeyText.format(key.publicKey)
+        let complete = try AuditBundle.open(AuditBundle(events: events, checkpoints: marks, recordings: [sha: rec], publicKeyText: pub).archive())
+        XCTAssertTrue(complete.verify().ok)
+        let edited = try AuditBundle.open(AuditBundle(events: events, checkpoints: marks, recordings: [:], publicKeyText: pub, withheld: [sha]).archive())
+        let strict = edited.verify()
+        XCTAssertFalse(strict.ok)
+        XCTAssertTrue(strict.summary.contains("was withheld from this bundle") && strict.summary.contains("s-0000abcd"), strict.summary)
+        let lenient = edited.verify(acceptWithheld: true)
+        XCTAssertTrue(lenient.ok, lenient.summary)
+        XCTAssertEqual(lenient.recordingsWithheld, 1)
+        XCTAssertTrue(lenient.summary.contains("1 recording(s) withheld (sessions s-0000abcd)"), lenient.summary)
+        // Withheld covers only what is absent: a present recording is still checked.
+        let forged = try AuditBundle.open(AuditBundle(events: events, checkpoints: marks, recordings: [sha: Data("x".utf8)],
+                                                      publicKeyText: pub, withheld: [sha]).archive())
+        XCTAssertFalse(forged.verify(acceptWithheld: true).ok)
+    }
+
     func testMalformedBundlesAreRejected() {
         XCTAssertThrowsError(try AuditBundle.open(Data("not a tar".utf8)))
         var bad = TarArchive.write([TarArchive.Entry(name: "events.jsonl", data: Data("{".utf8))])

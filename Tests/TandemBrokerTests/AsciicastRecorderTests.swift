@@ -75,6 +75,8 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertEqual(bytes.count, result.bytes)
         XCTAssertEqual(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(), result.sha256, "what is on disk is what is named")
         XCTAssertFalse(budget.take(AsciicastRecorder.batchBytes), "what is left cannot hold another batch, for any channel of the session")
-        XCTAssertTrue(RecordingBudget(limit: 10).take(10))
+        let exact = RecordingBudget(limit: 10)
+        XCTAssertTrue(exact.take(10))
+        XCTAssertFalse(exact.take(1), "never overdrawn")
     }
 }

@@ -79,6 +79,25 @@ final class GuessLimiterTests: XCTestCase {
         XCTAssertEqual(limiter.takeSummaries(now: clock.now), [], "each block is summarised once")
     }
 
+    func testIPv6SourcesAreCountedByTheirSlash64() {
+        XCTAssertEqual(GuessLimiter.sourceKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64")
+        XCTAssertEqual(GuessLimiter.sourceKey("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64")
+        XCTAssertEqual(GuessLimiter.sourceKey("::ffff:192.0.2.7"), "192.0.2.7")
+        XCTAssertEqual(GuessLimiter.sourceKey("192.0.2.7"), "192.0.2.7")
+        XCTAssertEqual(GuessLimiter.sourceKey("unknown"), "unknown")
+    }
+
+    /// Pruning pops what expired: thousands of sources leave nothing behind once their window passed.
+    func testFailuresLeaveTheWindowInOrder() {
+        let clock = ManualWallClock()
+        var limiter = GuessLimiter(limits: .init(perSource: 2, global: 1_000_000, window: 10))
+        for i in 0..<5_000 { limiter.recordFailure(source: "10.0.\(i / 250).\(i % 250)", now: clock.now) }
+        XCTAssertEqual(limiter.failures(of: "10.0.0.1"), 1)
+        clock.advance(by: 11)
+        XCTAssertEqual(limiter.admit(source: "10.0.0.1", now: clock.now), .allowed)
+        XCTAssertEqual(limiter.failures(of: "10.0.0.1"), 0)
+    }
+
     func testShutdownTakesTheSummariesOfBlocksStillRunning() {
         let clock = ManualWallClock()
         var limiter = GuessLimiter(limits: .init(perSource: 1, global: 100, window: 30))

@@ -46,6 +46,13 @@ final class TerminalTextTests: XCTestCase {
         XCTAssertEqual(TerminalText.field("a\nb", limit: 10), "a\\nb")
     }
 
+    /// Padding cannot push text onto what looks like a line of its own once the terminal wraps.
+    func testFieldFoldsRunsOfSpaces() {
+        let padded = "Printer" + String(repeating: " ", count: 150) + "They will only be able to: view the queue"
+        XCTAssertEqual(TerminalText.field(padded, limit: 60), "Printer They will only be able to: view the queue")
+        XCTAssertEqual(TerminalText.field("a\u{A0}\u{A0}\u{3000}b"), "a b")
+    }
+
     func testFirstControlNamesTheCharacter() {
         XCTAssertEqual(TerminalText.firstControl(in: "ok\u{202E}").map(TerminalText.name), "U+202e")
         XCTAssertNil(TerminalText.firstControl(in: "Printer offline — 2nd floor"))
@@ -81,9 +88,24 @@ final class ReplayFilterTests: XCTestCase {
         XCTAssertEqual(f.filter("\u{1B}]2;title\u{1B}[1mbold"), "\u{1B}[1mbold")
     }
 
-    func testAnOverlongCSIIsPassedOnAsText() {
+    func testAnOverlongCSIIsDroppedToItsEndSoAQueryCannotHideInOne() {
         var f = ReplayFilter()
-        let long = "\u{1B}[" + String(repeating: "1;", count: 40) + "m"
-        XCTAssertEqual(f.filter(long), long)
+        let long = "\u{1B}[" + String(repeating: "1;", count: 40) + "21t"
+        XCTAssertEqual(f.filter("a" + long + "b"), "ab")
+        XCTAssertEqual(f.dropped, 1)
+    }
+
+    /// CAN and SUB end a string on a real terminal: the replay must not hide what follows.
+    func testCancelEndsAStringAsATerminalDoes() {
+        var f = ReplayFilter()
+        XCTAssertEqual(f.filter("\u{1B}]0;\u{18}visible \u{1B}P\u{1A}also"), "visible also")
+    }
+
+    func testTheOtherQueriesThatMakeATerminalAnswerAreDropped() {
+        var f = ReplayFilter()
+        let queries = "\u{1B}Z\u{1B}[?1$p\u{1B}[>q\u{1B}[x\u{1B}[1;1;1;1;1;1*y\u{1B}[>c"
+        XCTAssertEqual(f.filter("<" + queries + ">"), "<>")
+        XCTAssertEqual(f.dropped, 6)
+        XCTAssertEqual(f.filter("\u{1B}[2 q\u{1B}[4;20r"), "\u{1B}[2 q\u{1B}[4;20r", "cursor style and scroll region draw")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TandemCore
 import TandemText
 
 /// What the end-user sees: plain lines, and one status line redrawn in place on a terminal.
@@ -27,7 +28,9 @@ enum Console {
         }
     }
 
+    /// POSIX, not `FileHandle.write`, which aborts the process when the terminal is gone.
     private static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        var copy = text
+        copy.withUTF8 { _ = writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 }

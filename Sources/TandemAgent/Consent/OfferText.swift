@@ -13,7 +13,7 @@ enum OfferText {
         return """
 
             \(who(offer)) from your support team asks to connect to this computer.
-              Ticket #\(offer.ticketID): \(TerminalText.field(offer.ticketTitle, limit: 200))
+              Ticket #\(offer.ticketID): “\(TerminalText.field(offer.ticketTitle, limit: 60))”
               For at most \(minutes) minute\(minutes == 1 ? "" : "s"). They will be able to:
             \(allowed)
             Everything they do is recorded on the ticket. You can end it any time with Ctrl-C.
@@ -26,7 +26,7 @@ enum OfferText {
     }
 
     /// The technician's name as it may be shown on one line.
-    static func who(_ offer: Offer) -> String { TerminalText.field(offer.technician, limit: 64) }
+    static func who(_ offer: Offer) -> String { TerminalText.field(offer.technician, limit: 32) }
 
     /// Only an explicit yes counts.
     static func isYes(_ answer: String?) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TandemCore
 
 /// Keeps a copy of one transferred file's bytes, off the event loop, for the auditor.
 ///
@@ -40,19 +41,7 @@ final class FileCapture: @unchecked Sendable {
                 overLimit = true
                 return
             }
-            let error: Int32? = bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return errno
-                    }
-                    done += n
-                }
-                return nil
-            }
-            if let error {
+            if let error = bytes.withUnsafeBytes({ writeCounting(fd, $0).error }) {
                 failed = true
                 onFailure(.fromErrno(error, "cannot write a file capture"))
             }

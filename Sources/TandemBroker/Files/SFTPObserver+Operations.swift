@@ -29,9 +29,13 @@ extension SFTPObserver {
                 s.pending[id] = Pending(op: "rename", path: names[0], to: names[1])
             } else if name == RemoteName.refusalExtension, let words = SFTPCodec.strings(payload, count: 3) {
                 // The technician's client refused something only it can judge (a link leaving its
-                // destination, a link already on its side): its own report, on the ticket.
-                out.append(("file_name_refused", ["path": String(words[0].prefix(4096)), "reason": String(words[1].prefix(64)),
-                                                  "detail": String(words[2].prefix(4096)), "reported_by": "client"]))
+                // destination, a link already on its side): its own report, on the ticket, counted
+                // with the broker's own refusals so a flood of reports is capped too.
+                s.refusedNames += 1
+                if s.refusedNames <= Self.refusedNamesRecorded {
+                    out.append(("file_name_refused", ["path": String(words[0].prefix(1024)), "reason": String(words[1].prefix(64)),
+                                                      "detail": String(words[2].prefix(1024)), "reported_by": "client"]))
+                }
             } else {
                 s.pending[id] = Pending(op: "extended:\(name.prefix(60))")
             }

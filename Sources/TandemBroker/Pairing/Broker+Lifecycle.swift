@@ -47,12 +47,12 @@ extension Broker {
         guard var s = live[id] else { return }
         let action = s.lifecycle.end(reason: reason)
         let agent = s.agent
-        let listeners = s.endListeners
+        let watches = s.watches.values
         s.agent = nil
-        s.endListeners = []
+        s.watches = [:]
         live[id] = s
         guard case .close = action else { return }
-        for tell in listeners { tell(reason) }
+        for watch in watches { watch.tell(reason, false) }
         let state: SessionLifecycle.State = s.lifecycle.state
         try? store.updateSession(id, state: state, endReason: reason)
         record("ended", ticket: s.record.ticketID, session: id, actor: actor,
@@ -62,12 +62,22 @@ extension Broker {
         agent?.end(reason: reason)
     }
 
-    /// `listener` hears the reason when session `id` ends (at once if it already has).
-    public func onEnd(_ id: SessionID, _ listener: @escaping @Sendable (String) -> Void) {
+    /// Watches a technician channel of session `id`: `tell` hears the reason when the session
+    /// ends (at once if it already has). Returns a token for `forgetChannel`.
+    func watchChannel(_ id: SessionID, user: String, tell: @escaping @Sendable (_ reason: String, _ close: Bool) -> Void) -> Int? {
         guard live[id]?.lifecycle.state == .active else {
-            return listener(live[id]?.record.endReason ?? "the session is over")
+            tell(live[id]?.record.endReason ?? "the session is over", false)
+            return nil
         }
-        live[id]?.endListeners.append(listener)
+        watchCounter += 1
+        let token = watchCounter
+        live[id]?.watches[token] = ChannelWatch(user: user, tell: tell)
+        return token
+    }
+
+    /// The channel closed: nothing more to tell it.
+    func forgetChannel(_ id: SessionID, token: Int) {
+        live[id]?.watches[token] = nil
     }
 
     /// Ends what a previous run left open, so no session stays "active" on record forever.
@@ -96,7 +106,8 @@ extension Broker {
         }
         guard s.record.technician == user || role == .admin else {
             record("attach_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "not_owner"])
-            throw .permissionDenied("session \(id) belongs to another technician")
+            // Not "belongs to someone else": that would confirm the session exists.
+            throw .notFound("session \(id)")
         }
         guard s.record.scopes.contains(scope) else {
             record("channel_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "scope", "scope": scope.rawValue])

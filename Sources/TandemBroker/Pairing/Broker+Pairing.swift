@@ -55,11 +55,12 @@ extension Broker {
     /// An agent presented a code: answer with the offer or a rejection the user can act on.
     public func redeem(code text: String, source: String, agentUser: String, agentHost: String) -> Result<Offer, TandemError> {
         let now = clock.now
-        recordGuessSummaries()
-        if case .refused(let wait, let first) = limiter.admit(source: source, now: now) {
+        // Counted by network, not by address: one IPv6 subscriber has a whole /64 to guess from.
+        let key = GuessLimiter.sourceKey(source)
+        if case .refused(let wait, let first) = limiter.admit(source: key, now: now) {
             // One event and one log line per block; the rest are counted (recordGuessSummaries).
             if first {
-                record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)",
+                record("join_refused", ticket: nil, session: nil, actor: "agent@\(key)",
                        ["reason": "rate_limited", "retry_after": String(wait)])
                 logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
             }
@@ -68,7 +69,7 @@ extension Broker {
         guard let code = try? SessionCode.parse(text),
               let stored = try? store.session(codeHash: code.hash(key: identity.codeKey)),
               var s = live[stored.id] else {
-            limiter.recordFailure(source: source, now: now)
+            limiter.recordFailure(source: key, now: now)
             record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "unknown_code"])
             logger.notice("join from \(source) refused: unknown code")
             return .failure(.codeUnknown)

@@ -8,12 +8,9 @@ extension Broker {
     /// Whether `name` may act now (the operator may have disabled or removed them since they
     /// logged in). Read from the store, not the watcher's copy, so an enable counts at once too.
     public func isActive(_ name: String) -> Bool {
-        do {
-            guard let user = try store.user(named: name) else { return false }
-            return user.status == .active
-        } catch {
-            return inactiveUsers[name] == nil
-        }
+        // Fail closed: a store that cannot say is a no.
+        guard let user = try? store.user(named: name) else { return false }
+        return user.status == .active
     }
 
     /// Reads who may no longer log in, and ends their live sessions with that reason.
@@ -21,6 +18,13 @@ extension Broker {
     public func refreshUsers() {
         guard let now = try? store.inactiveUsers() else { return }
         inactiveUsers = now
+        // Someone else's channels on a session (an admin's) close alone; the session goes on.
+        for (id, s) in live {
+            for (token, watch) in s.watches where now[watch.user] != nil && watch.user != s.record.technician {
+                watch.tell("your account was \(now[watch.user] == .removed ? "removed" : "disabled")", true)
+                live[id]?.watches[token] = nil
+            }
+        }
         for (id, s) in live where now[s.record.technician] != nil {
             switch s.lifecycle.state {
             case .pending, .offered, .approved, .active:

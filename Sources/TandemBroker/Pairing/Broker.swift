@@ -21,6 +21,7 @@ public actor Broker {
     var storageTrouble: String?
     /// Users the operator disabled or removed (`refreshUsers`).
     var inactiveUsers: [String: UserStatus] = [:]
+    var watchCounter = 0
 
     struct LiveSession {
         var record: SessionRecord
@@ -32,9 +33,18 @@ public actor Broker {
         var bytesFromAgent = 0
         /// Shared by every recording of the session (`max-recording-bytes`).
         var budget: RecordingBudget
-        /// Told the reason when the session ends (the technician's open channels).
-        var endListeners: [@Sendable (String) -> Void] = []
+        /// The technician channels attached to the session: told why when it ends, and closed
+        /// alone when their user is disabled (an admin on another technician's session).
+        var watches: [Int: ChannelWatch] = [:]
     }
+
+    /// One technician channel attached to a live session.
+    struct ChannelWatch {
+        var user: String
+        /// Shows the reason on the channel; `close` also closes it.
+        var tell: @Sendable (_ reason: String, _ close: Bool) -> Void
+    }
+
 
     public init(config: BrokerConfig, identity: BrokerIdentity, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.config = config
@@ -45,22 +55,27 @@ public actor Broker {
         self.limiter = GuessLimiter(limits: config.guessLimits)
     }
 
-    /// Writes one event to its ticket's chain; failures are logged loudly since nothing may be lost silently.
-    func record(_ kind: String, ticket: Int?, session: SessionID?, actor: String, _ data: [String: String] = [:]) {
+    /// Writes one event to its ticket's chain; false when it could not be stored, which is
+    /// logged loudly and ends the session it belongs to (nothing may run unrecorded).
+    @discardableResult
+    func record(_ kind: String, ticket: Int?, session: SessionID?, actor: String, _ data: [String: String] = [:]) -> Bool {
         let event = Event(time: clock.now, ticketID: ticket, sessionID: session?.rawValue, actor: actor, kind: kind, data: data)
         do {
             let linked = try store.append(event)
             noteAppended(linked)
+            return true
         } catch {
             logger.critical("could not record event \(kind) for session \(session?.rawValue ?? "-"): \(error)")
             eventFailed(error, session: session)
+            return false
         }
     }
 
-    /// Records an event on behalf of a connection handler.
-    public func recordEvent(_ kind: String, session: SessionID?, ticket: Int? = nil, actor: String, _ data: [String: String] = [:]) {
+    /// Records an event on behalf of a connection handler; false when it could not be stored.
+    @discardableResult
+    public func recordEvent(_ kind: String, session: SessionID?, ticket: Int? = nil, actor: String, _ data: [String: String] = [:]) -> Bool {
         let ticket = ticket ?? session.flatMap { id in live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID }
-        record(kind, ticket: ticket, session: session, actor: actor, data)
+        return record(kind, ticket: ticket, session: session, actor: actor, data)
     }
 
     func finish(_ id: SessionID, with outcome: PairingOutcome) {

@@ -4,6 +4,7 @@ import Glibc
 import NIOCore
 import Synchronization
 import TandemAudit
+import TandemCore
 
 /// Writes one shell channel as an asciicast v2 file, off the relay's event loop.
 ///
@@ -161,18 +162,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
         defer { batch.removeAll(keepingCapacity: true) }
         guard failure == nil, fd >= 0 else { return }
         if let budget, !budget.take(batch.count) { return fail(.capReached(limit: budget.limit)) }
-        var written = 0
-        let error: Int32? = batch.withUnsafeBytes { bytes in
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                written += n
-            }
-            return nil
-        }
+        let (written, error) = batch.withUnsafeBytes { writeCounting(fd, $0) }
         hasher.update(data: batch[..<written])
         size += written
         if let error { fail(.fromErrno(error, "cannot write a recording")) }

@@ -7,6 +7,7 @@ import NIOSSL
 import NIOTLS
 import TandemCore
 import TandemStore
+import TandemText
 
 /// The broker's one TLS port: ALPN decides whether a connection is an agent or a technician.
 public final class BrokerServer: Sendable {
@@ -97,12 +98,12 @@ public final class BrokerServer: Sendable {
         case .directTCPIP(let target):
             let who = identity.user?.name ?? "unknown"
             let dest = "\(target.targetHost):\(target.targetPort)"
-            logger.notice("refused port forwarding to \(dest) for \(who)")
+            logger.notice("refused port forwarding to \(TerminalText.field(dest, limit: 300)) for \(TerminalText.field(who, limit: 64))")
             Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "direct-tcpip", "target": dest]) }
             throw TandemError.permissionDenied("port forwarding is not allowed")
         default:
             let who = identity.user?.name ?? "unknown"
-            logger.notice("refused channel type \(type) for \(who)")
+            logger.notice("refused channel type \(TerminalText.field("\(type)", limit: 100)) for \(TerminalText.field(who, limit: 64))")
             Task { await broker.recordEvent("channel_refused", session: nil, actor: who, ["request": "\(type)"]) }
             throw TandemError.permissionDenied("channel type not allowed")
         }

@@ -89,7 +89,10 @@ struct ControlRunner: Sendable {
         case .sessionEnd(let id):
             guard let s = await broker.session(id) else { throw TandemError.notFound("session \(id)") }
             guard s.technician == user.name || user.role == .admin else {
-                try await deny("session \(id) belongs to another technician", command: "session end", session: id)
+                // Answered like a session that does not exist; the refusal is on its ticket's chain.
+                await broker.recordEvent("permission_denied", session: id, ticket: s.ticketID, actor: user.name,
+                                         ["command": "session end", "role": user.role.rawValue, "reason": "not their session"])
+                throw TandemError.notFound("session \(id)")
             }
             await broker.end(id, reason: "ended by technician", actor: user.name)
             emit("Session \(id) ended.\n", false)

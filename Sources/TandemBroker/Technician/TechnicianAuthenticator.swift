@@ -81,7 +81,7 @@ struct ForwardingRefusal: GlobalRequestDelegate {
         case .listen(let host, let port): target = "listen \(host):\(port)"
         case .cancel(let host, let port): target = "cancel \(host):\(port)"
         }
-        logger.notice("refused remote port forwarding (\(target)) for \(who)")
+        logger.notice("refused remote port forwarding (\(TerminalText.field(target, limit: 300))) for \(TerminalText.field(who, limit: 64))")
         let broker = self.broker
         Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "tcpip-forward", "target": target]) }
         promise.fail(TandemError.permissionDenied("port forwarding is not allowed"))

@@ -25,6 +25,7 @@ extension TechnicianChannelHandler {
             onCaptureFailure: failed,
             record: { kind, data in await broker.recordEvent(kind, session: id, actor: user.name, data) }) : nil
         let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
+        let watch = self.watchToken
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
             let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
@@ -38,25 +39,35 @@ extension TechnicianChannelHandler {
                                                      budget: budget, onFailure: failed)
                 } catch let why as RecordingFailure {
                     await broker.recordingFailed(id, why)
-                    throw TandemError.io(why.endReason)
+                    // Fail closed unless the operator chose to go on unrecorded.
+                    if config.onRecordingFailure == .endSession { throw TandemError.io(why.endReason) }
                 }
             }
-            await broker.onEnd(id) { reason in
+            let token = await broker.watchChannel(id, user: user.name) { reason, close in
                 // The channel hears why before the agent's side closes it.
                 told.eventLoop.execute {
                     let channel = told.value
                     var text = channel.allocator.buffer(capacity: 64)
-                    text.writeString("\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
+                    text.writeString(close ? "\r\ntandem: \(TerminalText.escape(reason)); this channel is closed\r\n"
+                                           : "\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
                     channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
+                    if close { channel.close(promise: nil) }
                 }
             }
+            watch.set(token)
+            let recorded: Bool
             if kind == "shell" {
-                await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
+                recorded = await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
             } else if kind == "sftp" {
-                await broker.recordEvent("sftp_started", session: id, actor: user.name)
+                recorded = await broker.recordEvent("sftp_started", session: id, actor: user.name)
             } else {
                 // Whole: the control parser refuses a command longer than it accepts rather than cutting it.
-                await broker.recordEvent("exec", session: id, actor: user.name, ["command": command])
+                recorded = await broker.recordEvent("exec", session: id, actor: user.name, ["command": command])
+            }
+            // Nothing starts on the user's machine unless its start is on record.
+            guard recorded else {
+                _ = recorder?.finish()
+                throw TandemError.io("the broker could not record this; nothing was run")
             }
             return (link, ticket, recorder)
         }.flatMap { (link, ticket, recorder) in
@@ -122,7 +133,9 @@ extension TechnicianChannelHandler {
         let status = counter.exitStatus
         let broker = self.broker
         let actor = identity.user?.name ?? "unknown"
+        let token = watchToken.value
         Task {
+            if let token { await broker.forgetChannel(attached.id, token: token) }
             let recording = recorder?.finish()
             await broker.addBytes(attached.id, toAgent: totals.toAgent, fromAgent: totals.fromAgent)
             var data = ["channel": attached.kind, "bytes_to_agent": String(totals.toAgent), "bytes_from_agent": String(totals.fromAgent)]

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSH
+import Synchronization
 import TandemCore
 import TandemStore
 import TandemText
@@ -30,6 +31,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var observer: SFTPObserver?
     var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
     let counter = RelayCounter()
+    /// This channel's watch on its session (`Broker.watchChannel`), forgotten when it closes.
+    let watchToken = WatchToken()
     /// The technician sent EOF before the agent's channel was up: pass it on once it is.
     var inputClosedWhileConnecting = false
 
@@ -89,7 +92,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
                 counter.toAgent(bytes.readableBytes)
                 if let recorder { recorder.input(bytes) }
                 if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {
-                    logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(why)")
+                    logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(TerminalText.field(why, limit: 200))")
                     agent.close(promise: nil)
                     context.close(promise: nil)
                 }
@@ -183,9 +186,16 @@ extension TechnicianChannelHandler {
 
     func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
         let who = identity.user?.name ?? "unknown"
-        logger.notice("refused \(what) '\(detail.prefix(64))' for \(who)")
+        logger.notice("refused \(what) '\(TerminalText.field(detail, limit: 64))' for \(TerminalText.field(who, limit: 64))")
         let broker = self.broker
         let session = attached?.id
         Task { await broker.recordEvent("channel_refused", session: session, actor: who, ["request": what, "detail": String(detail.prefix(256))]) }
     }
+}
+
+/// The token of a channel's watch on its session, set from the attach task and read at close.
+final class WatchToken: Sendable {
+    private let token = Mutex<Int?>(nil)
+    func set(_ value: Int?) { token.withLock { $0 = value } }
+    var value: Int? { token.withLock { $0 } }
 }

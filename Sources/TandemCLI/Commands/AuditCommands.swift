@@ -101,6 +101,8 @@ extension TandemCommand {
             @Argument(help: "An exported bundle (.tar).") var bundle: String?
             @Option(help: "Verify at the broker instead.") var ticket: Int?
             @Option(help: "The audit public key you expect (tandem-audit-ed25519 …).") var publicKey: String?
+            @Flag(help: "Accept a technician's export that leaves out other technicians' recordings (it then proves less).")
+            var allowWithheld = false
 
             func validate() throws {
                 guard (bundle == nil) != (ticket == nil) else { throw ValidationError("give a bundle file, or --ticket N") }
@@ -111,7 +113,7 @@ extension TandemCommand {
                 guard let data = FileManager.default.contents(atPath: bundle!) else { throw ValidationError("cannot read \(bundle!)") }
                 let report: ChainVerifier.Report
                 do {
-                    report = try AuditBundle.open(data).verify(expectedKey: publicKey)
+                    report = try AuditBundle.open(data).verify(expectedKey: publicKey, acceptWithheld: allowWithheld)
                 } catch {
                     writeText("FAILED: \(TerminalText.escape("\(error)"))\n", fd: 2)
                     throw ExitCode(1)

@@ -40,9 +40,9 @@ extension TandemCommand.Audit {
             let terminal = TerminalMode()
             terminal.passOutputThrough()
             defer { terminal.restore() }
-            var filter = raw ? nil : ReplayFilter()
+            var dropped = 0
             defer {
-                if let dropped = filter?.dropped, dropped > 0 {
+                if dropped > 0 {
                     writeText("\r\n(\(dropped) sequence\(dropped == 1 ? "" : "s") acting outside the screen not played; --raw plays them)\r\n", fd: 2)
                 }
             }
@@ -51,7 +51,10 @@ extension TandemCommand.Audit {
                 let s = try runRemote(options, "audit recording \(session) \(sha)") { bytes.append(contentsOf: $0) }
                 guard s == 0 else { throw ExitCode(s) }
                 if hashes.count > 1 { writeText("\r\n── recording \(index + 1) of \(hashes.count) ──\r\n", fd: 2) }
+                // A fresh filter per recording: one that ends inside a string must not swallow the next.
+                var filter = raw ? nil : ReplayFilter()
                 play(try Asciicast.parse(bytes), from: start, filter: &filter)
+                dropped += filter?.dropped ?? 0
             }
         }
 

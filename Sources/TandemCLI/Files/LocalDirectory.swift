@@ -50,10 +50,10 @@ final class LocalDirectory {
         }
     }
 
-    /// A new, empty file beside `name`, where a download lands until it is complete.
+    /// A new, empty file beside `name`, where a download lands until it is complete. Its name is
+    /// random and short, so no remote name can be too long for it or collide with it.
     func createTemporary(for name: String, mode: mode_t) throws -> (fd: Int32, name: String) {
-        let temporary = "." + name.prefix(200) + ".tandem-part"
-        _ = unlinkat(fd, temporary, 0)  // a leftover of an interrupted download; never a link's target
+        let temporary = ".tandem-part-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o777)
         guard file >= 0 else { throw CLIError.local("cannot write \(describe(name)): \(String(cString: strerror(errno)))") }
         return (file, temporary)

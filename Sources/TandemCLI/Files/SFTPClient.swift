@@ -48,6 +48,9 @@ final class SFTPClient {
         while version == nil { try pump() }
     }
 
+    /// Whether the transfer channel still works (a failed entry may be skipped; a broken stream may not).
+    var isOpen: Bool { !closed && streamError == nil && session.isConnected }
+
     func send(_ message: SFTPMessage) throws {
         try channel.write(SFTPCodec.encode(message))
     }

@@ -57,7 +57,12 @@ final class TreeDownload {
                 skip(remote + "/" + entry.filename, "the user's machine sent \(problem.words) in this folder")
                 continue
             }
-            try copyEntry(remote + "/" + entry.filename, into: folder, as: entry.filename, depth: depth)
+            do {
+                try copyEntry(remote + "/" + entry.filename, into: folder, as: entry.filename, depth: depth)
+            } catch let error as CLIError where sftp.isOpen {
+                // One entry that cannot be copied (unreadable, a name too long here) does not stop the rest.
+                skip(remote + "/" + entry.filename, error.description)
+            }
         }
     }
 

@@ -46,8 +46,13 @@ public struct GuessLimiter: Sendable {
 
     public let limits: Limits
     private var failuresBySource: [String: [Date]] = [:]
-    private var globalFailures: [Date] = []
+    /// Every counted wrong guess, oldest first from `head`: pruning pops what left the window,
+    /// so a flood from many sources costs each attempt only what expired, not a walk over all sources.
+    private var failures: [(time: Date, source: String)] = []
+    private var head = 0
     private var blocks: [String: Block] = [:]
+
+    private var globalCount: Int { failures.count - head }
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -67,7 +72,19 @@ public struct GuessLimiter: Sendable {
     public mutating func recordFailure(source: String, now: Date) {
         prune(now: now)
         failuresBySource[source, default: []].append(now)
-        globalFailures.append(now)
+        failures.append((now, source))
+    }
+
+    /// What a source is counted as: an IPv6 address by its /64 (one subscriber's whole network),
+    /// an IPv4-mapped one as its IPv4 address, anything else as it is.
+    public static func sourceKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var raw = in6_addr()
+        guard inet_pton(AF_INET6, address, &raw) == 1 else { return address }
+        let b = withUnsafeBytes(of: raw) { Array($0) }
+        if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff { return "\(b[12]).\(b[13]).\(b[14]).\(b[15])" }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
     }
 
     /// The counted refusals of every block that has ended (all blocks when `all`, at shutdown).
@@ -89,17 +106,24 @@ public struct GuessLimiter: Sendable {
     private func blockedFor(source: String, now: Date) -> Int? {
         let mine = failuresBySource[source] ?? []
         guard let oldest = mine.first else { return nil }
-        guard mine.count >= limits.perSource || globalFailures.count >= limits.global else { return nil }
+        guard mine.count >= limits.perSource || globalCount >= limits.global else { return nil }
         // Either way the source is free again once its own oldest wrong guess leaves the window.
         return max(1, Int(oldest.addingTimeInterval(limits.window).timeIntervalSince(now).rounded(.up)))
     }
 
     private mutating func prune(now: Date) {
         let cutoff = now.addingTimeInterval(-limits.window)
-        globalFailures.removeAll { $0 <= cutoff }
-        for (key, dates) in failuresBySource {
-            let kept = dates.filter { $0 > cutoff }
-            failuresBySource[key] = kept.isEmpty ? nil : kept
+        while head < failures.count, failures[head].time <= cutoff {
+            let source = failures[head].source
+            head += 1
+            if var dates = failuresBySource[source], !dates.isEmpty {
+                dates.removeFirst()
+                failuresBySource[source] = dates.isEmpty ? nil : dates
+            }
+        }
+        if head > 1024 && head * 2 > failures.count {
+            failures.removeFirst(head)
+            head = 0
         }
     }
 }

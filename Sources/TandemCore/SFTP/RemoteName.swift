@@ -38,17 +38,24 @@ public enum RemoteName {
     }
 
     /// Whether a link `depth` folders below the copy's root, pointing at `target`, stays
-    /// inside the root when resolved from where it lies. Absolute targets never do.
+    /// inside the root when resolved from where it lies. Absolute targets never do, and `..`
+    /// may only lead the target: after a name, that name may itself be a link (`a -> .`), so
+    /// counting levels in the text would no longer say where `..` goes on disk. With `..` only
+    /// climbing from the link's own folder, which is a real folder of the copy, and every link
+    /// in the copy held to this rule, no chain of links leads out.
     public static func linkStaysInside(target: String, depth: Int) -> Bool {
         guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0) else { return false }
         var level = depth
+        var named = false
         for part in target.split(separator: "/", omittingEmptySubsequences: true) {
             switch part {
             case ".": continue
             case "..":
                 level -= 1
-                if level < 0 { return false }
-            default: level += 1
+                if named || level < 0 { return false }
+            default:
+                named = true
+                level += 1
             }
         }
         return true
