@@ -26,6 +26,22 @@ public enum TerminalText {
         return String(out)
     }
 
+    /// A JSON text with every control character above ASCII's C0 range (DEL, C1, the bidi marks,
+    /// line separators) written as a `\uXXXX` escape: the same JSON value, safe on a terminal.
+    /// (C0 controls are always escaped in Tandem's JSON already.)
+    public static func jsonForTerminal(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { $0.value >= 0x7F && isControl($0) }) else { return json }
+        var out = ""
+        for scalar in json.unicodeScalars {
+            if scalar.value >= 0x7F && isControl(scalar) {
+                out += "\\u" + hex(scalar.value, width: 4)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// Runs of white space folded to one space, at most `limit` characters (the cut marked
     /// with `…`), then escaped as one line: a field that cannot pad itself onto a line of its own.
     public static func field(_ text: String, limit: Int = 200) -> String {

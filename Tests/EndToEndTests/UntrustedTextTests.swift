@@ -132,6 +132,10 @@ final class UntrustedTextTests: XCTestCase {
         assertEscaped(log, contains: "command=: '\(Self.shown)'", "audit log's command")
         assertEscaped(log, contains: "up-" + Self.shown, "audit log's file name")
         assertEscaped(log, contains: Self.shown + "@" + Self.shown, "audit log's agent host")
+        // The JSON view on a terminal: the same values, nothing raw.
+        let jsonOnTerminal = try onTerminal(fx, ["audit", "log", "--ticket", "1", "--json"] + carol)
+        XCTAssertTrue(jsonOnTerminal.contains(#"L\u202eB"#), jsonOnTerminal)
+        for bytes in Self.raw { XCTAssertFalse(jsonOnTerminal.contains(bytes), "audit log --json shows raw \(bytes.debugDescription)") }
         let list = try onTerminal(fx, ["ticket", "list"] + carol)
         assertEscaped(list, contains: Self.shown, "ticket list")
 

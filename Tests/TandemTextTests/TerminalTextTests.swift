@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import TandemText
@@ -39,6 +40,16 @@ final class TerminalTextTests: XCTestCase {
         XCTAssertEqual(TerminalText.escape(once), once)
         XCTAssertNil(TerminalText.firstControl(in: once))
         XCTAssertFalse(once.contains("\u{1B}"))
+    }
+
+    func testJSONForATerminalIsTheSameValueWithoutRawControls() throws {
+        let json = "{\"actor\":\"x\\u001b\",\"data\":{\"name\":\"a\u{202E}b\u{9B}c\u{7F}\"}}"
+        let shown = TerminalText.jsonForTerminal(json)
+        XCTAssertEqual(shown, "{\"actor\":\"x\\u001b\",\"data\":{\"name\":\"a\\u202eb\\u009bc\\u007f\"}}")
+        XCTAssertNil(shown.unicodeScalars.first { $0.value >= 0x7F && TerminalText.isControl($0) })
+        let a = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? NSDictionary
+        XCTAssertEqual(a, b)
     }
 
     func testFieldCutsLongTextAndEscapes() {

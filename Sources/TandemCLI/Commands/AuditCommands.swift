@@ -23,7 +23,8 @@ extension TandemCommand {
             @OptionGroup var options: CLIOptions
             @Option(help: "Ticket number.") var ticket: Int?
             @Option(help: "Session id.") var session: String?
-            @Flag(help: "JSON lines, one event each, exactly as stored and hashed.") var json = false
+            @Flag(help: "JSON lines, one event each, as stored and hashed (on a terminal, DEL, C1 and bidi characters are written as \\u escapes: the same JSON).")
+            var json = false
 
             func validate() throws {
                 guard (ticket == nil) != (session == nil) else { throw ValidationError("give either --ticket N or --session S") }
@@ -34,13 +35,14 @@ extension TandemCommand {
                 let line = ticket.map { "audit log --ticket \($0)" } ?? "audit log --session \(session!)"
                 var pending = ""
                 let json = self.json
+                let terminal = isatty(1) == 1
                 let status = try runRemote(options, line) { bytes in
                     pending += String(decoding: bytes, as: UTF8.self)
                     while let nl = pending.firstIndex(of: "\n") {
                         let text = String(pending[..<nl])
                         pending.removeSubrange(...nl)
                         if json {
-                            writeText(text + "\n")
+                            writeText((terminal ? TerminalText.jsonForTerminal(text) : text) + "\n")
                         } else {
                             writeText((AuditEvent.parseExportLine(text)?.humanLine ?? TerminalText.escape(text)) + "\n")
                         }
