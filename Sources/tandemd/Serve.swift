@@ -1,4 +1,5 @@
 import ArgumentParser
+import ServiceLifecycle
 import Foundation
 import Logging
 import TandemBroker
@@ -31,6 +32,8 @@ extension Tandemd {
         @Option(help: "Most bytes of recordings one session may write. (default: 1073741824)") var maxRecordingBytes: Int?
         @Option(help: "Space kept in reserve so session ends can be recorded on a full disk, in bytes. (default: 8388608)")
         var storageReserveBytes: Int?
+        @Option(help: "Seconds SIGTERM waits for every session's recording to be finished and named. (default: 10)")
+        var shutdownGrace: Double?
 
         func run() async throws {
             let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
@@ -82,21 +85,26 @@ extension Tandemd {
             if !(await broker.ensureStorageReserve()) {
                 logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
             }
+            // A crash left recordings unfinished and sessions open: finish and name the first, end the second.
+            await broker.recoverPartialRecordings()
             await broker.closeSessionsLeftOpen()
             await broker.checkpointAll()
-            let timer = Task { await broker.runCheckpointTimer() }
-            let users = Task { await broker.watchUsers() }
-            defer {
-                timer.cancel()
-                users.cancel()
-            }
             let server = try BrokerServer(broker: broker, logger: logger)
-            let channel = try await server.bind()
-            let bound = channel.localAddress?.port ?? port
-            // Tests and scripts read this line to learn the port.
-            print("tandemd listening on \(settings.host):\(bound) fingerprint \(identity.fingerprint)")
-            fflush(nil)
-            try await channel.closeFuture.get()
+            let host = settings.host
+            let fingerprint = identity.fingerprint
+            let listener = BrokerService(server: server, grace: .seconds(try number(shutdownGrace, "shutdown-grace", 10)), logger: logger) { bound in
+                // Tests and scripts read this line to learn the port.
+                print("tandemd listening on \(host):\(bound) fingerprint \(fingerprint)")
+                fflush(nil)
+            }
+            let checkpoints = PeriodicService(every: .seconds(settings.checkpointInterval)) {
+                await broker.recordGuessSummaries()
+                await broker.checkpointAll()
+            }
+            let users = PeriodicService(every: .seconds(1)) { await broker.refreshUsers() }
+            var group = ServiceGroupConfiguration(services: [listener, checkpoints, users], logger: logger)
+            group.gracefulShutdownSignals = [.sigterm, .sigint]
+            try await ServiceGroup(configuration: group).run()
         }
     }
 }

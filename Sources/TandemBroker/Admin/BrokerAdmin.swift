@@ -6,7 +6,7 @@ import TandemStore
 /// The operator's offline tasks on a data directory: init, users and their keys.
 ///
 /// Each change to a user is an event on the broker log (chain 0). A running broker notices a
-/// disabled or removed user within a second and ends their live sessions (`Broker.watchUsers`).
+/// disabled or removed user within a second and ends their live sessions (`Broker.refreshUsers`).
 public enum BrokerAdmin {
     /// Creates the data directory, the database (WAL) and the broker's keys.
     public static func initialise(dataDirectory dir: String) throws -> BrokerIdentity {

@@ -36,14 +36,4 @@ extension Broker {
             checkpoint(chain: chain)
         }
     }
-
-    /// Runs `checkpointAll` every `checkpointInterval` seconds until the task is cancelled.
-    public func runCheckpointTimer() async {
-        let interval = config.checkpointInterval
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(interval))
-            recordGuessSummaries()
-            checkpointAll()
-        }
-    }
 }

@@ -7,6 +7,7 @@ import TandemStore
 extension Broker {
     /// Stores a pending session and returns its code; the code itself is never stored.
     public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) throws(TandemError) -> (SessionID, SessionCode) {
+        if stopping { throw .io("the broker is stopping; try again in a moment") }
         if let full = storageRefusal() { throw .io(full) }
         guard (try? store.ticket(id: ticketID)) ?? nil != nil else {
             throw .notFound("ticket #\(ticketID) (create it with 'tandem ticket new')")

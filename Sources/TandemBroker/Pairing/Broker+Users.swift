@@ -35,12 +35,4 @@ extension Broker {
             }
         }
     }
-
-    /// Runs `refreshUsers` every `interval` seconds until the task is cancelled.
-    public func watchUsers(every interval: Duration = .seconds(1)) async {
-        while !Task.isCancelled {
-            refreshUsers()
-            try? await Task.sleep(for: interval)
-        }
-    }
 }

@@ -22,6 +22,11 @@ public actor Broker {
     /// Users the operator disabled or removed (`refreshUsers`).
     var inactiveUsers: [String: UserStatus] = [:]
     var watchCounter = 0
+    /// Technician channels whose end is not yet on record (`stop` waits for them).
+    var openChannels = 0
+    var drainWaiters: [(token: UUID, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Set by `stop`: no new session starts.
+    var stopping = false
 
     struct LiveSession {
         var record: SessionRecord

@@ -26,6 +26,7 @@ extension TechnicianChannelHandler {
             record: { kind, data in await broker.recordEvent(kind, session: id, actor: user.name, data) }) : nil
         let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         let watch = self.watchToken
+        let counted = WatchToken()
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
             let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
@@ -69,6 +70,9 @@ extension TechnicianChannelHandler {
                 _ = recorder?.finish()
                 throw TandemError.io("the broker could not record this; nothing was run")
             }
+            // From here the channel's end must reach the record before the broker stops.
+            await broker.channelOpened()
+            counted.set(1)
             return (link, ticket, recorder)
         }.flatMap { (link, ticket, recorder) in
             link.openSessionChannel { agentChannel in
@@ -85,6 +89,7 @@ extension TechnicianChannelHandler {
                 self.attached = (id, ticket, kind, command)
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):
+                if counted.value != nil { Task { await broker.channelRecorded() } }
                 self.mode = .control
                 let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
                 self.finish(status: 1, stderr: "tandem: \(TerminalText.escape(text))\n", context: context)
@@ -146,6 +151,7 @@ extension TechnicianChannelHandler {
                 if let failure = recording.failure { data["recording_incomplete"] = failure.endReason }
             }
             await broker.recordEvent("channel_closed", session: attached.id, actor: actor, data)
+            await broker.channelRecorded()
         }
     }
 }

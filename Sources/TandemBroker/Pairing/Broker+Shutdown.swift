@@ -1,0 +1,82 @@
+@preconcurrency import Crypto
+import Foundation
+import TandemAudit
+import TandemCore
+import TandemStore
+
+// MARK: - Stopping without losing a byte, and starting after a crash
+
+extension Broker {
+    /// A technician channel attached to a session; its end is put on record by `channelRecorded`.
+    func channelOpened() { openChannels += 1 }
+
+    /// A channel's end (its recording named) is on record.
+    func channelRecorded() {
+        openChannels = max(0, openChannels - 1)
+        if openChannels == 0 { resumeDrainWaiters() }
+    }
+
+    /// Ends every live session with `reason` (both sides are told), waits until each channel's
+    /// recording is finished and named (at most `grace`), then counts refused guesses and signs
+    /// every chain: what the broker has is on record and proven when it exits.
+    public func stop(reason: String, grace: Duration) async {
+        stopping = true
+        for id in Array(live.keys) { end(id, reason: reason, actor: "broker") }
+        if openChannels > 0 {
+            let token = UUID()
+            Task { [weak self] in
+                try? await Task.sleep(for: grace)
+                await self?.resumeDrainWaiters(timedOut: token)
+            }
+            await withCheckedContinuation { drainWaiters.append((token, $0)) }
+        }
+        if openChannels > 0 { logger.warning("stopping with \(openChannels) channel(s) not yet on record after \(grace)") }
+        recordGuessSummaries(all: true)
+        checkpointAll()
+    }
+
+    private func resumeDrainWaiters(timedOut token: UUID? = nil) {
+        let waiting = token.map { t in drainWaiters.filter { $0.token == t } } ?? drainWaiters
+        drainWaiters.removeAll { w in waiting.contains { $0.token == w.token } }
+        for w in waiting { w.continuation.resume() }
+    }
+
+    /// Finishes the recordings a crashed broker left as `.part` files: each is hashed, named by its
+    /// SHA-256 and put on its session's ticket (`recording_recovered`), so a crash loses no recorded byte.
+    public func recoverPartialRecordings() {
+        let dir = config.recordingsDirectory
+        let parts = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".part") }.sorted()
+        for part in parts {
+            let path = dir + "/" + part
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                logger.error("cannot read the unfinished recording \(part); it is left in place")
+                continue
+            }
+            let sha = SHA256.hash(data: bytes).hexString
+            let final = dir + "/" + sha + ".cast"
+            do {
+                if FileManager.default.fileExists(atPath: final) {
+                    try FileManager.default.removeItem(atPath: path)
+                } else {
+                    try FileManager.default.moveItem(atPath: path, toPath: final)
+                }
+            } catch {
+                logger.error("cannot finish the recording \(part): \(error); it is left in place")
+                continue
+            }
+            // Recordings are named "<session>-<milliseconds>.part".
+            let name = String(part.dropLast(".part".count))
+            let session = name.lastIndex(of: "-").map { SessionID(rawValue: String(name[..<$0])) }
+            let ticket = session.flatMap { (try? store.session(id: $0)) ?? nil }?.ticketID
+            record("recording_recovered", ticket: ticket, session: session, actor: "broker",
+                   ["recording_sha256": sha, "recording_bytes": String(bytes.count), "file": part,
+                    "reason": "the broker stopped before the recording was finished"])
+            logger.notice("finished the recording \(part) left by a broker that stopped: \(sha).cast")
+        }
+        let captures = config.filesDirectory
+        for part in ((try? FileManager.default.contentsOfDirectory(atPath: captures)) ?? []) where part.hasSuffix(".part") {
+            // A capture is kept only for a whole file; a cut one proves nothing, and no event names it.
+            try? FileManager.default.removeItem(atPath: captures + "/" + part)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The TLS listener as a service: on graceful shutdown (SIGTERM, SIGINT) it stops accepting,
+/// ends every live session with "broker stopping" (both sides see it), waits up to `grace` for
+/// every recording to be finished and named, signs every chain, and returns.
+public struct BrokerService: Service {
+    let server: BrokerServer
+    let grace: Duration
+    let logger: Logger
+    /// Called with the bound port once the broker accepts connections.
+    let onListening: @Sendable (Int) -> Void
+
+    public init(server: BrokerServer, grace: Duration, logger: Logger, onListening: @escaping @Sendable (Int) -> Void) {
+        self.server = server
+        self.grace = grace
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let listener = try await server.bind()
+        onListening(listener.localAddress?.port ?? 0)
+        // Until asked to stop (a signal), or cancelled; either way the stop below runs.
+        try? await gracefulShutdown()
+        logger.notice("stopping: no new connections; ending every session")
+        try? await listener.close()
+        await server.broker.stop(reason: "broker stopping", grace: grace)
+        try await server.shutdown()
+        logger.notice("stopped")
+    }
+}
+
+/// Runs `action` every `interval` until the broker stops (the checkpoint timer, the user watcher).
+public struct PeriodicService: Service {
+    let interval: Duration
+    let action: @Sendable () async -> Void
+
+    public init(every interval: Duration, _ action: @escaping @Sendable () async -> Void) {
+        self.interval = interval
+        self.action = action
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                await action()
+            }
+        }
+    }
+}
