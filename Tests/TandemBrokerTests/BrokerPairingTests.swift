@@ -84,6 +84,29 @@ final class BrokerPairingTests: XCTestCase {
         XCTAssertEqual(counted.first?.actor, "agent@10.6.6.6")
     }
 
+    /// A session that is over leaves the live registry, and what it was still answers from the store.
+    func testSessionsThatAreOverLeaveTheRegistry() async throws {
+        let clock = ManualWallClock()
+        let broker = try makeBroker(clock: clock)
+        let (refused, refusedCode) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        _ = await broker.redeem(code: refusedCode.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
+        _ = await broker.consent(refused, approved: false, actor: "jane@pc")
+        let (expired, expiredCode) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
+        clock.advance(by: 601)
+        await broker.expireIfPending(expired)
+        let liveAfter = await broker.liveSessionCount
+        XCTAssertEqual(liveAfter, 0)
+        let refusedOutcome = await broker.waitForOutcome(refused)
+        XCTAssertEqual(refusedOutcome, .refused)
+        let expiredOutcome = await broker.waitForOutcome(expired)
+        XCTAssertEqual(expiredOutcome, .expired)
+        // Their codes still read as used and expired, not unknown, and cost no guess.
+        let reused = await broker.redeem(code: refusedCode.digits, source: "10.2.2.2", agentUser: "x", agentHost: "y")
+        XCTAssertEqual(reused.failureValue, .codeUsed)
+        let late = await broker.redeem(code: expiredCode.digits, source: "10.2.2.2", agentUser: "x", agentHost: "y")
+        XCTAssertEqual(late.failureValue, .codeExpired)
+    }
+
     func testRefusalWakesTheWaitingTechnician() async throws {
         let clock = ManualWallClock()
         let broker = try makeBroker(clock: clock)

@@ -19,6 +19,7 @@ extension Broker {
             try? store.updateSession(id, state: .refused, endReason: "refused by user")
             record("refused", ticket: s.record.ticketID, session: id, actor: actor)
             finish(id, with: .refused)
+            retire(id)
             return false
         default:
             return false
@@ -35,10 +36,11 @@ extension Broker {
         record("started", ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .approved)
         let limit = s.record.timeLimitSeconds
-        Task { [weak self] in
-            try? await Task.sleep(for: .seconds(limit))
+        let timer = Task { [weak self] in
+            do { try await Task.sleep(for: .seconds(limit)) } catch { return }
             await self?.end(id, reason: "time limit reached", actor: "broker")
         }
+        live[id]?.timers.append(timer)
     }
 
     /// Ends a session for `reason`: the technician's open channels and the agent are each
@@ -59,6 +61,7 @@ extension Broker {
                ["reason": reason, "bytes_to_agent": String(s.bytesToAgent), "bytes_from_agent": String(s.bytesFromAgent)])
         logger.info("session \(id) ended: \(reason)")
         finish(id, with: .ended(reason))
+        retire(id)
         agent?.end(reason: reason)
     }
 
@@ -97,7 +100,13 @@ extension Broker {
 
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
     func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
-        guard let s = live[id] else { throw .notFound("session \(id)") }
+        guard let s = live[id] else {
+            // Over: its owner (or an admin) hears so; anyone else, that there is no such session.
+            if let stored = (try? store.session(id: id)) ?? nil, stored.technician == user || role == .admin {
+                throw .invalidArgument("session \(id) is not active: it is over (\(stored.endReason ?? stored.state.rawValue)); start a new one with 'tandem session new'")
+            }
+            throw .notFound("session \(id)")
+        }
         guard isActive(user) else { throw .permissionDenied("your account is disabled") }
         guard role != .auditor else {
             record("permission_denied", ticket: s.record.ticketID, session: id, actor: user,
@@ -125,4 +134,7 @@ extension Broker {
     }
 
     public func session(_ id: SessionID) -> SessionRecord? { live[id]?.record }
+
+    /// Sessions not yet over (pending, offered, approved, active).
+    public var liveSessionCount: Int { live.count }
 }

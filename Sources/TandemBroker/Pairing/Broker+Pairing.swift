@@ -27,10 +27,11 @@ extension Broker {
         record("code_issued", ticket: ticketID, session: id, actor: "broker",
                ["expires": ISO8601DateFormatter().string(from: newSession.expires)])
         let lifetime = config.codeLifetime
-        Task { [weak self] in
-            try? await Task.sleep(for: .seconds(lifetime))
+        let timer = Task { [weak self] in
+            do { try await Task.sleep(for: .seconds(lifetime)) } catch { return }
             await self?.expireIfPending(id)
         }
+        live[id]?.timers.append(timer)
         return (id, code)
     }
 
@@ -51,6 +52,7 @@ extension Broker {
         try? store.updateSession(id, state: .expired)
         record("code_expired", ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .expired)
+        retire(id)
     }
 
     /// An agent presented a code: answer with the offer or a rejection the user can act on.
@@ -68,12 +70,19 @@ extension Broker {
             return .failure(.tooManyAttempts(retryAfterSeconds: wait))
         }
         guard let code = try? SessionCode.parse(text),
-              let stored = try? store.session(codeHash: code.hash(key: identity.codeKey)),
-              var s = live[stored.id] else {
+              let stored = (try? store.session(codeHash: code.hash(key: identity.codeKey))) ?? nil else {
             limiter.recordFailure(source: key, now: now)
             record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "unknown_code"])
             logger.notice("join from \(source) refused: unknown code")
             return .failure(.codeUnknown)
+        }
+        guard var s = live[stored.id] else {
+            // A real code of a session that is over: say why, and it is no wrong guess.
+            let error: TandemError = stored.state == .expired ? .codeExpired : .codeUsed
+            record("join_refused", ticket: stored.ticketID, session: stored.id, actor: "\(agentUser)@\(agentHost)",
+                   ["reason": error == .codeExpired ? "expired_code" : "used_code"])
+            logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
+            return .failure(error)
         }
         let action = s.lifecycle.redeem(now: now)
         live[stored.id] = s
@@ -94,6 +103,7 @@ extension Broker {
             if error == .codeExpired {
                 try? store.updateSession(s.record.id, state: .expired)
                 finish(s.record.id, with: .expired)
+                retire(s.record.id)
             }
             record("join_refused", ticket: s.record.ticketID, session: s.record.id, actor: actor,
                    ["reason": error == .codeExpired ? "expired_code" : "used_code"])

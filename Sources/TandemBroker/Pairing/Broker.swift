@@ -38,6 +38,8 @@ public actor Broker {
         var bytesFromAgent = 0
         /// Shared by every recording of the session (`max-recording-bytes`).
         var budget: RecordingBudget
+        /// The code-expiry and time-limit timers, cancelled when the session is over.
+        var timers: [Task<Void, Never>] = []
         /// The technician channels attached to the session: told why when it ends, and closed
         /// alone when their user is disabled (an admin on another technician's session).
         var watches: [Int: ChannelWatch] = [:]
@@ -94,8 +96,25 @@ public actor Broker {
 
     /// Waits until the session is approved, refused, expired or ended.
     public func waitForOutcome(_ id: SessionID) async -> PairingOutcome {
-        guard let s = live[id] else { return .expired }
+        guard let s = live[id] else { return Self.outcome(of: (try? store.session(id: id)) ?? nil) }
         if let outcome = s.outcome { return outcome }
         return await withCheckedContinuation { c in live[id]?.waiters.append(c) }
+    }
+
+    /// A session that is over leaves the live registry; its timers stop. What it was stays in the store.
+    func retire(_ id: SessionID) {
+        guard let s = live.removeValue(forKey: id) else { return }
+        for timer in s.timers { timer.cancel() }
+        for waiter in s.waiters { waiter.resume(returning: s.outcome ?? .expired) }
+    }
+
+    /// How a session no longer live turned out, from its stored state.
+    static func outcome(of record: SessionRecord?) -> PairingOutcome {
+        switch record?.state {
+        case .refused: return .refused
+        case .ended: return .ended(record?.endReason ?? "ended")
+        case .active, .approved: return .approved
+        default: return .expired
+        }
     }
 }

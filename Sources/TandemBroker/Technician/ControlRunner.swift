@@ -87,7 +87,14 @@ struct ControlRunner: Sendable {
             _ = try await visibleTicket(ticket, command: "session new")
             return try await newSession(ticket: ticket, scopes: scopes, limit: limit)
         case .sessionEnd(let id):
-            guard let s = await broker.session(id) else { throw TandemError.notFound("session \(id)") }
+            guard let s = await broker.session(id) else {
+                // Already over: saying so to its owner (or an admin) makes 'session end' safe to repeat.
+                if let stored = try store.session(id: id), stored.technician == user.name || user.role == .admin {
+                    emit("Session \(id) is already over (\(TerminalText.escape(stored.endReason ?? stored.state.rawValue))).\n", false)
+                    return Status.ok
+                }
+                throw TandemError.notFound("session \(id)")
+            }
             guard s.technician == user.name || user.role == .admin else {
                 // Answered like a session that does not exist; the refusal is on its ticket's chain.
                 await broker.recordEvent("permission_denied", session: id, ticket: s.ticketID, actor: user.name,
