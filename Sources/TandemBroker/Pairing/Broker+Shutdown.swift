@@ -53,13 +53,8 @@ extension Broker {
                 continue
             }
             let sha = SHA256.hash(data: bytes).hexString
-            let final = dir + "/" + sha + ".cast"
             do {
-                if FileManager.default.fileExists(atPath: final) {
-                    try FileManager.default.removeItem(atPath: path)
-                } else {
-                    try FileManager.default.moveItem(atPath: path, toPath: final)
-                }
+                try AsciicastRecorder.name(path, sha256: sha, in: dir)
             } catch {
                 logger.error("cannot finish the recording \(part): \(error); it is left in place")
                 continue

@@ -17,7 +17,6 @@ extension Broker {
     /// The `tandemd user` commands run in another process, so the broker looks rather than is told.
     public func refreshUsers() {
         guard let now = try? store.inactiveUsers() else { return }
-        inactiveUsers = now
         // Someone else's channels on a session (an admin's) close alone; the session goes on.
         for (id, s) in live {
             for (token, watch) in s.watches where now[watch.user] != nil && watch.user != s.record.technician {

@@ -19,8 +19,6 @@ public actor Broker {
     var unsigned: [Int: Int] = [:]
     /// Why the broker's storage is full, while it is: new sessions are refused.
     var storageTrouble: String?
-    /// Users the operator disabled or removed (`refreshUsers`).
-    var inactiveUsers: [String: UserStatus] = [:]
     var watchCounter = 0
     /// Technician channels whose end is not yet on record (`stop` waits for them).
     var openChannels = 0

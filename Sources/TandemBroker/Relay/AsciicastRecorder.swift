@@ -86,17 +86,19 @@ public final class AsciicastRecorder: @unchecked Sendable {
             close(fd)
             fd = -1
             let sha = hasher.finalize().hexString
-            let final = directory + "/" + sha + ".cast"
-            do {
-                if FileManager.default.fileExists(atPath: final) {
-                    try FileManager.default.removeItem(atPath: partPath)
-                } else {
-                    try FileManager.default.moveItem(atPath: partPath, toPath: final)
-                }
-            } catch {
-                return nil
-            }
+            guard (try? Self.name(partPath, sha256: sha, in: directory)) != nil else { return nil }
             return (sha, size, failure)
+        }
+    }
+
+    /// Puts a finished recording at `<sha256>.cast`, so the event that names it covers its content;
+    /// the same content already there (a recording made twice) needs no second copy.
+    static func name(_ partPath: String, sha256: String, in directory: String) throws {
+        let final = directory + "/" + sha256 + ".cast"
+        if FileManager.default.fileExists(atPath: final) {
+            try FileManager.default.removeItem(atPath: partPath)
+        } else {
+            try FileManager.default.moveItem(atPath: partPath, toPath: final)
         }
     }
 
