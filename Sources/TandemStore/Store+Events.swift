@@ -7,23 +7,35 @@ extension Store {
     /// Appends one event to its ticket's chain; it is durable (WAL, synchronous=FULL) when this returns.
     @discardableResult
     public func append(_ event: Event) throws(StoreError) -> AuditEvent {
-        let chain = event.ticketID ?? 0
-        let micros = Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded())
-        return try transaction { c throws(StoreError) in
-            let last = try c.query("SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1", [.int(Int64(chain))]).first
-            let nextID = (try c.query("SELECT COALESCE(MAX(id), 0) + 1 FROM events").first?.first?.int) ?? 1
-            var linked = AuditEvent(id: nextID, chain: chain, seq: (last?[0].int ?? 0) + 1, timeMicros: micros,
-                                    session: event.sessionID, actor: event.actor, kind: event.kind, data: event.data,
-                                    prev: last?[1].text ?? AuditEvent.genesis)
-            linked.hash = linked.computeHash()
-            let data = (try? JSONEncoder.sorted.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            try c.query("""
-                INSERT INTO events(id, chain, seq, time_us, session_id, actor, kind, data, prev, hash)
-                VALUES(?,?,?,?,?,?,?,?,?,?)
-                """, [.int(linked.id), .int(Int64(chain)), .int(linked.seq), .int(micros), event.sessionID.map(SQLValue.text) ?? .null,
-                      .text(event.actor), .text(event.kind), .text(data), .text(linked.prev), .text(linked.hash)])
+        try transaction { c throws(StoreError) in try Self.link(event, on: c) }
+    }
+
+    /// Appends events in order in one transaction (one flush): all of them are durable, or none.
+    public func append(contentsOf events: [Event]) throws(StoreError) -> [AuditEvent] {
+        try transaction { c throws(StoreError) in
+            var linked: [AuditEvent] = []
+            linked.reserveCapacity(events.count)
+            for event in events { linked.append(try Self.link(event, on: c)) }
             return linked
         }
+    }
+
+    private static func link(_ event: Event, on c: SQLiteConnection) throws(StoreError) -> AuditEvent {
+        let chain = event.ticketID ?? 0
+        let micros = Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded())
+        let last = try c.query("SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1", [.int(Int64(chain))]).first
+        let nextID = (try c.query("SELECT COALESCE(MAX(id), 0) + 1 FROM events").first?.first?.int) ?? 1
+        var linked = AuditEvent(id: nextID, chain: chain, seq: (last?[0].int ?? 0) + 1, timeMicros: micros,
+                                session: event.sessionID, actor: event.actor, kind: event.kind, data: event.data,
+                                prev: last?[1].text ?? AuditEvent.genesis)
+        linked.hash = linked.computeHash()
+        let data = (try? JSONEncoder.sorted.encode(event.data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try c.query("""
+            INSERT INTO events(id, chain, seq, time_us, session_id, actor, kind, data, prev, hash)
+            VALUES(?,?,?,?,?,?,?,?,?,?)
+            """, [.int(linked.id), .int(Int64(chain)), .int(linked.seq), .int(micros), event.sessionID.map(SQLValue.text) ?? .null,
+                  .text(event.actor), .text(event.kind), .text(data), .text(linked.prev), .text(linked.hash)])
+        return linked
     }
 
     /// A ticket's whole chain, oldest first.

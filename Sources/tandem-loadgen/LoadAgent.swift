@@ -128,7 +128,15 @@ enum LoadAgent {
                 if shell.wantReply { context.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil) }
                 write(Array("$ ".utf8), context: context)
             case let exec as SSHChannelRequestEvent.ExecRequest:
-                if exec.wantReply { context.triggerUserOutboundEvent(ChannelFailureEvent(), promise: nil) }
+                // Only `echo WORDS`, as a command would: its output, exit status 0, close.
+                guard exec.command.hasPrefix("echo ") else {
+                    if exec.wantReply { context.triggerUserOutboundEvent(ChannelFailureEvent(), promise: nil) }
+                    return
+                }
+                if exec.wantReply { context.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil) }
+                write(Array(exec.command.dropFirst(5).utf8) + [UInt8(ascii: "\n")], context: context)
+                context.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: 0), promise: nil)
+                context.close(promise: nil)
             case ChannelEvent.inputClosed:
                 context.close(promise: nil)
             default:

@@ -56,6 +56,15 @@ struct LoadEnvironment: Sendable {
     }
 
     private func openSession(ticket: Int) async throws -> LoadShell {
+        let (technician, id, agent) = try await pair(ticket: ticket)
+        let shell = LoadShell(technician: technician, agent: agent)
+        try await shell.open(session: id)
+        return shell
+    }
+
+    /// Requests a session on `ticket` and has a simulated agent approve it: the technician's
+    /// connection, the session id and the agent.
+    func pair(ticket: Int) async throws -> (LoadTechnician, String, AgentHolder) {
         let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
         let session = Lines()
         let agent = Lines()
@@ -77,9 +86,30 @@ struct LoadEnvironment: Sendable {
             technician.close()
             throw Failure.setup("session new ended with status \(status): \((session.all + agent.all).joined(separator: " | ").prefix(300))")
         }
-        let shell = LoadShell(technician: technician, agent: agentChannel)
+        return (technician, id, agentChannel)
+    }
+
+    /// One whole session: pairing, an exec, a shell with a line typed into it, and `session end`
+    /// while the shell is still open (the broker closes it). Returns the session id.
+    func lifecycle(ticket: Int) async throws -> String {
+        let (technician, id, agent) = try await pair(ticket: ticket)
+        defer {
+            technician.close()
+            agent.close()
+        }
+        let output = Lines()
+        let status = try await technician.run("exec \(id) -- echo exec-\(id)") { output.add($0) }.get()
+        guard status == 0, output.all == ["exec-\(id)"] else {
+            throw Failure.setup("exec in \(id) ended with status \(status): \(output.all.joined(separator: " | ").prefix(200))")
+        }
+        let shell = LoadShell(technician: technician, agent: agent)
         try await shell.open(session: id)
-        return shell
+        try await shell.type("echo typed-\(id)\r", until: "\r\ntyped-\(id)\r\n")
+        let end = Lines()
+        let ended = try await technician.run("session end \(id)") { end.add($0) }.get()
+        guard ended == 0 else { throw Failure.setup("session end \(id) ended with status \(ended): \(end.all.joined(separator: " | "))") }
+        try await shell.closed()
+        return id
     }
 
     struct PairingEvent: Decodable {

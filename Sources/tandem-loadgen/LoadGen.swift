@@ -23,7 +23,41 @@ struct LoadGen: AsyncParsableCommand {
             connection to the broker; the agent's shell is a built-in echo, so the broker alone
             is measured. Not for production: it approves every offer.
             """,
-        subcommands: [Keygen.self, Run.self, Command.self])
+        subcommands: [Keygen.self, Run.self, Lifecycles.self, Command.self])
+
+    struct Lifecycles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run N whole sessions at once (exec, shell, end); print each session id (tests).")
+        @Option(help: "Broker address, host:port.") var broker: String
+        @Option(help: "CA certificate that signed the broker's certificate.") var ca: String
+        @Option(help: "Private key written by keygen.") var key: String
+        @Option(help: "Technician user name.") var user = "load"
+        @Option(help: "Sessions, all at once.") var sessions = 50
+        @Option(help: "Tickets the sessions are spread over.") var tickets = 5
+
+        func run() async throws {
+            let raw = try Data(base64Encoded: String(contentsOfFile: key, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
+            let sshKey = NIOSSHPrivateKey(ed25519Key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            let env = LoadEnvironment(
+                broker: try BrokerAddress(parsing: broker), group: group, user: user, key: sshKey,
+                technicianTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.sshALPN),
+                agentTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.agentALPN))
+            var ticketIDs: [Int] = []
+            for _ in 0..<max(1, tickets) { ticketIDs.append(try await env.createTicket()) }
+            let ids = try await withThrowingTaskGroup(of: String.self) { tasks in
+                for n in 0..<sessions {
+                    let ticket = ticketIDs[n % ticketIDs.count]
+                    tasks.addTask { try await env.lifecycle(ticket: ticket) }
+                }
+                var ids: [String] = []
+                for try await id in tasks { ids.append(id) }
+                return ids
+            }
+            for id in ids { print(id) }
+            try await group.shutdownGracefully()
+        }
+    }
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a technician key pair: load.key (private) and load.pub.")

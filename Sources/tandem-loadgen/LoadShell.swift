@@ -119,6 +119,27 @@ final class LoadShell: Sendable {
         technician.close()
         agent.close()
     }
+
+    /// Types `text` and waits (at most 30 s) until the shell's output holds `answer`.
+    func type(_ text: String, until answer: String) async throws {
+        guard let ch = channel.withLock({ $0 }) else { throw LoadEnvironment.Failure.setup("no shell to type into") }
+        let want = Array(answer.utf8)
+        let deadline = ContinuousClock.now + .seconds(30)
+        state.withLock { $0.tail.removeAll() }
+        try await ch.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(ch.allocator.buffer(string: text)))).get()
+        while !state.withLock({ $0.tail.firstRange(of: want) != nil }) {
+            guard ContinuousClock.now < deadline else { throw LoadEnvironment.Failure.setup("no '\(answer.debugDescription)' within 30 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Waits (at most 30 s) until the broker has closed the shell.
+    func closed() async throws {
+        guard let ch = channel.withLock({ $0 }) else { return }
+        let timeout = ch.eventLoop.scheduleTask(in: .seconds(30)) { ch.close(promise: nil) }
+        defer { timeout.cancel() }
+        try await ch.closeFuture.get()
+    }
 }
 
 /// The agent's connection, known once it has joined.

@@ -6,12 +6,7 @@ final class ConcurrentSessionsTests: XCTestCase {
     func testManySimultaneousSessionsEachRelayAndRecordTheirOwnShell() throws {
         let fx = try BrokerFixture(name: "concurrent")
         defer { fx.stopAll() }
-        let keys = fx.dir.appendingPathComponent("load")
-        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-        XCTAssertEqual(try runTool(Harness.tool("tandem-loadgen"), ["keygen", "--out", keys.path], in: fx.dir).status, 0)
-        XCTAssertEqual(try runTool(Harness.tool("tandemd"), ["user", "add", "load", "--role", "technician",
-                                                              "--key", keys.appendingPathComponent("load.pub").path,
-                                                              "--data", fx.data.path], in: fx.dir).status, 0)
+        let keys = try fx.addLoadUser()
         let sessions = 20
         let run = try runTool(Harness.tool("tandem-loadgen"), [
             "run", "--broker", "127.0.0.1:\(fx.port)", "--ca", fx.dir.appendingPathComponent("certs/ca.crt").path,

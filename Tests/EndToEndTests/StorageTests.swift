@@ -29,16 +29,16 @@ final class StorageTests: XCTestCase {
         XCTAssertTrue(fx.broker.stderr.contains("broker storage full"), fx.broker.stderr)
         let after = try eventIDs(fx)
         XCTAssertEqual(Array(after.prefix(before.count)), before, "every earlier event is there, unchanged")
-        let kinds = try fx.eventKinds()
-        XCTAssertTrue(kinds.contains("storage_full") && kinds.contains("ended"), "\(kinds)")
-        // The cut recording is named in its channel's close, and marked as cut (the close is
-        // recorded when the channel's last bytes are settled, which may be after "ended").
-        var closed = ""
+        // `ended` waits for the channel's end, which names the cut recording and marks it as cut.
+        var kinds: [String] = []
         XCTAssertTrue(Harness.waitUntil(15) {
-            closed = (try? fx.sql("SELECT json_extract(data, '$.recording_incomplete') FROM events WHERE kind = 'channel_closed' "
-                                  + "AND json_extract(data, '$.recording_incomplete') IS NOT NULL")) ?? ""
-            return !closed.isEmpty
-        })
+            kinds = (try? fx.eventKinds()) ?? []
+            return kinds.contains("ended")
+        }, "\(kinds)")
+        XCTAssertTrue(kinds.contains("storage_full"), "\(kinds)")
+        XCTAssertEqual(kinds.last, "ended", "the session's end is its last event: \(kinds)")
+        let closed = try fx.sql("SELECT json_extract(data, '$.recording_incomplete') FROM events WHERE kind = 'channel_closed' "
+                                + "AND json_extract(data, '$.recording_incomplete') IS NOT NULL")
         XCTAssertTrue(closed.contains("broker storage full"), closed)
         let verify = try fx.tandem(["audit", "verify", "--ticket", "1"])
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)

@@ -4,6 +4,7 @@ import TandemCore
 import TandemStore
 import XCTest
 
+import TandemAudit
 @testable import TandemBroker
 
 /// The broker's pairing rules against a real SQLite file, with time from a manual clock.
@@ -71,6 +72,7 @@ final class BrokerPairingTests: XCTestCase {
             let r = await broker.redeem(code: String(format: "%09d", 1 + i), source: "10.6.6.6", agentUser: "x", agentHost: "y")
             XCTAssertNotNil(r.failureValue)
         }
+        await broker.journal.drain()
         let during = try broker.store.events(ticketID: 0).dropFirst(before)
         XCTAssertEqual(during.map { $0.data["reason"] ?? "" }, ["unknown_code", "unknown_code", "unknown_code", "rate_limited"])
         // The right code from another address is not locked out by the flood.
@@ -78,6 +80,7 @@ final class BrokerPairingTests: XCTestCase {
         XCTAssertNil(other.failureValue)
         clock.advance(by: 61)
         await broker.recordGuessSummaries()
+        await broker.journal.drain()
         let counted = try broker.store.events(ticketID: 0).filter { $0.kind == "join_refusals_counted" }
         XCTAssertEqual(counted.count, 1)
         XCTAssertEqual(counted.first?.data["count"], "196")
@@ -124,14 +127,16 @@ final class BrokerPairingTests: XCTestCase {
         let broker = try makeBroker(clock: clock, checkpointEvery: 3)
         let (id, _) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         XCTAssertTrue(try broker.store.checkpoints(chain: 1).isEmpty, "2 events: not yet")
-        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "true"])
+        await broker.recordEvent(Exec(command: "true"), session: id, actor: "alice")
         let first = try broker.store.checkpoints(chain: 1)
         XCTAssertEqual(first.map(\.seq), [3], "signed after the 3rd event")
         XCTAssertTrue(first[0].isValid(publicKey: broker.identity.auditKey.publicKey))
-        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "true"])
-        await broker.end(id, reason: "done", actor: "alice")
+        await broker.recordEvent(Exec(command: "true"), session: id, actor: "alice")
+        let ended = await broker.end(id, reason: "done", actor: "alice")
+        let stored = await ended.stored()
+        XCTAssertTrue(stored)
         XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 5, "signed again at the session's end")
-        await broker.recordEvent("exec", session: id, actor: "alice", ["command": "late"])
+        await broker.recordEvent(Exec(command: "late"), session: id, actor: "alice")
         await broker.checkpointAll()
         XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 6, "the interval timer signs what is left")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSH
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -30,7 +31,7 @@ public enum BrokerAdmin {
                 : "user '\(name)' already exists (add a key with 'tandemd user key add \(name) KEYFILE')")
         }
         try store.addUser(name: name, role: role, publicKey: line, now: Date())
-        try log(store, "user_added", ["user": name, "role": role.rawValue, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+        try log(store, UserAdded(user: name, role: role.rawValue, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
     }
 
     /// Removes a person for good: their keys are deleted, their name is never given again.
@@ -38,7 +39,7 @@ public enum BrokerAdmin {
         let store = try openStore(dir)
         _ = try existingUser(store, name)
         try store.setStatus(of: name, to: .removed)
-        try log(store, "user_removed", ["user": name])
+        try log(store, UserRemoved(user: name))
     }
 
     /// Disables or enables logins; a disabled user's live sessions end.
@@ -47,7 +48,7 @@ public enum BrokerAdmin {
         let user = try existingUser(store, name)
         guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed; add a new user instead") }
         try store.setStatus(of: name, to: enabled ? .active : .disabled)
-        try log(store, enabled ? "user_enabled" : "user_disabled", ["user": name])
+        if enabled { try log(store, UserEnabled(user: name)) } else { try log(store, UserDisabled(user: name)) }
     }
 
     public static func addKey(dataDirectory dir: String, name: String, keyFile: String) throws {
@@ -59,7 +60,7 @@ public enum BrokerAdmin {
             throw TandemError.invalidArgument("\(keyFile) is already one of \(name)'s keys")
         }
         try store.addKey(line, to: name, now: Date())
-        try log(store, "user_key_added", ["user": name, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+        try log(store, UserKeyAdded(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
     }
 
     public static func removeKey(dataDirectory dir: String, name: String, keyFile: String) throws {
@@ -67,7 +68,7 @@ public enum BrokerAdmin {
         _ = try existingUser(store, name)
         let line = try readKey(keyFile)
         guard try store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
-        try log(store, "user_key_removed", ["user": name, "key": BrokerIdentity.fingerprint(ofOpenSSHLine: line)])
+        try log(store, UserKeyRemoved(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
     }
 
     public static func openStore(_ dir: String) throws -> Store {
@@ -91,7 +92,8 @@ public enum BrokerAdmin {
         return line
     }
 
-    private static func log(_ store: Store, _ kind: String, _ data: [String: String]) throws {
-        try store.append(Event(time: Date(), ticketID: nil, sessionID: nil, actor: "operator", kind: kind, data: data))
+    /// The operator's commands run while the broker may be stopped: straight to the store, in the command's own order.
+    private static func log(_ store: Store, _ payload: some EventPayload) throws {
+        try store.append(Event(payload, time: Date(), ticketID: nil, sessionID: nil, actor: "operator"))
     }
 }

@@ -6,7 +6,7 @@ import TandemCore
 // MARK: - Requests and replies
 
 extension SFTPObserver {
-    func request(_ m: SFTPMessage, _ s: inout State, _ out: inout [(String, [String: String])]) {
+    func request(_ m: SFTPMessage, _ s: inout State, _ out: inout [any EventPayload]) {
         switch m {
         case .open(let id, let path, let flags, _): s.pending[id] = Pending(op: "open", path: path, flags: flags)
         case .close(let id, let h): s.pending[id] = Pending(op: "close", handle: h)
@@ -33,24 +33,24 @@ extension SFTPObserver {
                 // with the broker's own refusals so a flood of reports is capped too.
                 s.refusedNames += 1
                 if s.refusedNames <= Self.refusedNamesRecorded {
-                    out.append(("file_name_refused", ["path": String(words[0].prefix(1024)), "reason": String(words[1].prefix(64)),
-                                                      "detail": String(words[2].prefix(1024)), "reported_by": "client"]))
+                    out.append(FileNameRefused(path: String(words[0].prefix(1024)), reason: String(words[1].prefix(64)),
+                                               detail: String(words[2].prefix(1024)), reportedBy: "client"))
                 }
             } else {
                 s.pending[id] = Pending(op: "extended:\(name.prefix(60))")
             }
         case .unknown(let type, let id):
-            out.append(("sftp_unknown_request", ["type": String(type)]))
+            out.append(SFTPUnknownRequest(type: Int(type)))
             if let id { s.pending[id] = Pending(op: "unknown") }
         case .readdir(let id, let h): s.pending[id] = Pending(op: "readdir", path: s.dirs[h], handle: h)
         case .fstat, .initialize:
             break
         case .version, .status, .handle, .data, .name, .attrs:
-            out.append(("sftp_malformed", ["from": "technician", "problem": "a reply sent as a request"]))
+            out.append(SFTPMalformed(from: "technician", problem: "a reply sent as a request"))
         }
     }
 
-    func reply(_ m: SFTPMessage, _ s: inout State, _ out: inout [(String, [String: String])]) {
+    func reply(_ m: SFTPMessage, _ s: inout State, _ out: inout [any EventPayload]) {
         guard let id = m.id, let p = s.pending.removeValue(forKey: id) else { return }
         switch (p.op, m) {
         case ("open", .handle(_, let h)):
@@ -63,7 +63,7 @@ extension SFTPObserver {
         case ("write", .status(_, let code, let message)):
             if code != SFTP.Status.ok.rawValue, let h = p.handle, let f = s.files[h] {
                 if !f.failed {
-                    out.append(("file_op_failed", ["op": "write", "path": f.path, "status": Self.statusName(code), "message": String(message.prefix(200))]))
+                    out.append(FileOpFailed(op: "write", path: f.path, status: Self.statusName(code), message: String(message.prefix(200))))
                 }
                 f.failed = true
             }
@@ -74,17 +74,16 @@ extension SFTPObserver {
         case (_, .status(_, let code, let message)):
             if code == SFTP.Status.ok.rawValue {
                 if ["stat", "realpath", "readlink"].contains(p.op) { return }
-                var data = ["op": p.op, "path": p.path ?? ""]
-                if let to = p.to { data[p.op == "symlink" ? "target" : "to"] = to }
-                out.append(("file_op", data))
+                var op = FileOp(op: p.op, path: p.path ?? "")
+                if p.op == "symlink" { op.target = p.to } else { op.to = p.to }
+                out.append(op)
             } else if code != SFTP.Status.eof.rawValue {
-                var data = ["op": p.op, "path": p.path ?? "", "status": Self.statusName(code), "message": String(message.prefix(200))]
-                if let flags = p.flags { data["flags"] = flags.words }
-                out.append(("file_op_failed", data))
+                out.append(FileOpFailed(op: p.op, path: p.path ?? "", status: Self.statusName(code), message: String(message.prefix(200)),
+                                        flags: p.flags?.words))
             }
         case ("list", .handle(_, let h)):
             s.dirs[h] = p.path ?? ""
-            out.append(("file_op", ["op": "list", "path": p.path ?? ""]))
+            out.append(FileOp(op: "list", path: p.path ?? ""))
         case ("readdir", .name(_, let names)):
             // A listing is the user's machine speaking: a name that is not one plain path
             // component is on record, whatever the client then does with it.
@@ -92,8 +91,7 @@ extension SFTPObserver {
                 guard let problem = RemoteName.problem(n.filename) else { continue }
                 s.refusedNames += 1
                 guard s.refusedNames <= Self.refusedNamesRecorded else { continue }
-                out.append(("file_name_refused", ["path": p.path ?? "", "name": String(n.filename.prefix(4096)),
-                                                  "reason": problem.rawValue, "reported_by": "broker"]))
+                out.append(FileNameRefused(path: p.path ?? "", name: String(n.filename.prefix(4096)), reason: problem.rawValue, reportedBy: "broker"))
             }
         default:
             break
@@ -124,22 +122,21 @@ extension SFTPObserver {
         f.next += UInt64(data.count)
     }
 
-    private func closeEvent(_ f: OpenFile, ok: Bool) -> (String, [String: String]) {
-        var data = ["path": f.path, "flags": f.flags.words]
+    private func closeEvent(_ f: OpenFile, ok: Bool) -> FileTransfer {
         let upload = f.flags.contains(.write)
-        data["direction"] = upload ? "upload" : "download"
-        data["bytes"] = String(upload ? f.written : f.read)
+        var event = FileTransfer(path: f.path, flags: f.flags.words, direction: upload ? "upload" : "download",
+                                 bytes: Int(upload ? f.written : f.read))
         let whole = ok && f.contiguous && !f.failed
             && (upload ? (f.flags.contains(.truncate) || f.flags.contains(.create)) && f.next == f.written : f.sawEOF)
         if whole {
             let sha = f.hasher.finalize().hexString
-            data["sha256"] = sha
-            if let capture = f.capture, capture.finish(sha256: sha) { data["content_sha256"] = sha }
+            event.sha256 = sha
+            if let capture = f.capture, capture.finish(sha256: sha) { event.contentSha256 = sha }
         } else {
             _ = f.capture?.finish(sha256: nil)
-            if !ok { data["status"] = "close failed" }
+            if !ok { event.status = "close failed" }
         }
-        return ("file_transfer", data)
+        return event
     }
 
     static func statusName(_ code: UInt32) -> String {

@@ -52,7 +52,8 @@ final class SFTPObserver: Sendable {
     }
 
     private let state = Mutex(State())
-    private let events: AsyncStream<(String, [String: String])>.Continuation
+    /// Where each event goes, in order, as it is seen: the journal (synchronous, no I/O).
+    private let record: @Sendable (any EventPayload) -> Void
     let captureDirectory: String?
     let captureLimit: Int
     /// A capture could not be written: the record is incomplete.
@@ -60,18 +61,12 @@ final class SFTPObserver: Sendable {
 
     /// `record` receives events in order; `captureDirectory` turns content capture on.
     init(captureDirectory: String?, captureLimit: Int, onCaptureFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in },
-         record: @escaping @Sendable (String, [String: String]) async -> Void) {
+         record: @escaping @Sendable (any EventPayload) -> Void) {
         self.captureDirectory = captureDirectory
         self.captureLimit = captureLimit
         self.onCaptureFailure = onCaptureFailure
-        let (stream, continuation) = AsyncStream.makeStream(of: (String, [String: String]).self)
-        events = continuation
-        Task {
-            for await (kind, data) in stream { await record(kind, data) }
-        }
+        self.record = record
     }
-
-    deinit { events.finish() }
 
     func fromTechnician(_ bytes: UnsafeRawBufferPointer) -> Verdict {
         observe(bytes, technician: true)
@@ -92,18 +87,16 @@ final class SFTPObserver: Sendable {
             return (f, s.refusedNames)
         }
         if refused > Self.refusedNamesRecorded {
-            events.yield(("file_name_refused", ["reason": "many", "count": String(refused - Self.refusedNamesRecorded),
-                                                "reported_by": "broker"]))
+            record(FileNameRefused(reason: "many", count: refused - Self.refusedNamesRecorded, reportedBy: "broker"))
         }
         for f in open {
             _ = f.capture?.finish(sha256: nil)
-            events.yield(("file_transfer_interrupted", ["path": f.path, "bytes_written": String(f.written), "bytes_read": String(f.read)]))
+            record(FileTransferInterrupted(path: f.path, bytesWritten: Int(f.written), bytesRead: Int(f.read)))
         }
-        events.finish()
     }
 
     /// File content: hashed in place, never decoded into a copy (it is most of the bytes).
-    private func observeContent(_ b: SFTPCodec.Bulk, technician: Bool, _ s: inout State, _ out: inout [(String, [String: String])]) {
+    private func observeContent(_ b: SFTPCodec.Bulk, technician: Bool, _ s: inout State, _ out: inout [any EventPayload]) {
         if technician, let handle = b.handle {
             write(id: b.id, handle: handle, offset: b.offset, data: b.data, &s)
         } else if !technician, b.handle == nil {
@@ -111,12 +104,12 @@ final class SFTPObserver: Sendable {
             if p.op == "read" { readData(p, b.data, &s) }
         } else {
             let problem = technician ? "a reply sent as a request" : "a request sent as a reply"
-            out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": problem]))
+            out.append(SFTPMalformed(from: technician ? "technician" : "agent", problem: problem))
         }
     }
 
     private func observe(_ bytes: UnsafeRawBufferPointer, technician: Bool) -> Verdict {
-        var out: [(String, [String: String])] = []
+        var out: [any EventPayload] = []
         let verdict: Verdict = state.withLock { s in
             guard !s.broken else { return .keepGoing }
             do {
@@ -130,17 +123,17 @@ final class SFTPObserver: Sendable {
                         let message = try SFTPCodec.decode(body)
                         if technician { request(message, &s, &out) } else { reply(message, &s, &out) }
                     } catch {
-                        out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": "\(error)"]))
+                        out.append(SFTPMalformed(from: technician ? "technician" : "agent", problem: "\(error)"))
                     }
                 }
                 return .keepGoing
             } catch {
                 s.broken = true
-                out.append(("sftp_malformed", ["from": technician ? "technician" : "agent", "problem": "\(error)", "action": "channel closed"]))
+                out.append(SFTPMalformed(from: technician ? "technician" : "agent", problem: "\(error)", action: "channel closed"))
                 return .close("\(error)")
             }
         }
-        for e in out { events.yield(e) }
+        for e in out { record(e) }
         return verdict
     }
 }

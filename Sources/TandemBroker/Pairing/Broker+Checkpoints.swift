@@ -5,11 +5,16 @@ import TandemStore
 // MARK: - Signed checkpoints over the audit chains
 
 extension Broker {
-    func noteAppended(_ event: AuditEvent) {
-        unsigned[event.chain, default: 0] += 1
-        if event.kind == "ended" || unsigned[event.chain, default: 0] >= config.checkpointEvery {
-            checkpoint(chain: event.chain)
+    /// Counts stored events per chain; a session's `ended` is signed at once.
+    func noteAppended(_ events: [AuditEvent]) {
+        var due = Set<Int>()
+        for event in events {
+            unsigned[event.chain, default: 0] += 1
+            if event.kind == EventKind.ended.rawValue || unsigned[event.chain, default: 0] >= config.checkpointEvery {
+                due.insert(event.chain)
+            }
         }
+        for chain in due.sorted() { checkpoint(chain: chain) }
     }
 
     /// Signs the chain's head, so a verifier holding only the public key can trust it.
@@ -26,12 +31,15 @@ extension Broker {
         }
     }
 
-    public func checkpointIfUnsigned(chain: Int) {
+    public func checkpointIfUnsigned(chain: Int) async {
+        await journal.drain()
         if ((try? store.unsignedChains()) ?? []).contains(chain) { checkpoint(chain: chain) }
     }
 
-    /// Signs every chain with events newer than its last checkpoint (startup and the interval timer).
-    public func checkpointAll() {
+    /// Signs every chain with events newer than its last checkpoint (startup, the interval
+    /// timer, stopping), once everything already submitted is stored.
+    public func checkpointAll() async {
+        await journal.drain()
         for chain in (try? store.unsignedChains()) ?? [] {
             checkpoint(chain: chain)
         }

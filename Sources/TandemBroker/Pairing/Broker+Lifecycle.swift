@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -6,18 +7,18 @@ import TandemStore
 
 extension Broker {
     /// The end-user answered; a refusal is final and recorded.
-    public func consent(_ id: SessionID, approved: Bool, actor: String) -> Bool {
+    public func consent(_ id: SessionID, approved: Bool, actor: String) async -> Bool {
         guard var s = live[id] else { return false }
         let action = s.lifecycle.consent(approved)
         live[id] = s
         switch action {
         case .openSSH:
             try? store.updateSession(id, state: .approved)
-            record("approved", ticket: s.record.ticketID, session: id, actor: actor)
-            return true
+            // Nothing is opened to the user's machine until their yes is on record.
+            return await record(Approved(), ticket: s.record.ticketID, session: id, actor: actor).stored()
         case .notifyRefused:
             try? store.updateSession(id, state: .refused, endReason: "refused by user")
-            record("refused", ticket: s.record.ticketID, session: id, actor: actor)
+            record(Refused(), ticket: s.record.ticketID, session: id, actor: actor)
             finish(id, with: .refused)
             retire(id)
             return false
@@ -33,7 +34,7 @@ extension Broker {
         s.agent = link
         live[id] = s
         try? store.updateSession(id, state: .active)
-        record("started", ticket: s.record.ticketID, session: id, actor: "broker")
+        record(Started(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .approved)
         let limit = s.record.timeLimitSeconds
         let timer = Task { [weak self] in
@@ -44,25 +45,76 @@ extension Broker {
     }
 
     /// Ends a session for `reason`: the technician's open channels and the agent are each
-    /// told why, then closing the agent link ends every relayed channel.
-    public func end(_ id: SessionID, reason: String, actor: String) {
-        guard var s = live[id] else { return }
+    /// told why, then closing the agent link ends every relayed channel. `ended` is written
+    /// once the last channel's end is on record, so it is the session's last event; the
+    /// receipt answers when it is stored.
+    @discardableResult
+    public func end(_ id: SessionID, reason: String, actor: String) -> EventReceipt {
+        guard var s = live[id] else { return .answered(true) }
+        if let pending = s.pendingEnd { return pending.receipt }
         let action = s.lifecycle.end(reason: reason)
+        guard case .close = action else { return .answered(true) }
         let agent = s.agent
         let watches = s.watches.values
+        let receipt = EventReceipt()
         s.agent = nil
         s.watches = [:]
+        s.pendingEnd = PendingEnd(reason: reason, actor: actor, receipt: receipt)
         live[id] = s
-        guard case .close = action else { return }
         for watch in watches { watch.tell(reason, false) }
-        let state: SessionLifecycle.State = s.lifecycle.state
-        try? store.updateSession(id, state: state, endReason: reason)
-        record("ended", ticket: s.record.ticketID, session: id, actor: actor,
-               ["reason": reason, "bytes_to_agent": String(s.bytesToAgent), "bytes_from_agent": String(s.bytesFromAgent)])
+        try? store.updateSession(id, state: s.lifecycle.state, endReason: reason)
         logger.info("session \(id) ended: \(reason)")
         finish(id, with: .ended(reason))
-        retire(id)
         agent?.end(reason: reason)
+        if s.openChannels == 0 {
+            writeEnded(id)
+        } else {
+            let timer = Task { [weak self] in
+                do { try await Task.sleep(for: Self.channelDrainLimit) } catch { return }
+                await self?.writeEnded(id, late: true)
+            }
+            live[id]?.timers.append(timer)
+        }
+        return receipt
+    }
+
+    /// Writes the held-back `ended` (with the session's byte totals) and retires the session.
+    func writeEnded(_ id: SessionID, late: Bool = false) {
+        guard let s = live[id], let pending = s.pendingEnd else { return }
+        if late {
+            logger.warning("session \(id): \(s.openChannels) channel(s) not on record \(Self.channelDrainLimit) after the end; writing 'ended' now")
+        }
+        let stored = record(Ended(reason: pending.reason, bytesToAgent: s.bytesToAgent, bytesFromAgent: s.bytesFromAgent),
+                            ticket: s.record.ticketID, session: id, actor: pending.actor)
+        retire(id)
+        Task { pending.receipt.resolve(await stored.stored()) }
+    }
+
+    /// Puts a channel's start on record, if the session is still active: from here its end must
+    /// reach the record before the session's `ended` and before the broker stops.
+    func openChannel(_ id: SessionID, _ start: some EventPayload, actor: String) -> EventReceipt? {
+        guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil else { return nil }
+        live[id]?.openChannels += 1
+        openChannels += 1
+        return record(start, ticket: s.record.ticketID, session: id, actor: actor)
+    }
+
+    /// A channel's end, with its byte counts and recording: recorded, then the session's `ended`
+    /// may follow if it was waiting for this one.
+    func closeChannel(_ id: SessionID, _ closed: ChannelClosed?, actor: String) {
+        if let closed {
+            live[id]?.bytesToAgent += closed.bytesToAgent
+            live[id]?.bytesFromAgent += closed.bytesFromAgent
+            let ticket = live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID
+            if live[id] == nil { logger.warning("session \(id): a channel ended after the session's 'ended' was written") }
+            record(closed, ticket: ticket, session: id, actor: actor)
+        }
+        openChannels = max(0, openChannels - 1)
+        if let s = live[id] {
+            live[id]?.openChannels = max(0, s.openChannels - 1)
+            if s.openChannels <= 1, s.pendingEnd != nil { writeEnded(id) }
+        }
+        if openChannels == 0 { resumeDrainWaiters() }
     }
 
     /// Watches a technician channel of session `id`: `tell` hears the reason when the session
@@ -89,13 +141,8 @@ extension Broker {
         for s in stale where live[s.id] == nil {
             let state: SessionLifecycle.State = (s.state == .pending || s.state == .offered) ? .expired : .ended
             try? store.updateSession(s.id, state: state, endReason: "broker restarted")
-            record("ended", ticket: s.ticketID, session: s.id, actor: "broker", ["reason": "broker restarted"])
+            record(Ended(reason: "broker restarted"), ticket: s.ticketID, session: s.id, actor: "broker")
         }
-    }
-
-    public func addBytes(_ id: SessionID, toAgent: Int, fromAgent: Int) {
-        live[id]?.bytesToAgent += toAgent
-        live[id]?.bytesFromAgent += fromAgent
     }
 
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
@@ -109,17 +156,17 @@ extension Broker {
         }
         guard isActive(user) else { throw .permissionDenied("your account is disabled") }
         guard role != .auditor else {
-            record("permission_denied", ticket: s.record.ticketID, session: id, actor: user,
-                   ["command": scope == .shell ? "shell/exec" : scope.rawValue, "role": role.rawValue, "reason": "auditors read, they do not act"])
+            record(PermissionDenied(command: scope == .shell ? "shell/exec" : scope.rawValue, role: role.rawValue, reason: "auditors read, they do not act"),
+                   ticket: s.record.ticketID, session: id, actor: user)
             throw .permissionDenied("auditors may read sessions but not act in them")
         }
         guard s.record.technician == user || role == .admin else {
-            record("attach_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "not_owner"])
+            record(AttachRefused(reason: "not_owner"), ticket: s.record.ticketID, session: id, actor: user)
             // Not "belongs to someone else": that would confirm the session exists.
             throw .notFound("session \(id)")
         }
         guard s.record.scopes.contains(scope) else {
-            record("channel_refused", ticket: s.record.ticketID, session: id, actor: user, ["reason": "scope", "scope": scope.rawValue])
+            record(ChannelRefused(reason: "scope", scope: scope.rawValue), ticket: s.record.ticketID, session: id, actor: user)
             throw .permissionDenied(scope == .files
                 ? "the user did not grant file access in session \(id); start a session with --scope shell,files"
                 : "the user did not allow '\(scope.rawValue)' in session \(id)")

@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -6,7 +7,7 @@ import TandemStore
 
 extension Broker {
     /// Stores a pending session and returns its code; the code itself is never stored.
-    public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) throws(TandemError) -> (SessionID, SessionCode) {
+    public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) async throws(TandemError) -> (SessionID, SessionCode) {
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         if let full = storageRefusal() { throw .io(full) }
         guard (try? store.ticket(id: ticketID)) ?? nil != nil else {
@@ -22,16 +23,18 @@ extension Broker {
         do { try store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
                                budget: RecordingBudget(limit: config.maxRecordingBytes))
-        record("session_requested", ticket: ticketID, session: id, actor: technician,
-               ["scopes": scopes.map(\.rawValue).joined(separator: ","), "time_limit": String(newSession.timeLimitSeconds)])
-        record("code_issued", ticket: ticketID, session: id, actor: "broker",
-               ["expires": ISO8601DateFormatter().string(from: newSession.expires)])
+        record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds),
+               ticket: ticketID, session: id, actor: technician)
+        let issued = record(CodeIssued(expires: ISO8601DateFormatter().string(from: newSession.expires)), ticket: ticketID, session: id, actor: "broker")
         let lifetime = config.codeLifetime
         let timer = Task { [weak self] in
             do { try await Task.sleep(for: .seconds(lifetime)) } catch { return }
             await self?.expireIfPending(id)
         }
         live[id]?.timers.append(timer)
+        // The code goes out only once its session is on record (the journal keeps order, so the
+        // request before it is too).
+        guard await issued.stored() else { throw .io("the broker could not record this session; try again") }
         return (id, code)
     }
 
@@ -39,9 +42,10 @@ extension Broker {
     /// that have now ended (all of them when `all`, as the broker stops).
     public func recordGuessSummaries(all: Bool = false) {
         for s in limiter.takeSummaries(now: clock.now, all: all) {
-            record("join_refusals_counted", ticket: nil, session: nil, actor: "agent@\(s.source)",
-                   ["reason": "rate_limited", "count": String(s.count),
-                    "from": ISO8601DateFormatter().string(from: s.from), "to": ISO8601DateFormatter().string(from: s.to)])
+            let formatter = ISO8601DateFormatter()
+            record(JoinRefusalsCounted(reason: JoinRefusal.rateLimited.rawValue, count: s.count,
+                                       from: formatter.string(from: s.from), to: formatter.string(from: s.to)),
+                   ticket: nil, session: nil, actor: "agent@\(s.source)")
             logger.notice("refused \(s.count) more joins from \(s.source) while it was rate-limited")
         }
     }
@@ -50,21 +54,20 @@ extension Broker {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
         live[id] = s
         try? store.updateSession(id, state: .expired)
-        record("code_expired", ticket: s.record.ticketID, session: id, actor: "broker")
+        record(CodeExpired(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .expired)
         retire(id)
     }
 
     /// An agent presented a code: answer with the offer or a rejection the user can act on.
-    public func redeem(code text: String, source: String, agentUser: String, agentHost: String) -> Result<Offer, TandemError> {
+    public func redeem(code text: String, source: String, agentUser: String, agentHost: String) async -> Result<Offer, TandemError> {
         let now = clock.now
         // Counted by network, not by address: one IPv6 subscriber has a whole /64 to guess from.
         let key = GuessLimiter.sourceKey(source)
         if case .refused(let wait, let first) = limiter.admit(source: key, now: now) {
             // One event and one log line per block; the rest are counted (recordGuessSummaries).
             if first {
-                record("join_refused", ticket: nil, session: nil, actor: "agent@\(key)",
-                       ["reason": "rate_limited", "retry_after": String(wait)])
+                record(JoinRefused(reason: .rateLimited, retryAfter: wait), ticket: nil, session: nil, actor: "agent@\(key)")
                 logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
             }
             return .failure(.tooManyAttempts(retryAfterSeconds: wait))
@@ -72,15 +75,15 @@ extension Broker {
         guard let code = try? SessionCode.parse(text),
               let stored = (try? store.session(codeHash: code.hash(key: identity.codeKey))) ?? nil else {
             limiter.recordFailure(source: key, now: now)
-            record("join_refused", ticket: nil, session: nil, actor: "agent@\(source)", ["reason": "unknown_code"])
+            record(JoinRefused(reason: .unknownCode), ticket: nil, session: nil, actor: "agent@\(source)")
             logger.notice("join from \(source) refused: unknown code")
             return .failure(.codeUnknown)
         }
         guard var s = live[stored.id] else {
             // A real code of a session that is over: say why, and it is no wrong guess.
             let error: TandemError = stored.state == .expired ? .codeExpired : .codeUsed
-            record("join_refused", ticket: stored.ticketID, session: stored.id, actor: "\(agentUser)@\(agentHost)",
-                   ["reason": error == .codeExpired ? "expired_code" : "used_code"])
+            record(JoinRefused(reason: error == .codeExpired ? .expiredCode : .usedCode),
+                   ticket: stored.ticketID, session: stored.id, actor: "\(agentUser)@\(agentHost)")
             logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
             return .failure(error)
         }
@@ -90,14 +93,15 @@ extension Broker {
         switch action {
         case .sendOffer:
             try? store.updateSession(s.record.id, state: .offered)
-            record("join_accepted", ticket: s.record.ticketID, session: s.record.id, actor: actor, ["source": source])
+            record(JoinAccepted(source: source), ticket: s.record.ticketID, session: s.record.id, actor: actor)
             let ticket = (try? store.ticket(id: s.record.ticketID)) ?? nil
             let offer = Offer(
                 sessionID: s.record.id.rawValue, technician: s.record.technician, ticketID: s.record.ticketID,
                 ticketTitle: ticket?.title ?? "", scopes: s.record.scopes, timeLimitSeconds: s.record.timeLimitSeconds,
                 brokerPublicKey: identity.publicKeyLine, brokerFingerprint: identity.fingerprint)
-            record("offered", ticket: s.record.ticketID, session: s.record.id, actor: "broker",
-                   ["scopes": s.record.scopes.map(\.rawValue).joined(separator: ",")])
+            let offered = record(Offered(scopes: CommaList(s.record.scopes.map(\.rawValue))), ticket: s.record.ticketID, session: s.record.id, actor: "broker")
+            // The user sees the offer only once it is on record.
+            guard await offered.stored() else { return .failure(.io("the broker could not record this session; ask your technician to try again")) }
             return .success(offer)
         case .reject(let error):
             if error == .codeExpired {
@@ -105,8 +109,7 @@ extension Broker {
                 finish(s.record.id, with: .expired)
                 retire(s.record.id)
             }
-            record("join_refused", ticket: s.record.ticketID, session: s.record.id, actor: actor,
-                   ["reason": error == .codeExpired ? "expired_code" : "used_code"])
+            record(JoinRefused(reason: error == .codeExpired ? .expiredCode : .usedCode), ticket: s.record.ticketID, session: s.record.id, actor: actor)
             logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
             return .failure(error)
         default:

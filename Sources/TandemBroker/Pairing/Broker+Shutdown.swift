@@ -7,13 +7,9 @@ import TandemStore
 // MARK: - Stopping without losing a byte, and starting after a crash
 
 extension Broker {
-    /// A technician channel attached to a session; its end is put on record by `channelRecorded`.
-    func channelOpened() { openChannels += 1 }
-
-    /// A channel's end (its recording named) is on record.
-    func channelRecorded() {
-        openChannels = max(0, openChannels - 1)
-        if openChannels == 0 { resumeDrainWaiters() }
+    /// A channel whose start is on record never reached the agent: its end is recorded with nothing moved.
+    func abandonChannel(_ id: SessionID, kind: String, actor: String) {
+        closeChannel(id, ChannelClosed(channel: kind, bytesToAgent: 0, bytesFromAgent: 0), actor: actor)
     }
 
     /// Ends every live session with `reason` (both sides are told), waits until each channel's
@@ -31,11 +27,12 @@ extension Broker {
             await withCheckedContinuation { drainWaiters.append((token, $0)) }
         }
         if openChannels > 0 { logger.warning("stopping with \(openChannels) channel(s) not yet on record after \(grace)") }
+        for id in Array(live.keys) { writeEnded(id, late: true) }
         recordGuessSummaries(all: true)
-        checkpointAll()
+        await checkpointAll()
     }
 
-    private func resumeDrainWaiters(timedOut token: UUID? = nil) {
+    func resumeDrainWaiters(timedOut token: UUID? = nil) {
         let waiting = token.map { t in drainWaiters.filter { $0.token == t } } ?? drainWaiters
         drainWaiters.removeAll { w in waiting.contains { $0.token == w.token } }
         for w in waiting { w.continuation.resume() }
@@ -63,9 +60,9 @@ extension Broker {
             let name = String(part.dropLast(".part".count))
             let session = name.lastIndex(of: "-").map { SessionID(rawValue: String(name[..<$0])) }
             let ticket = session.flatMap { (try? store.session(id: $0)) ?? nil }?.ticketID
-            record("recording_recovered", ticket: ticket, session: session, actor: "broker",
-                   ["recording_sha256": sha, "recording_bytes": String(bytes.count), "file": part,
-                    "reason": "the broker stopped before the recording was finished"])
+            record(RecordingRecovered(recordingSha256: sha, recordingBytes: bytes.count, file: part,
+                                      reason: "the broker stopped before the recording was finished"),
+                   ticket: ticket, session: session, actor: "broker")
             logger.notice("finished the recording \(part) left by a broker that stopped: \(sha).cast")
         }
         let captures = config.filesDirectory

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -28,7 +29,7 @@ extension Broker {
         storageTrouble = why
         unlink(config.reservePath)
         logger.critical("broker storage full (\(why)): sessions that cannot be recorded end, new sessions are refused until space is freed in \(config.dataDirectory)")
-        record("storage_full", ticket: nil, session: nil, actor: "broker", ["detail": why])
+        record(StorageFull(detail: why), ticket: nil, session: nil, actor: "broker")
     }
 
     /// Why a new session cannot start now, or nil. Space that came back (room for the reserve
@@ -40,7 +41,7 @@ extension Broker {
         if free >= config.storageReserveBytes * 2 && ensureStorageReserve() {
             storageTrouble = nil
             logger.notice("broker storage has room again: new sessions are accepted")
-            record("storage_recovered", ticket: nil, session: nil, actor: "broker", ["free_bytes": String(free)])
+            record(StorageRecovered(freeBytes: free), ticket: nil, session: nil, actor: "broker")
             return nil
         }
         return "broker storage full: the broker cannot record new sessions until its operator frees space; try again later"
@@ -54,15 +55,17 @@ extension Broker {
         case .endSession:
             end(id, reason: failure.endReason, actor: "broker")
         case .continueUnrecorded:
-            let ticket = live[id]?.record.ticketID
-            record("recording_failed", ticket: ticket, session: id, actor: "broker", ["reason": failure.endReason, "policy": "continue"])
+            // A session already on record as ended takes no more events; its channel's end says the recording is incomplete.
+            guard let s = live[id], s.pendingEnd == nil else { return }
+            record(RecordingFailed(reason: failure.endReason, policy: "continue"), ticket: s.record.ticketID, session: id, actor: "broker")
         }
     }
 
     /// An event could not be stored: the same rule as a recording, for the session it belonged to.
-    func eventFailed(_ error: StoreError, session: SessionID?) {
+    func eventFailed(_ event: Event, _ error: StoreError) {
+        logger.critical("could not record event \(event.kind) for session \(event.sessionID ?? "-"): \(error)")
         if case .full(let why) = error { enterStorageTrouble("database: \(why)") }
-        guard let session, config.onRecordingFailure == .endSession else { return }
+        guard let session = event.sessionID.map(SessionID.init(rawValue:)), config.onRecordingFailure == .endSession else { return }
         end(session, reason: error.isFull ? RecordingFailure.storageFull("").endReason : RecordingFailure.io("").endReason, actor: "broker")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Synchronization
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -11,6 +13,8 @@ public actor Broker {
     public nonisolated let config: BrokerConfig
     public nonisolated let identity: BrokerIdentity
     public nonisolated let store: Store
+    /// The one ordered path of every event to the store.
+    public nonisolated let journal: EventJournal
     let clock: any WallClock
     let logger: Logger
     var limiter: GuessLimiter
@@ -22,6 +26,8 @@ public actor Broker {
     var watchCounter = 0
     /// Technician channels whose end is not yet on record (`stop` waits for them).
     var openChannels = 0
+    /// How long an ended session waits for its channels' ends before `ended` is written anyway.
+    static let channelDrainLimit: Duration = .seconds(10)
     var drainWaiters: [(token: UUID, continuation: CheckedContinuation<Void, Never>)] = []
     /// Set by `stop`: no new session starts.
     var stopping = false
@@ -41,6 +47,18 @@ public actor Broker {
         /// The technician channels attached to the session: told why when it ends, and closed
         /// alone when their user is disabled (an admin on another technician's session).
         var watches: [Int: ChannelWatch] = [:]
+        /// Channels whose start is on record and whose end is not yet.
+        var openChannels = 0
+        /// Set when the session is over but a channel's end is still coming: `ended` waits for it.
+        var pendingEnd: PendingEnd?
+    }
+
+    /// An `ended` event held back until the session's last channel is on record.
+    struct PendingEnd {
+        var reason: String
+        var actor: String
+        /// Answered when `ended` is stored.
+        var receipt: EventReceipt
     }
 
     /// One technician channel attached to a live session.
@@ -58,29 +76,25 @@ public actor Broker {
         self.clock = clock
         self.logger = logger
         self.limiter = GuessLimiter(limits: config.guessLimits)
+        let sink = JournalSink()
+        self.journal = EventJournal(store: store, onAppended: { await sink.broker?.noteAppended($0) },
+                                    onFailed: { event, error in await sink.broker?.eventFailed(event, error) })
+        sink.broker = self
     }
 
-    /// Writes one event to its ticket's chain; false when it could not be stored, which is
-    /// logged loudly and ends the session it belongs to (nothing may run unrecorded).
+    /// Queues one event in the journal; its place in the log is fixed now. Await the receipt's
+    /// `stored()` before telling anyone it happened.
     @discardableResult
-    func record(_ kind: String, ticket: Int?, session: SessionID?, actor: String, _ data: [String: String] = [:]) -> Bool {
-        let event = Event(time: clock.now, ticketID: ticket, sessionID: session?.rawValue, actor: actor, kind: kind, data: data)
-        do {
-            let linked = try store.append(event)
-            noteAppended(linked)
-            return true
-        } catch {
-            logger.critical("could not record event \(kind) for session \(session?.rawValue ?? "-"): \(error)")
-            eventFailed(error, session: session)
-            return false
-        }
+    func record(_ payload: some EventPayload, ticket: Int?, session: SessionID?, actor: String) -> EventReceipt {
+        journal.submit(payload, time: clock.now, ticket: ticket, session: session, actor: actor)
     }
 
-    /// Records an event on behalf of a connection handler; false when it could not be stored.
+    /// Records an event for a connection handler and waits until it is stored; false when it
+    /// could not be (the session it belongs to then ends: nothing may run unrecorded).
     @discardableResult
-    public func recordEvent(_ kind: String, session: SessionID?, ticket: Int? = nil, actor: String, _ data: [String: String] = [:]) -> Bool {
+    public func recordEvent(_ payload: some EventPayload, session: SessionID?, ticket: Int? = nil, actor: String) async -> Bool {
         let ticket = ticket ?? session.flatMap { id in live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID }
-        return record(kind, ticket: ticket, session: session, actor: actor, data)
+        return await record(payload, ticket: ticket, session: session, actor: actor).stored()
     }
 
     func finish(_ id: SessionID, with outcome: PairingOutcome) {
@@ -114,5 +128,16 @@ public actor Broker {
         case .active, .approved: return .approved
         default: return .expired
         }
+    }
+}
+
+/// Lets the journal, made in the broker's initialiser, call back the broker it belongs to.
+private final class JournalSink: Sendable {
+    private struct Weak { weak var broker: Broker? }
+    private let ref = Mutex(Weak())
+
+    var broker: Broker? {
+        get { ref.withLock { $0.broker } }
+        set { ref.withLock { $0.broker = newValue } }
     }
 }

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSH
 import NIOSSL
 import NIOTLS
+import TandemAudit
 import TandemCore
 import TandemStore
 import TandemText
@@ -99,12 +100,12 @@ public final class BrokerServer: Sendable {
             let who = identity.user?.name ?? "unknown"
             let dest = "\(target.targetHost):\(target.targetPort)"
             logger.notice("refused port forwarding to \(TerminalText.field(dest, limit: 300)) for \(TerminalText.field(who, limit: 64))")
-            Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "direct-tcpip", "target": dest]) }
+            broker.journal.submit(PortForwardRefused(request: "direct-tcpip", target: dest), ticket: nil, session: nil, actor: who)
             throw TandemError.permissionDenied("port forwarding is not allowed")
         default:
             let who = identity.user?.name ?? "unknown"
             logger.notice("refused channel type \(TerminalText.field("\(type)", limit: 100)) for \(TerminalText.field(who, limit: 64))")
-            Task { await broker.recordEvent("channel_refused", session: nil, actor: who, ["request": "\(type)"]) }
+            broker.journal.submit(ChannelRefused(request: "\(type)"), ticket: nil, session: nil, actor: who)
             throw TandemError.permissionDenied("channel type not allowed")
         }
     }

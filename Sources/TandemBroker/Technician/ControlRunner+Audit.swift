@@ -25,7 +25,7 @@ extension ControlRunner {
         case .export(let ticket):
             _ = try await visibleTicket(ticket, command: "audit export")
             emitData(try await bundle(ticket: ticket).archive())
-            await broker.recordEvent("exported", session: nil, ticket: ticket, actor: user.name)
+            await broker.recordEvent(Exported(), session: nil, ticket: ticket, actor: user.name)
             return Status.ok
         case .recordings(let id):
             _ = try await visibleSession(id, command: "audit recordings", content: true)
@@ -39,7 +39,7 @@ extension ControlRunner {
             guard named, let data = FileManager.default.contents(atPath: recordingPath(sha)) else {
                 throw TandemError.notFound("recording \(sha) of session \(id)")
             }
-            await broker.recordEvent("recording_viewed", session: id, actor: user.name, ["recording_sha256": sha])
+            await broker.recordEvent(RecordingViewed(recordingSha256: sha), session: id, actor: user.name)
             emitData(data)
             return Status.ok
         }

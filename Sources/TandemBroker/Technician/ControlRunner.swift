@@ -54,7 +54,9 @@ struct ControlRunner: Sendable {
             try await requireRole([.technician, .admin], "create tickets", command: "ticket new")
             try TicketFields.validate(title: title, requester: requester)
             let ticket = try store.createTicket(title: title, requester: requester, createdBy: user.name, now: Date())
-            await broker.recordEvent("ticket_created", session: nil, ticket: ticket.id, actor: user.name, ["title": title, "requester": requester])
+            guard await broker.recordEvent(TicketCreated(title: title, requester: requester), session: nil, ticket: ticket.id, actor: user.name) else {
+                throw TandemError.io("ticket #\(ticket.id) was created but its first event could not be recorded; the broker's operator has been told")
+            }
             emit("Ticket #\(ticket.id) created: \(ticket.title)\n", false)
             return Status.ok
         case .ticketList:
@@ -79,7 +81,9 @@ struct ControlRunner: Sendable {
                 throw TandemError.notFound("user '\(TerminalText.escape(assignee))'")
             }
             try store.assign(ticket: id, to: other.name, by: user.name, now: Date())
-            await broker.recordEvent("ticket_assigned", session: nil, ticket: id, actor: user.name, ["user": other.name])
+            guard await broker.recordEvent(TicketAssigned(user: other.name), session: nil, ticket: id, actor: user.name) else {
+                throw TandemError.io("the assignment could not be recorded; the broker's operator has been told")
+            }
             emit("Ticket #\(id) assigned to \(other.name).\n", false)
             return Status.ok
         case .sessionNew(let ticket, let scopes, let limit):
@@ -97,8 +101,8 @@ struct ControlRunner: Sendable {
             }
             guard s.technician == user.name || user.role == .admin else {
                 // Answered like a session that does not exist; the refusal is on its ticket's chain.
-                await broker.recordEvent("permission_denied", session: id, ticket: s.ticketID, actor: user.name,
-                                         ["command": "session end", "role": user.role.rawValue, "reason": "not their session"])
+                await broker.recordEvent(PermissionDenied(command: "session end", role: user.role.rawValue, reason: "not their session"),
+                                         session: id, ticket: s.ticketID, actor: user.name)
                 throw TandemError.notFound("session \(id)")
             }
             await broker.end(id, reason: "ended by technician", actor: user.name)
@@ -137,8 +141,7 @@ struct ControlRunner: Sendable {
 extension ControlRunner {
     /// Refuses, and puts the refusal itself on record.
     func deny(_ why: String, command: String, session: SessionID? = nil, ticket: Int? = nil) async throws -> Never {
-        await broker.recordEvent("permission_denied", session: session, ticket: ticket, actor: user.name,
-                                 ["command": command, "role": user.role.rawValue, "reason": why])
+        await broker.recordEvent(PermissionDenied(command: command, role: user.role.rawValue, reason: why), session: session, ticket: ticket, actor: user.name)
         throw TandemError.permissionDenied(why)
     }
 
@@ -154,8 +157,8 @@ extension ControlRunner {
         let ticket = try broker.store.ticket(id: id)
         if let ticket, try access.canSee(ticket) { return ticket }
         if ticket != nil {
-            await broker.recordEvent("permission_denied", session: nil, ticket: id, actor: user.name,
-                                     ["command": command, "role": user.role.rawValue, "reason": "not one of their tickets"])
+            await broker.recordEvent(PermissionDenied(command: command, role: user.role.rawValue, reason: "not one of their tickets"),
+                                     session: nil, ticket: id, actor: user.name)
         }
         throw TandemError.notFound("ticket #\(id)")
     }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOSSH
+import TandemAudit
 import TandemCore
 import TandemStore
 import TandemText
@@ -83,7 +84,7 @@ struct ForwardingRefusal: GlobalRequestDelegate {
         }
         logger.notice("refused remote port forwarding (\(TerminalText.field(target, limit: 300))) for \(TerminalText.field(who, limit: 64))")
         let broker = self.broker
-        Task { await broker.recordEvent("port_forward_refused", session: nil, actor: who, ["request": "tcpip-forward", "target": target]) }
+        broker.journal.submit(PortForwardRefused(request: "tcpip-forward", target: target), ticket: nil, session: nil, actor: who)
         promise.fail(TandemError.permissionDenied("port forwarding is not allowed"))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOSSH
+import TandemAudit
 import TandemCore
 import TandemStore
 import TandemText
@@ -20,14 +21,11 @@ extension TechnicianChannelHandler {
         let role = user.role
         let config = broker.config
         let failed: @Sendable (RecordingFailure) -> Void = { why in Task { await broker.recordingFailed(id, why) } }
-        let observer: SFTPObserver? = kind == "sftp" ? SFTPObserver(
-            captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
-            onCaptureFailure: failed,
-            record: { kind, data in await broker.recordEvent(kind, session: id, actor: user.name, data) }) : nil
+        let journal = broker.journal
         let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         let watch = self.watchToken
         let counted = WatchToken()
-        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?) in
+        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?, SFTPObserver?) in
             let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
@@ -56,40 +54,48 @@ extension TechnicianChannelHandler {
                 }
             }
             watch.set(token)
-            let recorded: Bool
+            let receipt: EventReceipt?
             if kind == "shell" {
-                recorded = await broker.recordEvent("shell_started", session: id, actor: user.name, ["size": "\(size.columns)x\(size.rows)"])
+                receipt = await broker.openChannel(id, ShellStarted(size: "\(size.columns)x\(size.rows)"), actor: user.name)
             } else if kind == "sftp" {
-                recorded = await broker.recordEvent("sftp_started", session: id, actor: user.name)
+                receipt = await broker.openChannel(id, SFTPStarted(), actor: user.name)
             } else {
                 // Whole: the control parser refuses a command longer than it accepts rather than cutting it.
-                recorded = await broker.recordEvent("exec", session: id, actor: user.name, ["command": command])
+                receipt = await broker.openChannel(id, Exec(command: command), actor: user.name)
             }
+            guard let receipt else {
+                _ = recorder?.finish()
+                throw TandemError.invalidArgument("session \(id) is not active: it ended")
+            }
+            // From here the channel's end must reach the record before the session's end and the broker's stop.
+            counted.set(1)
             // Nothing starts on the user's machine unless its start is on record.
-            guard recorded else {
+            guard await receipt.stored() else {
                 _ = recorder?.finish()
                 throw TandemError.io("the broker could not record this; nothing was run")
             }
-            // From here the channel's end must reach the record before the broker stops.
-            await broker.channelOpened()
-            counted.set(1)
-            return (link, ticket, recorder)
-        }.flatMap { (link, ticket, recorder) in
+            // File events go straight into the journal from the event loop, in the order they happen.
+            let observer: SFTPObserver? = kind == "sftp" ? SFTPObserver(
+                captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
+                onCaptureFailure: failed,
+                record: { payload in journal.submit(payload, ticket: ticket, session: id, actor: user.name) }) : nil
+            return (link, ticket, recorder, observer)
+        }.flatMap { (link, ticket, recorder, observer) in
             link.openSessionChannel { agentChannel in
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
                         AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter))
                 }
-            }.map { ($0, ticket, recorder) }
+            }.map { ($0, ticket, recorder, observer) }
         }.assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let (agentChannel, ticket, recorder)):
+            case .success(let (agentChannel, ticket, recorder, observer)):
                 self.recorder = recorder
                 self.observer = observer
                 self.attached = (id, ticket, kind, command)
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):
-                if counted.value != nil { Task { await broker.channelRecorded() } }
+                if counted.value != nil { Task { await broker.abandonChannel(id, kind: kind, actor: user.name) } }
                 self.mode = .control
                 let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
                 self.finish(status: 1, stderr: "tandem: \(TerminalText.escape(text))\n", context: context)
@@ -141,17 +147,12 @@ extension TechnicianChannelHandler {
         let token = watchToken.value
         Task {
             if let token { await broker.forgetChannel(attached.id, token: token) }
+            // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
             let recording = recorder?.finish()
-            await broker.addBytes(attached.id, toAgent: totals.toAgent, fromAgent: totals.fromAgent)
-            var data = ["channel": attached.kind, "bytes_to_agent": String(totals.toAgent), "bytes_from_agent": String(totals.fromAgent)]
-            if let status { data["exit_status"] = String(status) }
-            if let recording {
-                data["recording_sha256"] = recording.sha256
-                data["recording_bytes"] = String(recording.bytes)
-                if let failure = recording.failure { data["recording_incomplete"] = failure.endReason }
-            }
-            await broker.recordEvent("channel_closed", session: attached.id, actor: actor, data)
-            await broker.channelRecorded()
+            let closed = ChannelClosed(channel: attached.kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
+                                       exitStatus: status, recordingSha256: recording?.sha256,
+                                       recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)
+            await broker.closeChannel(attached.id, closed, actor: actor)
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSH
 import Synchronization
+import TandemAudit
 import TandemCore
 import TandemStore
 import TandemText
@@ -187,9 +188,7 @@ extension TechnicianChannelHandler {
     func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
         let who = identity.user?.name ?? "unknown"
         logger.notice("refused \(what) '\(TerminalText.field(detail, limit: 64))' for \(TerminalText.field(who, limit: 64))")
-        let broker = self.broker
-        let session = attached?.id
-        Task { await broker.recordEvent("channel_refused", session: session, actor: who, ["request": what, "detail": String(detail.prefix(256))]) }
+        broker.journal.submit(ChannelRefused(request: what, detail: String(detail.prefix(256))), ticket: attached?.ticket, session: attached?.id, actor: who)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 import TandemCore
 
 /// What a registered person may do at the broker.
@@ -89,5 +90,12 @@ public struct Event: Codable, Sendable, Equatable {
         self.actor = actor
         self.kind = kind
         self.data = data
+    }
+}
+
+extension Event {
+    /// An event of the catalogue: its kind and fields come from the typed payload.
+    public init(_ payload: some EventPayload, time: Date, ticketID: Int?, sessionID: String?, actor: String) {
+        self.init(time: time, ticketID: ticketID, sessionID: sessionID, actor: actor, kind: payload.kind.rawValue, data: payload.fields)
     }
 }

@@ -71,6 +71,16 @@ final class BrokerFixture {
         try conf.write(to: dir.appendingPathComponent("\(name).conf"), atomically: true, encoding: .utf8)
     }
 
+    /// A key pair for `tandem-loadgen` (load.key, load.pub in `load/`), registered as technician "load".
+    func addLoadUser() throws -> URL {
+        let keys = dir.appendingPathComponent("load")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        try check(runTool(Harness.tool("tandem-loadgen"), ["keygen", "--out", keys.path], in: dir), "loadgen keygen")
+        try check(runTool(Harness.tool("tandemd"), ["user", "add", "load", "--role", "technician",
+                                                   "--key", keys.appendingPathComponent("load.pub").path, "--data", data.path], in: dir), "user add load")
+        return keys
+    }
+
     /// `tandem …` as another registered person.
     func tandem(as name: String, _ words: [String], after: [String] = [], timeout: Double = 30) throws
         -> (status: Int32?, stdout: String, stderr: String) {

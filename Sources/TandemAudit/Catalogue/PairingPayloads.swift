@@ -1,0 +1,121 @@
+// Pairing and consent: from the technician's request to the session's end.
+
+/// A technician asked for a session on a ticket.
+public struct SessionRequested: EventPayload {
+    public static let kind = EventKind.sessionRequested
+    public var scopes: CommaList
+    public var timeLimit: Int
+
+    public init(scopes: CommaList, timeLimit: Int) {
+        self.scopes = scopes
+        self.timeLimit = timeLimit
+    }
+}
+
+/// The broker made the session code (ISO 8601 expiry; the code itself is never logged).
+public struct CodeIssued: EventPayload {
+    public static let kind = EventKind.codeIssued
+    public var expires: String
+
+    public init(expires: String) {
+        self.expires = expires
+    }
+}
+
+/// Nobody used the code in time.
+public struct CodeExpired: EventPayload {
+    public static let kind = EventKind.codeExpired
+
+    public init() {}
+}
+
+/// An agent's join was refused.
+public struct JoinRefused: EventPayload {
+    public static let kind = EventKind.joinRefused
+    public var reason: JoinRefusal
+    public var retryAfter: Int?
+
+    public init(reason: JoinRefusal, retryAfter: Int? = nil) {
+        self.reason = reason
+        self.retryAfter = retryAfter
+    }
+}
+
+/// Joins refused while a source was rate-limited, counted instead of logged one by one.
+public struct JoinRefusalsCounted: EventPayload {
+    public static let kind = EventKind.joinRefusalsCounted
+    public var reason: String
+    public var count: Int
+    public var from: String
+    public var to: String
+
+    public init(reason: String, count: Int, from: String, to: String) {
+        self.reason = reason
+        self.count = count
+        self.from = from
+        self.to = to
+    }
+}
+
+/// An agent typed a valid code.
+public struct JoinAccepted: EventPayload {
+    public static let kind = EventKind.joinAccepted
+    public var source: String
+
+    public init(source: String) {
+        self.source = source
+    }
+}
+
+/// The end-user was shown who asks and for what.
+public struct Offered: EventPayload {
+    public static let kind = EventKind.offered
+    public var scopes: CommaList
+
+    public init(scopes: CommaList) {
+        self.scopes = scopes
+    }
+}
+
+/// The end-user said yes.
+public struct Approved: EventPayload {
+    public static let kind = EventKind.approved
+
+    public init() {}
+}
+
+/// The end-user said no.
+public struct Refused: EventPayload {
+    public static let kind = EventKind.refused
+
+    public init() {}
+}
+
+/// SSH to the agent is up: the technician may work.
+public struct Started: EventPayload {
+    public static let kind = EventKind.started
+
+    public init() {}
+}
+
+/// The session is over; nothing of it is written after this.
+public struct Ended: EventPayload {
+    public static let kind = EventKind.ended
+    public var reason: String
+    public var bytesToAgent: Int?
+    public var bytesFromAgent: Int?
+
+    public init(reason: String, bytesToAgent: Int? = nil, bytesFromAgent: Int? = nil) {
+        self.reason = reason
+        self.bytesToAgent = bytesToAgent
+        self.bytesFromAgent = bytesFromAgent
+    }
+}
+
+/// Why an agent could not join.
+public enum JoinRefusal: String, Codable, Sendable {
+    case rateLimited = "rate_limited"
+    case unknownCode = "unknown_code"
+    case expiredCode = "expired_code"
+    case usedCode = "used_code"
+}

@@ -1,0 +1,91 @@
+// Tickets and the people registered at the broker.
+
+/// A ticket was opened in the built-in store.
+public struct TicketCreated: EventPayload {
+    public static let kind = EventKind.ticketCreated
+    public var title: String
+    public var requester: String
+
+    public init(title: String, requester: String) {
+        self.title = title
+        self.requester = requester
+    }
+}
+
+/// A ticket was given to another person.
+public struct TicketAssigned: EventPayload {
+    public static let kind = EventKind.ticketAssigned
+    public var user: String
+
+    public init(user: String) {
+        self.user = user
+    }
+}
+
+/// An operator registered a person with one key.
+public struct UserAdded: EventPayload {
+    public static let kind = EventKind.userAdded
+    public var user: String
+    public var role: String
+    public var key: String
+
+    public init(user: String, role: String, key: String) {
+        self.user = user
+        self.role = role
+        self.key = key
+    }
+}
+
+/// An operator removed a person for good.
+public struct UserRemoved: EventPayload {
+    public static let kind = EventKind.userRemoved
+    public var user: String
+
+    public init(user: String) {
+        self.user = user
+    }
+}
+
+/// An operator stopped a person logging in.
+public struct UserDisabled: EventPayload {
+    public static let kind = EventKind.userDisabled
+    public var user: String
+
+    public init(user: String) {
+        self.user = user
+    }
+}
+
+/// An operator let a disabled person log in again.
+public struct UserEnabled: EventPayload {
+    public static let kind = EventKind.userEnabled
+    public var user: String
+
+    public init(user: String) {
+        self.user = user
+    }
+}
+
+/// A person got another key (by fingerprint).
+public struct UserKeyAdded: EventPayload {
+    public static let kind = EventKind.userKeyAdded
+    public var user: String
+    public var key: String
+
+    public init(user: String, key: String) {
+        self.user = user
+        self.key = key
+    }
+}
+
+/// A person lost one key (by fingerprint).
+public struct UserKeyRemoved: EventPayload {
+    public static let kind = EventKind.userKeyRemoved
+    public var user: String
+    public var key: String
+
+    public init(user: String, key: String) {
+        self.user = user
+        self.key = key
+    }
+}
