@@ -21,10 +21,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CPTY", swiftSettings: []),
         .target(name: "LibSSH", dependencies: ["CLibSSH"], swiftSettings: strict),
         .target(name: "TandemText", swiftSettings: strict),
@@ -41,7 +43,14 @@ let package = Package(
             "TandemText",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
-        .target(name: "TandemStore", dependencies: ["CSQLite", "TandemCore", "TandemAudit"], swiftSettings: strict),
+        .target(name: "TandemStore", dependencies: [
+            "TandemCore", "TandemAudit",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .target(name: "TandemBroker", dependencies: [
             "TandemCore", "TandemStore", "TandemAudit", "TandemText",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -97,7 +106,10 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "TandemTextTests", dependencies: ["TandemText"], swiftSettings: strict),
         .testTarget(name: "TandemFuzzingTests", dependencies: ["TandemFuzzing"], swiftSettings: strict),
-        .testTarget(name: "TandemStoreTests", dependencies: ["TandemStore"], swiftSettings: strict),
+        .testTarget(name: "TandemStoreTests", dependencies: [
+            "TandemStore", "TandemAudit", "TandemCore",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "TandemAuditTests", dependencies: [
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Tandem builds and tests against (Debian 12).
 set -euo pipefail
-need=(libssh-dev libsqlite3-dev openssh-client openssl asciinema util-linux pkg-config)
+need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client openssl asciinema util-linux pkg-config python3)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# One PostgreSQL server for the whole run; each test makes its own database in it.
+pg="$(mktemp -d)"
+chmod 755 "$pg"
+trap 'bash scripts/postgres.sh stop "$pg"; rm -rf "$pg" "$log"' EXIT
+TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
+export TANDEM_TEST_POSTGRES
 status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)

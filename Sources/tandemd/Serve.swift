@@ -78,9 +78,14 @@ extension Tandemd {
             settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
             let identity = try BrokerIdentity.load(from: dataDir)
-            let store = try BrokerAdmin.openStore(dataDir)
+            let store = try await BrokerAdmin.openStore(dataDir)
             // A damaged database must not take new events: refuse to start, and say what to do.
-            try store.checkIntegrity(full: false, path: settings.databasePath)
+            do {
+                try await store.checkIntegrity(full: false)
+            } catch {
+                await store.close()
+                throw error
+            }
             let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
             if !(await broker.ensureStorageReserve()) {
                 logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
@@ -105,6 +110,7 @@ extension Tandemd {
             var group = ServiceGroupConfiguration(services: [listener, checkpoints, users], logger: logger)
             group.gracefulShutdownSignals = [.sigterm, .sigint]
             try await ServiceGroup(configuration: group).run()
+            await store.close()
         }
     }
 }

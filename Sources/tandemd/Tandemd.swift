@@ -25,12 +25,12 @@ struct DataOption: ParsableArguments {
 }
 
 extension Tandemd {
-    struct Init: ParsableCommand {
+    struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create the database and the broker's SSH and code keys.")
         @OptionGroup var options: DataOption
 
-        func run() throws {
-            let identity = try BrokerAdmin.initialise(dataDirectory: options.data)
+        func run() async throws {
+            let identity = try await BrokerAdmin.initialise(dataDirectory: options.data)
             print("Initialised \(options.data)")
             print("Broker SSH key fingerprint: \(identity.fingerprint)")
             print("Give technicians this fingerprint: their 'tandem' checks it on every connection.")
@@ -50,7 +50,7 @@ extension Tandemd {
         }
     }
 
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the database, every audit chain and every recording.",
             discussion: """
@@ -60,8 +60,8 @@ extension Tandemd {
                 """)
         @OptionGroup var options: DataOption
 
-        func run() throws {
-            let result = BrokerCheck.run(dataDirectory: options.data)
+        func run() async throws {
+            let result = await BrokerCheck.run(dataDirectory: options.data)
             for line in result.lines { print(line) }
             throw ExitCode(result.ok ? 0 : 1)
         }
@@ -76,7 +76,7 @@ extension Tandemd {
                 """,
             subcommands: [Add.self, List.self, Disable.self, Enable.self, Remove.self, Key.self])
 
-        struct Add: ParsableCommand {
+        struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Register a person by their SSH public key.",
                 discussion: "Example: tandemd user add alice --role technician --key ~/alice_ed25519.pub")
@@ -89,51 +89,51 @@ extension Tandemd {
                 guard Role(rawValue: role) != nil else { throw ValidationError("--role must be technician, auditor or admin") }
             }
 
-            func run() throws {
-                try BrokerAdmin.addUser(dataDirectory: options.data, name: name, role: Role(rawValue: role)!, keyFile: key)
+            func run() async throws {
+                try await BrokerAdmin.addUser(dataDirectory: options.data, name: name, role: Role(rawValue: role)!, keyFile: key)
                 print("Added \(role) \(name).")
             }
         }
 
-        struct List: ParsableCommand {
+        struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List registered people, their status and key fingerprints.")
             @OptionGroup var options: DataOption
-            func run() throws {
-                for u in try BrokerAdmin.openStore(options.data).users() {
+            func run() async throws {
+                for u in try await BrokerAdmin.withStore(options.data, { try await $0.users() }) {
                     let keys = u.publicKeys.map { BrokerIdentity.fingerprint(ofOpenSSHLine: $0) }.joined(separator: ",")
                     print("\(u.name)\t\(u.role.rawValue)\t\(u.status.rawValue)\t\(keys.isEmpty ? "-" : keys)")
                 }
             }
         }
 
-        struct Disable: ParsableCommand {
+        struct Disable: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Stop a person logging in and end their live sessions (reversible).")
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
-            func run() throws {
-                try BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: false)
+            func run() async throws {
+                try await BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: false)
                 print("Disabled \(name); their live sessions end.")
             }
         }
 
-        struct Enable: ParsableCommand {
+        struct Enable: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Let a disabled person log in again.")
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
-            func run() throws {
-                try BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: true)
+            func run() async throws {
+                try await BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: true)
                 print("Enabled \(name).")
             }
         }
 
-        struct Remove: ParsableCommand {
+        struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Remove a person for good: their keys are deleted and their live sessions end.",
                 discussion: "The name stays reserved, so a new user of that name cannot read the removed one's tickets.")
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
-            func run() throws {
-                try BrokerAdmin.removeUser(dataDirectory: options.data, name: name)
+            func run() async throws {
+                try await BrokerAdmin.removeUser(dataDirectory: options.data, name: name)
                 print("Removed \(name).")
             }
         }
@@ -142,25 +142,25 @@ extension Tandemd {
             static let configuration = CommandConfiguration(abstract: "Add or remove one of a person's keys (a new laptop, a lost one).",
                                                             subcommands: [KeyAdd.self, KeyRemove.self])
 
-            struct KeyAdd: ParsableCommand {
+            struct KeyAdd: AsyncParsableCommand {
                 static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a public key.",
                                                                 discussion: "Example: tandemd user key add alice ~/alice_laptop2.pub")
                 @OptionGroup var options: DataOption
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "OpenSSH public key file.") var keyFile: String
-                func run() throws {
-                    try BrokerAdmin.addKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                func run() async throws {
+                    try await BrokerAdmin.addKey(dataDirectory: options.data, name: name, keyFile: keyFile)
                     print("Added a key for \(name).")
                 }
             }
 
-            struct KeyRemove: ParsableCommand {
+            struct KeyRemove: AsyncParsableCommand {
                 static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a public key; it no longer logs in.")
                 @OptionGroup var options: DataOption
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "The OpenSSH public key file of the key to remove.") var keyFile: String
-                func run() throws {
-                    try BrokerAdmin.removeKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                func run() async throws {
+                    try await BrokerAdmin.removeKey(dataDirectory: options.data, name: name, keyFile: keyFile)
                     print("Removed the key from \(name).")
                 }
             }

@@ -9,21 +9,22 @@ import TandemAudit
 
 /// The broker's pairing rules against a real SQLite file, with time from a manual clock.
 final class BrokerPairingTests: XCTestCase {
-    private func makeBroker(clock: ManualWallClock, limits: GuessLimiter.Limits = .init(), checkpointEvery: Int = 100) throws -> Broker {
+    private func makeBroker(clock: ManualWallClock, limits: GuessLimiter.Limits = .init(), checkpointEvery: Int = 100) async throws -> Broker {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-broker-\(UUID().uuidString)").path
-        let identity = try BrokerAdmin.initialise(dataDirectory: dir)
+        let identity = try await BrokerAdmin.initialise(dataDirectory: dir)
         var config = BrokerConfig(dataDirectory: dir, certificatePath: "", keyPath: "")
         config.codeLifetime = 600
         config.guessLimits = limits
         config.checkpointEvery = checkpointEvery
-        let store = try BrokerAdmin.openStore(dir)
-        _ = try store.createTicket(title: "Printer offline", requester: "jane", now: clock.now)
+        let store = try await BrokerAdmin.openStore(dir)
+        addTeardownBlock { await store.close() }
+        _ = try await store.createTicket(title: "Printer offline", requester: "jane", now: clock.now)
         return Broker(config: config, identity: identity, store: store, clock: clock, logger: Logger(label: "test"))
     }
 
     func testCodeExpiresByTheClockNotByWaiting() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock)
+        let broker = try await makeBroker(clock: clock)
         let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         clock.advance(by: 601)
         let result = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
@@ -32,7 +33,7 @@ final class BrokerPairingTests: XCTestCase {
 
     func testOfferNamesTechnicianTicketScopesAndBrokerKey() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock)
+        let broker = try await makeBroker(clock: clock)
         let (id, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: 900)
         let offer = try await broker.redeem(code: code.grouped, source: "127.0.0.1", agentUser: "jane", agentHost: "pc").get()
         XCTAssertEqual(offer.sessionID, id.rawValue)
@@ -43,13 +44,13 @@ final class BrokerPairingTests: XCTestCase {
         let again = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
         XCTAssertEqual(again.failureValue, .codeUsed)
         // Nothing stores the code itself.
-        let events = try broker.store.events(ticketID: 1)
+        let events = try await broker.store.events(ticketID: 1)
         XCTAssertFalse(events.contains { $0.data.values.contains { $0.contains(code.digits) } })
     }
 
     func testRateLimitBlocksRightCodeUntilWindowPasses() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock, limits: .init(perSource: 2, global: 100, window: 30))
+        let broker = try await makeBroker(clock: clock, limits: .init(perSource: 2, global: 100, window: 30))
         let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         for wrong in ["111111111", "222222222"] {
             let r = await broker.redeem(code: wrong, source: "10.1.1.1", agentUser: "x", agentHost: "y")
@@ -65,15 +66,15 @@ final class BrokerPairingTests: XCTestCase {
     /// A flood is one event per refused block and one summary with the count, not an event per guess.
     func testRefusalsBeyondTheLimitBecomeOneCountedEventPerSource() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock, limits: .init(perSource: 3, global: 100, window: 60))
+        let broker = try await makeBroker(clock: clock, limits: .init(perSource: 3, global: 100, window: 60))
         let (_, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
-        let before = try broker.store.events(ticketID: 0).count
+        let before = try await broker.store.events(ticketID: 0).count
         for i in 0..<200 {
             let r = await broker.redeem(code: String(format: "%09d", 1 + i), source: "10.6.6.6", agentUser: "x", agentHost: "y")
             XCTAssertNotNil(r.failureValue)
         }
         await broker.journal.drain()
-        let during = try broker.store.events(ticketID: 0).dropFirst(before)
+        let during = try await broker.store.events(ticketID: 0).dropFirst(before)
         XCTAssertEqual(during.map { $0.data["reason"] ?? "" }, ["unknown_code", "unknown_code", "unknown_code", "rate_limited"])
         // The right code from another address is not locked out by the flood.
         let other = await broker.redeem(code: code.digits, source: "10.7.7.7", agentUser: "jane", agentHost: "pc")
@@ -81,7 +82,7 @@ final class BrokerPairingTests: XCTestCase {
         clock.advance(by: 61)
         await broker.recordGuessSummaries()
         await broker.journal.drain()
-        let counted = try broker.store.events(ticketID: 0).filter { $0.kind == "join_refusals_counted" }
+        let counted = try await broker.store.events(ticketID: 0).filter { $0.kind == "join_refusals_counted" }
         XCTAssertEqual(counted.count, 1)
         XCTAssertEqual(counted.first?.data["count"], "196")
         XCTAssertEqual(counted.first?.actor, "agent@10.6.6.6")
@@ -90,7 +91,7 @@ final class BrokerPairingTests: XCTestCase {
     /// A session that is over leaves the live registry, and what it was still answers from the store.
     func testSessionsThatAreOverLeaveTheRegistry() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock)
+        let broker = try await makeBroker(clock: clock)
         let (refused, refusedCode) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         _ = await broker.redeem(code: refusedCode.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
         _ = await broker.consent(refused, approved: false, actor: "jane@pc")
@@ -112,43 +113,51 @@ final class BrokerPairingTests: XCTestCase {
 
     func testRefusalWakesTheWaitingTechnician() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock)
+        let broker = try await makeBroker(clock: clock)
         let (id, code) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         _ = await broker.redeem(code: code.digits, source: "127.0.0.1", agentUser: "jane", agentHost: "pc")
         async let outcome = broker.waitForOutcome(id)
         _ = await broker.consent(id, approved: false, actor: "jane@pc")
         let result = await outcome
         XCTAssertEqual(result, .refused)
-        XCTAssertEqual(try broker.store.session(id: id)?.state, .refused)
+        await broker.journal.drain()
+        let v1 = try await broker.store.session(id: id)?.state
+        XCTAssertEqual(v1, .refused)
     }
 
     func testChainsAreSignedEveryNEventsAndAtSessionEnd() async throws {
         let clock = ManualWallClock()
-        let broker = try makeBroker(clock: clock, checkpointEvery: 3)
+        let broker = try await makeBroker(clock: clock, checkpointEvery: 3)
         let (id, _) = try await broker.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
-        XCTAssertTrue(try broker.store.checkpoints(chain: 1).isEmpty, "2 events: not yet")
+        let v2 = try await broker.store.checkpoints(chain: 1).isEmpty
+        XCTAssertTrue(v2, "2 events: not yet")
         await broker.recordEvent(Exec(command: "true"), session: id, actor: "alice")
-        let first = try broker.store.checkpoints(chain: 1)
+        let first = try await broker.store.checkpoints(chain: 1)
         XCTAssertEqual(first.map(\.seq), [3], "signed after the 3rd event")
         XCTAssertTrue(first[0].isValid(publicKey: broker.identity.auditKey.publicKey))
         await broker.recordEvent(Exec(command: "true"), session: id, actor: "alice")
         let ended = await broker.end(id, reason: "done", actor: "alice")
         let stored = await ended.stored()
         XCTAssertTrue(stored)
-        XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 5, "signed again at the session's end")
+        let v3 = try await broker.store.checkpoints(chain: 1).last?.seq
+        XCTAssertEqual(v3, 5, "signed again at the session's end")
         await broker.recordEvent(Exec(command: "late"), session: id, actor: "alice")
         await broker.checkpointAll()
-        XCTAssertEqual(try broker.store.checkpoints(chain: 1).last?.seq, 6, "the interval timer signs what is left")
+        let v4 = try await broker.store.checkpoints(chain: 1).last?.seq
+        XCTAssertEqual(v4, 6, "the interval timer signs what is left")
     }
 
     func testSessionsLeftOpenByAPreviousRunAreEndedOnStart() async throws {
         let clock = ManualWallClock()
-        let first = try makeBroker(clock: clock)
+        let first = try await makeBroker(clock: clock)
         let (id, _) = try await first.createSession(technician: "alice", ticketID: 1, scopes: [.shell], timeLimit: nil)
         let second = Broker(config: first.config, identity: first.identity, store: first.store, clock: clock, logger: Logger(label: "t"))
         await second.closeSessionsLeftOpen()
-        XCTAssertEqual(try first.store.session(id: id)?.state, .expired)
-        XCTAssertEqual(try first.store.session(id: id)?.endReason, "broker restarted")
+        await second.journal.drain()
+        let v5 = try await first.store.session(id: id)?.state
+        XCTAssertEqual(v5, .expired)
+        let v6 = try await first.store.session(id: id)?.endReason
+        XCTAssertEqual(v6, "broker restarted")
     }
 }
 

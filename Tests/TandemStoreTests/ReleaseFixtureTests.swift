@@ -10,21 +10,23 @@ final class ReleaseFixtureTests: XCTestCase {
         .appendingPathComponent("../Fixtures/release-2026-11").standardized
 
     /// A copy, so opening it (migrations, WAL files) never touches the committed fixture.
-    private func openCopy() throws -> (Store, String) {
+    private func openCopy() async throws -> (SQLStore, String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-fixture-\(UUID().uuidString)").path
         try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("broker").path, toPath: dir)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return (try Store(path: dir + "/tandem.db"), dir)
+        let store = try await SQLStore.sqlite(path: dir + "/tandem.db")
+        addTeardownBlock { await store.close() }
+        return (store, dir)
     }
 
-    func testTheReleaseDatabaseVerifiesAndEveryEventReadsBackUnchanged() throws {
-        let (store, dir) = try openCopy()
-        let events = try store.allEvents()
+    func testTheReleaseDatabaseVerifiesAndEveryEventReadsBackUnchanged() async throws {
+        let (store, dir) = try await openCopy()
+        let events = try await store.allEvents()
         XCTAssertEqual(events.count, 37, "the fixture holds 37 events")
         let keyText = try String(contentsOf: Self.fixture.appendingPathComponent("audit-public-key.txt"), encoding: .utf8)
         let key = try XCTUnwrap(AuditKeyText.parse(keyText.trimmingCharacters(in: .whitespacesAndNewlines)))
         let report = ChainVerifier(publicKey: key) { sha in FileManager.default.contents(atPath: "\(dir)/recordings/\(sha).cast") }
-            .verify(events: events, checkpoints: try store.checkpoints())
+            .verify(events: events, checkpoints: try await store.checkpoints())
         XCTAssertTrue(report.ok, report.summary)
         XCTAssertEqual(report.recordingsChecked, 2)
         XCTAssertEqual(report.checkpointsChecked, 5)
@@ -44,15 +46,15 @@ final class ReleaseFixtureTests: XCTestCase {
         XCTAssertEqual(kinds.count, 22, "kinds in the fixture: \(kinds.map(\.rawValue).sorted())")
     }
 
-    func testAnEditedFixtureEventFailsVerification() throws {
-        let (store, dir) = try openCopy()
-        var events = try store.allEvents()
+    func testAnEditedFixtureEventFailsVerification() async throws {
+        let (store, dir) = try await openCopy()
+        var events = try await store.allEvents()
         let i = try XCTUnwrap(events.firstIndex { $0.kind == "exec" })
         events[i].data["command"] = "uname -a"
         let keyText = try String(contentsOf: Self.fixture.appendingPathComponent("audit-public-key.txt"), encoding: .utf8)
         let key = try XCTUnwrap(AuditKeyText.parse(keyText.trimmingCharacters(in: .whitespacesAndNewlines)))
         let report = ChainVerifier(publicKey: key) { sha in FileManager.default.contents(atPath: "\(dir)/recordings/\(sha).cast") }
-            .verify(events: events, checkpoints: try store.checkpoints())
+            .verify(events: events, checkpoints: try await store.checkpoints())
         XCTAssertFalse(report.ok)
     }
 

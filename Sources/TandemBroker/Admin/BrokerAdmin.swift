@@ -10,74 +10,93 @@ import TandemStore
 /// disabled or removed user within a second and ends their live sessions (`Broker.refreshUsers`).
 public enum BrokerAdmin {
     /// Creates the data directory, the database (WAL) and the broker's keys.
-    public static func initialise(dataDirectory dir: String) throws -> BrokerIdentity {
+    public static func initialise(dataDirectory dir: String) async throws -> BrokerIdentity {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let identity = try BrokerIdentity.create(in: dir)
-        _ = try Store(path: dir + "/tandem.db")
+        await (try SQLStore.sqlite(path: dir + "/tandem.db")).close()
         try FileManager.default.createDirectory(atPath: dir + "/recordings", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return identity
     }
 
     /// Registers a person by their OpenSSH public key file.
-    public static func addUser(dataDirectory dir: String, name: String, role: Role, keyFile: String) throws {
+    public static func addUser(dataDirectory dir: String, name: String, role: Role, keyFile: String) async throws {
         guard name.range(of: "^[a-z_][a-z0-9_.-]{0,31}$", options: .regularExpression) != nil else {
             throw TandemError.invalidArgument("user names are 1-32 lowercase letters, digits, '.', '_' or '-', starting with a letter")
         }
         let line = try readKey(keyFile)
-        let store = try openStore(dir)
-        if let existing = try store.user(named: name) {
-            throw TandemError.invalidArgument(existing.status == .removed
-                ? "the name '\(name)' belonged to a removed user; pick another, so nobody inherits their tickets"
-                : "user '\(name)' already exists (add a key with 'tandemd user key add \(name) KEYFILE')")
+        try await withStore(dir) { store in
+            if let existing = try await store.user(named: name) {
+                throw TandemError.invalidArgument(existing.status == .removed
+                    ? "the name '\(name)' belonged to a removed user; pick another, so nobody inherits their tickets"
+                    : "user '\(name)' already exists (add a key with 'tandemd user key add \(name) KEYFILE')")
+            }
+            try await store.addUser(name: name, role: role, publicKey: line, now: Date())
+            try await log(store, UserAdded(user: name, role: role.rawValue, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
         }
-        try store.addUser(name: name, role: role, publicKey: line, now: Date())
-        try log(store, UserAdded(user: name, role: role.rawValue, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
     }
 
     /// Removes a person for good: their keys are deleted, their name is never given again.
-    public static func removeUser(dataDirectory dir: String, name: String) throws {
-        let store = try openStore(dir)
-        _ = try existingUser(store, name)
-        try store.setStatus(of: name, to: .removed)
-        try log(store, UserRemoved(user: name))
+    public static func removeUser(dataDirectory dir: String, name: String) async throws {
+        try await withStore(dir) { store in
+            _ = try await existingUser(store, name)
+            try await store.setStatus(of: name, to: .removed)
+            try await log(store, UserRemoved(user: name))
+        }
     }
 
     /// Disables or enables logins; a disabled user's live sessions end.
-    public static func setEnabled(dataDirectory dir: String, name: String, enabled: Bool) throws {
-        let store = try openStore(dir)
-        let user = try existingUser(store, name)
-        guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed; add a new user instead") }
-        try store.setStatus(of: name, to: enabled ? .active : .disabled)
-        if enabled { try log(store, UserEnabled(user: name)) } else { try log(store, UserDisabled(user: name)) }
-    }
-
-    public static func addKey(dataDirectory dir: String, name: String, keyFile: String) throws {
-        let store = try openStore(dir)
-        let user = try existingUser(store, name)
-        guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed") }
-        let line = try readKey(keyFile)
-        guard !user.publicKeys.contains(User.normalizedKey(line)) else {
-            throw TandemError.invalidArgument("\(keyFile) is already one of \(name)'s keys")
+    public static func setEnabled(dataDirectory dir: String, name: String, enabled: Bool) async throws {
+        try await withStore(dir) { store in
+            let user = try await existingUser(store, name)
+            guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed; add a new user instead") }
+            try await store.setStatus(of: name, to: enabled ? .active : .disabled)
+            if enabled { try await log(store, UserEnabled(user: name)) } else { try await log(store, UserDisabled(user: name)) }
         }
-        try store.addKey(line, to: name, now: Date())
-        try log(store, UserKeyAdded(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
     }
 
-    public static func removeKey(dataDirectory dir: String, name: String, keyFile: String) throws {
-        let store = try openStore(dir)
-        _ = try existingUser(store, name)
-        let line = try readKey(keyFile)
-        guard try store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
-        try log(store, UserKeyRemoved(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
+    public static func addKey(dataDirectory dir: String, name: String, keyFile: String) async throws {
+        try await withStore(dir) { store in
+            let user = try await existingUser(store, name)
+            guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed") }
+            let line = try readKey(keyFile)
+            guard !user.publicKeys.contains(User.normalizedKey(line)) else {
+                throw TandemError.invalidArgument("\(keyFile) is already one of \(name)'s keys")
+            }
+            try await store.addKey(line, to: name, now: Date())
+            try await log(store, UserKeyAdded(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
+        }
     }
 
-    public static func openStore(_ dir: String) throws -> Store {
+    public static func removeKey(dataDirectory dir: String, name: String, keyFile: String) async throws {
+        try await withStore(dir) { store in
+            _ = try await existingUser(store, name)
+            let line = try readKey(keyFile)
+            guard try await store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
+            try await log(store, UserKeyRemoved(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
+        }
+    }
+
+    /// Runs `body` with the broker's store in `dir`, closed afterwards.
+    public static func withStore<T>(_ dir: String, _ body: (SQLStore) async throws -> T) async throws -> T {
+        let store = try await openStore(dir)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// The broker's store in `dir` (close it when done).
+    public static func openStore(_ dir: String) async throws -> SQLStore {
         guard FileManager.default.fileExists(atPath: dir + "/tandem.db") else { throw StoreError.notInitialised(dir) }
-        return try Store(path: dir + "/tandem.db")
+        return try await SQLStore.sqlite(path: dir + "/tandem.db")
     }
 
-    private static func existingUser(_ store: Store, _ name: String) throws -> User {
-        guard let user = try store.user(named: name) else { throw TandemError.notFound("user '\(name)' (see 'tandemd user list')") }
+    private static func existingUser(_ store: any BrokerStore, _ name: String) async throws -> User {
+        guard let user = try await store.user(named: name) else { throw TandemError.notFound("user '\(name)' (see 'tandemd user list')") }
         return user
     }
 
@@ -93,7 +112,7 @@ public enum BrokerAdmin {
     }
 
     /// The operator's commands run while the broker may be stopped: straight to the store, in the command's own order.
-    private static func log(_ store: Store, _ payload: some EventPayload) throws {
-        try store.append(Event(payload, time: Date(), ticketID: nil, sessionID: nil, actor: "operator"))
+    private static func log(_ store: any BrokerStore, _ payload: some EventPayload) async throws {
+        try await AuditLog(store: store).append(Event(payload, time: Date(), ticketID: nil, sessionID: nil, actor: "operator"))
     }
 }

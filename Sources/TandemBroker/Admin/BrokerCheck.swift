@@ -10,31 +10,38 @@ public enum BrokerCheck {
     }
 
     /// SQLite's full integrity check, then every chain, checkpoint and recording against the audit key.
-    public static func run(dataDirectory dir: String) -> Result {
+    public static func run(dataDirectory dir: String) async -> Result {
         var result = Result()
-        let path = dir + "/tandem.db"
-        let store: Store
+        let store: SQLStore
         do {
-            store = try BrokerAdmin.openStore(dir)
-            try store.checkIntegrity(full: true, path: path)
-            result.lines.append("database: ok (integrity_check)")
+            store = try await BrokerAdmin.openStore(dir)
         } catch {
             result.ok = false
             result.lines.append("database: \(error)")
             return result
         }
         do {
+            try await store.checkIntegrity(full: true)
+            result.lines.append("database: ok (integrity_check)")
+        } catch {
+            result.ok = false
+            result.lines.append("database: \(error)")
+            await store.close()
+            return result
+        }
+        do {
             let identity = try BrokerIdentity.load(from: dir)
             let recordings = dir + "/recordings/"
-            let report = ChainVerifier(publicKey: identity.auditKey.publicKey, allowUnsignedChains: true) {
+            let report = try await AuditLog(store: store).verify(ticket: nil, publicKey: identity.auditKey.publicKey, allowUnsignedChains: true) {
                 FileManager.default.contents(atPath: recordings + $0 + ".cast")
-            }.verify(events: try store.allEvents(), checkpoints: try store.checkpoints())
+            }
             result.ok = result.ok && report.ok
             result.lines.append("audit log: " + report.summary)
         } catch {
             result.ok = false
             result.lines.append("audit log: cannot be read: \(error)")
         }
+        await store.close()
         let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/recordings")) ?? []).filter { $0.hasSuffix(".part") }
         if !leftovers.isEmpty {
             result.lines.append("recordings: \(leftovers.count) unfinished (.part) file(s) from a broker that stopped without finishing them")

@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 import Synchronization
 import TandemAudit
 import TandemCore
@@ -9,12 +8,15 @@ import TandemStore
 ///
 /// `submit` only queues (no I/O, safe on an event loop or inside the `Broker` actor), so a
 /// producer fixes an event's place in the order at the moment it happens; one writer then
-/// appends what is queued, in that order, in one transaction per batch, on NIO's thread pool.
+/// appends what is queued, in that order, in one transaction per run of events, through the
+/// `AuditLog` (which links them) to the store (which never runs on an event loop).
 /// A session's events are therefore stored in causal order whoever produced them, and nothing
 /// waits on a disk flush except the caller who needs the acknowledgement (`stored()`).
 public final class EventJournal: Sendable {
     private enum Entry {
         case event(Event, EventReceipt)
+        /// A session row's new state: written in the same order as the events around it.
+        case state(SessionID, SessionLifecycle.State, endReason: String?)
         case barrier(EventReceipt)
     }
 
@@ -23,18 +25,18 @@ public final class EventJournal: Sendable {
         var writing = false
     }
 
-    private let store: Store
+    private let log: AuditLog
     private let state = Mutex(State())
     /// Each stored event, in order (checkpoint counting).
     private let onAppended: @Sendable ([AuditEvent]) async -> Void
     /// An event that could not be stored, with why.
     private let onFailed: @Sendable (Event, StoreError) async -> Void
-    /// At most this many events per transaction.
+    /// At most this many entries per batch.
     static let batchLimit = 256
 
-    public init(store: Store, onAppended: @escaping @Sendable ([AuditEvent]) async -> Void,
+    public init(log: AuditLog, onAppended: @escaping @Sendable ([AuditEvent]) async -> Void,
                 onFailed: @escaping @Sendable (Event, StoreError) async -> Void) {
-        self.store = store
+        self.log = log
         self.onAppended = onAppended
         self.onFailed = onFailed
     }
@@ -51,6 +53,11 @@ public final class EventJournal: Sendable {
     @discardableResult
     public func submit(_ payload: some EventPayload, time: Date = Date(), ticket: Int?, session: SessionID?, actor: String) -> EventReceipt {
         submit(Event(payload, time: time, ticketID: ticket, sessionID: session?.rawValue, actor: actor))
+    }
+
+    /// Queues a session row's new state, in order with the session's events.
+    public func submitState(_ id: SessionID, _ state: SessionLifecycle.State, endReason: String? = nil) {
+        enqueue(.state(id, state, endReason: endReason))
     }
 
     /// Returns once everything submitted before it is stored (or has failed).
@@ -81,46 +88,49 @@ public final class EventJournal: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            await store(batch)
+            var events: [(Event, EventReceipt)] = []
+            for entry in batch {
+                switch entry {
+                case .event(let e, let r):
+                    events.append((e, r))
+                case .state(let id, let newState, let reason):
+                    await store(events)
+                    events = []
+                    do {
+                        try await log.store.updateSession(id, state: newState, endReason: reason)
+                    } catch {
+                        // The events say what happened; a stale row is closed at the next start.
+                        await onFailed(Event(time: Date(), ticketID: nil, sessionID: id.rawValue, actor: "broker", kind: "session row"), error)
+                    }
+                case .barrier(let r):
+                    await store(events)
+                    events = []
+                    r.resolve(true)
+                }
+            }
+            await store(events)
         }
     }
 
-    private func store(_ batch: [Entry]) async {
-        var events: [Event] = []
-        var receipts: [EventReceipt] = []
-        for case .event(let e, let r) in batch {
-            events.append(e)
-            receipts.append(r)
-        }
-        if !events.isEmpty {
-            let store = self.store
-            let batch = events
-            let result: Result<[AuditEvent], StoreError>
-            do {
-                result = .success(try await NIOThreadPool.singleton.runIfActive { try store.append(contentsOf: batch) })
-            } catch let error as StoreError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.sql("\(error)"))
-            }
-            switch result {
-            case .success(let linked):
-                await onAppended(linked)
-                for r in receipts { r.resolve(true) }
-            case .failure:
-                // One bad event must not sink the others queued with it: try each alone.
-                for (event, receipt) in zip(events, receipts) {
-                    do {
-                        let linked = try await NIOThreadPool.singleton.runIfActive { try store.append(event) }
-                        await onAppended([linked])
-                        receipt.resolve(true)
-                    } catch {
-                        await onFailed(event, (error as? StoreError) ?? .sql("\(error)"))
-                        receipt.resolve(false)
-                    }
+    /// Appends consecutive events in one transaction; if that fails, each alone, so one bad event
+    /// does not sink the others queued with it.
+    private func store(_ events: [(Event, EventReceipt)]) async {
+        guard !events.isEmpty else { return }
+        do {
+            let linked = try await log.append(events.map(\.0))
+            await onAppended(linked)
+            for (_, r) in events { r.resolve(true) }
+        } catch {
+            for (event, receipt) in events {
+                do {
+                    let linked = try await log.append(event)
+                    await onAppended([linked])
+                    receipt.resolve(true)
+                } catch {
+                    await onFailed(event, error)
+                    receipt.resolve(false)
                 }
             }
         }
-        for case .barrier(let r) in batch { r.resolve(true) }
     }
 }

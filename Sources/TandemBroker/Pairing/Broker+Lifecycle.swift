@@ -13,11 +13,11 @@ extension Broker {
         live[id] = s
         switch action {
         case .openSSH:
-            try? store.updateSession(id, state: .approved)
+            journal.submitState(id, .approved)
             // Nothing is opened to the user's machine until their yes is on record.
             return await record(Approved(), ticket: s.record.ticketID, session: id, actor: actor).stored()
         case .notifyRefused:
-            try? store.updateSession(id, state: .refused, endReason: "refused by user")
+            journal.submitState(id, .refused, endReason: "refused by user")
             record(Refused(), ticket: s.record.ticketID, session: id, actor: actor)
             finish(id, with: .refused)
             retire(id)
@@ -33,7 +33,7 @@ extension Broker {
         guard s.lifecycle.sshEstablished() == .announceActive else { link.close(); return }
         s.agent = link
         live[id] = s
-        try? store.updateSession(id, state: .active)
+        journal.submitState(id, .active)
         record(Started(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .approved)
         let limit = s.record.timeLimitSeconds
@@ -62,7 +62,7 @@ extension Broker {
         s.pendingEnd = PendingEnd(reason: reason, actor: actor, receipt: receipt)
         live[id] = s
         for watch in watches { watch.tell(reason, false) }
-        try? store.updateSession(id, state: s.lifecycle.state, endReason: reason)
+        journal.submitState(id, s.lifecycle.state, endReason: reason)
         logger.info("session \(id) ended: \(reason)")
         finish(id, with: .ended(reason))
         agent?.end(reason: reason)
@@ -101,11 +101,10 @@ extension Broker {
 
     /// A channel's end, with its byte counts and recording: recorded, then the session's `ended`
     /// may follow if it was waiting for this one.
-    func closeChannel(_ id: SessionID, _ closed: ChannelClosed?, actor: String) {
+    func closeChannel(_ id: SessionID, ticket: Int, _ closed: ChannelClosed?, actor: String) {
         if let closed {
             live[id]?.bytesToAgent += closed.bytesToAgent
             live[id]?.bytesFromAgent += closed.bytesFromAgent
-            let ticket = live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID
             if live[id] == nil { logger.warning("session \(id): a channel ended after the session's 'ended' was written") }
             record(closed, ticket: ticket, session: id, actor: actor)
         }
@@ -136,25 +135,32 @@ extension Broker {
     }
 
     /// Ends what a previous run left open, so no session stays "active" on record forever.
-    public func closeSessionsLeftOpen() {
-        guard let stale = try? store.openSessions() else { return }
+    public func closeSessionsLeftOpen() async {
+        guard let stale = try? await store.openSessions() else { return }
         for s in stale where live[s.id] == nil {
             let state: SessionLifecycle.State = (s.state == .pending || s.state == .offered) ? .expired : .ended
-            try? store.updateSession(s.id, state: state, endReason: "broker restarted")
+            journal.submitState(s.id, state, endReason: "broker restarted")
             record(Ended(reason: "broker restarted"), ticket: s.ticketID, session: s.id, actor: "broker")
         }
     }
 
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
-    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
+    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) async throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
+        // What the store says is read first: from the live check on, nothing suspends.
+        let active = await isActive(user)
+        var stored: SessionRecord?
+        if live[id] == nil {
+            await journal.drain()
+            stored = (try? await store.session(id: id)) ?? nil
+        }
         guard let s = live[id] else {
             // Over: its owner (or an admin) hears so; anyone else, that there is no such session.
-            if let stored = (try? store.session(id: id)) ?? nil, stored.technician == user || role == .admin {
+            if let stored, stored.technician == user || role == .admin {
                 throw .invalidArgument("session \(id) is not active: it is over (\(stored.endReason ?? stored.state.rawValue)); start a new one with 'tandem session new'")
             }
             throw .notFound("session \(id)")
         }
-        guard isActive(user) else { throw .permissionDenied("your account is disabled") }
+        guard active else { throw .permissionDenied("your account is disabled") }
         guard role != .auditor else {
             record(PermissionDenied(command: scope == .shell ? "shell/exec" : scope.rawValue, role: role.rawValue, reason: "auditors read, they do not act"),
                    ticket: s.record.ticketID, session: id, actor: user)

@@ -10,7 +10,7 @@ extension Broker {
     public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) async throws(TandemError) -> (SessionID, SessionCode) {
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         if let full = storageRefusal() { throw .io(full) }
-        guard (try? store.ticket(id: ticketID)) ?? nil != nil else {
+        guard let ticket = (try? await store.ticket(id: ticketID)) ?? nil else {
             throw .notFound("ticket #\(ticketID) (create it with 'tandem ticket new')")
         }
         let id = SessionID.random()
@@ -20,9 +20,12 @@ extension Broker {
             id: id, ticketID: ticketID, technician: technician, scopes: scopes, codeHash: code.hash(key: identity.codeKey),
             state: .pending, created: now, expires: now.addingTimeInterval(config.codeLifetime),
             timeLimitSeconds: timeLimit ?? config.defaultTimeLimit, endReason: nil)
-        do { try store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
+        do { try await store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
+        // Stopping began while the row was written: it stays pending and is closed at the next start.
+        if stopping { throw .io("the broker is stopping; try again in a moment") }
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
-                               budget: RecordingBudget(limit: config.maxRecordingBytes))
+                               budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: ticket.title)
+        codeIndex[newSession.codeHash] = id
         record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds),
                ticket: ticketID, session: id, actor: technician)
         let issued = record(CodeIssued(expires: ISO8601DateFormatter().string(from: newSession.expires)), ticket: ticketID, session: id, actor: "broker")
@@ -53,7 +56,7 @@ extension Broker {
     func expireIfPending(_ id: SessionID) {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
         live[id] = s
-        try? store.updateSession(id, state: .expired)
+        journal.submitState(id, .expired)
         record(CodeExpired(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .expired)
         retire(id)
@@ -72,32 +75,33 @@ extension Broker {
             }
             return .failure(.tooManyAttempts(retryAfterSeconds: wait))
         }
-        guard let code = try? SessionCode.parse(text),
-              let stored = (try? store.session(codeHash: code.hash(key: identity.codeKey))) ?? nil else {
+        // Answered from memory, with no suspension between the limiter's admission and the failure
+        // it counts: concurrent guesses cannot slip past the limit while a lookup waits.
+        let hash = (try? SessionCode.parse(text))?.hash(key: identity.codeKey)
+        guard let hash, let id = codeIndex[hash], var s = live[id] else {
+            if let hash, let over = retiredCodes[hash] {
+                // A real code of a session that is over: say why, and it is no wrong guess.
+                let error: TandemError = over.state == .expired ? .codeExpired : .codeUsed
+                record(JoinRefused(reason: error == .codeExpired ? .expiredCode : .usedCode),
+                       ticket: over.ticketID, session: over.id, actor: "\(agentUser)@\(agentHost)")
+                logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
+                return .failure(error)
+            }
             limiter.recordFailure(source: key, now: now)
             record(JoinRefused(reason: .unknownCode), ticket: nil, session: nil, actor: "agent@\(source)")
             logger.notice("join from \(source) refused: unknown code")
             return .failure(.codeUnknown)
         }
-        guard var s = live[stored.id] else {
-            // A real code of a session that is over: say why, and it is no wrong guess.
-            let error: TandemError = stored.state == .expired ? .codeExpired : .codeUsed
-            record(JoinRefused(reason: error == .codeExpired ? .expiredCode : .usedCode),
-                   ticket: stored.ticketID, session: stored.id, actor: "\(agentUser)@\(agentHost)")
-            logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
-            return .failure(error)
-        }
         let action = s.lifecycle.redeem(now: now)
-        live[stored.id] = s
+        live[id] = s
         let actor = "\(agentUser)@\(agentHost)"
         switch action {
         case .sendOffer:
-            try? store.updateSession(s.record.id, state: .offered)
+            journal.submitState(s.record.id, .offered)
             record(JoinAccepted(source: source), ticket: s.record.ticketID, session: s.record.id, actor: actor)
-            let ticket = (try? store.ticket(id: s.record.ticketID)) ?? nil
             let offer = Offer(
                 sessionID: s.record.id.rawValue, technician: s.record.technician, ticketID: s.record.ticketID,
-                ticketTitle: ticket?.title ?? "", scopes: s.record.scopes, timeLimitSeconds: s.record.timeLimitSeconds,
+                ticketTitle: s.ticketTitle, scopes: s.record.scopes, timeLimitSeconds: s.record.timeLimitSeconds,
                 brokerPublicKey: identity.publicKeyLine, brokerFingerprint: identity.fingerprint)
             let offered = record(Offered(scopes: CommaList(s.record.scopes.map(\.rawValue))), ticket: s.record.ticketID, session: s.record.id, actor: "broker")
             // The user sees the offer only once it is on record.
@@ -105,7 +109,7 @@ extension Broker {
             return .success(offer)
         case .reject(let error):
             if error == .codeExpired {
-                try? store.updateSession(s.record.id, state: .expired)
+                journal.submitState(s.record.id, .expired)
                 finish(s.record.id, with: .expired)
                 retire(s.record.id)
             }

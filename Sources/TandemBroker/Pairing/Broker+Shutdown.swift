@@ -8,8 +8,8 @@ import TandemStore
 
 extension Broker {
     /// A channel whose start is on record never reached the agent: its end is recorded with nothing moved.
-    func abandonChannel(_ id: SessionID, kind: String, actor: String) {
-        closeChannel(id, ChannelClosed(channel: kind, bytesToAgent: 0, bytesFromAgent: 0), actor: actor)
+    func abandonChannel(_ id: SessionID, ticket: Int, kind: String, actor: String) {
+        closeChannel(id, ticket: ticket, ChannelClosed(channel: kind, bytesToAgent: 0, bytesFromAgent: 0), actor: actor)
     }
 
     /// Ends every live session with `reason` (both sides are told), waits until each channel's
@@ -40,7 +40,7 @@ extension Broker {
 
     /// Finishes the recordings a crashed broker left as `.part` files: each is hashed, named by its
     /// SHA-256 and put on its session's ticket (`recording_recovered`), so a crash loses no recorded byte.
-    public func recoverPartialRecordings() {
+    public func recoverPartialRecordings() async {
         let dir = config.recordingsDirectory
         let parts = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".part") }.sorted()
         for part in parts {
@@ -59,7 +59,7 @@ extension Broker {
             // Recordings are named "<session>-<milliseconds>.part".
             let name = String(part.dropLast(".part".count))
             let session = name.lastIndex(of: "-").map { SessionID(rawValue: String(name[..<$0])) }
-            let ticket = session.flatMap { (try? store.session(id: $0)) ?? nil }?.ticketID
+            let ticket = if let session { ((try? await store.session(id: session)) ?? nil)?.ticketID } else { Int?.none }
             record(RecordingRecovered(recordingSha256: sha, recordingBytes: bytes.count, file: part,
                                       reason: "the broker stopped before the recording was finished"),
                    ticket: ticket, session: session, actor: "broker")

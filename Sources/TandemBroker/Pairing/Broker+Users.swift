@@ -7,16 +7,16 @@ import TandemStore
 extension Broker {
     /// Whether `name` may act now (the operator may have disabled or removed them since they
     /// logged in). Read from the store, not the watcher's copy, so an enable counts at once too.
-    public func isActive(_ name: String) -> Bool {
+    public func isActive(_ name: String) async -> Bool {
         // Fail closed: a store that cannot say is a no.
-        guard let user = try? store.user(named: name) else { return false }
+        guard let user = try? await store.user(named: name) else { return false }
         return user.status == .active
     }
 
     /// Reads who may no longer log in, and ends their live sessions with that reason.
     /// The `tandemd user` commands run in another process, so the broker looks rather than is told.
-    public func refreshUsers() {
-        guard let now = try? store.inactiveUsers() else { return }
+    public func refreshUsers() async {
+        guard let now = try? await store.inactiveUsers() else { return }
         // Someone else's channels on a session (an admin's) close alone; the session goes on.
         for (id, s) in live {
             for (token, watch) in s.watches where now[watch.user] != nil && watch.user != s.record.technician {

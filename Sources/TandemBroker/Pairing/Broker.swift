@@ -12,7 +12,9 @@ import TandemStore
 public actor Broker {
     public nonisolated let config: BrokerConfig
     public nonisolated let identity: BrokerIdentity
-    public nonisolated let store: Store
+    public nonisolated let store: any BrokerStore
+    /// The hash chains and checkpoints, above the store.
+    public nonisolated let auditLog: AuditLog
     /// The one ordered path of every event to the store.
     public nonisolated let journal: EventJournal
     let clock: any WallClock
@@ -31,6 +33,19 @@ public actor Broker {
     var drainWaiters: [(token: UUID, continuation: CheckedContinuation<Void, Never>)] = []
     /// Set by `stop`: no new session starts.
     var stopping = false
+    /// Live sessions by their code's keyed hash: a join is answered from memory.
+    var codeIndex: [String: SessionID] = [:]
+    /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says
+    /// why instead of counting as a wrong guess.
+    var retiredCodes: [String: RetiredCode] = [:]
+    var retiredOrder: [String] = []
+    static let retiredCodesKept = 4096
+
+    struct RetiredCode {
+        var id: SessionID
+        var ticketID: Int
+        var state: SessionLifecycle.State
+    }
 
     struct LiveSession {
         var record: SessionRecord
@@ -42,6 +57,8 @@ public actor Broker {
         var bytesFromAgent = 0
         /// Shared by every recording of the session (`max-recording-bytes`).
         var budget: RecordingBudget
+        /// Shown in the end-user's offer (read once, when the session is requested).
+        var ticketTitle: String
         /// The code-expiry and time-limit timers, cancelled when the session is over.
         var timers: [Task<Void, Never>] = []
         /// The technician channels attached to the session: told why when it ends, and closed
@@ -69,7 +86,7 @@ public actor Broker {
     }
 
 
-    public init(config: BrokerConfig, identity: BrokerIdentity, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(config: BrokerConfig, identity: BrokerIdentity, store: any BrokerStore, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.config = config
         self.identity = identity
         self.store = store
@@ -77,7 +94,9 @@ public actor Broker {
         self.logger = logger
         self.limiter = GuessLimiter(limits: config.guessLimits)
         let sink = JournalSink()
-        self.journal = EventJournal(store: store, onAppended: { await sink.broker?.noteAppended($0) },
+        let auditLog = AuditLog(store: store)
+        self.auditLog = auditLog
+        self.journal = EventJournal(log: auditLog, onAppended: { await sink.broker?.noteAppended($0) },
                                     onFailed: { event, error in await sink.broker?.eventFailed(event, error) })
         sink.broker = self
     }
@@ -93,7 +112,8 @@ public actor Broker {
     /// could not be (the session it belongs to then ends: nothing may run unrecorded).
     @discardableResult
     public func recordEvent(_ payload: some EventPayload, session: SessionID?, ticket: Int? = nil, actor: String) async -> Bool {
-        let ticket = ticket ?? session.flatMap { id in live[id]?.record.ticketID ?? (try? store.session(id: id))??.ticketID }
+        var ticket = ticket ?? session.flatMap { live[$0]?.record.ticketID }
+        if ticket == nil, let session { ticket = (try? await store.session(id: session))??.ticketID }
         return await record(payload, ticket: ticket, session: session, actor: actor).stored()
     }
 
@@ -108,7 +128,11 @@ public actor Broker {
 
     /// Waits until the session is approved, refused, expired or ended.
     public func waitForOutcome(_ id: SessionID) async -> PairingOutcome {
-        guard let s = live[id] else { return Self.outcome(of: (try? store.session(id: id)) ?? nil) }
+        guard let s = live[id] else {
+            // Over: its row's last state may still be in the journal.
+            await journal.drain()
+            return Self.outcome(of: (try? await store.session(id: id)) ?? nil)
+        }
         if let outcome = s.outcome { return outcome }
         return await withCheckedContinuation { c in live[id]?.waiters.append(c) }
     }
@@ -117,6 +141,10 @@ public actor Broker {
     func retire(_ id: SessionID) {
         guard let s = live.removeValue(forKey: id) else { return }
         for timer in s.timers { timer.cancel() }
+        codeIndex[s.record.codeHash] = nil
+        retiredCodes[s.record.codeHash] = RetiredCode(id: id, ticketID: s.record.ticketID, state: s.lifecycle.state)
+        retiredOrder.append(s.record.codeHash)
+        if retiredOrder.count > Self.retiredCodesKept { retiredCodes[retiredOrder.removeFirst()] = nil }
         for waiter in s.waiters { waiter.resume(returning: s.outcome ?? .expired) }
     }
 

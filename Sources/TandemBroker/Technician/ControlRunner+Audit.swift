@@ -11,11 +11,11 @@ extension ControlRunner {
         switch command {
         case .logTicket(let ticket):
             _ = try await visibleTicket(ticket, command: "audit log")
-            for e in try store.events(ticketID: ticket) { emit(e.exportLine + "\n", false) }
+            for e in try await store.events(ticketID: ticket) { emit(e.exportLine + "\n", false) }
             return Status.ok
         case .logSession(let id):
             _ = try await visibleSession(id, command: "audit log", content: false)
-            for e in try store.events(sessionID: id.rawValue) { emit(e.exportLine + "\n", false) }
+            for e in try await store.events(sessionID: id.rawValue) { emit(e.exportLine + "\n", false) }
             return Status.ok
         case .verify(let ticket):
             _ = try await visibleTicket(ticket, command: "audit verify")
@@ -29,13 +29,13 @@ extension ControlRunner {
             return Status.ok
         case .recordings(let id):
             _ = try await visibleSession(id, command: "audit recordings", content: true)
-            for e in try store.events(sessionID: id.rawValue) {
+            for e in try await store.events(sessionID: id.rawValue) {
                 if let sha = e.data["recording_sha256"] { emit(sha + "\n", false) }
             }
             return Status.ok
         case .recording(let id, let sha):
             _ = try await visibleSession(id, command: "audit recording", content: true)
-            let named = try store.events(sessionID: id.rawValue).contains { $0.data["recording_sha256"] == sha }
+            let named = try await store.events(sessionID: id.rawValue).contains { $0.data["recording_sha256"] == sha }
             guard named, let data = FileManager.default.contents(atPath: recordingPath(sha)) else {
                 throw TandemError.notFound("recording \(sha) of session \(id)")
             }
@@ -54,7 +54,7 @@ extension ControlRunner {
     func bundle(ticket: Int, forEveryone: Bool = false) async throws -> AuditBundle {
         // Sign the head first, so the bundle proves its newest event too.
         await broker.checkpointIfUnsigned(chain: ticket)
-        let events = try broker.store.events(ticketID: ticket)
+        let events = try await broker.store.events(ticketID: ticket)
         var mine: [String: Bool] = [:]
         var recordings: [String: Data] = [:]
         var withheld: [String] = []
@@ -65,7 +65,7 @@ extension ControlRunner {
                 allowed = true
             } else if let session = e.session {
                 if mine[session] == nil {
-                    mine[session] = (try broker.store.session(id: SessionID(rawValue: session))).map(access.canReadContent) ?? false
+                    mine[session] = (try await broker.store.session(id: SessionID(rawValue: session))).map(access.canReadContent) ?? false
                 }
                 allowed = mine[session] ?? false
             } else {
@@ -77,7 +77,7 @@ extension ControlRunner {
                 recordings[sha] = data
             }
         }
-        return AuditBundle(events: events, checkpoints: try broker.store.checkpoints(chain: ticket),
+        return AuditBundle(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket),
                            recordings: recordings, publicKeyText: broker.identity.auditPublicKeyText, withheld: withheld)
     }
 }

@@ -53,14 +53,14 @@ struct ControlRunner: Sendable {
         case .ticketNew(let title, let requester):
             try await requireRole([.technician, .admin], "create tickets", command: "ticket new")
             try TicketFields.validate(title: title, requester: requester)
-            let ticket = try store.createTicket(title: title, requester: requester, createdBy: user.name, now: Date())
+            let ticket = try await store.createTicket(title: title, requester: requester, createdBy: user.name, now: Date())
             guard await broker.recordEvent(TicketCreated(title: title, requester: requester), session: nil, ticket: ticket.id, actor: user.name) else {
                 throw TandemError.io("ticket #\(ticket.id) was created but its first event could not be recorded; the broker's operator has been told")
             }
             emit("Ticket #\(ticket.id) created: \(ticket.title)\n", false)
             return Status.ok
         case .ticketList:
-            for t in try access.seesEverything ? store.tickets() : store.tickets(visibleTo: user.name) {
+            for t in try await (access.seesEverything ? store.tickets() : store.tickets(visibleTo: user.name)) {
                 emit("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\n", false)
             }
             return Status.ok
@@ -68,19 +68,19 @@ struct ControlRunner: Sendable {
             let t = try await visibleTicket(id, command: "ticket show")
             emit("Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
                  + "Status: \(TerminalText.escape(t.status))\nTimeline:\n", false)
-            let assignees = try store.assignees(ticket: id)
+            let assignees = try await store.assignees(ticket: id)
             if !assignees.isEmpty { emit("Assigned to: \(assignees.map { TerminalText.escape($0) }.joined(separator: ", "))\n", false) }
-            for e in try store.events(ticketID: id) { emit("  \(e.humanLine)\n", false) }
+            for e in try await store.events(ticketID: id) { emit("  \(e.humanLine)\n", false) }
             return Status.ok
         case .ticketAssign(let id, let assignee):
             let t = try await visibleTicket(id, command: "ticket assign")
             guard access.canAssign(t) else {
                 try await deny("only an admin or the ticket's creator may assign it", command: "ticket assign", ticket: id)
             }
-            guard let other = try store.user(named: assignee), other.status == .active else {
+            guard let other = try await store.user(named: assignee), other.status == .active else {
                 throw TandemError.notFound("user '\(TerminalText.escape(assignee))'")
             }
-            try store.assign(ticket: id, to: other.name, by: user.name, now: Date())
+            try await store.assign(ticket: id, to: other.name, by: user.name, now: Date())
             guard await broker.recordEvent(TicketAssigned(user: other.name), session: nil, ticket: id, actor: user.name) else {
                 throw TandemError.io("the assignment could not be recorded; the broker's operator has been told")
             }
@@ -93,7 +93,7 @@ struct ControlRunner: Sendable {
         case .sessionEnd(let id):
             guard let s = await broker.session(id) else {
                 // Already over: saying so to its owner (or an admin) makes 'session end' safe to repeat.
-                if let stored = try store.session(id: id), stored.technician == user.name || user.role == .admin {
+                if let stored = try await store.session(id: id), stored.technician == user.name || user.role == .admin {
                     emit("Session \(id) is already over (\(TerminalText.escape(stored.endReason ?? stored.state.rawValue))).\n", false)
                     return Status.ok
                 }
@@ -154,8 +154,8 @@ extension ControlRunner {
     /// The ticket, when this user may read it. One they may not read is answered exactly like
     /// one that does not exist, and the refusal goes on that ticket's own chain.
     func visibleTicket(_ id: Int, command: String) async throws -> Ticket {
-        let ticket = try broker.store.ticket(id: id)
-        if let ticket, try access.canSee(ticket) { return ticket }
+        let ticket = try await broker.store.ticket(id: id)
+        if let ticket, try await access.canSee(ticket) { return ticket }
         if ticket != nil {
             await broker.recordEvent(PermissionDenied(command: command, role: user.role.rawValue, reason: "not one of their tickets"),
                                      session: nil, ticket: id, actor: user.name)
@@ -166,7 +166,7 @@ extension ControlRunner {
     /// A session on a ticket this user may read (its events); `content` also needs it to be their
     /// own session (its recordings), unless they read everything.
     func visibleSession(_ id: SessionID, command: String, content: Bool) async throws -> SessionRecord {
-        guard let s = try broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
+        guard let s = try await broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
         do {
             _ = try await visibleTicket(s.ticketID, command: command)
         } catch TandemError.notFound {

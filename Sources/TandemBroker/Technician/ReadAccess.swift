@@ -8,13 +8,13 @@ import TandemStore
 /// own sessions only. Starting a session needs a ticket one may read, so it grants nothing more.
 struct ReadAccess {
     let user: User
-    let store: Store
+    let store: any BrokerStore
 
     var seesEverything: Bool { user.role != .technician }
 
-    func canSee(_ ticket: Ticket) throws -> Bool {
+    func canSee(_ ticket: Ticket) async throws -> Bool {
         if seesEverything || ticket.createdBy == user.name { return true }
-        return try store.assignees(ticket: ticket.id).contains(user.name)
+        return try await store.assignees(ticket: ticket.id).contains(user.name)
     }
 
     /// Recordings and captured files of a session.

@@ -15,14 +15,14 @@ final class ConnectionIdentity {
 /// Public-key login against the keys registered with `tandemd user add`.
 final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
     let supportedAuthenticationMethods: NIOSSHAvailableUserAuthenticationMethods = .publicKey
-    private let store: Store
+    private let store: any BrokerStore
     private let identity: ConnectionIdentity
     private let logger: Logger
     private let onAuthenticated: () -> Void
     private let onBrokerError: () -> Void
 
     /// `onBrokerError` drops the connection: the client then says the broker failed, not the key.
-    init(store: Store, identity: ConnectionIdentity, logger: Logger, onAuthenticated: @escaping () -> Void,
+    init(store: any BrokerStore, identity: ConnectionIdentity, logger: Logger, onAuthenticated: @escaping () -> Void,
          onBrokerError: @escaping () -> Void) {
         self.store = store
         self.identity = identity
@@ -37,10 +37,21 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         let name = String(request.username.prefix(64))
+        // The lookup runs off the event loop; the answer comes back to it.
+        let store = self.store
+        responsePromise.futureResult.eventLoop.makeFutureWithTask { try await store.user(named: name) }
+            .assumeIsolated().whenComplete { result in
+                self.decide(name: name, offered: offered.publicKey, found: result, responsePromise: responsePromise)
+            }
+    }
+
+    private func decide(name: String, offered: NIOSSHPublicKey, found result: Result<User?, any Error>,
+                        responsePromise: EventLoopPromise<NIOSSHUserAuthenticationOutcome>) {
         let found: User?
-        do {
-            found = try store.user(named: name)
-        } catch {
+        switch result {
+        case .success(let user):
+            found = user
+        case .failure(let error):
             logger.error("login of '\(TerminalText.escape(name))' from \(identity.peer) failed: the broker could not read its users (\(error))")
             // No answer at all: a refusal would tell the client its key is wrong.
             onBrokerError()
@@ -48,7 +59,7 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         guard let user = found,
-              user.publicKeys.contains(where: { (try? NIOSSHPublicKey(openSSHPublicKey: $0)) == offered.publicKey }) else {
+              user.publicKeys.contains(where: { (try? NIOSSHPublicKey(openSSHPublicKey: $0)) == offered }) else {
             logger.notice("login refused for '\(TerminalText.escape(name))' from \(identity.peer): unknown user or key")
             responsePromise.succeed(.failure)
             return

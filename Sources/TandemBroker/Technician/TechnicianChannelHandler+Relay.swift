@@ -68,7 +68,7 @@ extension TechnicianChannelHandler {
                 throw TandemError.invalidArgument("session \(id) is not active: it ended")
             }
             // From here the channel's end must reach the record before the session's end and the broker's stop.
-            counted.set(1)
+            counted.set(ticket)
             // Nothing starts on the user's machine unless its start is on record.
             guard await receipt.stored() else {
                 _ = recorder?.finish()
@@ -95,7 +95,8 @@ extension TechnicianChannelHandler {
                 self.attached = (id, ticket, kind, command)
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):
-                if counted.value != nil { Task { await broker.abandonChannel(id, kind: kind, actor: user.name) } }
+                // Its start is on record (`counted` holds its ticket): so is its end, with nothing moved.
+                if let ticket = counted.value { Task { await broker.abandonChannel(id, ticket: ticket, kind: kind, actor: user.name) } }
                 self.mode = .control
                 let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
                 self.finish(status: 1, stderr: "tandem: \(TerminalText.escape(text))\n", context: context)
@@ -152,7 +153,7 @@ extension TechnicianChannelHandler {
             let closed = ChannelClosed(channel: attached.kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
                                        exitStatus: status, recordingSha256: recording?.sha256,
                                        recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)
-            await broker.closeChannel(attached.id, closed, actor: actor)
+            await broker.closeChannel(attached.id, ticket: attached.ticket, closed, actor: actor)
         }
     }
 }

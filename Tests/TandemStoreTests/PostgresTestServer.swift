@@ -1,0 +1,40 @@
+import Foundation
+import TandemStore
+import XCTest
+
+/// The test run's PostgreSQL server (scripts/postgres.sh, started once by scripts/test.sh): every
+/// test gets a database of its own, made with psql.
+enum PostgresTestServer {
+    /// `postgres://tandem@127.0.0.1:PORT`, or a failure that says how to get one. Under CI a missing
+    /// server is a failure, never a skip.
+    static func url() throws -> String {
+        if let url = ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES"], !url.isEmpty { return url }
+        if ProcessInfo.processInfo.environment["CI"] != nil {
+            throw XCTestError(.failureWhileWaiting, userInfo: [NSLocalizedDescriptionKey: "TANDEM_TEST_POSTGRES is not set: run the tests with scripts/test.sh"])
+        }
+        throw XCTSkip("no PostgreSQL server: run with scripts/test.sh (it starts one) or set TANDEM_TEST_POSTGRES")
+    }
+
+    /// A new empty database on the server; its URL.
+    static func freshDatabase() throws -> String {
+        let server = try url()
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        psql.arguments = [server + "/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"]
+        let err = Pipe()
+        psql.standardError = err
+        psql.standardOutput = FileHandle.nullDevice
+        try psql.run()
+        psql.waitUntilExit()
+        guard psql.terminationStatus == 0 else {
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw XCTestError(.failureWhileWaiting, userInfo: [NSLocalizedDescriptionKey: "psql could not create a database: \(text)"])
+        }
+        return "\(server)/\(name)?sslmode=disable"
+    }
+
+    static func store() async throws -> any BrokerStore {
+        try await SQLStore.postgres(url: try freshDatabase())
+    }
+}

@@ -1,0 +1,258 @@
+@preconcurrency import Crypto
+import Foundation
+import Logging
+import TandemAudit
+import TandemCore
+import TandemStore
+import XCTest
+
+/// What every engine behind `BrokerStore` must do, run on SQLite and on a real PostgreSQL.
+class StoreConformanceTests: XCTestCase {
+    /// A fresh, empty store of the engine under test (subclasses).
+    func makeStore() async throws -> any BrokerStore {
+        throw XCTSkip("the engine is chosen by a subclass")
+    }
+
+    private func withStore(_ body: (any BrokerStore) async throws -> Void) async throws {
+        let store = try await makeStore()
+        do {
+            try await body(store)
+            await store.close()
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    func testTicketsAndWhoSeesThem() async throws {
+        try await withStore { store in
+            let mine = try await store.createTicket(title: "Mine", requester: "x", createdBy: "alice", now: Date())
+            let given = try await store.createTicket(title: "Given", requester: "x", createdBy: "bob", now: Date())
+            _ = try await store.createTicket(title: "Other", requester: "x", createdBy: "bob", now: Date())
+            try await store.assign(ticket: given.id, to: "alice", by: "bob", now: Date())
+            try await store.assign(ticket: given.id, to: "alice", by: "bob", now: Date())
+            let v1 = try await store.tickets(visibleTo: "alice").map(\.id)
+            XCTAssertEqual(v1, [mine.id, given.id])
+            let v2 = try await store.assignees(ticket: given.id)
+            XCTAssertEqual(v2, ["alice"])
+            let v3 = try await store.tickets().count
+            XCTAssertEqual(v3, 3)
+            let v4 = try await store.ticket(id: mine.id)?.createdBy
+            XCTAssertEqual(v4, "alice")
+            let missing = try await store.ticket(id: 999)
+            XCTAssertNil(missing)
+        }
+    }
+
+    func testSessionsAreFoundByCodeHashAndCodeHashesAreUnique() async throws {
+        try await withStore { store in
+            let ticket = try await store.createTicket(title: "VPN", requester: "sam", now: Date())
+            let now = Date(timeIntervalSince1970: 1_800_000_000.25)
+            let record = SessionRecord(id: SessionID(rawValue: "s-0000abcd"), ticketID: ticket.id, technician: "alice", scopes: [.files, .shell],
+                                       codeHash: "h1", state: .pending, created: now, expires: now.addingTimeInterval(600),
+                                       timeLimitSeconds: 3600, endReason: nil)
+            try await store.createSession(record)
+            let v5 = try await store.session(codeHash: "h1")
+            XCTAssertEqual(v5, record, "read back exactly, times and scopes included")
+            let none = try await store.session(codeHash: "nope")
+            XCTAssertNil(none)
+            var dup = record
+            dup.id = SessionID(rawValue: "s-0000abce")
+            do {
+                try await store.createSession(dup)
+                XCTFail("a second session with the same code hash was stored")
+            } catch StoreError.constraint {
+                // Refused as a constraint, whatever the engine's words.
+            }
+            let v6 = try await store.openSessions().map(\.id)
+            XCTAssertEqual(v6, [record.id])
+            try await store.updateSession(record.id, state: .active)
+            try await store.updateSession(record.id, state: .ended, endReason: "done")
+            try await store.updateSession(record.id, state: .ended)
+            let ended = try await store.session(id: record.id)
+            XCTAssertEqual(ended?.state, .ended)
+            XCTAssertEqual(ended?.endReason, "done", "a later update without a reason keeps it")
+            let v7 = try await store.openSessions().count
+            XCTAssertEqual(v7, 0)
+        }
+    }
+
+    func testHostileTextIsStoredAsData() async throws {
+        try await withStore { store in
+            let evil = "'); DROP TABLE events; -- \u{1b}[31m ü \\ \" %s $1 ?"
+            let t = try await store.createTicket(title: evil, requester: evil, now: Date())
+            try await AuditLog(store: store).append(Event(time: Date(), ticketID: t.id, sessionID: evil, actor: evil, kind: "exec", data: ["command": evil]))
+            let v8 = try await store.ticket(id: t.id)?.title
+            XCTAssertEqual(v8, evil)
+            let v9 = try await store.events(sessionID: evil).first?.data["command"]
+            XCTAssertEqual(v9, evil)
+            // An agent may send NUL in its user or host name: stored as U+FFFD, and what is stored is what was hashed.
+            let nul = try await AuditLog(store: store).append(Event(time: Date(), ticketID: t.id, sessionID: nil, actor: "jane\u{0}@pc",
+                                                                   kind: "join_accepted", data: ["source": "a\u{0}b"]))
+            let back = try await store.events(ticketID: t.id).last
+            XCTAssertEqual(back?.actor, "jane\u{FFFD}@pc")
+            XCTAssertEqual(back?.data["source"], "a\u{0}b", "data is JSON: NUL kept, escaped")
+            XCTAssertEqual(back?.hash, nul.hash)
+            XCTAssertEqual(back?.computeHash(), back?.hash)
+            try await store.addUser(name: evil, role: .auditor, publicKey: "ssh-ed25519 AAAA", now: Date())
+            let v10 = try await store.user(named: evil)?.name
+            XCTAssertEqual(v10, evil)
+        }
+    }
+
+    func testUsersHaveKeysAndALifecycle() async throws {
+        try await withStore { store in
+            try await store.addUser(name: "alice", role: .technician, publicKey: "ssh-ed25519 AAAA alice@laptop", now: Date())
+            let v11 = try await store.user(named: "alice")
+            XCTAssertEqual(v11, User(name: "alice", role: .technician, publicKeys: ["ssh-ed25519 AAAA"]))
+            do {
+                try await store.addUser(name: "alice", role: .admin, publicKey: "ssh-ed25519 BBBB", now: Date())
+                XCTFail("a second alice was stored")
+            } catch {}
+            try await store.addKey("ssh-ed25519 BBBB second", to: "alice", now: Date().addingTimeInterval(1))
+            let v12 = try await store.user(named: "alice")?.publicKeys
+            XCTAssertEqual(v12, ["ssh-ed25519 AAAA", "ssh-ed25519 BBBB"])
+            let v13 = try await store.removeKey("ssh-ed25519 AAAA other-comment", from: "alice")
+            XCTAssertTrue(v13, "keys compare without their comment")
+            let v14 = try await store.removeKey("ssh-ed25519 AAAA", from: "alice")
+            XCTAssertFalse(v14)
+            try await store.setStatus(of: "alice", to: .disabled)
+            let v15 = try await store.inactiveUsers()
+            XCTAssertEqual(v15, ["alice": .disabled])
+            try await store.setStatus(of: "alice", to: .removed)
+            let v16 = try await store.user(named: "alice")?.publicKeys
+            XCTAssertEqual(v16, [], "a removed user's keys are gone")
+            let v17 = try await store.user(named: "alice")?.status
+            XCTAssertEqual(v17, .removed)
+            let v18 = try await store.users().map(\.name)
+            XCTAssertEqual(v18, ["alice"])
+        }
+    }
+
+    func testTheAuditLogLinksChainsAndTheStoreRefusesAStaleHead() async throws {
+        try await withStore { store in
+            let log = AuditLog(store: store)
+            let t = try await store.createTicket(title: "Chain", requester: "x", now: Date())
+            let e = { (kind: String, ticket: Int?) in Event(time: Date(), ticketID: ticket, sessionID: nil, actor: "a", kind: kind) }
+            let first = try await log.append([e("one", t.id), e("broker", nil), e("two", t.id)])
+            XCTAssertEqual(first.map(\.seq), [1, 1, 2])
+            XCTAssertEqual(first.map(\.id), [1, 2, 3], "ids are global and in order")
+            XCTAssertEqual(first[2].prev, first[0].hash)
+            XCTAssertTrue(first.allSatisfy { $0.hash == $0.computeHash() })
+
+            // Another writer (a second log: an operator's command, another broker) appends behind our back.
+            try await AuditLog(store: store).append(e("theirs", t.id))
+            let stale = LinkedBatch(events: [], after: [t.id: ChainHead(seq: first[2].seq, hash: first[2].hash)], firstID: 5)
+            let refused = try await store.append(stale)
+            XCTAssertEqual(refused, .moved, "linked after an old head: refused")
+            // The first log still believes its old head: the store refuses, the log links again.
+            let again = try await log.append(e("three", t.id))
+            XCTAssertEqual(again.seq, 4)
+            XCTAssertEqual(again.id, 5)
+            let chain = try await store.events(ticketID: t.id)
+            XCTAssertEqual(chain.map(\.kind), ["one", "two", "theirs", "three"])
+            for (a, b) in zip(chain, chain.dropFirst()) { XCTAssertEqual(b.prev, a.hash) }
+            let v19 = try await store.head(chain: t.id)?.id
+            XCTAssertEqual(v19, 5)
+            let v20 = try await store.allEvents().count
+            XCTAssertEqual(v20, 5)
+
+            let key = Curve25519.Signing.PrivateKey()
+            let v21 = try await store.unsignedChains()
+            XCTAssertEqual(v21, [0, t.id])
+            let mark = try await log.checkpoint(chain: t.id, key: key, now: Date())
+            XCTAssertEqual(mark?.seq, 4)
+            let v22 = try await store.unsignedChains()
+            XCTAssertEqual(v22, [0])
+            let v23 = try await store.checkpoints(chain: t.id).first?.isValid(publicKey: key.publicKey)
+            XCTAssertEqual(v23, true)
+            let report = try await log.verify(ticket: t.id, publicKey: key.publicKey, allowUnsignedChains: false) { _ in nil }
+            XCTAssertTrue(report.ok, report.summary)
+        }
+    }
+
+    func testConcurrentWritersKeepEveryChainWhole() async throws {
+        try await withStore { store in
+            let tickets = [try await store.createTicket(title: "A", requester: "x", now: Date()).id,
+                           try await store.createTicket(title: "B", requester: "x", now: Date()).id]
+            // Four logs at once, as four brokers sharing one database would.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        let log = AuditLog(store: store)
+                        for n in 0..<24 {
+                            try await log.append(Event(time: Date(), ticketID: tickets[n % 2], sessionID: nil, actor: "w\(writer)", kind: "n\(n)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let all = try await store.allEvents()
+            XCTAssertEqual(all.count, 96)
+            XCTAssertEqual(Set(all.map(\.id)).count, 96)
+            for chain in tickets {
+                let events = all.filter { $0.chain == chain }
+                XCTAssertEqual(events.map(\.seq), Array(1...48).map(Int64.init))
+                for (a, b) in zip(events, events.dropFirst()) { XCTAssertEqual(b.prev, a.hash) }
+            }
+        }
+    }
+}
+
+/// The embedded default.
+final class SQLiteStoreConformanceTests: StoreConformanceTests {
+    override func makeStore() async throws -> any BrokerStore {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return try await SQLStore.sqlite(path: dir.appendingPathComponent("tandem.db").path)
+    }
+
+    func testTheFileIsWALAndEveryCommitIsFlushed() async throws {
+        let store = try await makeStore() as! SQLStore
+        let settings = try await store.sqliteSettings()
+        await store.close()
+        XCTAssertEqual(settings.journalMode, "wal")
+        XCTAssertEqual(settings.synchronous, 2, "synchronous=FULL: acknowledged events survive a crash")
+    }
+}
+
+/// A real PostgreSQL: scripts/test.sh starts one per run and names it in TANDEM_TEST_POSTGRES.
+final class PostgresStoreConformanceTests: StoreConformanceTests {
+    override func makeStore() async throws -> any BrokerStore {
+        try await PostgresTestServer.store()
+    }
+
+    func testThePasswordStaysOutOfWhatTheStoreShows() async throws {
+        let url = try PostgresTestServer.freshDatabase()
+        let withPassword = url.replacingOccurrences(of: "postgres://tandem@", with: "postgres://tandem:s3cret-pw@")
+        // The test server trusts loopback, so the password is accepted and unused.
+        let store = try await SQLStore.postgres(url: withPassword)
+        let location = store.location
+        await store.close()
+        XCTAssertFalse(location.contains("s3cret-pw"), location)
+        XCTAssertTrue(location.hasPrefix("postgres://tandem@127.0.0.1:"), location)
+        do {
+            var quiet = Logger(label: "test")
+            quiet.logLevel = .critical
+            _ = try await SQLStore.postgres(url: withPassword.replacingOccurrences(of: "127.0.0.1:", with: "127.0.0.1:1"), connectTimeout: .seconds(2),
+                                            logger: quiet)
+            XCTFail("a server that is not there was reached")
+        } catch {
+            XCTAssertFalse("\(error)".contains("s3cret-pw"), "\(error)")
+            XCTAssertTrue("\(error)".contains("cannot open the database at postgres://tandem@127.0.0.1:1"), "\(error)")
+        }
+    }
+
+    func testTwoBrokersStartingAtOnceMigrateOnce() async throws {
+        let url = try PostgresTestServer.freshDatabase()
+        async let a = SQLStore.postgres(url: url)
+        async let b = SQLStore.postgres(url: url)
+        let (first, second) = try await (a, b)
+        _ = try await first.createTicket(title: "one", requester: "x", now: Date())
+        let count = try await second.tickets().count
+        await first.close()
+        await second.close()
+        XCTAssertEqual(count, 1)
+    }
+}
