@@ -13,11 +13,23 @@ TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
 export TANDEM_TEST_POSTGRES
 status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
-summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
-total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1 || true)
 if [ -z "$summary" ]; then echo "no test summary found"; exit 1; fi
-echo "$((total - failed)) passed, $failed failed"
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+')
+skipped=$(echo "$summary" | grep -oE '[0-9]+ tests? skipped' | grep -oE '[0-9]+' || echo 0)
+# The core session, audit, file and lifecycle tests again, with the broker on PostgreSQL.
+pglog="$(mktemp)"
+TANDEM_TEST_DATABASE=postgres swift test --skip-build --disable-swift-testing \
+  --filter 'EndToEndTests\.(SessionExecTests|ShellTests|FileTransferTests|ExecRecordingTests|AuditTests|LifecycleTests|EventOrderTests)' \
+  2>&1 | tee "$pglog" || status=$?
+pgsummary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$pglog" | tail -1 || true)
+rm -f "$pglog"
+if [ -z "$pgsummary" ]; then echo "no summary from the PostgreSQL pass"; exit 1; fi
+pgtotal=$(echo "$pgsummary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+pgfailed=$(echo "$pgsummary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+')
+echo "SQLite: $((total - failed - skipped)) passed, $failed failed, $skipped skipped; PostgreSQL pass: $((pgtotal - pgfailed)) passed, $pgfailed failed"
+echo "$((total + pgtotal - failed - pgfailed - skipped)) passed, $((failed + pgfailed)) failed"
 # The fuzz targets keep building and running (a few seconds each; fuzz/run TARGET SECONDS for longer).
 bash fuzz/run all 5 || status=1
 exit "$status"

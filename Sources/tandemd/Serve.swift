@@ -34,6 +34,11 @@ extension Tandemd {
         var storageReserveBytes: Int?
         @Option(help: "Seconds SIGTERM waits for every session's recording to be finished and named. (default: 10)")
         var shutdownGrace: Double?
+        @Option(help: ArgumentHelp(
+            "PostgreSQL instead of the SQLite file in the data directory: postgres://USER@HOST:PORT/DATABASE.",
+            discussion: "The password comes from TANDEM_DATABASE_PASSWORD or database-password-file, never from a flag."))
+        var database: String?
+        @Option(help: "A file holding the database password.") var databasePasswordFile: String?
 
         func run() async throws {
             let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
@@ -78,7 +83,11 @@ extension Tandemd {
             settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
             let identity = try BrokerIdentity.load(from: dataDir)
-            let store = try await BrokerAdmin.openStore(dataDir)
+            let location = try DatabaseLocation.resolve(
+                dataDirectory: dataDir, database: database ?? file["database"] ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
+                passwordFile: databasePasswordFile ?? file["database-password-file"])
+            let store = try await BrokerAdmin.openStore(dataDir, database: location)
+            logger.info("database: \(location)")
             // A damaged database must not take new events: refuse to start, and say what to do.
             do {
                 try await store.checkIntegrity(full: false)

@@ -16,12 +16,22 @@ struct Tandemd: AsyncParsableCommand {
               tandemd user add alice --role technician --key alice.pub --data /var/lib/tandem
               tandemd serve --data /var/lib/tandem --cert broker.crt --key broker.key
             """,
-        subcommands: [Init.self, Serve.self, UserCommand.self, Info.self, Check.self])
+        subcommands: [Init.self, Serve.self, UserCommand.self, Info.self, Check.self, Migrate.self])
 }
 
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "The broker's data directory (database, keys, recordings).")
     var data: String = ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
+    @Option(name: .long, help: ArgumentHelp(
+        "PostgreSQL instead of the SQLite file in --data: postgres://USER@HOST:PORT/DATABASE (or TANDEM_DATABASE).",
+        discussion: "The password comes from TANDEM_DATABASE_PASSWORD or --database-password-file, never from a flag."))
+    var database: String?
+    @Option(name: .long, help: "A file holding the database password.") var databasePasswordFile: String?
+
+    func location() throws -> DatabaseLocation {
+        try DatabaseLocation.resolve(dataDirectory: data, database: database ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
+                                     passwordFile: databasePasswordFile)
+    }
 }
 
 extension Tandemd {
@@ -30,7 +40,7 @@ extension Tandemd {
         @OptionGroup var options: DataOption
 
         func run() async throws {
-            let identity = try await BrokerAdmin.initialise(dataDirectory: options.data)
+            let identity = try await BrokerAdmin.initialise(dataDirectory: options.data, database: try options.location())
             print("Initialised \(options.data)")
             print("Broker SSH key fingerprint: \(identity.fingerprint)")
             print("Give technicians this fingerprint: their 'tandem' checks it on every connection.")
@@ -61,7 +71,7 @@ extension Tandemd {
         @OptionGroup var options: DataOption
 
         func run() async throws {
-            let result = await BrokerCheck.run(dataDirectory: options.data)
+            let result = await BrokerCheck.run(dataDirectory: options.data, database: try options.location())
             for line in result.lines { print(line) }
             throw ExitCode(result.ok ? 0 : 1)
         }
@@ -90,7 +100,7 @@ extension Tandemd {
             }
 
             func run() async throws {
-                try await BrokerAdmin.addUser(dataDirectory: options.data, name: name, role: Role(rawValue: role)!, keyFile: key)
+                try await BrokerAdmin.addUser(dataDirectory: options.data, database: try options.location(), name: name, role: Role(rawValue: role)!, keyFile: key)
                 print("Added \(role) \(name).")
             }
         }
@@ -99,7 +109,7 @@ extension Tandemd {
             static let configuration = CommandConfiguration(abstract: "List registered people, their status and key fingerprints.")
             @OptionGroup var options: DataOption
             func run() async throws {
-                for u in try await BrokerAdmin.withStore(options.data, { try await $0.users() }) {
+                for u in try await BrokerAdmin.withStore(options.data, database: try options.location(), { try await $0.users() }) {
                     let keys = u.publicKeys.map { BrokerIdentity.fingerprint(ofOpenSSHLine: $0) }.joined(separator: ",")
                     print("\(u.name)\t\(u.role.rawValue)\t\(u.status.rawValue)\t\(keys.isEmpty ? "-" : keys)")
                 }
@@ -111,7 +121,7 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: false)
+                try await BrokerAdmin.setEnabled(dataDirectory: options.data, database: try options.location(), name: name, enabled: false)
                 print("Disabled \(name); their live sessions end.")
             }
         }
@@ -121,7 +131,7 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.setEnabled(dataDirectory: options.data, name: name, enabled: true)
+                try await BrokerAdmin.setEnabled(dataDirectory: options.data, database: try options.location(), name: name, enabled: true)
                 print("Enabled \(name).")
             }
         }
@@ -133,7 +143,7 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.removeUser(dataDirectory: options.data, name: name)
+                try await BrokerAdmin.removeUser(dataDirectory: options.data, database: try options.location(), name: name)
                 print("Removed \(name).")
             }
         }
@@ -149,7 +159,7 @@ extension Tandemd {
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "OpenSSH public key file.") var keyFile: String
                 func run() async throws {
-                    try await BrokerAdmin.addKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                    try await BrokerAdmin.addKey(dataDirectory: options.data, database: try options.location(), name: name, keyFile: keyFile)
                     print("Added a key for \(name).")
                 }
             }
@@ -160,7 +170,7 @@ extension Tandemd {
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "The OpenSSH public key file of the key to remove.") var keyFile: String
                 func run() async throws {
-                    try await BrokerAdmin.removeKey(dataDirectory: options.data, name: name, keyFile: keyFile)
+                    try await BrokerAdmin.removeKey(dataDirectory: options.data, database: try options.location(), name: name, keyFile: keyFile)
                     print("Removed the key from \(name).")
                 }
             }

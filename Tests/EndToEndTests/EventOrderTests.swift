@@ -29,18 +29,19 @@ final class EventOrderTests: XCTestCase {
         XCTAssertEqual(ids.count, sessions, run.stdout)
 
         // Every `ended` is signed as soon as it is stored: wait for the last one's checkpoint.
-        let query = "SELECT e.session_id, e.chain, e.seq, e.kind, COALESCE(json_extract(e.data, '$.channel'), ''), "
-            + "COALESCE(json_extract(e.data, '$.bytes_to_agent'), 0), COALESCE(json_extract(e.data, '$.bytes_from_agent'), 0), "
-            + "COALESCE(json_extract(e.data, '$.recording_sha256'), '') FROM events e WHERE e.session_id IS NOT NULL ORDER BY e.chain, e.seq"
+        // Plain SQL, the same on SQLite and PostgreSQL; the JSON is read here.
+        let query = "SELECT session_id, chain, seq, kind, data FROM events WHERE session_id IS NOT NULL ORDER BY chain, seq"
         var bySession: [String: [Row]] = [:]
         var signed: [Int: Int] = [:]
         XCTAssertTrue(Harness.waitUntil(20) {
             bySession = [:]
             for line in ((try? fx.sql(query)) ?? "").split(separator: "\n") {
-                let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-                guard f.count == 8 else { continue }
-                bySession[f[0], default: []].append(Row(chain: Int(f[1]) ?? -1, seq: Int(f[2]) ?? -1, kind: f[3], channel: f[4],
-                                                        bytesToAgent: Int(f[5]) ?? -1, bytesFromAgent: Int(f[6]) ?? -1, recording: f[7]))
+                let f = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+                guard f.count == 5, let data = try? JSONDecoder().decode([String: String].self, from: Data(f[4].utf8)) else { continue }
+                bySession[f[0], default: []].append(Row(chain: Int(f[1]) ?? -1, seq: Int(f[2]) ?? -1, kind: f[3], channel: data["channel"] ?? "",
+                                                        bytesToAgent: Int(data["bytes_to_agent"] ?? "0") ?? -1,
+                                                        bytesFromAgent: Int(data["bytes_from_agent"] ?? "0") ?? -1,
+                                                        recording: data["recording_sha256"] ?? ""))
             }
             signed = [:]
             for line in ((try? fx.sql("SELECT chain, MAX(seq) FROM checkpoints GROUP BY chain")) ?? "").split(separator: "\n") {

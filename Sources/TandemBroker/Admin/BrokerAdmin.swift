@@ -10,21 +10,21 @@ import TandemStore
 /// disabled or removed user within a second and ends their live sessions (`Broker.refreshUsers`).
 public enum BrokerAdmin {
     /// Creates the data directory, the database (WAL) and the broker's keys.
-    public static func initialise(dataDirectory dir: String) async throws -> BrokerIdentity {
+    public static func initialise(dataDirectory dir: String, database: DatabaseLocation? = nil) async throws -> BrokerIdentity {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let identity = try BrokerIdentity.create(in: dir)
-        await (try SQLStore.sqlite(path: dir + "/tandem.db")).close()
+        await (try await (database ?? .sqlite(path: dir + "/tandem.db")).open()).close()
         try FileManager.default.createDirectory(atPath: dir + "/recordings", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return identity
     }
 
     /// Registers a person by their OpenSSH public key file.
-    public static func addUser(dataDirectory dir: String, name: String, role: Role, keyFile: String) async throws {
+    public static func addUser(dataDirectory dir: String, database: DatabaseLocation? = nil, name: String, role: Role, keyFile: String) async throws {
         guard name.range(of: "^[a-z_][a-z0-9_.-]{0,31}$", options: .regularExpression) != nil else {
             throw TandemError.invalidArgument("user names are 1-32 lowercase letters, digits, '.', '_' or '-', starting with a letter")
         }
         let line = try readKey(keyFile)
-        try await withStore(dir) { store in
+        try await withStore(dir, database: database) { store in
             if let existing = try await store.user(named: name) {
                 throw TandemError.invalidArgument(existing.status == .removed
                     ? "the name '\(name)' belonged to a removed user; pick another, so nobody inherits their tickets"
@@ -36,8 +36,8 @@ public enum BrokerAdmin {
     }
 
     /// Removes a person for good: their keys are deleted, their name is never given again.
-    public static func removeUser(dataDirectory dir: String, name: String) async throws {
-        try await withStore(dir) { store in
+    public static func removeUser(dataDirectory dir: String, database: DatabaseLocation? = nil, name: String) async throws {
+        try await withStore(dir, database: database) { store in
             _ = try await existingUser(store, name)
             try await store.setStatus(of: name, to: .removed)
             try await log(store, UserRemoved(user: name))
@@ -45,8 +45,8 @@ public enum BrokerAdmin {
     }
 
     /// Disables or enables logins; a disabled user's live sessions end.
-    public static func setEnabled(dataDirectory dir: String, name: String, enabled: Bool) async throws {
-        try await withStore(dir) { store in
+    public static func setEnabled(dataDirectory dir: String, database: DatabaseLocation? = nil, name: String, enabled: Bool) async throws {
+        try await withStore(dir, database: database) { store in
             let user = try await existingUser(store, name)
             guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed; add a new user instead") }
             try await store.setStatus(of: name, to: enabled ? .active : .disabled)
@@ -54,8 +54,8 @@ public enum BrokerAdmin {
         }
     }
 
-    public static func addKey(dataDirectory dir: String, name: String, keyFile: String) async throws {
-        try await withStore(dir) { store in
+    public static func addKey(dataDirectory dir: String, database: DatabaseLocation? = nil, name: String, keyFile: String) async throws {
+        try await withStore(dir, database: database) { store in
             let user = try await existingUser(store, name)
             guard user.status != .removed else { throw TandemError.invalidArgument("user '\(name)' was removed") }
             let line = try readKey(keyFile)
@@ -67,8 +67,8 @@ public enum BrokerAdmin {
         }
     }
 
-    public static func removeKey(dataDirectory dir: String, name: String, keyFile: String) async throws {
-        try await withStore(dir) { store in
+    public static func removeKey(dataDirectory dir: String, database: DatabaseLocation? = nil, name: String, keyFile: String) async throws {
+        try await withStore(dir, database: database) { store in
             _ = try await existingUser(store, name)
             let line = try readKey(keyFile)
             guard try await store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
@@ -77,8 +77,8 @@ public enum BrokerAdmin {
     }
 
     /// Runs `body` with the broker's store in `dir`, closed afterwards.
-    public static func withStore<T>(_ dir: String, _ body: (SQLStore) async throws -> T) async throws -> T {
-        let store = try await openStore(dir)
+    public static func withStore<T>(_ dir: String, database: DatabaseLocation? = nil, _ body: (SQLStore) async throws -> T) async throws -> T {
+        let store = try await openStore(dir, database: database)
         do {
             let result = try await body(store)
             await store.close()
@@ -90,9 +90,14 @@ public enum BrokerAdmin {
     }
 
     /// The broker's store in `dir` (close it when done).
-    public static func openStore(_ dir: String) async throws -> SQLStore {
-        guard FileManager.default.fileExists(atPath: dir + "/tandem.db") else { throw StoreError.notInitialised(dir) }
-        return try await SQLStore.sqlite(path: dir + "/tandem.db")
+    public static func openStore(_ dir: String, database: DatabaseLocation? = nil) async throws -> SQLStore {
+        let location = database ?? .sqlite(path: dir + "/tandem.db")
+        // The keys live in the data directory whatever the engine: no keys, not initialised.
+        guard FileManager.default.fileExists(atPath: dir + "/" + BrokerIdentity.auditKeyFile),
+              !location.isEmbedded || FileManager.default.fileExists(atPath: dir + "/tandem.db") else {
+            throw StoreError.notInitialised(dir)
+        }
+        return try await location.open()
     }
 
     private static func existingUser(_ store: any BrokerStore, _ name: String) async throws -> User {

@@ -10,11 +10,11 @@ public enum BrokerCheck {
     }
 
     /// SQLite's full integrity check, then every chain, checkpoint and recording against the audit key.
-    public static func run(dataDirectory dir: String) async -> Result {
+    public static func run(dataDirectory dir: String, database: DatabaseLocation? = nil) async -> Result {
         var result = Result()
         let store: SQLStore
         do {
-            store = try await BrokerAdmin.openStore(dir)
+            store = try await BrokerAdmin.openStore(dir, database: database)
         } catch {
             result.ok = false
             result.lines.append("database: \(error)")
@@ -22,7 +22,7 @@ public enum BrokerCheck {
         }
         do {
             try await store.checkIntegrity(full: true)
-            result.lines.append("database: ok (integrity_check)")
+            result.lines.append(store.isPostgres ? "database: ok (\(store.location) answers)" : "database: ok (integrity_check)")
         } catch {
             result.ok = false
             result.lines.append("database: \(error)")

@@ -28,7 +28,7 @@ public final class SQLStore: BrokerStore {
         self.runner = runner
     }
 
-    var isPostgres: Bool {
+    public var isPostgres: Bool {
         if case .postgres = engine { return true } else { return false }
     }
 
@@ -110,7 +110,7 @@ public final class SQLStore: BrokerStore {
     }
 
     /// The URL without its password.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard var parts = URLComponents(string: url), parts.password != nil else { return url }
         parts.password = nil
         return parts.string ?? "postgres://…"

@@ -11,12 +11,17 @@ final class BrokerFixture {
     private var children: [Child] = []
     /// The data folder is a tmpfs of this size, mounted by the fixture (storage tests).
     private let tmpfsMiB: Int?
+    /// The broker's PostgreSQL database, when the run asks for one (TANDEM_TEST_DATABASE=postgres).
+    let postgres: String?
 
     /// `brokerConfig` is written to tandemd.conf and passed with `--config`.
     init(name: String, serveArguments: [String] = [], brokerConfig: String? = nil, tmpfsMiB: Int? = nil) throws {
         dir = try Harness.scratch(name)
         data = dir.appendingPathComponent("data")
         self.tmpfsMiB = tmpfsMiB
+        postgres = try Self.postgresDatabase(in: dir)
+        // Every tandemd this test starts (the fixture's, and any the test runs itself) finds it here.
+        if let postgres { setenv("TANDEM_DATABASE", postgres, 1) } else { unsetenv("TANDEM_DATABASE") }
         if let tmpfsMiB {
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             try check(runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=\(tmpfsMiB)m,mode=0700", "tmpfs", data.path], in: dir),
@@ -27,6 +32,9 @@ final class BrokerFixture {
         try check(runTool("/bin/bash", [certs.path, dir.appendingPathComponent("certs").path], in: dir), "make certs")
         try check(runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir.appendingPathComponent("alice").path], in: dir), "keygen")
         try check(runTool(Harness.tool("tandemd"), ["init", "--data", data.path], in: dir), "init")
+        if postgres != nil, FileManager.default.fileExists(atPath: data.appendingPathComponent("tandem.db").path) {
+            throw Failure("the PostgreSQL pass made a SQLite file: tandemd did not take TANDEM_DATABASE")
+        }
         try check(runTool(Harness.tool("tandemd"), ["user", "add", "alice", "--role", "technician",
                                                      "--key", dir.appendingPathComponent("alice.pub").path, "--data", data.path], in: dir), "user add")
         var extra = serveArguments
@@ -91,6 +99,15 @@ final class BrokerFixture {
     /// Runs SQL against the broker's database with the sqlite3 shell (for tampering tests).
     @discardableResult
     func sql(_ statement: String) throws -> String {
+        if let postgres {
+            // The tests write SQLite's JSON accessor; PostgreSQL spells it with ->>.
+            let translated = statement.replacingOccurrences(of: #"json_extract\((\w+), '\$\.(\w+)'\)"#, with: "($1::json->>'$2')",
+                                                            options: .regularExpression)
+            let url = String(postgres.prefix { $0 != "?" })
+            let r = try runTool("/usr/bin/psql", [url, "-q", "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", translated], in: dir)
+            guard r.status == 0 else { throw Failure("psql failed: \(r.stderr)") }
+            return r.stdout
+        }
         let r = try runTool("/usr/bin/sqlite3", [data.appendingPathComponent("tandem.db").path, statement], in: dir)
         guard r.status == 0 else { throw Failure("sqlite3 failed: \(r.stderr)") }
         return r.stdout
@@ -148,8 +165,24 @@ final class BrokerFixture {
     }
 
     func eventKinds() throws -> [String] {
-        let r = try runTool("/usr/bin/sqlite3", [data.appendingPathComponent("tandem.db").path, "SELECT kind FROM events ORDER BY id"], in: dir)
-        return r.stdout.split(separator: "\n").map(String.init)
+        try sql("SELECT kind FROM events ORDER BY id").split(separator: "\n").map(String.init)
+    }
+
+    /// With TANDEM_TEST_DATABASE=postgres: a new database on the run's server (TANDEM_TEST_POSTGRES).
+    private static func postgresDatabase(in dir: URL) throws -> String? {
+        guard ProcessInfo.processInfo.environment["TANDEM_TEST_DATABASE"] == "postgres" else { return nil }
+        return try newPostgresDatabase(in: dir)
+    }
+
+    /// A new empty database on the run's PostgreSQL server; its URL.
+    static func newPostgresDatabase(in dir: URL) throws -> String {
+        guard let server = ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES"], !server.isEmpty else {
+            throw Failure("no PostgreSQL server: TANDEM_TEST_POSTGRES is not set (scripts/test.sh starts one)")
+        }
+        let name = "e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let made = try runTool("/usr/bin/psql", [server + "/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"], in: dir)
+        guard made.status == 0 else { throw Failure("psql could not create a database: \(made.stderr)") }
+        return "\(server)/\(name)?sslmode=disable"
     }
 
     func stopAll() {

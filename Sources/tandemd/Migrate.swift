@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import TandemAudit
+import TandemBroker
+import TandemStore
+
+extension Tandemd {
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a stopped broker's SQLite database into PostgreSQL, every chain intact.",
+            discussion: """
+                Example: tandemd migrate --data /var/lib/tandem --to postgres://tandem@db.example.com:5432/tandem
+                Stop the broker first. The target database must be empty (tandemd creates its tables).
+                Every event, checkpoint and session keeps its id and hash; the copy is then verified
+                against the broker's audit key, as 'tandemd check' does. Start the broker again with
+                database = postgres://… in tandemd.conf. The password comes from TANDEM_DATABASE_PASSWORD
+                or --database-password-file.
+                """)
+        @Option(help: "The broker's data directory (keys, recordings, and the SQLite file to copy).")
+        var data: String = ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
+        @Option(help: "The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DATABASE.") var to: String
+        @Option(help: "A file holding the target database's password.") var databasePasswordFile: String?
+
+        func run() async throws {
+            let target = try DatabaseLocation.resolve(dataDirectory: data, database: to, passwordFile: databasePasswordFile)
+            guard !target.isEmbedded else { throw ValidationError("--to takes a postgres:// URL") }
+            let identity = try BrokerIdentity.load(from: data)
+            let source = try await BrokerAdmin.openStore(data)
+            let destination: SQLStore
+            do {
+                destination = try await target.open()
+            } catch {
+                await source.close()
+                throw error
+            }
+            do {
+                for (table, rows) in try await source.copyEverything(into: destination) {
+                    print("copied \(rows) \(table)")
+                }
+                let recordings = data + "/recordings/"
+                let report = try await AuditLog(store: destination).verify(ticket: nil, publicKey: identity.auditKey.publicKey,
+                                                                          allowUnsignedChains: true) {
+                    FileManager.default.contents(atPath: recordings + $0 + ".cast")
+                }
+                print("audit log in \(target): \(report.summary)")
+                await source.close()
+                await destination.close()
+                guard report.ok else { throw ExitCode(1) }
+                print("Done. Set 'database = \(target)' in tandemd.conf (the password in TANDEM_DATABASE_PASSWORD or database-password-file) and start the broker.")
+            } catch {
+                await source.close()
+                await destination.close()
+                throw error
+            }
+        }
+    }
+}

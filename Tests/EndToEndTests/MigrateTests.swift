@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// Issue 10, acceptance 4: `tandemd migrate` copies a SQLite broker into PostgreSQL with every
+/// chain intact, and the broker then runs on PostgreSQL with the same record.
+final class MigrateTests: XCTestCase {
+    func testASQLiteBrokerMovesToPostgreSQLAndItsRecordStillVerifies() throws {
+        guard ProcessInfo.processInfo.environment["TANDEM_TEST_DATABASE"] != "postgres" else {
+            throw XCTSkip("this test starts on SQLite; it runs in the main pass")
+        }
+        let fx = try BrokerFixture(name: "migrate")
+        defer { fx.stopAll() }
+        let target = try BrokerFixture.newPostgresDatabase(in: fx.dir)
+        let (id, _) = try fx.activeSession()
+        XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "before-the-move"]).stdout, "before-the-move\n")
+        XCTAssertEqual(try fx.tandem(["session", "end", id]).status, 0)
+        XCTAssertTrue(Harness.waitUntil(10) { (try? fx.eventKinds())?.last == "ended" })
+        fx.broker.stop()
+        let before = try fx.sql("SELECT id || '|' || chain || '|' || seq || '|' || hash FROM events ORDER BY id")
+        let marks = try fx.sql("SELECT chain || '|' || seq || '|' || signature FROM checkpoints ORDER BY id")
+        let eventCount = before.split(separator: "\n").count
+
+        let migrate = try runTool(Harness.tool("tandemd"), ["migrate", "--data", fx.data.path, "--to", target], in: fx.dir, timeout: 60)
+        XCTAssertEqual(migrate.status, 0, migrate.stdout + migrate.stderr)
+        XCTAssertTrue(migrate.stdout.contains("copied \(eventCount) events"), migrate.stdout)
+        XCTAssertTrue(migrate.stdout.contains("OK: \(eventCount) events"), migrate.stdout)
+
+        // Into a database that already holds a broker: refused, nothing changed.
+        let again = try runTool(Harness.tool("tandemd"), ["migrate", "--data", fx.data.path, "--to", target], in: fx.dir, timeout: 60)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("already holds a broker's data"), again.stderr)
+
+        // The same events, ids and hashes, and the same signatures, now in PostgreSQL.
+        let url = String(target.prefix { $0 != "?" })
+        let psql = { (query: String) throws -> String in
+            let r = try runTool("/usr/bin/psql", [url, "-q", "-At", "-c", query], in: fx.dir)
+            guard r.status == 0 else { throw Failure("psql: \(r.stderr)") }
+            return r.stdout
+        }
+        XCTAssertEqual(try psql("SELECT id || '|' || chain || '|' || seq || '|' || hash FROM events ORDER BY id"), before)
+        XCTAssertEqual(try psql("SELECT chain || '|' || seq || '|' || signature FROM checkpoints ORDER BY id"), marks)
+
+        // The broker on PostgreSQL: the old record verifies, and new work continues the same chain.
+        setenv("TANDEM_DATABASE", target, 1)
+        defer { unsetenv("TANDEM_DATABASE") }
+        try fx.startBroker()
+        let verify = try fx.tandem(["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        let ticket = try fx.tandem(["ticket", "new", "After the move", "--requester", "jane"])
+        XCTAssertTrue(ticket.stdout.contains("Ticket #2 created"), ticket.stdout + ticket.stderr)
+        let show = try fx.tandem(["ticket", "show", "1"])
+        XCTAssertTrue(show.stdout.contains("echo before-the-move"), show.stdout)
+        XCTAssertEqual(try fx.tandem(["audit", "verify", "--ticket", "1"]).status, 0)
+    }
+}
