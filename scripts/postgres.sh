@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests, on 127.0.0.1 and a port the OS picks.
-#   scripts/postgres.sh start DIR   initdb into DIR, start, print the server URL (postgres://tandem@127.0.0.1:PORT)
+#   scripts/postgres.sh start DIR   initdb into DIR, start, print the server URL (postgres://tandem@127.0.0.1:PORT);
+#                                   the password of "tandem" is in DIR/password (logins need it: scram-sha-256)
 #   scripts/postgres.sh stop DIR    stop the server started in DIR, by its pid, and wait for it to exit
 # As root it runs the server as the unprivileged "postgres" user (Debian's package makes it).
 set -euo pipefail
@@ -15,7 +16,11 @@ case "$cmd" in
 start)
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-  "${as[@]}" "$bin/initdb" -D "$dir/data" -U tandem --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+  # A real password, so the tests go through the path an operator's broker takes.
+  python3 -c 'import secrets; print(secrets.token_hex(16))' >"$dir/password"
+  chmod 644 "$dir/password"
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U tandem --auth=scram-sha-256 --pwfile="$dir/password" -E UTF8 --no-locale \
+    >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   # fsync stays on: the tests exercise the durability the product promises.

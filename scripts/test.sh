@@ -10,7 +10,11 @@ pg="$(mktemp -d)"
 chmod 755 "$pg"
 trap 'bash scripts/postgres.sh stop "$pg"; rm -rf "$pg" "$log"' EXIT
 TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
-export TANDEM_TEST_POSTGRES
+# psql reads PGPASSWORD; the brokers the tests start read TANDEM_DATABASE_PASSWORD, as an operator's would.
+PGPASSWORD="$(cat "$pg/password")"
+TANDEM_DATABASE_PASSWORD="$PGPASSWORD"
+PGCONNECT_TIMEOUT=10
+export TANDEM_TEST_POSTGRES PGPASSWORD TANDEM_DATABASE_PASSWORD PGCONNECT_TIMEOUT
 status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1 || true)
@@ -26,6 +30,8 @@ TANDEM_TEST_DATABASE=postgres swift test --skip-build --disable-swift-testing \
 pgsummary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$pglog" | tail -1 || true)
 rm -f "$pglog"
 if [ -z "$pgsummary" ]; then echo "no summary from the PostgreSQL pass"; exit 1; fi
+# The pass must have run its tests, not filtered them all away.
+[ "$(echo "$pgsummary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')" -ge 19 ] || { echo "the PostgreSQL pass ran too few tests: $pgsummary"; status=1; }
 pgtotal=$(echo "$pgsummary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 pgfailed=$(echo "$pgsummary" | grep -oE '[0-9]+ failures?' | grep -oE '[0-9]+')
 echo "SQLite: $((total - failed - skipped)) passed, $failed failed, $skipped skipped; PostgreSQL pass: $((pgtotal - pgfailed)) passed, $pgfailed failed"

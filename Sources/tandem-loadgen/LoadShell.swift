@@ -133,12 +133,17 @@ final class LoadShell: Sendable {
         }
     }
 
-    /// Waits (at most 30 s) until the broker has closed the shell.
+    /// Waits (at most 30 s) until the broker has closed the shell; an error if it has not.
     func closed() async throws {
         guard let ch = channel.withLock({ $0 }) else { return }
-        let timeout = ch.eventLoop.scheduleTask(in: .seconds(30)) { ch.close(promise: nil) }
+        let late = Lines()
+        let timeout = ch.eventLoop.scheduleTask(in: .seconds(30)) {
+            late.add("timed out")
+            ch.close(promise: nil)
+        }
         defer { timeout.cancel() }
-        try await ch.closeFuture.get()
+        try? await ch.closeFuture.get()
+        if !late.all.isEmpty { throw LoadEnvironment.Failure.setup("the broker did not close the shell within 30 s") }
     }
 }
 

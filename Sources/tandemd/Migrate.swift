@@ -22,13 +22,22 @@ extension Tandemd {
         @Option(help: "A file holding the target database's password.") var databasePasswordFile: String?
 
         func run() async throws {
+            if DatabaseLocation.hasPassword(to) { throw DatabaseLocationError.passwordOnCommandLine }
             let target = try DatabaseLocation.resolve(dataDirectory: data, database: to, passwordFile: databasePasswordFile)
             guard !target.isEmbedded else { throw ValidationError("--to takes a postgres:// URL") }
             let identity = try BrokerIdentity.load(from: data)
             let source = try await BrokerAdmin.openStore(data)
             let destination: SQLStore
             do {
+                // Refused while a broker runs on the source; and nothing else may start on either meanwhile.
+                try await source.claimSoleBroker()
                 destination = try await target.open()
+                do {
+                    try await destination.claimSoleBroker()
+                } catch {
+                    await destination.close()
+                    throw error
+                }
             } catch {
                 await source.close()
                 throw error

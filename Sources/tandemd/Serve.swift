@@ -83,11 +83,18 @@ extension Tandemd {
             settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
             let identity = try BrokerIdentity.load(from: dataDir)
+            if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
             let location = try DatabaseLocation.resolve(
                 dataDirectory: dataDir, database: database ?? file["database"] ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
                 passwordFile: databasePasswordFile ?? file["database-password-file"])
             let store = try await BrokerAdmin.openStore(dataDir, database: location)
             logger.info("database: \(location)")
+            do {
+                try await store.claimSoleBroker()
+            } catch {
+                await store.close()
+                throw error
+            }
             // A damaged database must not take new events: refuse to start, and say what to do.
             do {
                 try await store.checkIntegrity(full: false)

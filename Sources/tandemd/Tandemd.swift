@@ -29,7 +29,8 @@ struct DataOption: ParsableArguments {
     @Option(name: .long, help: "A file holding the database password.") var databasePasswordFile: String?
 
     func location() throws -> DatabaseLocation {
-        try DatabaseLocation.resolve(dataDirectory: data, database: database ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
+        if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
+        return try DatabaseLocation.resolve(dataDirectory: data, database: database ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
                                      passwordFile: databasePasswordFile)
     }
 }

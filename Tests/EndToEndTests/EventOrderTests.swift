@@ -29,30 +29,47 @@ final class EventOrderTests: XCTestCase {
         XCTAssertEqual(ids.count, sessions, run.stdout)
 
         // Every `ended` is signed as soon as it is stored: wait for the last one's checkpoint.
-        // Plain SQL, the same on SQLite and PostgreSQL; the JSON is read here.
+        // Plain SQL, the same on SQLite and PostgreSQL; the JSON is read here, and a row that does not read fails the test.
         let query = "SELECT session_id, chain, seq, kind, data FROM events WHERE session_id IS NOT NULL ORDER BY chain, seq"
-        var bySession: [String: [Row]] = [:]
-        var signed: [Int: Int] = [:]
-        XCTAssertTrue(Harness.waitUntil(20) {
-            bySession = [:]
-            for line in ((try? fx.sql(query)) ?? "").split(separator: "\n") {
+        func load() throws -> [String: [Row]] {
+            var bySession: [String: [Row]] = [:]
+            for line in try fx.sql(query).split(separator: "\n") {
                 let f = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
-                guard f.count == 5, let data = try? JSONDecoder().decode([String: String].self, from: Data(f[4].utf8)) else { continue }
+                guard f.count == 5, let data = try? JSONDecoder().decode([String: String].self, from: Data(f[4].utf8)) else {
+                    throw Failure("an event row that does not read: \(line)")
+                }
                 bySession[f[0], default: []].append(Row(chain: Int(f[1]) ?? -1, seq: Int(f[2]) ?? -1, kind: f[3], channel: data["channel"] ?? "",
                                                         bytesToAgent: Int(data["bytes_to_agent"] ?? "0") ?? -1,
                                                         bytesFromAgent: Int(data["bytes_from_agent"] ?? "0") ?? -1,
                                                         recording: data["recording_sha256"] ?? ""))
             }
-            signed = [:]
-            for line in ((try? fx.sql("SELECT chain, MAX(seq) FROM checkpoints GROUP BY chain")) ?? "").split(separator: "\n") {
+            return bySession
+        }
+        func signedHeads() throws -> [Int: Int] {
+            var signed: [Int: Int] = [:]
+            for line in try fx.sql("SELECT chain, MAX(seq) FROM checkpoints GROUP BY chain").split(separator: "\n") {
                 let f = line.split(separator: "|").compactMap { Int($0) }
                 if f.count == 2 { signed[f[0]] = f[1] }
             }
+            return signed
+        }
+        // Every `ended` is signed as soon as it is stored: wait for the last one's checkpoint.
+        XCTAssertTrue(Harness.waitUntil(20) {
+            guard let bySession = try? load(), let signed = try? signedHeads() else { return false }
             return ids.allSatisfy { id in
                 guard let ended = bySession[id]?.last(where: { $0.kind == "ended" }) else { return false }
                 return (signed[ended.chain] ?? 0) >= ended.seq
             }
         }, "every session ended and was signed")
+        // Then the broker stops, so nothing can arrive after the rows are read.
+        fx.broker.stop()
+        let bySession = try load()
+        let signed = try signedHeads()
+        for id in ids {
+            if let ended = bySession[id]?.last(where: { $0.kind == "ended" }) {
+                XCTAssertGreaterThanOrEqual(signed[ended.chain] ?? 0, ended.seq, "\(id): its end is signed")
+            }
+        }
 
         let recordings = fx.data.appendingPathComponent("recordings")
         for id in ids.sorted() {
@@ -83,6 +100,7 @@ final class EventOrderTests: XCTestCase {
             }
         }
 
+        try fx.startBroker()
         try fx.addUser("carol", role: "auditor")
         let chains = Set(bySession.values.compactMap { $0.first?.chain })
         XCTAssertEqual(chains.count, 5, "the sessions were spread over 5 tickets")

@@ -167,3 +167,27 @@ extension Result {
         return nil
     }
 }
+
+extension BrokerPairingTests {
+    /// Many wrong codes at once from one source: exactly the limit's worth are counted as guesses,
+    /// the rest are refused as rate-limited; concurrency buys an attacker no extra tries.
+    func testConcurrentWrongCodesGetNoMoreTriesThanTheLimit() async throws {
+        let clock = ManualWallClock()
+        let broker = try await makeBroker(clock: clock, limits: .init(perSource: 3, global: 1000, window: 60))
+        let results = await withTaskGroup(of: TandemError?.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    await broker.redeem(code: String(format: "%09d", 100 + i), source: "10.9.9.9", agentUser: "x", agentHost: "y").failureValue
+                }
+            }
+            var all: [TandemError?] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        XCTAssertEqual(results.filter { $0 == .codeUnknown }.count, 3, "\(results)")
+        XCTAssertEqual(results.filter { if case .tooManyAttempts = $0 { return true } else { return false } }.count, 47)
+        await broker.journal.drain()
+        let refused = try await broker.store.events(ticketID: 0).filter { $0.kind == "join_refused" }.map { $0.data["reason"] ?? "" }
+        XCTAssertEqual(refused, ["unknown_code", "unknown_code", "unknown_code", "rate_limited"])
+    }
+}

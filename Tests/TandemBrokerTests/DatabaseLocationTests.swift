@@ -29,6 +29,13 @@ final class DatabaseLocationTests: XCTestCase {
         XCTAssertEqual(inURL.description, "postgres://tandem@db:5432/t")
     }
 
+    func testAPasswordInAURLIsSeen() {
+        XCTAssertTrue(DatabaseLocation.hasPassword("postgres://tandem:pw@db:5432/t"))
+        XCTAssertTrue(DatabaseLocation.hasPassword("postgres://tandem:p@ss/w#rd@db:5432/t"), "a password holding @ and /")
+        XCTAssertFalse(DatabaseLocation.hasPassword("postgres://tandem@db:5432/t"))
+        XCTAssertFalse(DatabaseLocation.hasPassword("postgres://db:5432/t"))
+    }
+
     func testWhatIsNotADatabaseIsRefusedWithTheFix() {
         XCTAssertThrowsError(try DatabaseLocation.resolve(dataDirectory: "/d", database: "mysql://x", passwordFile: nil, environment: [:])) {
             XCTAssertTrue("\($0)".contains("postgres://USER@HOST:PORT/DATABASE"), "\($0)")

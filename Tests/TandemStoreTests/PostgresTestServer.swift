@@ -22,6 +22,7 @@ enum PostgresTestServer {
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         psql.arguments = [server + "/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"]
+        psql.environment = ProcessInfo.processInfo.environment.merging(["PGCONNECT_TIMEOUT": "10"]) { old, _ in old }
         let err = Pipe()
         psql.standardError = err
         psql.standardOutput = FileHandle.nullDevice
@@ -34,7 +35,10 @@ enum PostgresTestServer {
         return "\(server)/\(name)?sslmode=disable"
     }
 
+    /// The server's password (scripts/test.sh exports it, as an operator's unit would).
+    static var password: String? { ProcessInfo.processInfo.environment["TANDEM_DATABASE_PASSWORD"] }
+
     static func store() async throws -> any BrokerStore {
-        try await SQLStore.postgres(url: try freshDatabase())
+        try await SQLStore.postgres(url: try freshDatabase(), password: password)
     }
 }

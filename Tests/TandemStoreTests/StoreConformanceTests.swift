@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import Glibc
 import Logging
 import TandemAudit
 import TandemCore
@@ -238,31 +239,58 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
         try await PostgresTestServer.store()
     }
 
-    func testThePasswordStaysOutOfWhatTheStoreShows() async throws {
+    func testThePasswordWorksAndStaysOutOfWhatTheStoreShows() async throws {
         let url = try PostgresTestServer.freshDatabase()
-        let withPassword = url.replacingOccurrences(of: "postgres://tandem@", with: "postgres://tandem:s3cret-pw@")
-        // The test server trusts loopback, so the password is accepted and unused.
+        let secret = try XCTUnwrap(PostgresTestServer.password, "scripts/test.sh gives the server a password")
+        // In the URL: it logs in, and neither the location nor an error shows it.
+        let withPassword = url.replacingOccurrences(of: "postgres://tandem@", with: "postgres://tandem:\(secret)@")
         let store = try await SQLStore.postgres(url: withPassword)
         let location = store.location
+        _ = try await store.tickets()
         await store.close()
-        XCTAssertFalse(location.contains("s3cret-pw"), location)
+        XCTAssertFalse(location.contains(secret), location)
         XCTAssertTrue(location.hasPrefix("postgres://tandem@127.0.0.1:"), location)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
         do {
-            var quiet = Logger(label: "test")
-            quiet.logLevel = .critical
-            _ = try await SQLStore.postgres(url: withPassword.replacingOccurrences(of: "127.0.0.1:", with: "127.0.0.1:1"), connectTimeout: .seconds(2),
-                                            logger: quiet)
+            _ = try await SQLStore.postgres(url: url, password: "not-\(secret)", connectTimeout: .seconds(5), logger: quiet)
+            XCTFail("a wrong password was accepted")
+        } catch {
+            XCTAssertFalse("\(error)".contains(secret), "\(error)")
+            XCTAssertTrue("\(error)".contains("cannot open the database at postgres://tandem@127.0.0.1:"), "\(error)")
+        }
+        // A port nothing listens on: a clear error within the connect deadline.
+        let closed = try Self.closedPort()
+        let nowhere = url.replacingOccurrences(of: #"127\.0\.0\.1:\d+"#, with: "127.0.0.1:\(closed)", options: .regularExpression)
+        let started = ContinuousClock.now
+        do {
+            _ = try await SQLStore.postgres(url: nowhere, password: secret, connectTimeout: .seconds(2), logger: quiet)
             XCTFail("a server that is not there was reached")
         } catch {
-            XCTAssertFalse("\(error)".contains("s3cret-pw"), "\(error)")
-            XCTAssertTrue("\(error)".contains("cannot open the database at postgres://tandem@127.0.0.1:1"), "\(error)")
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
+            XCTAssertTrue("\(error)".contains("cannot open the database at postgres://tandem@127.0.0.1:\(closed)"), "\(error)")
         }
+    }
+
+    /// A loopback port that was free a moment ago and has nothing listening.
+    private static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw StoreError.sql("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func testTwoBrokersStartingAtOnceMigrateOnce() async throws {
         let url = try PostgresTestServer.freshDatabase()
-        async let a = SQLStore.postgres(url: url)
-        async let b = SQLStore.postgres(url: url)
+        async let a = SQLStore.postgres(url: url, password: PostgresTestServer.password)
+        async let b = SQLStore.postgres(url: url, password: PostgresTestServer.password)
         let (first, second) = try await (a, b)
         _ = try await first.createTicket(title: "one", requester: "x", now: Date())
         let count = try await second.tickets().count

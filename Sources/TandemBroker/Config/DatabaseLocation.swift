@@ -34,6 +34,13 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether a URL carries a password (`postgres://user:PASSWORD@host`): refused on a command line,
+    /// where `ps` and shell history would show it.
+    public static func hasPassword(_ url: String) -> Bool {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return false }
+        return url[scheme.upperBound..<at].contains(":")
+    }
+
     public var isEmbedded: Bool { if case .sqlite = self { return true } else { return false } }
 
     /// Without the password.
@@ -49,6 +56,7 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
 public enum DatabaseLocationError: Error, CustomStringConvertible {
     case notAURL(String)
     case unreadablePasswordFile(String)
+    case passwordOnCommandLine
 
     public var description: String {
         switch self {
@@ -56,6 +64,9 @@ public enum DatabaseLocationError: Error, CustomStringConvertible {
             return "database takes postgres://USER@HOST:PORT/DATABASE (or leave it out for the embedded SQLite file in the data directory)"
         case .unreadablePasswordFile(let path):
             return "cannot read the database password file \(path); check its path and permissions"
+        case .passwordOnCommandLine:
+            return "the database URL on the command line carries a password, which ps and shell history would show; "
+                + "put it in TANDEM_DATABASE_PASSWORD or a file given with --database-password-file"
         }
     }
 }

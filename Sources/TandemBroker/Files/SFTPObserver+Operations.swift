@@ -46,7 +46,7 @@ extension SFTPObserver {
         case .fstat, .initialize:
             break
         case .version, .status, .handle, .data, .name, .attrs:
-            out.append(SFTPMalformed(from: "technician", problem: "a reply sent as a request"))
+            malformed(SFTPMalformed(from: "technician", problem: "a reply sent as a request"), &s, &out)
         }
     }
 

@@ -48,6 +48,8 @@ final class SFTPObserver: Sendable {
         var dirs: [[UInt8]: String] = [:]
         /// Refused names recorded one by one so far; past `refusedNamesRecorded` they are only counted.
         var refusedNames = 0
+        /// Packets that did not parse; past `malformedRecorded` they are only counted.
+        var malformed = 0
         var broken = false
     }
 
@@ -78,13 +80,24 @@ final class SFTPObserver: Sendable {
 
     /// A listing of thousands of hostile names is one event per name up to here, then a count.
     static let refusedNamesRecorded = 100
+    /// Malformed packets recorded one by one; a client sending thousands is then counted.
+    static let malformedRecorded = 100
+
+    /// Records a malformed packet while under the cap.
+    func malformed(_ event: SFTPMalformed, _ s: inout State, _ out: inout [any EventPayload]) {
+        s.malformed += 1
+        if s.malformed <= Self.malformedRecorded { out.append(event) }
+    }
 
     /// The channel closed: files still open were interrupted.
     func finish() {
-        let (open, refused) = state.withLock { s -> ([OpenFile], Int) in
+        let (open, refused, malformed) = state.withLock { s -> ([OpenFile], Int, Int) in
             let f = Array(s.files.values)
             s.files.removeAll()
-            return (f, s.refusedNames)
+            return (f, s.refusedNames, s.malformed)
+        }
+        if malformed > Self.malformedRecorded {
+            record(SFTPMalformed(from: "both", problem: "\(malformed - Self.malformedRecorded) more malformed packets, counted, not recorded one by one"))
         }
         if refused > Self.refusedNamesRecorded {
             record(FileNameRefused(reason: "many", count: refused - Self.refusedNamesRecorded, reportedBy: "broker"))
@@ -104,7 +117,7 @@ final class SFTPObserver: Sendable {
             if p.op == "read" { readData(p, b.data, &s) }
         } else {
             let problem = technician ? "a reply sent as a request" : "a request sent as a reply"
-            out.append(SFTPMalformed(from: technician ? "technician" : "agent", problem: problem))
+            malformed(SFTPMalformed(from: technician ? "technician" : "agent", problem: problem), &s, &out)
         }
     }
 
@@ -123,7 +136,7 @@ final class SFTPObserver: Sendable {
                         let message = try SFTPCodec.decode(body)
                         if technician { request(message, &s, &out) } else { reply(message, &s, &out) }
                     } catch {
-                        out.append(SFTPMalformed(from: technician ? "technician" : "agent", problem: "\(error)"))
+                        malformed(SFTPMalformed(from: technician ? "technician" : "agent", problem: "\(error)"), &s, &out)
                     }
                 }
                 return .keepGoing

@@ -72,6 +72,9 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         // so close only once the EOF has gone out, or the tail of the output is lost.
         let technician = self.technician
         (eofSent ?? sendEOF()).whenComplete { _ in technician.close(promise: nil) }
+        // Nothing more can pass: the channel's record is complete now, whether or not the
+        // technician's client ever answers the close (a hostile one need not).
+        technician.pipeline.fireUserInboundEventTriggered(AgentChannelClosed())
         context.fireChannelInactive()
     }
 
@@ -88,3 +91,6 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension AgentSideRelayHandler: Sendable {}
+
+/// Told to the technician's channel when the agent's side of a relay is gone.
+struct AgentChannelClosed: Sendable {}

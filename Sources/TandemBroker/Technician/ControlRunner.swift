@@ -105,7 +105,10 @@ struct ControlRunner: Sendable {
                                          session: id, ticket: s.ticketID, actor: user.name)
                 throw TandemError.notFound("session \(id)")
             }
-            await broker.end(id, reason: "ended by technician", actor: user.name)
+            // Answered once the end is on record (after every channel's end).
+            guard await broker.end(id, reason: "ended by technician", actor: user.name).stored() else {
+                throw TandemError.io("session \(id) ended, but the broker could not record its end; its operator has been told")
+            }
             emit("Session \(id) ended.\n", false)
             return Status.ok
         case .audit(let audit):

@@ -10,6 +10,20 @@ import TandemText
 final class ConnectionIdentity {
     var user: User?
     var peer = "unknown"
+    /// Refusals put on record for this connection so far.
+    var refusals = 0
+
+    /// A connection's refusals are recorded up to this many; a client that keeps asking is only logged once more.
+    static let refusalsRecorded = 20
+
+    /// Whether this refusal goes on record (and in the log); false once the connection has used its share.
+    func recordsRefusal(logger: Logger) -> Bool {
+        refusals += 1
+        if refusals == Self.refusalsRecorded + 1 {
+            logger.notice("connection from \(peer): more than \(Self.refusalsRecorded) refused requests; the rest are not recorded")
+        }
+        return refusals <= Self.refusalsRecorded
+    }
 }
 
 /// Public-key login against the keys registered with `tandemd user add`.
@@ -93,9 +107,10 @@ struct ForwardingRefusal: GlobalRequestDelegate {
         case .listen(let host, let port): target = "listen \(host):\(port)"
         case .cancel(let host, let port): target = "cancel \(host):\(port)"
         }
-        logger.notice("refused remote port forwarding (\(TerminalText.field(target, limit: 300))) for \(TerminalText.field(who, limit: 64))")
-        let broker = self.broker
-        broker.journal.submit(PortForwardRefused(request: "tcpip-forward", target: target), ticket: nil, session: nil, actor: who)
+        if identity.value.recordsRefusal(logger: logger) {
+            logger.notice("refused remote port forwarding (\(TerminalText.field(target, limit: 300))) for \(TerminalText.field(who, limit: 64))")
+            broker.journal.submit(PortForwardRefused(request: "tcpip-forward", target: String(target.prefix(300))), ticket: nil, session: nil, actor: who)
+        }
         promise.fail(TandemError.permissionDenied("port forwarding is not allowed"))
     }
 }

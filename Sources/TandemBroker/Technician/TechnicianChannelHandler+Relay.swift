@@ -106,7 +106,9 @@ extension TechnicianChannelHandler {
 
     private func startRelay(to agent: Channel, kind: String, command: String, context: ChannelHandlerContext) {
         guard case .connecting(let pending) = mode else {
+            // The technician left while the agent's channel opened: its start is on record, so its end is too.
             agent.close(promise: nil)
+            closeRecording()
             return
         }
         mode = .relaying(agent: agent)

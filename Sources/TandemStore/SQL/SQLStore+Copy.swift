@@ -24,64 +24,73 @@ extension SQLStore {
     /// Rows per transaction while copying.
     private static let page = 500
 
-    /// Copies every row into `target`, which must hold nothing yet. Ids, sequence numbers and
-    /// hashes are kept byte for byte, so every chain, checkpoint and recording reads the same.
+    /// Copies every row into `target`, which must hold nothing yet: read from one snapshot of this
+    /// store and written in one transaction, so the copy is whole or absent. Ids, sequence numbers
+    /// and hashes are kept byte for byte, so every chain, checkpoint and recording reads the same.
     /// Returns the rows copied per table.
     public func copyEverything(into target: SQLStore) async throws(StoreError) -> [(table: String, rows: Int)] {
-        let existing = try await target.read { db in
-            var rows = 0
-            for table in ["users", "tickets", "events"] {
-                rows += try await db.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(column: "n", as: Int.self) ?? 0
-            }
-            return rows
-        }
-        guard existing == 0 else {
-            throw .constraint("the target database already holds a broker's data; migrate into an empty database")
-        }
-        var counts: [(table: String, rows: Int)] = []
-        for table in Self.tables {
-            var offset = 0
-            var copied = 0
-            while true {
-                let columns = table.columns.map { "\"\($0.0)\"" }.joined(separator: ", ")
-                let rows = try await read { db in
-                    try await db.raw("""
-                        SELECT \(unsafeRaw: columns) FROM \(unsafeRaw: table.name) ORDER BY \(unsafeRaw: table.order)
-                        LIMIT \(unsafeRaw: String(Self.page)) OFFSET \(unsafeRaw: String(offset))
-                        """).all()
-                }
-                if rows.isEmpty { break }
-                try await target.transaction { db in
-                    for row in rows {
-                        var insert = SQLQueryString("INSERT INTO \(unsafeRaw: table.name)(\(unsafeRaw: columns)) VALUES(")
-                        for (i, (name, type)) in table.columns.enumerated() {
-                            if i > 0 { insert.appendLiteral(", ") }
-                            switch type {
-                            case .text: insert.appendInterpolation(bind: try row.decode(column: name, as: String.self))
-                            case .optionalText: insert.appendInterpolation(bind: try row.decode(column: name, as: String?.self))
-                            case .integer: insert.appendInterpolation(bind: try row.decode(column: name, as: Int64.self))
-                            case .real: insert.appendInterpolation(bind: try row.decode(column: name, as: Double.self))
-                            }
-                        }
-                        insert.appendLiteral(")")
-                        try await db.raw(insert).run()
+        let tables = Self.tables
+        let page = Self.page
+        let targetIsPostgres = target.isPostgres
+        return try await snapshot { source in
+            try await target.transaction { db in
+                for table in tables {
+                    let n = try await db.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table.name)").first()?.decode(column: "n", as: Int.self) ?? 0
+                    guard n == 0 else {
+                        throw StoreError.constraint("the target database already holds a broker's data (\(table.name)); migrate into an empty database")
                     }
                 }
-                copied += rows.count
-                offset += rows.count
-            }
-            counts.append((table.name, copied))
-        }
-        if target.isPostgres {
-            // Rows came with their ids: the next ticket and checkpoint numbers follow them.
-            try await target.read { db in
-                for table in ["tickets", "checkpoints"] {
-                    try await db.raw("""
-                        SELECT setval(pg_get_serial_sequence('\(unsafeRaw: table)', 'id'), COALESCE((SELECT MAX(id) FROM \(unsafeRaw: table)), 0) + 1, false)
-                        """).run()
+                var counts: [(table: String, rows: Int)] = []
+                for table in tables {
+                    let columns = table.columns.map { "\"\($0.0)\"" }.joined(separator: ", ")
+                    let keyed = table.columns.first?.0 == "id" && table.columns.first?.1 == .integer
+                    var copied = 0
+                    var last: Int64 = .min
+                    while true {
+                        // By id where there is one (events can be many); the small tables by position.
+                        let rows = keyed
+                            ? try await source.raw("""
+                                SELECT \(unsafeRaw: columns) FROM \(unsafeRaw: table.name) WHERE id > \(bind: last) ORDER BY id LIMIT \(unsafeRaw: String(page))
+                                """).all()
+                            : try await source.raw("""
+                                SELECT \(unsafeRaw: columns) FROM \(unsafeRaw: table.name) ORDER BY \(unsafeRaw: table.order)
+                                LIMIT \(unsafeRaw: String(page)) OFFSET \(unsafeRaw: String(copied))
+                                """).all()
+                        if rows.isEmpty { break }
+                        for row in rows {
+                            try await db.raw(Self.insert(row, into: table.name, columns: table.columns)).run()
+                        }
+                        if keyed, let id = try rows.last?.decode(column: "id", as: Int64.self) { last = id }
+                        copied += rows.count
+                    }
+                    counts.append((table.name, copied))
                 }
+                if targetIsPostgres {
+                    // Rows came with their ids: the next ticket and checkpoint numbers follow them.
+                    for table in ["tickets", "checkpoints"] {
+                        try await db.raw("""
+                            SELECT setval(pg_get_serial_sequence('\(unsafeRaw: table)', 'id'), COALESCE((SELECT MAX(id) FROM \(unsafeRaw: table)), 0) + 1, false)
+                            """).run()
+                    }
+                }
+                return counts
             }
         }
-        return counts
+    }
+
+    private static func insert(_ row: any SQLRow, into table: String, columns: [(String, ColumnType)]) throws -> SQLQueryString {
+        let names = columns.map { "\"\($0.0)\"" }.joined(separator: ", ")
+        var insert = SQLQueryString("INSERT INTO \(unsafeRaw: table)(\(unsafeRaw: names)) VALUES(")
+        for (i, (name, type)) in columns.enumerated() {
+            if i > 0 { insert.appendLiteral(", ") }
+            switch type {
+            case .text: insert.appendInterpolation(bind: try row.decode(column: name, as: String.self))
+            case .optionalText: insert.appendInterpolation(bind: try row.decode(column: name, as: String?.self))
+            case .integer: insert.appendInterpolation(bind: try row.decode(column: name, as: Int64.self))
+            case .real: insert.appendInterpolation(bind: try row.decode(column: name, as: Double.self))
+            }
+        }
+        insert.appendLiteral(")")
+        return insert
     }
 }

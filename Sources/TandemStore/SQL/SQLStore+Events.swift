@@ -21,11 +21,9 @@ extension SQLStore {
         do {
             return try await transaction { db in
                 if postgres {
-                    // Writers of the same chain queue here, whichever broker they run in; taken in order, so two
-                    // batches over the same chains cannot deadlock.
-                    for chain in batch.after.keys.sorted() {
-                        try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.chainLockSpace), \(bind: Int32(truncatingIfNeeded: chain)))").run()
-                    }
+                    // Appends queue here, whichever process writes: ids are global and must rise with every
+                    // chain's sequence, so one lock for all chains (a batch is one short transaction).
+                    try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.chainLockSpace), \(bind: Int32(0)))").run()
                 }
                 // Nothing written yet: a batch linked after an old head commits nothing and is linked again.
                 for (chain, expected) in batch.after where try await Self.head(of: chain, db) ?? .empty != expected {
@@ -74,7 +72,8 @@ extension SQLStore {
         return ChainHead(seq: try row.decode(column: "seq", as: Int64.self), hash: try row.decode(column: "hash", as: String.self))
     }
 
-    /// The first key of the two-key advisory locks that serialise appends per chain ("tand").
+    /// The first key of Tandem's two-key advisory locks ("tand"): (space, 0) serialises appends,
+    /// (space, -1) is held by the one broker using the database.
     static let chainLockSpace: Int32 = 0x74616E64
 
     private static let eventColumns = "SELECT id, chain, seq, time_us, session_id, actor, kind, data, prev, hash FROM events"

@@ -5,6 +5,7 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 import TandemAudit
 
 /// The broker's store over SQLKit: one implementation, two engines.
@@ -21,6 +22,10 @@ public final class SQLStore: BrokerStore {
     let engine: Engine
     public let location: String
     private let runner: Task<Void, Never>?
+    /// Set by `close`: later calls fail instead of touching a closed connection.
+    private let closed = Mutex(false)
+    /// Holds the "one broker per database" claim while the broker runs (`claimSoleBroker`).
+    let claim = Mutex<SoleBrokerClaim?>(nil)
 
     private init(engine: Engine, location: String, runner: Task<Void, Never>? = nil) {
         self.engine = engine
@@ -69,16 +74,23 @@ public final class SQLStore: BrokerStore {
         }
         let core = config.coreConfiguration
         guard let host = core.host else { throw .cannotOpen(path: redacted(url), reason: "the URL names no host") }
-        let mode = URLComponents(string: url)?.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        // TLS with the server's certificate verified, unless the URL says otherwise; a server on
+        // this machine may also be reached without it (`prefer`).
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
+        let mode = URLComponents(string: url)?.queryItems?.first { $0.name == "sslmode" }?.value ?? (loopback ? "prefer" : "require")
         let tls: PostgresClient.Configuration.TLS
         switch mode {
         case "disable": tls = .disable
-        case "require": tls = .require(.makeClientConfiguration())
-        default: tls = .prefer(.makeClientConfiguration())
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-full": tls = .require(.makeClientConfiguration())
+        default:
+            throw .cannotOpen(path: redacted(url), reason: "sslmode takes disable, prefer or require (require verifies the server's certificate)")
         }
         var clientConfig = PostgresClient.Configuration(host: host, port: core.port ?? 5432, username: core.username,
                                                         password: password ?? core.password, database: core.database, tls: tls)
         clientConfig.options.maximumConnections = 16
+        // A query that hangs (a lock never released, a server in trouble) fails instead of stalling the broker.
+        clientConfig.options.additionalStartupParameters = [("statement_timeout", "30s")]
         let client = PostgresClient(configuration: clientConfig, backgroundLogger: logger)
         let runner = Task { await client.run() }
         let store = SQLStore(engine: .postgres(client), location: redacted(url), runner: runner)
@@ -109,18 +121,26 @@ public final class SQLStore: BrokerStore {
         return try await sqlite(path: database, logger: logger)
     }
 
-    /// The URL without its password.
+    /// The URL without its password, even when the URL does not parse (a password may hold `/`, `#` or `@`).
     public static func redacted(_ url: String) -> String {
-        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
-        parts.password = nil
-        return parts.string ?? "postgres://…"
+        guard let scheme = url.range(of: "://") else { return "(a database URL that does not parse)" }
+        let rest = url[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return url }
+        let user = rest[..<at].prefix { $0 != ":" }
+        return String(url[..<scheme.upperBound]) + user + String(rest[at...])
     }
 
     public func close() async {
+        await releaseSoleBrokerClaim()
         switch engine {
-        case .sqlite(let connection, _):
-            try? await connection.close().get()
+        case .sqlite(let connection, let lock):
+            // After the statement that is running: sqlite-nio must not close a handle in use.
+            _ = try? await lock.withLock {
+                closed.withLock { $0 = true }
+                try await connection.close().get()
+            }
         case .postgres:
+            closed.withLock { $0 = true }
             runner?.cancel()
             _ = await runner?.value
         }
@@ -130,10 +150,14 @@ public final class SQLStore: BrokerStore {
 
     /// Runs `body` with the database: SQLite one caller at a time, PostgreSQL on a pooled connection.
     func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        if closed.withLock({ $0 }) { throw .sql("the database connection is closed (the broker is stopping)") }
         do {
             switch engine {
             case .sqlite(let connection, let lock):
-                return try await lock.withLock { try await body(connection.sql()) }
+                return try await lock.withLock {
+                    if closed.withLock({ $0 }) { throw StoreError.sql("the database connection is closed (the broker is stopping)") }
+                    return try await body(connection.sql())
+                }
             case .postgres(let client):
                 return try await client.withConnection { try await body($0.sql()) }
             }
@@ -144,8 +168,16 @@ public final class SQLStore: BrokerStore {
 
     /// Runs `body` in one write transaction: all of it is committed, or none of it.
     func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
-        let begin: SQLQueryString = isPostgres ? "BEGIN" : "BEGIN IMMEDIATE"
-        return try await read { db in
+        try await run(begin: isPostgres ? "BEGIN" : "BEGIN IMMEDIATE", body)
+    }
+
+    /// Runs `body` on one consistent snapshot that does not hold writers back (copying a live database).
+    func snapshot<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await run(begin: isPostgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN DEFERRED", body)
+    }
+
+    private func run<T: Sendable>(begin: SQLQueryString, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await read { db in
             try await db.raw(begin).run()
             do {
                 let result = try await body(db)
