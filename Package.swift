@@ -90,8 +90,17 @@ let package = Package(
         .executableTarget(name: "tandem", dependencies: ["TandemCLI"], swiftSettings: strict),
         .executableTarget(name: "tandem-agent", dependencies: ["TandemAgent"], swiftSettings: strict),
         // Benchmarks only (bench/load.sh): many simulated sessions in one process.
-        .executableTarget(name: "tandem-loadgen", dependencies: [
+        // Simulated technicians and agents (swift-nio-ssh, in one process): the load generator and the in-process test harness.
+        .target(name: "TandemSimulation", dependencies: [
             "TandemCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSH", package: "swift-nio-ssh"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "tandem-loadgen", dependencies: [
+            "TandemCore", "TandemSimulation",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -114,7 +123,8 @@ let package = Package(
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
-            "TandemBroker", "TandemStore", "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -14,6 +14,7 @@ public struct AgentCommand: AsyncParsableCommand {
             The broker address and its certificate come from /etc/tandem/agent.conf or
             ~/.config/tandem/agent.conf (broker = host:port, ca = /path/ca.crt).
             """,
+        version: TandemVersion.current,
         subcommands: [Join.self], defaultSubcommand: Join.self)
 
     public init() {}

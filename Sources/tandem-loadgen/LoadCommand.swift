@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSH
 import TandemCore
+import TandemSimulation
 
 extension LoadGen {
     /// A technician's client that sends whatever login name it is given, as a hostile one

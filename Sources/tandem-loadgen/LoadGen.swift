@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSH
 import NIOSSL
 import TandemCore
+import TandemSimulation
 
 /// Many concurrent sessions against one broker, from one process (`bench/load.sh` runs it);
 /// and, for the end-to-end tests, a technician client that sends any login name.
@@ -23,6 +24,7 @@ struct LoadGen: AsyncParsableCommand {
             connection to the broker; the agent's shell is a built-in echo, so the broker alone
             is measured. Not for production: it approves every offer.
             """,
+        version: TandemVersion.current,
         subcommands: [Keygen.self, Run.self, Lifecycles.self, Command.self])
 
     struct Lifecycles: AsyncParsableCommand {

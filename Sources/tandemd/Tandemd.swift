@@ -16,6 +16,7 @@ struct Tandemd: AsyncParsableCommand {
               tandemd user add alice --role technician --key alice.pub --data /var/lib/tandem
               tandemd serve --data /var/lib/tandem --cert broker.crt --key broker.key
             """,
+        version: TandemVersion.current,
         subcommands: [Init.self, Serve.self, UserCommand.self, Info.self, Check.self, Migrate.self])
 }
 

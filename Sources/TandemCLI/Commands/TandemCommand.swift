@@ -18,6 +18,7 @@ public struct TandemCommand: ParsableCommand {
               ca = /etc/tandem/ca.crt
               fingerprint = SHA256:…   (from 'tandemd info')
             """,
+        version: TandemVersion.current,
         subcommands: [Ticket.self, SessionCommand.self, Shell.self, Exec.self, Put.self, Get.self, Ls.self, Audit.self])
 
     public init() {}

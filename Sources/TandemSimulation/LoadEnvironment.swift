@@ -5,24 +5,34 @@ import NIOSSL
 import TandemCore
 
 /// What every simulated session needs: where the broker is and who to be.
-struct LoadEnvironment: Sendable {
-    enum Failure: Error, CustomStringConvertible {
+public struct LoadEnvironment: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
         case setup(String)
-        var description: String {
+        public var description: String {
             switch self {
             case .setup(let why): return "loadgen: \(why)"
             }
         }
     }
 
-    var broker: BrokerAddress
-    var group: EventLoopGroup
-    var user: String
-    var key: NIOSSHPrivateKey
-    var technicianTLS: NIOSSLContext
-    var agentTLS: NIOSSLContext
+    public var broker: BrokerAddress
+    public var group: EventLoopGroup
+    public var user: String
+    public var key: NIOSSHPrivateKey
+    public var technicianTLS: NIOSSLContext
+    public var agentTLS: NIOSSLContext
 
-    func createTicket() async throws -> Int {
+    public init(broker: BrokerAddress, group: EventLoopGroup, user: String, key: NIOSSHPrivateKey,
+                technicianTLS: NIOSSLContext, agentTLS: NIOSSLContext) {
+        self.broker = broker
+        self.group = group
+        self.user = user
+        self.key = key
+        self.technicianTLS = technicianTLS
+        self.agentTLS = agentTLS
+    }
+
+    public func createTicket() async throws -> Int {
         let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
         defer { technician.close() }
         let output = Lines()
@@ -36,7 +46,7 @@ struct LoadEnvironment: Sendable {
     }
 
     /// Opens `count` approved sessions, each with a shell at its first prompt.
-    func openSessions(_ count: Int, ticket: Int, parallel: Int) async throws -> [LoadShell] {
+    public func openSessions(_ count: Int, ticket: Int, parallel: Int) async throws -> [LoadShell] {
         try await withThrowingTaskGroup(of: LoadShell.self) { tasks in
             var shells: [LoadShell] = []
             var started = 0
@@ -64,7 +74,7 @@ struct LoadEnvironment: Sendable {
 
     /// Requests a session on `ticket` and has a simulated agent approve it: the technician's
     /// connection, the session id and the agent.
-    func pair(ticket: Int) async throws -> (LoadTechnician, String, AgentHolder) {
+    public func pair(ticket: Int) async throws -> (LoadTechnician, String, AgentHolder) {
         let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
         let session = Lines()
         let agent = Lines()
@@ -91,7 +101,7 @@ struct LoadEnvironment: Sendable {
 
     /// One whole session: pairing, an exec, a shell with a line typed into it, and `session end`
     /// while the shell is still open (the broker closes it). Returns the session id.
-    func lifecycle(ticket: Int) async throws -> String {
+    public func lifecycle(ticket: Int) async throws -> String {
         let (technician, id, agent) = try await pair(ticket: ticket)
         defer {
             technician.close()
@@ -112,7 +122,7 @@ struct LoadEnvironment: Sendable {
         return id
     }
 
-    struct PairingEvent: Decodable {
+    public struct PairingEvent: Decodable {
         var type: String
         var session: String?
         var code: String?

@@ -5,7 +5,7 @@ import NIOSSH
 import Synchronization
 
 /// One session's shell as the technician sees it: sends input, times the answers.
-final class LoadShell: Sendable {
+public final class LoadShell: Sendable {
     struct State {
         var tail: [UInt8] = []
         var sentAt: ContinuousClock.Instant?
@@ -21,13 +21,13 @@ final class LoadShell: Sendable {
     private let channel = Mutex<Channel?>(nil)
     private let samples = Mutex<Samples?>(nil)
 
-    init(technician: LoadTechnician, agent: AgentHolder) {
+    public init(technician: LoadTechnician, agent: AgentHolder) {
         self.technician = technician
         self.agent = agent
     }
 
     /// Opens the shell and waits (at most 30 s) for its first prompt.
-    func open(session: String) async throws {
+    public func open(session: String) async throws {
         let ch = try await technician.shell(session) { [self] bytes in received(bytes) }.get()
         channel.withLock { $0 = ch }
         let timeout = ch.eventLoop.scheduleTask(in: .seconds(30)) { [self] in
@@ -48,7 +48,7 @@ final class LoadShell: Sendable {
     }
 
     /// Runs `echo tN` once a second (first at a random offset); times each until its output line.
-    func tickEverySecond(into samples: Samples) -> RepeatedTask {
+    public func tickEverySecond(into samples: Samples) -> RepeatedTask {
         let ch = channel.withLock { $0 }!
         return ch.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64.random(in: 0..<1000)), delay: .seconds(1)) { [self] _ in
             let n = nextCount()
@@ -57,7 +57,7 @@ final class LoadShell: Sendable {
     }
 
     /// Types one character every `interval` and times its echo (Ctrl-U every 40 keeps lines short).
-    func typeEvery(_ interval: TimeAmount, into samples: Samples) -> RepeatedTask {
+    public func typeEvery(_ interval: TimeAmount, into samples: Samples) -> RepeatedTask {
         let ch = channel.withLock { $0 }!
         return ch.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             let n = nextCount()
@@ -114,14 +114,14 @@ final class LoadShell: Sendable {
         if let done, let samples = samples.withLock({ $0 }) { samples.add(done) }
     }
 
-    func close() {
+    public func close() {
         channel.withLock { $0 }?.close(promise: nil)
         technician.close()
         agent.close()
     }
 
     /// Types `text` and waits (at most 30 s) until the shell's output holds `answer`.
-    func type(_ text: String, until answer: String) async throws {
+    public func type(_ text: String, until answer: String) async throws {
         guard let ch = channel.withLock({ $0 }) else { throw LoadEnvironment.Failure.setup("no shell to type into") }
         let want = Array(answer.utf8)
         let deadline = ContinuousClock.now + .seconds(30)
@@ -134,7 +134,7 @@ final class LoadShell: Sendable {
     }
 
     /// Waits (at most 30 s) until the broker has closed the shell; an error if it has not.
-    func closed() async throws {
+    public func closed() async throws {
         guard let ch = channel.withLock({ $0 }) else { return }
         let late = Lines()
         let timeout = ch.eventLoop.scheduleTask(in: .seconds(30)) {
@@ -148,27 +148,33 @@ final class LoadShell: Sendable {
 }
 
 /// The agent's connection, known once it has joined.
-final class AgentHolder: Sendable {
+public final class AgentHolder: Sendable {
     private let channel = Mutex<Channel?>(nil)
-    func set(_ c: Channel) { channel.withLock { $0 = c } }
-    func close() { channel.withLock { $0 }?.close(promise: nil) }
+    public init() {}
+    public func set(_ c: Channel) { channel.withLock { $0 = c } }
+    public func close() { channel.withLock { $0 }?.close(promise: nil) }
 }
 
 /// Lines of text collected from a command, in order.
-final class Lines: Sendable {
+public final class Lines: Sendable {
     private let lines = Mutex<[String]>([])
-    func add(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
+    public init() {}
+    public func add(_ line: String) { lines.withLock { $0.append(line) } }
+    public var all: [String] { lines.withLock { $0 } }
 }
 
 /// Latencies in milliseconds.
-final class Samples: Sendable {
+public final class Samples: Sendable {
     private let values = Mutex<[Double]>([])
-    func add(_ d: Duration) {
+    public init() {}
+    public func add(_ d: Duration) {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         values.withLock { $0.append(ms) }
     }
-    func quantiles() -> (p50: Double, p99: Double, count: Int) {
+    /// The slowest answer, in milliseconds (nan when none came back).
+    public var max: Double { values.withLock { $0 }.max() ?? .nan }
+
+    public func quantiles() -> (p50: Double, p99: Double, count: Int) {
         let v = values.withLock { $0 }.sorted()
         guard !v.isEmpty else { return (.nan, .nan, 0) }
         return (v[v.count / 2], v[min(v.count - 1, Int(0.99 * Double(v.count)))], v.count)
@@ -176,14 +182,15 @@ final class Samples: Sendable {
 }
 
 /// Memory and CPU of another process, from /proc.
-struct ProcessStats {
-    var pid: Int32
-    func rssKiB() -> Int {
+public struct ProcessStats {
+    public var pid: Int32
+    public init(pid: Int32) { self.pid = pid }
+    public func rssKiB() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
-    func cpuSeconds() -> Double {
+    public func cpuSeconds() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return 0 }
         let fields = text[text.index(after: close)...].split(separator: " ")

@@ -6,8 +6,8 @@ import NIOSSL
 import TandemCore
 
 /// One simulated technician connection: runs control commands and a shell, as `tandem` does.
-final class LoadTechnician: Sendable {
-    let channel: Channel
+public final class LoadTechnician: Sendable {
+    public let channel: Channel
     private let ssh: NIOLoopBound<NIOSSHHandler>
 
     private init(channel: Channel, ssh: NIOSSHHandler) {
@@ -15,7 +15,7 @@ final class LoadTechnician: Sendable {
         self.ssh = NIOLoopBound(ssh, eventLoop: channel.eventLoop)
     }
 
-    static func connect(broker: BrokerAddress, tls: NIOSSLContext, user: String, key: NIOSSHPrivateKey,
+    public static func connect(broker: BrokerAddress, tls: NIOSSLContext, user: String, key: NIOSSHPrivateKey,
                         group: EventLoopGroup) -> EventLoopFuture<LoadTechnician> {
         TLSTunnel.connect(to: broker, context: tls, group: group) { channel in
             let config = SSHClientConfiguration(userAuthDelegate: KeyOffer(user: user, key: key), serverAuthDelegate: LoopbackBroker())
@@ -27,14 +27,14 @@ final class LoadTechnician: Sendable {
     }
 
     /// Runs a control command; its output lines go to `line`, and the future gives the exit status.
-    func run(_ command: String, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
+    public func run(_ command: String, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
         let done = channel.eventLoop.makePromise(of: Int.self)
         open { CommandHandler(command: command, line: line, done: done) }.whenFailure { done.fail($0) }
         return done.futureResult
     }
 
     /// Opens a shell in `session` with a pty; `output` sees every byte the shell prints.
-    func shell(_ session: String, output: @escaping @Sendable (ByteBuffer) -> Void) -> EventLoopFuture<Channel> {
+    public func shell(_ session: String, output: @escaping @Sendable (ByteBuffer) -> Void) -> EventLoopFuture<Channel> {
         open { ShellHandler(session: session, output: output) }
     }
 
@@ -51,7 +51,7 @@ final class LoadTechnician: Sendable {
         }
     }
 
-    func close() { channel.close(promise: nil) }
+    public func close() { channel.close(promise: nil) }
 
     final class KeyOffer: NIOSSHClientUserAuthenticationDelegate {
         let user: String

@@ -9,8 +9,8 @@ import TandemCore
 ///
 /// It speaks the same wire protocol as `tandem-agent`, but on NIO rather than libssh with a
 /// thread and a real shell each, so thousands fit in one process. Only the broker is measured.
-enum LoadAgent {
-    static func join(code: String, broker: BrokerAddress, tls: NIOSSLContext, group: EventLoopGroup) -> EventLoopFuture<Channel> {
+public enum LoadAgent {
+    public static func join(code: String, broker: BrokerAddress, tls: NIOSSLContext, group: EventLoopGroup) -> EventLoopFuture<Channel> {
         let hostKey = NIOSSHPrivateKey(ed25519Key: Curve25519.Signing.PrivateKey())
         return TLSTunnel.connect(to: broker, context: tls, group: group) { channel in
             let frames = AgentFrameHandler { if case .startSSH = $0 { return true } else { return false } }

@@ -1,0 +1,156 @@
+import Foundation
+import TandemAudit
+import TandemCore
+import TandemStore
+
+/// A real store behind a delay on every call: what the broker does when its database is slow.
+struct SlowStore: BrokerStore {
+    let inner: any BrokerStore
+    let delay: Duration
+
+    var location: String { inner.location + " (slowed)" }
+
+    func close() async { await inner.close() }
+
+    private func pause() async { try? await Task.sleep(for: delay) }
+
+    func createTicket(title: String, requester: String, createdBy: String?, now: Date) async throws(StoreError) -> Ticket {
+        await pause()
+        return try await inner.createTicket(title: title, requester: requester, createdBy: createdBy, now: now)
+    }
+
+    func tickets() async throws(StoreError) -> [Ticket] {
+        await pause()
+        return try await inner.tickets()
+    }
+
+    func tickets(visibleTo user: String) async throws(StoreError) -> [Ticket] {
+        await pause()
+        return try await inner.tickets(visibleTo: user)
+    }
+
+    func ticket(id: Int) async throws(StoreError) -> Ticket? {
+        await pause()
+        return try await inner.ticket(id: id)
+    }
+
+    func assign(ticket: Int, to user: String, by: String, now: Date) async throws(StoreError) {
+        await pause()
+        return try await inner.assign(ticket: ticket, to: user, by: by, now: now)
+    }
+
+    func assignees(ticket: Int) async throws(StoreError) -> [String] {
+        await pause()
+        return try await inner.assignees(ticket: ticket)
+    }
+
+    func addUser(name: String, role: Role, publicKey: String, now: Date) async throws(StoreError) {
+        await pause()
+        return try await inner.addUser(name: name, role: role, publicKey: publicKey, now: now)
+    }
+
+    func users() async throws(StoreError) -> [User] {
+        await pause()
+        return try await inner.users()
+    }
+
+    func user(named name: String) async throws(StoreError) -> User? {
+        await pause()
+        return try await inner.user(named: name)
+    }
+
+    func setStatus(of name: String, to status: UserStatus) async throws(StoreError) {
+        await pause()
+        return try await inner.setStatus(of: name, to: status)
+    }
+
+    func addKey(_ line: String, to name: String, now: Date) async throws(StoreError) {
+        await pause()
+        return try await inner.addKey(line, to: name, now: now)
+    }
+
+    func removeKey(_ line: String, from name: String) async throws(StoreError) -> Bool {
+        await pause()
+        return try await inner.removeKey(line, from: name)
+    }
+
+    func inactiveUsers() async throws(StoreError) -> [String: UserStatus] {
+        await pause()
+        return try await inner.inactiveUsers()
+    }
+
+    func createSession(_ s: SessionRecord) async throws(StoreError) {
+        await pause()
+        return try await inner.createSession(s)
+    }
+
+    func session(id: SessionID) async throws(StoreError) -> SessionRecord? {
+        await pause()
+        return try await inner.session(id: id)
+    }
+
+    func session(codeHash: String) async throws(StoreError) -> SessionRecord? {
+        await pause()
+        return try await inner.session(codeHash: codeHash)
+    }
+
+    func updateSession(_ id: SessionID, state: SessionLifecycle.State, endReason: String?) async throws(StoreError) {
+        await pause()
+        return try await inner.updateSession(id, state: state, endReason: endReason)
+    }
+
+    func openSessions() async throws(StoreError) -> [SessionRecord] {
+        await pause()
+        return try await inner.openSessions()
+    }
+
+    func chainTips(_ chains: Set<Int>) async throws(StoreError) -> ChainTips {
+        await pause()
+        return try await inner.chainTips(chains)
+    }
+
+    func append(_ batch: LinkedBatch) async throws(StoreError) -> AppendOutcome {
+        await pause()
+        return try await inner.append(batch)
+    }
+
+    func events(ticketID: Int) async throws(StoreError) -> [AuditEvent] {
+        await pause()
+        return try await inner.events(ticketID: ticketID)
+    }
+
+    func events(sessionID: String) async throws(StoreError) -> [AuditEvent] {
+        await pause()
+        return try await inner.events(sessionID: sessionID)
+    }
+
+    func allEvents() async throws(StoreError) -> [AuditEvent] {
+        await pause()
+        return try await inner.allEvents()
+    }
+
+    func head(chain: Int) async throws(StoreError) -> AuditEvent? {
+        await pause()
+        return try await inner.head(chain: chain)
+    }
+
+    func addCheckpoint(_ c: Checkpoint) async throws(StoreError) {
+        await pause()
+        return try await inner.addCheckpoint(c)
+    }
+
+    func checkpoints(chain: Int?) async throws(StoreError) -> [Checkpoint] {
+        await pause()
+        return try await inner.checkpoints(chain: chain)
+    }
+
+    func unsignedChains() async throws(StoreError) -> [Int] {
+        await pause()
+        return try await inner.unsignedChains()
+    }
+
+    func checkIntegrity(full: Bool) async throws(StoreError) {
+        await pause()
+        return try await inner.checkIntegrity(full: full)
+    }
+}
