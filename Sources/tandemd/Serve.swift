@@ -2,6 +2,8 @@ import ArgumentParser
 import ServiceLifecycle
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import TandemBroker
 import TandemCore
 import TandemStore
@@ -39,6 +41,8 @@ extension Tandemd {
             discussion: "The password comes from TANDEM_DATABASE_PASSWORD or database-password-file, never from a flag."))
         var database: String?
         @Option(help: "A file holding the database password.") var databasePasswordFile: String?
+        @Option(help: "Serve GET /metrics (Prometheus text) on this address, e.g. 127.0.0.1:9464; port 0 picks one. (default: off)")
+        var metricsListen: String?
 
         func run() async throws {
             let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
@@ -83,6 +87,9 @@ extension Tandemd {
             settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
             let identity = try BrokerIdentity.load(from: dataDir)
+            // One registry for the process, bootstrapped before anything counts.
+            let metricsRegistry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
             if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
             let location = try DatabaseLocation.resolve(
                 dataDirectory: dataDir, database: database ?? file["database"] ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
@@ -122,8 +129,23 @@ extension Tandemd {
                 await broker.recordGuessSummaries()
                 await broker.checkpointAll()
             }
-            let users = PeriodicService(every: .seconds(1)) { await broker.refreshUsers() }
-            var group = ServiceGroupConfiguration(services: [listener, checkpoints, users], logger: logger)
+            let users = PeriodicService(every: .seconds(1)) {
+                await broker.refreshUsers()
+                await broker.reportCheckpointAge()
+            }
+            var services: [any Service] = [listener, checkpoints, users]
+            if let metricsAddress = metricsListen ?? file["metrics-listen"] {
+                guard let colon = metricsAddress.lastIndex(of: ":"), let metricsPort = Int(metricsAddress[metricsAddress.index(after: colon)...]),
+                      (0...65535).contains(metricsPort) else {
+                    throw ValidationError("metrics-listen takes host:port, e.g. 127.0.0.1:9464")
+                }
+                let metricsHost = String(metricsAddress[..<colon])
+                services.append(MetricsService(registry: metricsRegistry, host: metricsHost, port: metricsPort, logger: logger) { bound in
+                    print("tandemd metrics on \(metricsHost):\(bound)/metrics")
+                    fflush(nil)
+                })
+            }
+            var group = ServiceGroupConfiguration(services: services, logger: logger)
             group.gracefulShutdownSignals = [.sigterm, .sigint]
             try await ServiceGroup(configuration: group).run()
             await store.close()

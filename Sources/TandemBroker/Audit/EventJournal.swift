@@ -52,8 +52,12 @@ public final class EventJournal: Sendable {
     /// Queues one event of the catalogue.
     @discardableResult
     public func submit(_ payload: some EventPayload, time: Date = Date(), ticket: Int?, session: SessionID?, actor: String) -> EventReceipt {
-        submit(Event(payload, time: time, ticketID: ticket, sessionID: session?.rawValue, actor: actor))
+        if Self.refusals.contains(payload.kind) { BrokerMetrics.refusal(payload.kind.rawValue) }
+        return submit(Event(payload, time: time, ticketID: ticket, sessionID: session?.rawValue, actor: actor))
     }
+
+    /// Kinds counted in `tandem_refusals_total`.
+    static let refusals: Set<EventKind> = [.joinRefused, .permissionDenied, .attachRefused, .channelRefused, .portForwardRefused, .fileNameRefused]
 
     /// Queues a session row's new state, in order with the session's events.
     public func submitState(_ id: SessionID, _ state: SessionLifecycle.State, endReason: String? = nil) {
@@ -117,7 +121,9 @@ public final class EventJournal: Sendable {
     private func store(_ events: [(Event, EventReceipt)]) async {
         guard !events.isEmpty else { return }
         do {
+            let started = ContinuousClock.now
             let linked = try await log.append(events.map(\.0))
+            BrokerMetrics.appendLatency(ContinuousClock.now - started)
             await onAppended(linked)
             for (_, r) in events { r.resolve(true) }
         } catch {

@@ -23,9 +23,16 @@ extension Broker {
         unsigned[chain] = 0
         do {
             try await auditLog.checkpoint(chain: chain, key: identity.auditKey, now: clock.now)
+            lastCheckpoint = clock.now
+            BrokerMetrics.checkpointAge(0)
         } catch {
             logger.critical("could not sign a checkpoint for chain \(chain): \(error)")
         }
+    }
+
+    /// Reports the checkpoint age gauge (the broker's one-second timer calls this).
+    public func reportCheckpointAge() {
+        BrokerMetrics.checkpointAge(lastCheckpoint.map { clock.now.timeIntervalSince($0) } ?? 0)
     }
 
     public func checkpointIfUnsigned(chain: Int) async {

@@ -11,6 +11,7 @@ extension Broker {
         guard var s = live[id] else { return false }
         let action = s.lifecycle.consent(approved)
         live[id] = s
+        noteLiveSessions()
         switch action {
         case .openSSH:
             journal.submitState(id, .approved)
@@ -33,6 +34,7 @@ extension Broker {
         guard s.lifecycle.sshEstablished() == .announceActive else { link.close(); return }
         s.agent = link
         live[id] = s
+        noteLiveSessions()
         journal.submitState(id, .active)
         record(Started(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .approved)
@@ -103,6 +105,7 @@ extension Broker {
     /// may follow if it was waiting for this one.
     func closeChannel(_ id: SessionID, ticket: Int, _ closed: ChannelClosed?, actor: String) {
         if let closed {
+            BrokerMetrics.relayed(toAgent: closed.bytesToAgent, fromAgent: closed.bytesFromAgent)
             live[id]?.bytesToAgent += closed.bytesToAgent
             live[id]?.bytesFromAgent += closed.bytesFromAgent
             if live[id] == nil { logger.warning("session \(id): a channel ended after the session's 'ended' was written") }

@@ -26,6 +26,7 @@ extension Broker {
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
                                budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: ticket.title)
         codeIndex[newSession.codeHash] = id
+        noteLiveSessions()
         record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds),
                ticket: ticketID, session: id, actor: technician)
         let issued = record(CodeIssued(expires: ISO8601DateFormatter().string(from: newSession.expires)), ticket: ticketID, session: id, actor: "broker")
@@ -73,6 +74,7 @@ extension Broker {
                 record(JoinRefused(reason: .rateLimited, retryAfter: wait), ticket: nil, session: nil, actor: "agent@\(key)")
                 logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
             }
+            BrokerMetrics.guessRefused("rate_limited")
             return .failure(.tooManyAttempts(retryAfterSeconds: wait))
         }
         // Answered from memory, with no suspension between the limiter's admission and the failure
@@ -88,12 +90,14 @@ extension Broker {
                 return .failure(error)
             }
             limiter.recordFailure(source: key, now: now)
+            BrokerMetrics.guessRefused("unknown_code")
             record(JoinRefused(reason: .unknownCode), ticket: nil, session: nil, actor: "agent@\(source)")
             logger.notice("join from \(source) refused: unknown code")
             return .failure(.codeUnknown)
         }
         let action = s.lifecycle.redeem(now: now)
         live[id] = s
+        noteLiveSessions()
         let actor = "\(agentUser)@\(agentHost)"
         switch action {
         case .sendOffer:

@@ -33,6 +33,8 @@ public actor Broker {
     var drainWaiters: [(token: UUID, continuation: CheckedContinuation<Void, Never>)] = []
     /// Set by `stop`: no new session starts.
     var stopping = false
+    /// When the newest checkpoint was signed (the `tandem_checkpoint_age_seconds` gauge).
+    var lastCheckpoint: Date?
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says
@@ -119,6 +121,15 @@ public actor Broker {
 
     func finish(_ id: SessionID, with outcome: PairingOutcome) {
         guard var s = live[id] else { return }
+        // A pairing is counted once, by how it first turned out (an approved session that later ends stays approved).
+        if s.outcome == nil {
+            switch outcome {
+            case .approved: BrokerMetrics.pairing("approved")
+            case .refused: BrokerMetrics.pairing("refused")
+            case .expired: BrokerMetrics.pairing("expired")
+            case .ended: BrokerMetrics.pairing("ended_before_approval")
+            }
+        }
         s.outcome = outcome
         let waiters = s.waiters
         s.waiters = []
@@ -140,12 +151,20 @@ public actor Broker {
     /// A session that is over leaves the live registry; its timers stop. What it was stays in the store.
     func retire(_ id: SessionID) {
         guard let s = live.removeValue(forKey: id) else { return }
+        noteLiveSessions()
         for timer in s.timers { timer.cancel() }
         codeIndex[s.record.codeHash] = nil
         retiredCodes[s.record.codeHash] = RetiredCode(id: id, ticketID: s.record.ticketID, state: s.lifecycle.state)
         retiredOrder.append(s.record.codeHash)
         if retiredOrder.count > Self.retiredCodesKept { retiredCodes[retiredOrder.removeFirst()] = nil }
         for waiter in s.waiters { waiter.resume(returning: s.outcome ?? .expired) }
+    }
+
+    /// Reports how many live sessions are in each state (a gauge per state).
+    func noteLiveSessions() {
+        var counts: [String: Int] = [:]
+        for s in live.values { counts[s.lifecycle.state.rawValue, default: 0] += 1 }
+        BrokerMetrics.liveSessions(counts)
     }
 
     /// How a session no longer live turned out, from its stored state.

@@ -29,6 +29,7 @@ final class ConnectionGuard: ChannelInboundHandler {
         let logger = self.logger
         deadline = context.eventLoop.scheduleTask(in: timeout) {
             logger.warning("dropped connection from \(peer): nothing useful received in time (silent or too slow)")
+            BrokerMetrics.handshakeFailed("timeout")
             loopBound.value.close(promise: nil)
         }
     }
@@ -54,6 +55,7 @@ final class ConnectionGuard: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.warning("dropped connection from \(peer): \(Self.describe(error))")
+        BrokerMetrics.handshakeFailed(error is NIOSSLError ? "tls" : "protocol")
         context.close(promise: nil)
     }
 
