@@ -41,6 +41,8 @@ extension Tandemd {
             discussion: "The password comes from TANDEM_DATABASE_PASSWORD or database-password-file, never from a flag."))
         var database: String?
         @Option(help: "A file holding the database password.") var databasePasswordFile: String?
+        @Option(help: "Log lines as text (for people) or json (one object per line, for collectors). (default: text)")
+        var logFormat: String?
         @Option(help: "Serve GET /metrics (Prometheus text) on this address, e.g. 127.0.0.1:9464; port 0 picks one. (default: off)")
         var metricsListen: String?
 
@@ -59,6 +61,11 @@ extension Tandemd {
             guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]),
                   (0...65535).contains(port) else {
                 throw ValidationError("--listen takes host:port, e.g. 127.0.0.1:8443")
+            }
+            switch logFormat ?? file["log-format"] ?? "text" {
+            case "text": break
+            case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            default: throw ValidationError("log-format takes text or json")
             }
             var logger = Logger(label: "tandemd")
             logger.logLevel = .info

@@ -2,6 +2,7 @@ import Foundation
 import TandemAudit
 import TandemCore
 import TandemStore
+import TandemText
 
 // MARK: - Consent, start, end
 
@@ -65,7 +66,7 @@ extension Broker {
         live[id] = s
         for watch in watches { watch.tell(reason, false) }
         journal.submitState(id, s.lifecycle.state, endReason: reason)
-        logger.info("session \(id) ended: \(reason)")
+        logger.info("session \(id) ended: \(TerminalText.escape(reason))", metadata: about(id))
         finish(id, with: .ended(reason))
         agent?.end(reason: reason)
         if s.openChannels == 0 {
@@ -84,7 +85,8 @@ extension Broker {
     func writeEnded(_ id: SessionID, late: Bool = false) {
         guard let s = live[id], let pending = s.pendingEnd else { return }
         if late {
-            logger.warning("session \(id): \(s.openChannels) channel(s) not on record \(Self.channelDrainLimit) after the end; writing 'ended' now")
+            logger.warning("session \(id): \(s.openChannels) channel(s) not on record \(Self.channelDrainLimit) after the end; writing 'ended' now",
+                           metadata: about(id))
         }
         let stored = record(Ended(reason: pending.reason, bytesToAgent: s.bytesToAgent, bytesFromAgent: s.bytesFromAgent),
                             ticket: s.record.ticketID, session: id, actor: pending.actor)
@@ -108,7 +110,7 @@ extension Broker {
             BrokerMetrics.relayed(toAgent: closed.bytesToAgent, fromAgent: closed.bytesFromAgent)
             live[id]?.bytesToAgent += closed.bytesToAgent
             live[id]?.bytesFromAgent += closed.bytesFromAgent
-            if live[id] == nil { logger.warning("session \(id): a channel ended after the session's 'ended' was written") }
+            if live[id] == nil { logger.warning("session \(id): a channel ended after the session's 'ended' was written", metadata: about(id, ticket: ticket)) }
             record(closed, ticket: ticket, session: id, actor: actor)
         }
         openChannels = max(0, openChannels - 1)

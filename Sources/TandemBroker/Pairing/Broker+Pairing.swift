@@ -92,7 +92,7 @@ extension Broker {
             limiter.recordFailure(source: key, now: now)
             BrokerMetrics.guessRefused("unknown_code")
             record(JoinRefused(reason: .unknownCode), ticket: nil, session: nil, actor: "agent@\(source)")
-            logger.notice("join from \(source) refused: unknown code")
+            logger.notice("join from \(source) refused: unknown code", metadata: ["source": .string(source)])
             return .failure(.codeUnknown)
         }
         let action = s.lifecycle.redeem(now: now)

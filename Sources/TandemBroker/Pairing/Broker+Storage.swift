@@ -49,7 +49,7 @@ extension Broker {
 
     /// A recording or capture of session `id` could not be written.
     public func recordingFailed(_ id: SessionID, _ failure: RecordingFailure) {
-        logger.error("session \(id) cannot be recorded: \(failure)")
+        logger.error("session \(id) cannot be recorded: \(failure)", metadata: about(id))
         if failure.isStorage { enterStorageTrouble(failure.description) }
         switch config.onRecordingFailure {
         case .endSession:

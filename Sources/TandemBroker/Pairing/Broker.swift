@@ -160,6 +160,13 @@ public actor Broker {
         for waiter in s.waiters { waiter.resume(returning: s.outcome ?? .expired) }
     }
 
+    /// A session's id and ticket, attached to its log lines (fields of their own in `log-format = json`).
+    func about(_ id: SessionID, ticket: Int? = nil) -> Logger.Metadata {
+        var m: Logger.Metadata = ["session": .string(id.rawValue)]
+        if let t = ticket ?? live[id]?.record.ticketID { m["ticket"] = .stringConvertible(t) }
+        return m
+    }
+
     /// Reports how many live sessions are in each state (a gauge per state).
     func noteLiveSessions() {
         var counts: [String: Int] = [:]
