@@ -1,3 +1,4 @@
+@preconcurrency import Crypto
 import Foundation
 import NIOCore
 import NIOSSH
@@ -30,6 +31,19 @@ public struct LoadEnvironment: Sendable {
         self.key = key
         self.technicianTLS = technicianTLS
         self.agentTLS = agentTLS
+    }
+
+    /// The load generator's way: a broker address, a CA file and a key written by `tandem-loadgen keygen`.
+    public init(broker: String, ca: String, keyFile: String, user: String, group: EventLoopGroup) throws {
+        self.init(broker: try BrokerAddress(parsing: broker), group: group, user: user, key: try Self.readKey(keyFile),
+                  technicianTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.sshALPN),
+                  agentTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.agentALPN))
+    }
+
+    /// A key file of `tandem-loadgen keygen`: the raw Ed25519 private key in base64.
+    public static func readKey(_ path: String) throws -> NIOSSHPrivateKey {
+        let raw = try Data(base64Encoded: String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
+        return NIOSSHPrivateKey(ed25519Key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
     }
 
     public func createTicket() async throws -> Int {

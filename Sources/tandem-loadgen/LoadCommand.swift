@@ -20,8 +20,7 @@ extension LoadGen {
         @Argument(help: "The broker command, e.g. 'session new --ticket 1'.") var command: String
 
         func run() async throws {
-            let raw = try Data(base64Encoded: String(contentsOfFile: key, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
-            let sshKey = NIOSSHPrivateKey(ed25519Key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+            let sshKey = try LoadEnvironment.readKey(key)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let technician = try await LoadTechnician.connect(
                 broker: try BrokerAddress(parsing: broker), tls: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.sshALPN),

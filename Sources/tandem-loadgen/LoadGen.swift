@@ -38,13 +38,8 @@ struct LoadGen: AsyncParsableCommand {
         @Option(help: "Tickets the sessions are spread over.") var tickets = 5
 
         func run() async throws {
-            let raw = try Data(base64Encoded: String(contentsOfFile: key, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
-            let sshKey = NIOSSHPrivateKey(ed25519Key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-            let env = LoadEnvironment(
-                broker: try BrokerAddress(parsing: broker), group: group, user: user, key: sshKey,
-                technicianTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.sshALPN),
-                agentTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.agentALPN))
+            let env = try LoadEnvironment(broker: broker, ca: ca, keyFile: key, user: user, group: group)
             var ticketIDs: [Int] = []
             for _ in 0..<max(1, tickets) { ticketIDs.append(try await env.createTicket()) }
             let ids = try await withThrowingTaskGroup(of: String.self) { tasks in
@@ -84,14 +79,8 @@ struct LoadGen: AsyncParsableCommand {
         @Option(help: "Sessions being set up at once.") var parallel = 32
 
         func run() async throws {
-            let address = try BrokerAddress(parsing: broker)
-            let raw = try Data(base64Encoded: String(contentsOfFile: key, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
-            let sshKey = NIOSSHPrivateKey(ed25519Key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-            let env = LoadEnvironment(
-                broker: address, group: group, user: user, key: sshKey,
-                technicianTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.sshALPN),
-                agentTLS: try TandemTLS.clientContext(caPath: ca, alpn: TandemTLS.agentALPN))
+            let env = try LoadEnvironment(broker: broker, ca: ca, keyFile: key, user: user, group: group)
             let broker = ProcessStats(pid: brokerPid)
             let ticket = try await env.createTicket()
             // The broker's first sessions also pay for its one-time allocations; warm it up
