@@ -88,7 +88,8 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], swiftSettings: strict),
         .executableTarget(name: "tandemd", dependencies: [
-            "TandemBroker", "TandemCore", "TandemStore",
+            "TandemBroker", "TandemCore", "TandemStore", "TandemAudit",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),

@@ -101,7 +101,10 @@ public struct LoadEnvironment: Sendable {
             LoadAgent.join(code: code, broker: broker, tls: agentTLS, group: group).whenComplete { result in
                 switch result {
                 case .success(let channel): agentChannel.set(channel)
-                case .failure(let error): agent.add("agent: \(error)")
+                case .failure(let error):
+                    agent.add("agent: \(error)")
+                    // Nobody will answer the offer: end the request rather than wait for the code to expire.
+                    technician.close()
                 }
             }
         }.get()

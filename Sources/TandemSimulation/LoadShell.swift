@@ -114,6 +114,9 @@ public final class LoadShell: Sendable {
         if let done, let samples = samples.withLock({ $0 }) { samples.add(done) }
     }
 
+    /// A keystroke sent whose echo has not come back yet.
+    public var waiting: Bool { state.withLock { $0.sentAt != nil } }
+
     public func close() {
         channel.withLock { $0 }?.close(promise: nil)
         technician.close()

@@ -1,4 +1,5 @@
 import ArgumentParser
+@preconcurrency import Crypto
 import Foundation
 import TandemAudit
 import TandemBroker
@@ -43,18 +44,20 @@ extension Tandemd {
                 throw error
             }
             do {
-                for (table, rows) in try await source.copyEverything(into: destination) {
-                    print("copied \(rows) \(table)")
-                }
                 let recordings = data + "/recordings/"
-                let report = try await AuditLog(store: destination).verify(ticket: nil, publicKey: identity.auditKey.publicKey,
-                                                                          allowUnsignedChains: true) {
-                    FileManager.default.contents(atPath: recordings + $0 + ".cast")
+                let key = identity.auditKey.publicKey
+                let shown = "\(target)"
+                // Verified before the copy commits: a copy that does not verify is not kept.
+                let copied = try await source.copyEverything(into: destination) { events, checkpoints in
+                    let report = ChainVerifier(publicKey: key, allowUnsignedChains: true) {
+                        FileManager.default.contents(atPath: recordings + $0 + ".cast")
+                    }.verify(events: events, checkpoints: checkpoints)
+                    print("audit log in \(shown): \(report.summary)")
+                    guard report.ok else { throw StoreError.constraint("the copy does not verify; nothing was kept in \(shown)") }
                 }
-                print("audit log in \(target): \(report.summary)")
+                for (table, rows) in copied { print("copied \(rows) \(table)") }
                 await source.close()
                 await destination.close()
-                guard report.ok else { throw ExitCode(1) }
                 print("Done. Set 'database = \(target)' in tandemd.conf (the password in TANDEM_DATABASE_PASSWORD or database-password-file) and start the broker.")
             } catch {
                 await source.close()

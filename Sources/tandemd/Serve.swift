@@ -93,7 +93,17 @@ extension Tandemd {
             settings.maxRecordingBytes = Int(try number(maxRecordingBytes.map(Double.init), "max-recording-bytes", 1_073_741_824))
             settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
 
+            let grace = Duration.seconds(try number(shutdownGrace, "shutdown-grace", 10))
+            var metricsAddress: (host: String, port: Int)?
+            if let text = metricsListen ?? file["metrics-listen"] {
+                guard let colon = text.lastIndex(of: ":"), let metricsPort = Int(text[text.index(after: colon)...]),
+                      (0...65535).contains(metricsPort) else {
+                    throw ValidationError("metrics-listen takes host:port, e.g. 127.0.0.1:9464")
+                }
+                metricsAddress = (String(text[..<colon]), metricsPort)
+            }
             let identity = try BrokerIdentity.load(from: dataDir)
+            logger.info("tandemd \(TandemVersion.current) starting")
             // One registry for the process, bootstrapped before anything counts.
             let metricsRegistry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
@@ -104,18 +114,22 @@ extension Tandemd {
             let store = try await BrokerAdmin.openStore(dataDir, database: location)
             logger.info("database: \(location)")
             do {
-                try await store.claimSoleBroker()
+                try await run(store: store, settings: settings, identity: identity, grace: grace, metrics: metricsAddress,
+                              registry: metricsRegistry, logger: logger)
             } catch {
                 await store.close()
                 throw error
             }
+            await store.close()
+        }
+
+        /// Everything after the store is open: claim it, recover, then run every service until SIGTERM.
+        private func run(store: SQLStore, settings: BrokerConfig, identity: BrokerIdentity, grace: Duration,
+                         metrics: (host: String, port: Int)?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+            try await store.claimSoleBroker()
             // A damaged database must not take new events: refuse to start, and say what to do.
-            do {
-                try await store.checkIntegrity(full: false)
-            } catch {
-                await store.close()
-                throw error
-            }
+            try await store.checkIntegrity(full: false)
+            let dataDir = settings.dataDirectory
             let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
             if !(await broker.ensureStorageReserve()) {
                 logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
@@ -127,7 +141,7 @@ extension Tandemd {
             let server = try BrokerServer(broker: broker, logger: logger)
             let host = settings.host
             let fingerprint = identity.fingerprint
-            let listener = BrokerService(server: server, grace: .seconds(try number(shutdownGrace, "shutdown-grace", 10)), logger: logger) { bound in
+            let listener = BrokerService(server: server, grace: grace, logger: logger) { bound in
                 // Tests and scripts read this line to learn the port.
                 print("tandemd listening on \(host):\(bound) fingerprint \(fingerprint)")
                 fflush(nil)
@@ -138,24 +152,18 @@ extension Tandemd {
             }
             let users = PeriodicService(every: .seconds(1)) {
                 await broker.refreshUsers()
-                await broker.reportCheckpointAge()
+                await broker.reportGauges()
             }
             var services: [any Service] = [listener, checkpoints, users]
-            if let metricsAddress = metricsListen ?? file["metrics-listen"] {
-                guard let colon = metricsAddress.lastIndex(of: ":"), let metricsPort = Int(metricsAddress[metricsAddress.index(after: colon)...]),
-                      (0...65535).contains(metricsPort) else {
-                    throw ValidationError("metrics-listen takes host:port, e.g. 127.0.0.1:9464")
-                }
-                let metricsHost = String(metricsAddress[..<colon])
-                services.append(MetricsService(registry: metricsRegistry, host: metricsHost, port: metricsPort, logger: logger) { bound in
-                    print("tandemd metrics on \(metricsHost):\(bound)/metrics")
+            if let metrics {
+                services.append(MetricsService(registry: registry, host: metrics.host, port: metrics.port, logger: logger) { bound in
+                    print("tandemd metrics on \(metrics.host):\(bound)/metrics")
                     fflush(nil)
                 })
             }
             var group = ServiceGroupConfiguration(services: services, logger: logger)
             group.gracefulShutdownSignals = [.sigterm, .sigint]
             try await ServiceGroup(configuration: group).run()
-            await store.close()
         }
     }
 }

@@ -12,11 +12,13 @@ final class LogFormatTests: XCTestCase {
         // A hostile join: its source goes into a field, and the line stays one line.
         _ = try fx.agent(code: "123 456 789", answer: nil).wait(20)
         var lines: [[String: String]] = []
+        var raw: [Substring] = []
         XCTAssertTrue(Harness.waitUntil(10) {
-            lines = fx.broker.stderr.split(separator: "\n").compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+            let text = fx.broker.stderr
+            raw = text.split(separator: "\n")
+            lines = raw.compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             return lines.contains { $0["message"]?.contains("refused: unknown code") ?? false }
         }, fx.broker.stderr)
-        let raw = fx.broker.stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, raw.count, "every line is a JSON object: \(raw.filter { !$0.hasPrefix("{") })")
         for line in lines {
             XCTAssertNotNil(line["time"])

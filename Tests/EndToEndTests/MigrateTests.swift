@@ -52,4 +52,27 @@ final class MigrateTests: XCTestCase {
         XCTAssertTrue(show.stdout.contains("echo before-the-move"), show.stdout)
         XCTAssertEqual(try fx.tandem(["audit", "verify", "--ticket", "1"]).status, 0)
     }
+
+    func testACopyThatDoesNotVerifyIsNotKept() throws {
+        guard ProcessInfo.processInfo.environment["TANDEM_TEST_DATABASE"] != "postgres" else {
+            throw XCTSkip("this test starts on SQLite; it runs in the main pass")
+        }
+        let fx = try BrokerFixture(name: "migrate-tampered")
+        defer { fx.stopAll() }
+        let target = try BrokerFixture.newPostgresDatabase(in: fx.dir)
+        let (id, _) = try fx.activeSession()
+        XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "x"]).status, 0)
+        XCTAssertEqual(try fx.tandem(["session", "end", id]).status, 0)
+        XCTAssertTrue(Harness.waitUntil(10) { (try? fx.eventKinds())?.last == "ended" })
+        fx.broker.stop()
+        // Someone edited the SQLite file: the copy would carry a broken chain, so none of it is kept.
+        try fx.sql("UPDATE events SET actor = 'mallory' WHERE kind = 'exec'")
+        let migrate = try runTool(Harness.tool("tandemd"), ["migrate", "--data", fx.data.path, "--to", target], in: fx.dir, timeout: 60)
+        XCTAssertNotEqual(migrate.status, 0)
+        XCTAssertTrue(migrate.stdout.contains("FAILED") || migrate.stdout.contains("altered"), migrate.stdout)
+        XCTAssertTrue(migrate.stderr.contains("the copy does not verify; nothing was kept"), migrate.stderr)
+        let url = String(target.prefix { $0 != "?" })
+        let count = try runTool("/usr/bin/psql", [url, "-q", "-At", "-c", "SELECT COUNT(*) FROM events"], in: fx.dir)
+        XCTAssertEqual(count.stdout, "0\n", count.stderr)
+    }
 }

@@ -11,7 +11,8 @@ public enum BrokerMetrics {
         }
     }
 
-    /// A pairing finished: `approved`, `refused`, `expired` or `ended`.
+    /// A pairing's first outcome: `approved` (the agent's SSH is up), `refused`, `expired`, or
+    /// `ended_before_approval` (stopped, or SSH to the agent failed, before it was up).
     static func pairing(_ outcome: String) {
         Counter(label: "tandem_pairings_total", dimensions: [("outcome", outcome)]).increment()
     }
@@ -38,7 +39,7 @@ public enum BrokerMetrics {
         Timer(label: "tandem_event_append_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    /// Seconds since the newest checkpoint was signed.
+    /// How long the oldest event not yet covered by a signed checkpoint has waited (0 when all are signed).
     static func checkpointAge(_ seconds: Double) {
         Gauge(label: "tandem_checkpoint_age_seconds").record(seconds)
     }

@@ -9,6 +9,7 @@ extension Broker {
     func noteAppended(_ events: [AuditEvent]) async {
         var due = Set<Int>()
         for event in events {
+            if unsigned[event.chain, default: 0] == 0 { unsignedSince[event.chain] = clock.now }
             unsigned[event.chain, default: 0] += 1
             if event.kind == EventKind.ended.rawValue || unsigned[event.chain, default: 0] >= config.checkpointEvery {
                 due.insert(event.chain)
@@ -21,18 +22,21 @@ extension Broker {
     func checkpoint(chain: Int) async {
         // Counted before the suspension: events stored meanwhile start the next count.
         unsigned[chain] = 0
+        let waitingSince = unsignedSince.removeValue(forKey: chain)
         do {
             try await auditLog.checkpoint(chain: chain, key: identity.auditKey, now: clock.now)
-            lastCheckpoint = clock.now
-            BrokerMetrics.checkpointAge(0)
         } catch {
+            // Still unsigned: the age keeps growing from when the chain's first unsigned event came.
+            if let waitingSince, unsignedSince[chain] == nil { unsignedSince[chain] = waitingSince }
             logger.critical("could not sign a checkpoint for chain \(chain): \(error)")
         }
     }
 
-    /// Reports the checkpoint age gauge (the broker's one-second timer calls this).
-    public func reportCheckpointAge() {
-        BrokerMetrics.checkpointAge(lastCheckpoint.map { clock.now.timeIntervalSince($0) } ?? 0)
+    /// Reports the gauges (the broker's one-second timer calls this): live sessions by state, and how
+    /// long the oldest event not yet covered by a checkpoint has waited.
+    public func reportGauges() {
+        noteLiveSessions()
+        BrokerMetrics.checkpointAge(unsignedSince.values.min().map { clock.now.timeIntervalSince($0) } ?? 0)
     }
 
     public func checkpointIfUnsigned(chain: Int) async {

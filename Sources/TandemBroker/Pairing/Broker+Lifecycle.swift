@@ -12,7 +12,6 @@ extension Broker {
         guard var s = live[id] else { return false }
         let action = s.lifecycle.consent(approved)
         live[id] = s
-        noteLiveSessions()
         switch action {
         case .openSSH:
             journal.submitState(id, .approved)
@@ -35,7 +34,6 @@ extension Broker {
         guard s.lifecycle.sshEstablished() == .announceActive else { link.close(); return }
         s.agent = link
         live[id] = s
-        noteLiveSessions()
         journal.submitState(id, .active)
         record(Started(), ticket: s.record.ticketID, session: id, actor: "broker")
         finish(id, with: .approved)

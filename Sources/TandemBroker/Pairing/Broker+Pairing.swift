@@ -26,7 +26,6 @@ extension Broker {
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
                                budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: ticket.title)
         codeIndex[newSession.codeHash] = id
-        noteLiveSessions()
         record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds),
                ticket: ticketID, session: id, actor: technician)
         let issued = record(CodeIssued(expires: ISO8601DateFormatter().string(from: newSession.expires)), ticket: ticketID, session: id, actor: "broker")
@@ -97,7 +96,6 @@ extension Broker {
         }
         let action = s.lifecycle.redeem(now: now)
         live[id] = s
-        noteLiveSessions()
         let actor = "\(agentUser)@\(agentHost)"
         switch action {
         case .sendOffer:

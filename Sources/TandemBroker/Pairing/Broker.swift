@@ -33,8 +33,8 @@ public actor Broker {
     var drainWaiters: [(token: UUID, continuation: CheckedContinuation<Void, Never>)] = []
     /// Set by `stop`: no new session starts.
     var stopping = false
-    /// When the newest checkpoint was signed (the `tandem_checkpoint_age_seconds` gauge).
-    var lastCheckpoint: Date?
+    /// Per chain, when its oldest event not yet covered by a checkpoint was stored (`tandem_checkpoint_age_seconds`).
+    var unsignedSince: [Int: Date] = [:]
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says
@@ -151,7 +151,6 @@ public actor Broker {
     /// A session that is over leaves the live registry; its timers stop. What it was stays in the store.
     func retire(_ id: SessionID) {
         guard let s = live.removeValue(forKey: id) else { return }
-        noteLiveSessions()
         for timer in s.timers { timer.cancel() }
         codeIndex[s.record.codeHash] = nil
         retiredCodes[s.record.codeHash] = RetiredCode(id: id, ticketID: s.record.ticketID, state: s.lifecycle.state)

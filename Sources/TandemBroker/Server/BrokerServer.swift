@@ -99,14 +99,14 @@ public final class BrokerServer: Sendable {
         case .directTCPIP(let target):
             let who = identity.user?.name ?? "unknown"
             let dest = "\(target.targetHost):\(target.targetPort)"
-            if identity.recordsRefusal(logger: logger) {
+            if identity.recordsRefusal(.portForwardRefused, logger: logger) {
                 logger.notice("refused port forwarding to \(TerminalText.field(dest, limit: 300)) for \(TerminalText.field(who, limit: 64))")
                 broker.journal.submit(PortForwardRefused(request: "direct-tcpip", target: String(dest.prefix(300))), ticket: nil, session: nil, actor: who)
             }
             throw TandemError.permissionDenied("port forwarding is not allowed")
         default:
             let who = identity.user?.name ?? "unknown"
-            if identity.recordsRefusal(logger: logger) {
+            if identity.recordsRefusal(.channelRefused, logger: logger) {
                 logger.notice("refused channel type \(TerminalText.field("\(type)", limit: 100)) for \(TerminalText.field(who, limit: 64))")
                 broker.journal.submit(ChannelRefused(request: String("\(type)".prefix(300))), ticket: nil, session: nil, actor: who)
             }

@@ -55,7 +55,12 @@ final class ConnectionGuard: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.warning("dropped connection from \(peer): \(Self.describe(error))")
-        BrokerMetrics.handshakeFailed(error is NIOSSLError ? "tls" : "protocol")
+        // Counted while the connection has not yet said who it is, once.
+        if deadline != nil {
+            BrokerMetrics.handshakeFailed(error is NIOSSLError ? "tls" : "protocol")
+            deadline?.cancel()
+            deadline = nil
+        }
         context.close(promise: nil)
     }
 

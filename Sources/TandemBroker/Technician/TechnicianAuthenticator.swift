@@ -16,9 +16,11 @@ final class ConnectionIdentity {
     /// A connection's refusals are recorded up to this many; a client that keeps asking is only logged once more.
     static let refusalsRecorded = 20
 
-    /// Whether this refusal goes on record (and in the log); false once the connection has used its share.
-    func recordsRefusal(logger: Logger) -> Bool {
+    /// Whether this refusal of `kind` goes on record (and in the log); false once the connection has used
+    /// its share (it is still counted in the metrics).
+    func recordsRefusal(_ kind: EventKind, logger: Logger) -> Bool {
         refusals += 1
+        if refusals > Self.refusalsRecorded { BrokerMetrics.refusal(kind.rawValue) }
         if refusals == Self.refusalsRecorded + 1 {
             logger.notice("connection from \(peer): more than \(Self.refusalsRecorded) refused requests; the rest are not recorded")
         }
@@ -107,7 +109,7 @@ struct ForwardingRefusal: GlobalRequestDelegate {
         case .listen(let host, let port): target = "listen \(host):\(port)"
         case .cancel(let host, let port): target = "cancel \(host):\(port)"
         }
-        if identity.value.recordsRefusal(logger: logger) {
+        if identity.value.recordsRefusal(.portForwardRefused, logger: logger) {
             logger.notice("refused remote port forwarding (\(TerminalText.field(target, limit: 300))) for \(TerminalText.field(who, limit: 64))")
             broker.journal.submit(PortForwardRefused(request: "tcpip-forward", target: String(target.prefix(300))), ticket: nil, session: nil, actor: who)
         }

@@ -189,7 +189,7 @@ extension TechnicianChannelHandler {
 
     func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
         let who = identity.user?.name ?? "unknown"
-        guard identity.recordsRefusal(logger: logger) else { return }
+        guard identity.recordsRefusal(.channelRefused, logger: logger) else { return }
         logger.notice("refused \(what) '\(TerminalText.field(detail, limit: 64))' for \(TerminalText.field(who, limit: 64))")
         broker.journal.submit(ChannelRefused(request: what, detail: String(detail.prefix(256))), ticket: attached?.ticket, session: attached?.id, actor: who)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import TandemAudit
 
 // MARK: - Copying a whole broker from one engine to another (`tandemd migrate`)
 
@@ -27,8 +28,10 @@ extension SQLStore {
     /// Copies every row into `target`, which must hold nothing yet: read from one snapshot of this
     /// store and written in one transaction, so the copy is whole or absent. Ids, sequence numbers
     /// and hashes are kept byte for byte, so every chain, checkpoint and recording reads the same.
-    /// Returns the rows copied per table.
-    public func copyEverything(into target: SQLStore) async throws(StoreError) -> [(table: String, rows: Int)] {
+    /// `check` sees the copied events and checkpoints as the target holds them, before the commit: if it
+    /// throws, nothing is kept. Returns the rows copied per table.
+    public func copyEverything(into target: SQLStore,
+                               check: @escaping @Sendable ([AuditEvent], [Checkpoint]) throws -> Void) async throws(StoreError) -> [(table: String, rows: Int)] {
         let tables = Self.tables
         let page = Self.page
         let targetIsPostgres = target.isPostgres
@@ -73,6 +76,10 @@ extension SQLStore {
                             """).run()
                     }
                 }
+                // Read back through the target's own connection, inside the transaction: what would be committed.
+                let events = try await db.raw("\(unsafeRaw: Self.eventColumns) ORDER BY chain, seq").all().map(Self.event)
+                let marks = try await db.raw("\(unsafeRaw: Self.checkpointColumns) ORDER BY id").all().map(Self.checkpoint)
+                try check(events, marks)
                 return counts
             }
         }

@@ -76,9 +76,10 @@ extension SQLStore {
     /// (space, -1) is held by the one broker using the database.
     static let chainLockSpace: Int32 = 0x74616E64
 
-    private static let eventColumns = "SELECT id, chain, seq, time_us, session_id, actor, kind, data, prev, hash FROM events"
+    static let eventColumns = "SELECT id, chain, seq, time_us, session_id, actor, kind, data, prev, hash FROM events"
+    static let checkpointColumns = "SELECT id, chain, seq, event_id, head, time_us, signature FROM checkpoints"
 
-    private static func event(_ row: any SQLRow) throws -> AuditEvent {
+    static func event(_ row: any SQLRow) throws -> AuditEvent {
         // Undecodable data must still fail verification, not vanish: keep it under a marker key.
         let text = try row.decode(column: "data", as: String.self)
         let data = (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? ["<undecodable>": text]
@@ -104,19 +105,20 @@ extension SQLStore {
 
     public func checkpoints(chain: Int?) async throws(StoreError) -> [Checkpoint] {
         try await read { db in
-            let columns = "SELECT id, chain, seq, event_id, head, time_us, signature FROM checkpoints"
             let rows = if let chain {
-                try await db.raw("\(unsafeRaw: columns) WHERE chain = \(bind: chain) ORDER BY seq").all()
+                try await db.raw("\(unsafeRaw: Self.checkpointColumns) WHERE chain = \(bind: chain) ORDER BY seq").all()
             } else {
-                try await db.raw("\(unsafeRaw: columns) ORDER BY id").all()
+                try await db.raw("\(unsafeRaw: Self.checkpointColumns) ORDER BY id").all()
             }
-            return try rows.map { row in
-                Checkpoint(id: try row.decode(column: "id", as: Int64.self), chain: try row.decode(column: "chain", as: Int.self),
-                           seq: try row.decode(column: "seq", as: Int64.self), eventID: try row.decode(column: "event_id", as: Int64.self),
-                           head: try row.decode(column: "head", as: String.self), timeMicros: try row.decode(column: "time_us", as: Int64.self),
-                           signature: try row.decode(column: "signature", as: String.self))
-            }
+            return try rows.map(Self.checkpoint)
         }
+    }
+
+    static func checkpoint(_ row: any SQLRow) throws -> Checkpoint {
+        Checkpoint(id: try row.decode(column: "id", as: Int64.self), chain: try row.decode(column: "chain", as: Int.self),
+                   seq: try row.decode(column: "seq", as: Int64.self), eventID: try row.decode(column: "event_id", as: Int64.self),
+                   head: try row.decode(column: "head", as: String.self), timeMicros: try row.decode(column: "time_us", as: Int64.self),
+                   signature: try row.decode(column: "signature", as: String.self))
     }
 
     /// Chains whose newest event is not yet covered by a checkpoint.

@@ -57,6 +57,9 @@ extension SQLStore {
             case .failure(let error):
                 throw Self.classify(error)
             case nil:
+                // Cancelled while waiting: the holder must not keep a lock nobody will release.
+                release.continuation.finish()
+                holder.cancel()
                 throw .sql("the claim on \(location) ended before it was answered")
             }
         }

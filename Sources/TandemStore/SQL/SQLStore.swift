@@ -131,7 +131,6 @@ public final class SQLStore: BrokerStore {
     }
 
     public func close() async {
-        await releaseSoleBrokerClaim()
         switch engine {
         case .sqlite(let connection, let lock):
             // After the statement that is running: sqlite-nio must not close a handle in use.
@@ -139,8 +138,12 @@ public final class SQLStore: BrokerStore {
                 closed.withLock { $0 = true }
                 try await connection.close().get()
             }
+            // The claim goes last: no other broker starts while this one's last statements run.
+            await releaseSoleBrokerClaim()
         case .postgres:
             closed.withLock { $0 = true }
+            // Unlocking needs the pool, so before it stops; nothing of ours runs after `closed` is set.
+            await releaseSoleBrokerClaim()
             runner?.cancel()
             _ = await runner?.value
         }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSH
+import Synchronization
 import TandemBroker
 import TandemCore
 import TandemSimulation
@@ -65,16 +66,21 @@ final class BrokerHarness: Sendable {
             agentTLS: try TandemTLS.clientContext(caPath: certs + "/ca.crt", alpn: TandemTLS.agentALPN))
     }
 
+    private let stopped = Mutex(false)
+
     /// Stops the broker as SIGTERM does and the simulated clients; the store stays open to be read.
+    /// A second call does nothing.
     func stop() async {
+        guard stopped.withLock({ s in defer { s = true }; return !s }) else { return }
         try? await listener.close()
         await broker.stop(reason: "broker stopping", grace: .seconds(5))
         try? await server.shutdown()
         try? await clients.shutdownGracefully()
     }
 
-    /// Closes the store and removes the broker's folder (after `stop`).
+    /// Stops (if the test did not), closes the store and removes the broker's folder.
     func remove() async {
+        await stop()
         await store.close()
         try? FileManager.default.removeItem(atPath: dir)
     }

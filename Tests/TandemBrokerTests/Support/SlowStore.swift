@@ -1,18 +1,24 @@
 import Foundation
 import TandemAudit
 import TandemCore
+import Synchronization
 import TandemStore
 
 /// A real store behind a delay on every call: what the broker does when its database is slow.
 struct SlowStore: BrokerStore {
     let inner: any BrokerStore
     let delay: Duration
+    /// Calls made so far (so a test can show the store was really in the way).
+    let calls = CallCounter()
 
     var location: String { inner.location + " (slowed)" }
 
     func close() async { await inner.close() }
 
-    private func pause() async { try? await Task.sleep(for: delay) }
+    private func pause() async {
+        calls.add()
+        try? await Task.sleep(for: delay)
+    }
 
     func createTicket(title: String, requester: String, createdBy: String?, now: Date) async throws(StoreError) -> Ticket {
         await pause()
@@ -153,4 +159,11 @@ struct SlowStore: BrokerStore {
         await pause()
         return try await inner.checkIntegrity(full: full)
     }
+}
+
+/// A count shared by copies of a store.
+final class CallCounter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
