@@ -37,8 +37,8 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
     /// Whether a URL carries a password (`postgres://user:PASSWORD@host`): refused on a command line,
     /// where `ps` and shell history would show it.
     public static func hasPassword(_ url: String) -> Bool {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return false }
-        return url[scheme.upperBound..<at].contains(":")
+        // One reading of a URL's user part: the one that hides the password everywhere it is shown.
+        url.contains("://") && SQLStore.redacted(url) != url
     }
 
     public var isEmbedded: Bool { if case .sqlite = self { return true } else { return false } }

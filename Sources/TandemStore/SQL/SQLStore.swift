@@ -153,12 +153,12 @@ public final class SQLStore: BrokerStore {
 
     /// Runs `body` with the database: SQLite one caller at a time, PostgreSQL on a pooled connection.
     func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
-        if closed.withLock({ $0 }) { throw .sql("the database connection is closed (the broker is stopping)") }
+        if closed.withLock({ $0 }) { throw Self.closedError }
         do {
             switch engine {
             case .sqlite(let connection, let lock):
                 return try await lock.withLock {
-                    if closed.withLock({ $0 }) { throw StoreError.sql("the database connection is closed (the broker is stopping)") }
+                    if closed.withLock({ $0 }) { throw Self.closedError }
                     return try await body(connection.sql())
                 }
             case .postgres(let client):
@@ -168,6 +168,8 @@ public final class SQLStore: BrokerStore {
             throw Self.classify(error)
         }
     }
+
+    static let closedError = StoreError.sql("the database connection is closed (the broker is stopping)")
 
     /// Runs `body` in one write transaction: all of it is committed, or none of it.
     func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
