@@ -46,6 +46,8 @@ let package = Package(
             "TandemText",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // The typed requests and answers shared by the broker's adapters and its clients.
+        .target(name: "TandemAPI", dependencies: ["TandemCore", "TandemAudit"], swiftSettings: strict),
         .target(name: "TandemStore", dependencies: [
             "TandemCore", "TandemAudit",
             .product(name: "SQLKit", package: "sql-kit"),
@@ -55,7 +57,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "TandemBroker", dependencies: [
-            "TandemCore", "TandemStore", "TandemAudit", "TandemText",
+            "TandemAPI", "TandemCore", "TandemStore", "TandemAudit", "TandemText",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -76,7 +78,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .target(name: "TandemCLI", dependencies: [
-            "TandemCore", "LibSSH", "CPTY", "TandemAudit", "TandemText",
+            "TandemAPI", "TandemCore", "LibSSH", "CPTY", "TandemAudit", "TandemText",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -101,7 +103,7 @@ let package = Package(
         // Benchmarks only (bench/load.sh): many simulated sessions in one process.
         // Simulated technicians and agents (swift-nio-ssh, in one process): the load generator and the in-process test harness.
         .target(name: "TandemSimulation", dependencies: [
-            "TandemCore",
+            "TandemAPI", "TandemCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -109,7 +111,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .executableTarget(name: "tandem-loadgen", dependencies: [
-            "TandemCore", "TandemSimulation",
+            "TandemAPI", "TandemCore", "TandemSimulation",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -132,7 +134,7 @@ let package = Package(
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
-            "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),

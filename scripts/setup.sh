@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Tandem builds and tests against (Debian 12).
 set -euo pipefail
-need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client openssl asciinema util-linux pkg-config python3)
+need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client openssl asciinema util-linux pkg-config python3 python3-venv curl)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,4 +12,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# schemathesis (PyPI) checks the HTTP API against docs/openapi.yaml; one virtualenv per machine.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv"
+schemathesis_version=4.32.5
+if ! "$tools/bin/st" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  echo "setup: installing schemathesis $schemathesis_version into $tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q "schemathesis==$schemathesis_version"
 fi

@@ -14,7 +14,8 @@ TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
 PGPASSWORD="$(cat "$pg/password")"
 TANDEM_DATABASE_PASSWORD="$PGPASSWORD"
 PGCONNECT_TIMEOUT=10
-export TANDEM_TEST_POSTGRES PGPASSWORD TANDEM_DATABASE_PASSWORD PGCONNECT_TIMEOUT
+TANDEM_SCHEMATHESIS="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv/bin/st"
+export TANDEM_TEST_POSTGRES PGPASSWORD TANDEM_DATABASE_PASSWORD PGCONNECT_TIMEOUT TANDEM_SCHEMATHESIS
 status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1 || true)

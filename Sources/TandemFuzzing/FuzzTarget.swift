@@ -29,7 +29,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .sftpCodec: Self.sftp(bytes)
         case .agentFrames: Self.agentFrames(bytes)
-        case .controlCommand: ControlCommandProbe.parse(String(decoding: bytes, as: UTF8.self))
+        case .controlCommand: ControlRequestProbe.parse(String(decoding: bytes, as: UTF8.self))
         case .auditBundle:
             if let bundle = try? AuditBundle.open(Data(bytes)) { _ = bundle.verify() }
         case .asciicast: Self.asciicast(bytes)

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOSSH
 import NIOSSL
+import TandemAPI
 import TandemCore
 
 /// What every simulated session needs: where the broker is and who to be.
@@ -50,13 +51,12 @@ public struct LoadEnvironment: Sendable {
         let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
         defer { technician.close() }
         let output = Lines()
-        let status = try await technician.run("ticket new 'Load test' --requester bench") { output.add($0) }.get()
+        let status = try await technician.run(.ticketNew(title: "Load test", requester: "bench")) { output.add($0) }.get()
         let text = output.all.joined(separator: "\n")
-        guard status == 0, let hash = text.firstIndex(of: "#"),
-              let number = Int(text[text.index(after: hash)...].prefix(while: \.isNumber)) else {
+        guard status == 0, let ticket = try? JSONDecoder().decode(TicketView.self, from: Data(text.utf8)) else {
             throw Failure.setup("ticket new failed (status \(status)): \(text.prefix(200))")
         }
-        return number
+        return ticket.id
     }
 
     /// Opens `count` approved sessions, each with a shell at its first prompt.
@@ -94,9 +94,9 @@ public struct LoadEnvironment: Sendable {
         let agent = Lines()
         let broker = self.broker, agentTLS = self.agentTLS, group = self.group
         let agentChannel = AgentHolder()
-        let status = try await technician.run("session new --ticket \(ticket) --scope shell") { line in
+        let status = try await technician.run(.sessionNew(ticket: ticket, scopes: [.shell], timeLimit: nil)) { line in
             session.add(line)
-            guard let event = try? JSONDecoder().decode(PairingEvent.self, from: Data(line.utf8)), event.type == "code",
+            guard let event = try? JSONDecoder().decode(PairingUpdate.self, from: Data(line.utf8)), event.type == "code",
                   let code = event.code else { return }
             LoadAgent.join(code: code, broker: broker, tls: agentTLS, group: group).whenComplete { result in
                 switch result {
@@ -108,7 +108,7 @@ public struct LoadEnvironment: Sendable {
                 }
             }
         }.get()
-        let id = session.all.compactMap { try? JSONDecoder().decode(PairingEvent.self, from: Data($0.utf8)).session }.first
+        let id = session.all.compactMap { try? JSONDecoder().decode(PairingUpdate.self, from: Data($0.utf8)).session }.first
         guard status == 0, let id else {
             technician.close()
             throw Failure.setup("session new ended with status \(status): \((session.all + agent.all).joined(separator: " | ").prefix(300))")
@@ -125,7 +125,7 @@ public struct LoadEnvironment: Sendable {
             agent.close()
         }
         let output = Lines()
-        let status = try await technician.run("exec \(id) -- echo exec-\(id)") { output.add($0) }.get()
+        let status = try await technician.run(.exec(SessionID(rawValue: id), command: "echo exec-\(id)")) { output.add($0) }.get()
         guard status == 0, output.all == ["exec-\(id)"] else {
             throw Failure.setup("exec in \(id) ended with status \(status): \(output.all.joined(separator: " | ").prefix(200))")
         }
@@ -133,15 +133,9 @@ public struct LoadEnvironment: Sendable {
         try await shell.open(session: id)
         try await shell.type("echo typed-\(id)\r", until: "\r\ntyped-\(id)\r\n")
         let end = Lines()
-        let ended = try await technician.run("session end \(id)") { end.add($0) }.get()
+        let ended = try await technician.run(.sessionEnd(SessionID(rawValue: id))) { end.add($0) }.get()
         guard ended == 0 else { throw Failure.setup("session end \(id) ended with status \(ended): \(end.all.joined(separator: " | "))") }
         try await shell.closed()
         return id
-    }
-
-    public struct PairingEvent: Decodable {
-        var type: String
-        var session: String?
-        var code: String?
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOSSH
 import NIOSSL
+import TandemAPI
 import TandemCore
 
 /// One simulated technician connection: runs control commands and a shell, as `tandem` does.
@@ -27,6 +28,12 @@ public final class LoadTechnician: Sendable {
     }
 
     /// Runs a control command; its output lines go to `line`, and the future gives the exit status.
+    /// Sends one typed request, as the CLI does.
+    public func run(_ request: ControlRequest, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
+        run(request.json, line: line)
+    }
+
+    /// Sends any remote command text, as a hostile client could.
     public func run(_ command: String, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
         let done = channel.eventLoop.makePromise(of: Int.self)
         open { CommandHandler(command: command, line: line, done: done) }.whenFailure { done.fail($0) }
@@ -139,7 +146,7 @@ public final class LoadTechnician: Sendable {
                 wantReply: true, term: "xterm", terminalCharacterWidth: 80, terminalRowHeight: 24,
                 terminalPixelWidth: 0, terminalPixelHeight: 0, terminalModes: SSHTerminalModes([:]))
             context.triggerUserOutboundEvent(pty, promise: nil)
-            context.triggerUserOutboundEvent(SSHChannelRequestEvent.ExecRequest(command: "shell \(session)", wantReply: true), promise: nil)
+            context.triggerUserOutboundEvent(SSHChannelRequestEvent.ExecRequest(command: ControlRequest.shell(SessionID(rawValue: session)).json, wantReply: true), promise: nil)
             context.fireChannelActive()
         }
 

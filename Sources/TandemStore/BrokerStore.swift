@@ -25,6 +25,15 @@ public protocol BrokerStore: Sendable {
     func removeKey(_ line: String, from name: String) async throws(StoreError) -> Bool
     func inactiveUsers() async throws(StoreError) -> [String: UserStatus]
 
+    // API tokens
+    func addToken(_ t: TokenRecord) async throws(StoreError)
+    func token(secretHash: String) async throws(StoreError) -> TokenRecord?
+    func token(id: String) async throws(StoreError) -> TokenRecord?
+    /// Every token, or one person's.
+    func tokens(owner: String?) async throws(StoreError) -> [TokenRecord]
+    /// Marks a live token revoked; false when it was unknown or already revoked.
+    func revokeToken(id: String, at: Date) async throws(StoreError) -> Bool
+
     // Sessions
     func createSession(_ s: SessionRecord) async throws(StoreError)
     func session(id: SessionID) async throws(StoreError) -> SessionRecord?

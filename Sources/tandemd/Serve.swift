@@ -138,7 +138,7 @@ extension Tandemd {
             await broker.recoverPartialRecordings()
             await broker.closeSessionsLeftOpen()
             await broker.checkpointAll()
-            let server = try BrokerServer(broker: broker, logger: logger)
+            let server = try BrokerServer(broker: broker, logger: logger, metrics: { registry.emitToBuffer() })
             let host = settings.host
             let fingerprint = identity.fingerprint
             let listener = BrokerService(server: server, grace: grace, logger: logger) { bound in

@@ -67,7 +67,7 @@ final class UntrustedTextTests: XCTestCase {
         let dave = ["--config", fx.dir.appendingPathComponent("dave.conf").path]
         let asHostile = ["command", "--broker", "127.0.0.1:\(fx.port)", "--ca", fx.dir.appendingPathComponent("certs/ca.crt").path,
                          "--key", keys.appendingPathComponent("load.key").path, "--user", h]
-        let request = try Child(Harness.tool("tandem-loadgen"), asHostile + ["session new --ticket 1 --scope shell,files"],
+        let request = try Child(Harness.tool("tandem-loadgen"), asHostile + [#"{"op":"session.new","ticket":1,"scopes":"shell,files"}"#],
                                 in: fx.dir, name: "hostile-session")
         defer { request.stop() }
         var code = "", id = ""

@@ -12,6 +12,8 @@ public enum EventKind: String, CaseIterable, Sendable {
     case userEnabled = "user_enabled"
     case userKeyAdded = "user_key_added"
     case userKeyRemoved = "user_key_removed"
+    case tokenCreated = "token_created"
+    case tokenRevoked = "token_revoked"
     // Pairing and consent
     case sessionRequested = "session_requested"
     case codeIssued = "code_issued"
@@ -60,6 +62,8 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .userEnabled: UserEnabled.self
         case .userKeyAdded: UserKeyAdded.self
         case .userKeyRemoved: UserKeyRemoved.self
+        case .tokenCreated: TokenCreated.self
+        case .tokenRevoked: TokenRevoked.self
         case .sessionRequested: SessionRequested.self
         case .codeIssued: CodeIssued.self
         case .codeExpired: CodeExpired.self

@@ -89,3 +89,30 @@ public struct UserKeyRemoved: EventPayload {
         self.key = key
     }
 }
+
+/// A person minted an API token for themselves (over their SSH key); its secret is never on record.
+public struct TokenCreated: EventPayload {
+    public static let kind = EventKind.tokenCreated
+    public var token: String
+    public var name: String
+    /// Seconds since 1970.
+    public var expires: Int
+
+    public init(token: String, name: String, expires: Int) {
+        self.token = token
+        self.name = name
+        self.expires = expires
+    }
+}
+
+/// An API token was revoked by its owner or an admin.
+public struct TokenRevoked: EventPayload {
+    public static let kind = EventKind.tokenRevoked
+    public var token: String
+    public var owner: String
+
+    public init(token: String, owner: String) {
+        self.token = token
+        self.owner = owner
+    }
+}

@@ -18,8 +18,12 @@ public final class BrokerServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
 
-    public init(broker: Broker, logger: Logger) throws {
+    private let http: HTTPSide
+
+    /// `metrics` renders the Prometheus text for `/metrics` (admin tokens only); nil serves none there.
+    public init(broker: Broker, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil) throws {
         self.broker = broker
+        http = HTTPSide(services: BrokerServices(broker: broker), metrics: metrics, logger: logger)
         self.config = broker.config
         self.logger = logger
         tls = try TandemTLS.serverContext(certificatePath: config.certificatePath, keyPath: config.keyPath)
@@ -35,6 +39,7 @@ public final class BrokerServer: Sendable {
         let broker = self.broker
         let config = self.config
         let logger = self.logger
+        let http = self.http
         return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -47,7 +52,12 @@ public final class BrokerServer: Sendable {
                     try sync.addHandler(guardHandler)
                     let guardBox = NIOLoopBound(guardHandler, eventLoop: channel.eventLoop)
                     try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
-                        channel.eventLoop.makeCompletedFuture {
+                        // ALPN http/1.1, or none (a plain HTTPS client): the HTTP API.
+                        switch result {
+                        case .negotiated(TandemTLS.httpALPN), .fallback: return http.serve(channel, replacing: guardBox.value)
+                        default: break
+                        }
+                        return channel.eventLoop.makeCompletedFuture {
                             try Self.route(result, channel: channel, before: guardBox.value, broker: broker, logger: logger)
                         }
                     }, position: .after(sync.handler(type: NIOSSLServerHandler.self)))

@@ -9,7 +9,7 @@ public struct PeerEstablishedEvent: Sendable {}
 /// Sits at the end of every connection: drops peers that stall before they
 /// establish themselves, and logs then closes on any error, so one hostile
 /// connection never reaches the accept loop or another session.
-final class ConnectionGuard: ChannelInboundHandler {
+final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     private let timeout: TimeAmount

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSH
 import Synchronization
+import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemStore
@@ -65,7 +66,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
             guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
             reply(request.wantReply, ok: true, context: context)
             mode = .control
-            finish(status: 2, stderr: "This is the Tandem broker: use the 'tandem' CLI.\n\n" + ControlCommand.usage + "\n", context: context)
+            finish(status: 2, stderr: AttachLine.usage + "\n", context: context)
         case let request as SSHChannelRequestEvent.SubsystemRequest:
             refuse("subsystem", detail: request.subsystem, context: context)
             reply(request.wantReply, ok: false, context: context)
@@ -141,18 +142,22 @@ extension TechnicianChannelHandler: Sendable {}
 extension TechnicianChannelHandler {
     private func start(_ line: String, context: ChannelHandlerContext) {
         guard let user = identity.user else { return finish(status: 1, stderr: "not logged in\n", context: context) }
-        let command: ControlCommand
+        let request: ControlRequest
         do {
-            command = try ControlCommand.parse(line)
+            request = try AttachLine.request(line)
         } catch {
             mode = .control
-            return finish(status: 2, stderr: "tandem: \(TerminalText.escape("\(error)"))\n", context: context)
+            // Answered in the asker's language: JSON to the CLI, words to a stock ssh client.
+            let failure = ServiceFailure(error)
+            let text = line.first == "{" ? ControlAdapter.line(failure.view) : "tandem: \(TerminalText.escape(failure.view.error.message))\n"
+            return finish(status: failure.exitStatus, stderr: text, context: context)
         }
-        switch command {
+        switch request {
         case .shell(let id):
             guard pty != nil else {
                 mode = .control
-                return finish(status: 2, stderr: "tandem: 'shell' needs a terminal; use 'tandem shell SESSION' from a terminal or 'tandem exec'\n", context: context)
+                return finish(status: 2, stderr: "tandem: 'shell' needs a terminal; use 'tandem shell SESSION' from a terminal or 'tandem exec'\n",
+                              context: context)
             }
             attach(id, user: user, kind: "shell", command: "", context: context)
         case .exec(let id, let remote):
@@ -162,14 +167,14 @@ extension TechnicianChannelHandler {
         default:
             mode = .control
             let channel = context.channel
-            let runner = ControlRunner(broker: broker, user: user, emit: { text, stderr in
+            let adapter = ControlAdapter(services: BrokerServices(broker: broker), user: user, emit: { text, stderr in
                 var buffer = channel.allocator.buffer(capacity: text.utf8.count)
                 buffer.writeString(text)
                 channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer)), promise: nil)
             }, emitData: { data in
                 channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data))), promise: nil)
             })
-            context.eventLoop.makeFutureWithTask { await runner.run(command) }.assumeIsolated().whenSuccess { status in
+            context.eventLoop.makeFutureWithTask { await adapter.run(request) }.assumeIsolated().whenSuccess { status in
                 self.finish(status: status, stderr: nil, context: context)
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemText
@@ -32,20 +33,18 @@ extension TandemCommand {
             }
 
             func run() throws {
-                let line = ticket.map { "audit log --ticket \($0)" } ?? "audit log --session \(session!)"
-                var pending = ""
+                let subject: ControlRequest.AuditSubject = ticket.map { .ticket($0) } ?? .session(SessionID(rawValue: session ?? ""))
                 let json = self.json
                 let terminal = isatty(1) == 1
-                let status = try runRemote(options, line) { bytes in
-                    pending += String(decoding: bytes, as: UTF8.self)
-                    while let nl = pending.firstIndex(of: "\n") {
-                        let text = String(pending[..<nl])
-                        pending.removeSubrange(...nl)
-                        if json {
-                            writeText((terminal ? TerminalText.jsonForTerminal(text) : text) + "\n")
-                        } else {
-                            writeText((AuditEvent.parseExportLine(text)?.humanLine ?? TerminalText.escape(text)) + "\n")
-                        }
+                let status = try RemoteCall(options: options, request: .auditLog(subject)).lines { text in
+                    guard let event = try? JSONDecoder().decode(TimelineEvent.self, from: Data(text.utf8)).auditEvent else {
+                        return writeText(TerminalText.escape(text) + "\n")
+                    }
+                    if json {
+                        // The line as stored and hashed, whatever JSON carried it here.
+                        writeText((terminal ? TerminalText.jsonForTerminal(event.exportLine) : event.exportLine) + "\n")
+                    } else {
+                        writeText(event.humanLine + "\n")
                     }
                 }
                 throw ExitCode(status)
@@ -67,7 +66,7 @@ extension TandemCommand {
                 var writeError: Error?
                 let status: Int32
                 do {
-                    status = try runRemote(options, "audit export --ticket \(ticket)") { bytes in
+                    status = try RemoteCall(options: options, request: .auditExport(ticket: ticket)).raw { bytes in
                         guard writeError == nil else { return }
                         do { try file.write(contentsOf: Data(bytes)) } catch { writeError = error }
                         size += bytes.count
@@ -111,7 +110,15 @@ extension TandemCommand {
             }
 
             func run() throws {
-                if let ticket { throw ExitCode(try runRemote(options, "audit verify --ticket \(ticket)")) }
+                if let ticket {
+                    // A chain that fails to verify is still answered with its report (and status 1).
+                    var report: VerificationView?
+                    let status = try RemoteCall(options: options, request: .auditVerify(ticket: ticket)).lines { line in
+                        report = try? JSONDecoder().decode(VerificationView.self, from: Data(line.utf8))
+                    }
+                    if let report { writeText(TerminalText.escape(report.summary, .multiLine) + "\n", fd: report.ok ? 1 : 2) }
+                    throw ExitCode(report?.ok == true ? status : max(status, 1))
+                }
                 guard let data = FileManager.default.contents(atPath: bundle!) else { throw ValidationError("cannot read \(bundle!)") }
                 let report: ChainVerifier.Report
                 do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemText
@@ -28,10 +29,8 @@ extension TandemCommand.Audit {
         }
 
         func run() throws {
-            var list = Data()
-            let status = try runRemote(options, "audit recordings \(session)") { list.append(contentsOf: $0) }
-            guard status == 0 else { throw ExitCode(status) }
-            let hashes = String(decoding: list, as: UTF8.self).split(separator: "\n").map(String.init)
+            let id = SessionID(rawValue: session)
+            let hashes = try RemoteCall(options: options, request: .auditRecordings(id)).many(String.self)
             guard !hashes.isEmpty else {
                 writeText("Session \(session) has no recordings (nothing ran in it; see 'tandem audit log').\n", fd: 2)
                 throw ExitCode(1)
@@ -48,7 +47,7 @@ extension TandemCommand.Audit {
             }
             for (index, sha) in hashes.enumerated() {
                 var bytes = Data()
-                let s = try runRemote(options, "audit recording \(session) \(sha)") { bytes.append(contentsOf: $0) }
+                let s = try RemoteCall(options: options, request: .auditRecording(id, sha256: sha)).raw { bytes.append(contentsOf: $0) }
                 guard s == 0 else { throw ExitCode(s) }
                 if hashes.count > 1 { writeText("\r\n── recording \(index + 1) of \(hashes.count) ──\r\n", fd: 2) }
                 // A fresh filter per recording: one that ends inside a string must not swallow the next.

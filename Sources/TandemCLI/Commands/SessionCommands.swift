@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LibSSH
+import TandemAPI
 import TandemCore
 import TandemText
 
@@ -26,23 +27,17 @@ extension TandemCommand {
             func validate() throws { _ = try Scope.parseList(scope) }
 
             func run() throws {
-                let resolved = try options.resolve()
-                let connection = try BrokerConnection(resolved)
-                var line = "session new --ticket \(ticket) --scope \(scope)"
-                if let timeLimit { line += " --time-limit \(timeLimit)" }
+                let connection = try BrokerConnection(try options.resolve())
                 let channel = try connection.session.openChannel()
                 var sessionID: String?
-                var pending = ""
-                let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: false) { bytes in
-                    pending += String(decoding: bytes, as: UTF8.self)
-                    while let nl = pending.firstIndex(of: "\n") {
-                        let event = String(pending[..<nl])
-                        pending.removeSubrange(...nl)
-                        sessionID = PairingProgress.show(event) ?? sessionID
-                    }
-                }
-                try channel.requestExec(line)
+                var lines = LineBuffer()
+                var errors = LineBuffer()
+                let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: false, stdoutSink: { bytes in
+                    lines.add(bytes) { sessionID = PairingProgress.show($0) ?? sessionID }
+                }, stderrSink: { bytes in errors.add(bytes, RemoteCall.showError) })
+                try channel.requestExec(ControlRequest.sessionNew(ticket: ticket, scopes: try Scope.parseList(scope), timeLimit: timeLimit).json)
                 let status = try pump.run()
+                errors.finish(RemoteCall.showError)
                 guard status == 0, let sessionID else { throw ExitCode(status) }
                 guard !noShell, TerminalMode.isInteractive else {
                     writeText("Attach with: tandem shell \(sessionID)   or   tandem exec \(sessionID) -- COMMAND\n")
@@ -51,7 +46,7 @@ extension TandemCommand {
                 let shellStatus = try openShell(connection.session, sessionID: sessionID)
                 let end = try connection.session.openChannel()
                 let endPump = ChannelPump(session: connection.session, channel: end, forwardStdin: false, stdoutSink: { _ in })
-                try end.requestExec("session end \(sessionID)")
+                try end.requestExec(ControlRequest.sessionEnd(SessionID(rawValue: sessionID)).json)
                 _ = try endPump.run()
                 throw ExitCode(shellStatus)
             }
@@ -62,7 +57,10 @@ extension TandemCommand {
             @OptionGroup var options: CLIOptions
             @Argument(help: "The session id.") var session: String
             func validate() throws { _ = try SessionID.parse(session) }
-            func run() throws { throw ExitCode(try runRemote(options, "session end \(session)")) }
+            func run() throws {
+                let ended = try RemoteCall(options: options, request: .sessionEnd(try SessionID.parse(session))).one(SessionEnded.self)
+                writeText(ended.alreadyOver ? "Session \(session) is already over (\(TerminalText.escape(ended.reason))).\n" : "Session \(session) ended.\n")
+            }
         }
     }
 
@@ -85,7 +83,7 @@ func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
     let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color"
     let pump = ChannelPump(session: session, channel: channel, forwardStdin: true, forwardResize: true)
     try channel.requestPty(term: term, size: TerminalMode.currentSize())
-    try channel.requestExec("shell \(sessionID)")
+    try channel.requestExec(ControlRequest.shell(SessionID(rawValue: sessionID)).json)
     let mode = TerminalMode()
     mode.enterRaw()
     defer { mode.restore() }
@@ -94,31 +92,24 @@ func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
 
 /// Turns the broker's pairing events into words for the technician.
 enum PairingProgress {
-    struct Event: Decodable {
-        var type: String
-        var session: String?
-        var code: String?
-        var expires_in: Int?
-        var reason: String?
-    }
-
     /// Prints one event; returns the session id when the line names one.
     static func show(_ line: String) -> String? {
-        guard let event = try? JSONDecoder().decode(Event.self, from: Data(line.utf8)) else {
+        guard let event = try? JSONDecoder().decode(PairingUpdate.self, from: Data(line.utf8)),
+              let id = try? SessionID.parse(event.session) else {
             writeText(TerminalText.escape(line) + "\n")
             return nil
         }
         switch event.type {
         case "code":
-            let code = (try? SessionCode.parse(event.code ?? ""))?.grouped ?? event.code ?? "?"
-            let minutes = max(1, (event.expires_in ?? 600) / 60)
-            writeText("Session \(event.session ?? "?") created.\nRead this code to the user: \(code)\n(valid \(minutes) minutes, once). Waiting for them to approve…\n")
-        case "approved": writeText("The user approved. Session \(event.session ?? "?") is active.\n")
+            let code = (try? SessionCode.parse(event.code ?? ""))?.grouped ?? TerminalText.escape(event.code ?? "?")
+            let minutes = max(1, (event.expiresIn ?? 600) / 60)
+            writeText("Session \(id) created.\nRead this code to the user: \(code)\n(valid \(minutes) minutes, once). Waiting for them to approve…\n")
+        case "approved": writeText("The user approved. Session \(id) is active.\n")
         case "refused": writeText("The user refused the session. Nothing ran on their machine.\n", fd: 2)
         case "expired": writeText("The code expired before the user joined. Start a new session.\n", fd: 2)
         case "ended": writeText("The session ended: \(TerminalText.escape(event.reason ?? "unknown reason")).\n", fd: 2)
         default: writeText(TerminalText.escape(line) + "\n")
         }
-        return event.session
+        return id.rawValue
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LibSSH
+import TandemAPI
 import TandemCore
+import TandemText
 
 /// `tandem`: the technician's and auditor's command line.
 public struct TandemCommand: ParsableCommand {
@@ -19,22 +21,12 @@ public struct TandemCommand: ParsableCommand {
               fingerprint = SHA256:…   (from 'tandemd info')
             """,
         version: TandemVersion.current,
-        subcommands: [Ticket.self, SessionCommand.self, Shell.self, Exec.self, Put.self, Get.self, Ls.self, Audit.self])
+        subcommands: [Ticket.self, SessionCommand.self, Shell.self, Exec.self, Put.self, Get.self, Ls.self, Audit.self, Token.self])
 
     public init() {}
 }
 
-/// Runs one broker command on a fresh connection and returns its exit status.
-func runRemote(_ options: CLIOptions, _ line: String, forwardStdin: Bool = false,
-               stdoutSink: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> Int32 {
-    let connection = try BrokerConnection(try options.resolve())
-    let channel = try connection.session.openChannel()
-    let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: forwardStdin, stdoutSink: stdoutSink)
-    try channel.requestExec(line)
-    return try pump.run()
-}
-
-/// Quotes one argument for a POSIX shell.
+/// Quotes one argument for a POSIX shell (an exec's words become one command line on the user's machine).
 func shellQuote(_ word: String) -> String {
     if !word.isEmpty, word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return word }
     return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -52,21 +44,34 @@ extension TandemCommand {
             @Argument(help: "What is wrong, in a few words.") var title: String
             @Option(help: "Who asked for help.") var requester: String
             func run() throws {
-                throw ExitCode(try runRemote(options, "ticket new \(shellQuote(title)) --requester \(shellQuote(requester))"))
+                let ticket = try RemoteCall(options: options, request: .ticketNew(title: title, requester: requester)).one(TicketView.self)
+                writeText("Ticket #\(ticket.id) created: \(TerminalText.escape(ticket.title))\n")
             }
         }
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List tickets.")
             @OptionGroup var options: CLIOptions
-            func run() throws { throw ExitCode(try runRemote(options, "ticket list")) }
+            func run() throws {
+                for t in try RemoteCall(options: options, request: .ticketList).many(TicketView.self) {
+                    writeText("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\n")
+                }
+            }
         }
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show a ticket and its timeline.")
             @OptionGroup var options: CLIOptions
             @Argument(help: "Ticket number.") var number: Int
-            func run() throws { throw ExitCode(try runRemote(options, "ticket show \(number)")) }
+            func run() throws {
+                let detail = try RemoteCall(options: options, request: .ticketShow(ticket: number)).one(TicketDetail.self)
+                let t = detail.ticket
+                var text = "Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
+                    + "Status: \(TerminalText.escape(t.status))\n"
+                if !detail.assignees.isEmpty { text += "Assigned to: \(detail.assignees.map { TerminalText.escape($0) }.joined(separator: ", "))\n" }
+                text += "Timeline:\n" + detail.timeline.map { "  \($0.auditEvent.humanLine)\n" }.joined()
+                writeText(text)
+            }
         }
 
         struct Assign: ParsableCommand {
@@ -81,7 +86,10 @@ extension TandemCommand {
             @OptionGroup var options: CLIOptions
             @Argument(help: "Ticket number.") var number: Int
             @Argument(help: "The technician's user name.") var user: String
-            func run() throws { throw ExitCode(try runRemote(options, "ticket assign \(number) \(shellQuote(user))")) }
+            func run() throws {
+                _ = try RemoteCall(options: options, request: .ticketAssign(ticket: number, user: user)).one(TicketView.self)
+                writeText("Ticket #\(number) assigned to \(TerminalText.escape(user)).\n")
+            }
         }
     }
 
@@ -103,7 +111,17 @@ extension TandemCommand {
         func run() throws {
             let words = command.first == "--" ? Array(command.dropFirst()) : command
             let line = words.count == 1 ? words[0] : words.map(shellQuote).joined(separator: " ")
-            throw ExitCode(try runRemote(options, "exec \(session) -- \(line)", forwardStdin: !noStdin))
+            // The broker refuses it too; said here, before the command's own output stream begins.
+            guard line.utf8.count <= ControlRequest.maxCommandBytes else {
+                writeText("tandem: the command is \(line.utf8.count) bytes; the broker accepts at most \(ControlRequest.maxCommandBytes). "
+                          + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'\n", fd: 2)
+                throw ExitCode(2)
+            }
+            let connection = try BrokerConnection(try options.resolve())
+            let channel = try connection.session.openChannel()
+            let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: !noStdin)
+            try channel.requestExec(ControlRequest.exec(SessionID(rawValue: session), command: line).json)
+            throw ExitCode(try pump.run())
         }
     }
 }

@@ -18,15 +18,16 @@ final class ChannelPump {
     private var closed = false
     private var status: Int32?
 
-    /// `stdoutSink` receives stdout bytes instead of fd 1.
+    /// `stdoutSink` receives stdout bytes instead of fd 1, `stderrSink` stderr bytes instead of fd 2.
     init(session: SSHSession, channel: SSHChannel, forwardStdin: Bool = true, forwardResize: Bool = false,
-         stdoutSink: ((UnsafeRawBufferPointer) -> Void)? = nil) {
+         stdoutSink: ((UnsafeRawBufferPointer) -> Void)? = nil, stderrSink: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         self.session = session
         self.channel = channel
         self.forwardStdin = forwardStdin
         self.forwardResize = forwardResize
         channel.onData = { bytes, isStderr in
             if !isStderr, let sink = stdoutSink { sink(bytes); return }
+            if isStderr, let sink = stderrSink { sink(bytes); return }
             writeAll(isStderr ? 2 : 1, bytes)
         }
         channel.onExitStatus = { [weak self] in self?.status = $0 }

@@ -1,5 +1,6 @@
 import Foundation
 import LibSSH
+import TandemAPI
 import TandemCore
 
 /// An SFTP v3 client on one channel through the broker, with requests pipelined.
@@ -43,7 +44,7 @@ final class SFTPClient {
         }
         channel.onClose = { [unowned self] in closed = true }
         channel.onEOF = { [unowned self] in closed = true }
-        try channel.requestExec("sftp \(sessionID)")
+        try channel.requestExec(ControlRequest.sftp(SessionID(rawValue: sessionID)).json)
         try send(.initialize(version: SFTP.version))
         while version == nil { try pump() }
     }

@@ -13,8 +13,9 @@ public struct SessionID: Hashable, Codable, Sendable, CustomStringConvertible {
 
     /// Accepts only the shape we issue, so an identifier can never smuggle a path or SQL.
     public static func parse(_ text: String) throws(TandemError) -> SessionID {
-        let ok = text.hasPrefix("s-") && text.count == 10
-            && text.dropFirst(2).allSatisfy { $0.isHexDigit && !$0.isUppercase }
+        // ASCII only: `Character.isHexDigit` also takes fullwidth digits, which no broker issues.
+        let ok = text.hasPrefix("s-") && text.utf8.count == 10
+            && text.utf8.dropFirst(2).allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
         guard ok else { throw .invalidArgument("'\(text.prefix(40))' is not a session id (they look like s-7f3a9c2e)") }
         return SessionID(rawValue: text)
     }

@@ -99,3 +99,25 @@ extension Event {
         self.init(time: time, ticketID: ticketID, sessionID: sessionID, actor: actor, kind: payload.kind.rawValue, data: payload.fields)
     }
 }
+
+/// An API token as stored: the secret only as its SHA-256.
+public struct TokenRecord: Codable, Sendable, Equatable {
+    /// The public part, `tok_…`: names the token in lists, events and revocations.
+    public var id: String
+    public var owner: String
+    public var name: String
+    public var secretHash: String
+    public var created: Date
+    public var expires: Date
+    public var revoked: Date?
+
+    public init(id: String, owner: String, name: String, secretHash: String, created: Date, expires: Date, revoked: Date? = nil) {
+        self.id = id
+        self.owner = owner
+        self.name = name
+        self.secretHash = secretHash
+        self.created = created
+        self.expires = expires
+        self.revoked = revoked
+    }
+}

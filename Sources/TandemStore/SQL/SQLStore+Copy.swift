@@ -5,7 +5,7 @@ import TandemAudit
 // MARK: - Copying a whole broker from one engine to another (`tandemd migrate`)
 
 extension SQLStore {
-    private enum ColumnType { case text, optionalText, integer, real }
+    private enum ColumnType { case text, optionalText, integer, real, optionalReal }
 
     /// Every table and its columns, parents before children, as both engines hold them.
     private static let tables: [(name: String, columns: [(String, ColumnType)], order: String)] = [
@@ -18,6 +18,8 @@ extension SQLStore {
                       ("state", .text), ("created", .real), ("expires", .real), ("time_limit", .integer), ("end_reason", .optionalText)], "id"),
         ("events", [("id", .integer), ("chain", .integer), ("seq", .integer), ("time_us", .integer), ("session_id", .optionalText),
                     ("actor", .text), ("kind", .text), ("data", .text), ("prev", .text), ("hash", .text)], "id"),
+        ("tokens", [("id", .text), ("owner", .text), ("name", .text), ("secret_hash", .text), ("created", .real), ("expires", .real),
+                    ("revoked", .optionalReal)], "id"),
         ("checkpoints", [("id", .integer), ("chain", .integer), ("seq", .integer), ("event_id", .integer), ("head", .text),
                          ("time_us", .integer), ("signature", .text)], "id"),
     ]
@@ -95,6 +97,7 @@ extension SQLStore {
             case .optionalText: insert.appendInterpolation(bind: try row.decode(column: name, as: String?.self))
             case .integer: insert.appendInterpolation(bind: try row.decode(column: name, as: Int64.self))
             case .real: insert.appendInterpolation(bind: try row.decode(column: name, as: Double.self))
+            case .optionalReal: insert.appendInterpolation(bind: try row.decode(column: name, as: Double?.self))
             }
         }
         insert.appendLiteral(")")

@@ -50,6 +50,14 @@ enum Schema {
                   AND actor != COALESCE((SELECT created_by FROM tickets WHERE id = chain), '')
             """,
         ],
+        // API tokens, stored as the SHA-256 of their secret.
+        [
+            """
+            CREATE TABLE tokens(id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
+                                created REAL NOT NULL, expires REAL NOT NULL, revoked REAL)
+            """,
+            "CREATE INDEX tokens_owner ON tokens(owner)",
+        ],
     ]
 
     /// PostgreSQL: the same tables as SQLite's latest step, in PostgreSQL's types.
@@ -88,6 +96,13 @@ enum Schema {
             CREATE TABLE ticket_assignees(ticket_id BIGINT NOT NULL REFERENCES tickets(id), "user" TEXT NOT NULL,
                                           assigned_by TEXT NOT NULL, time DOUBLE PRECISION NOT NULL, PRIMARY KEY(ticket_id, "user"))
             """,
+        ],
+        [
+            """
+            CREATE TABLE tokens(id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
+                                created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)
+            """,
+            "CREATE INDEX tokens_owner ON tokens(owner)",
         ],
     ]
 

@@ -85,6 +85,31 @@ struct SlowStore: BrokerStore {
         return try await inner.inactiveUsers()
     }
 
+    func addToken(_ t: TokenRecord) async throws(StoreError) {
+        await pause()
+        try await inner.addToken(t)
+    }
+
+    func token(secretHash: String) async throws(StoreError) -> TokenRecord? {
+        await pause()
+        return try await inner.token(secretHash: secretHash)
+    }
+
+    func token(id: String) async throws(StoreError) -> TokenRecord? {
+        await pause()
+        return try await inner.token(id: id)
+    }
+
+    func tokens(owner: String?) async throws(StoreError) -> [TokenRecord] {
+        await pause()
+        return try await inner.tokens(owner: owner)
+    }
+
+    func revokeToken(id: String, at: Date) async throws(StoreError) -> Bool {
+        await pause()
+        return try await inner.revokeToken(id: id, at: at)
+    }
+
     func createSession(_ s: SessionRecord) async throws(StoreError) {
         await pause()
         return try await inner.createSession(s)

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Who the caller is to the broker.
+public struct UserView: Codable, Sendable, Equatable {
+    public var name: String
+    public var role: String
+
+    public init(name: String, role: String) {
+        self.name = name
+        self.role = role
+    }
+}
+
+/// An API token as listed: never its secret.
+public struct TokenView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var owner: String
+    public var created: Double
+    public var expires: Double
+    public var revoked: Double?
+
+    public init(id: String, name: String, owner: String, created: Double, expires: Double, revoked: Double?) {
+        self.id = id
+        self.name = name
+        self.owner = owner
+        self.created = created
+        self.expires = expires
+        self.revoked = revoked
+    }
+}
+
+/// A token just made: the only time its secret is shown.
+public struct MintedToken: Codable, Sendable, Equatable {
+    public var token: String
+    public var info: TokenView
+
+    public init(token: String, info: TokenView) {
+        self.token = token
+        self.info = info
+    }
+}
+
+/// How every refusal and failure is answered, on the control channel and over HTTP.
+public struct ErrorView: Codable, Sendable, Equatable {
+    public var error: Body
+
+    /// The kind of failure and what to do about it.
+    public struct Body: Codable, Sendable, Equatable {
+        /// invalid_request, unauthorized, forbidden, not_found, conflict, too_large, unavailable
+        public var code: String
+        public var message: String
+    }
+
+    public init(code: String, message: String) {
+        error = Body(code: code, message: message)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import TandemCore
+
+/// The wire form: one flat JSON object, `{"op": "ticket.show", "ticket": 12}`.
+///
+/// Every field is checked here, once, for both adapters: a request that decodes is well formed
+/// (sizes, ranges, session ids, digests); whether the caller may make it is the services' rule.
+extension ControlRequest: Codable {
+    enum Key: String, CodingKey {
+        case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", command, sha256
+        case name, expiresIn = "expires_in", id
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        let op = try c.decode(String.self, forKey: .op)
+        func ticket() throws -> Int {
+            let n = try c.decode(Int.self, forKey: .ticket)
+            guard n > 0 else { throw Self.invalid(c, .ticket, "a ticket number is 1 or more") }
+            return n
+        }
+        func session() throws -> SessionID {
+            do { return try SessionID.parse(try c.decode(String.self, forKey: .session)) } catch let error as TandemError {
+                throw Self.invalid(c, .session, error.description)
+            }
+        }
+        func text(_ key: Key, max: Int) throws -> String {
+            let value = try c.decode(String.self, forKey: key)
+            guard !value.isEmpty, value.utf8.count <= max else { throw Self.invalid(c, key, "\(key.stringValue) takes 1 to \(max) bytes") }
+            return value
+        }
+        switch op {
+        case "ticket.new": self = .ticketNew(title: try text(.title, max: 200), requester: try text(.requester, max: 100))
+        case "ticket.list": self = .ticketList
+        case "ticket.show": self = .ticketShow(ticket: try ticket())
+        case "ticket.assign": self = .ticketAssign(ticket: try ticket(), user: try text(.user, max: 64))
+        case "session.new":
+            let scopes: [Scope]
+            do { scopes = try Scope.parseList(try c.decodeIfPresent(String.self, forKey: .scopes) ?? "shell") } catch let error as TandemError {
+                throw Self.invalid(c, .scopes, error.description)
+            }
+            let limit = try c.decodeIfPresent(Int.self, forKey: .timeLimit)
+            if let limit, !(1...86_400).contains(limit) { throw Self.invalid(c, .timeLimit, "time_limit takes seconds, 1 to 86400") }
+            self = .sessionNew(ticket: try ticket(), scopes: scopes, timeLimit: limit)
+        case "session.show": self = .sessionShow(try session())
+        case "session.end": self = .sessionEnd(try session())
+        case "shell": self = .shell(try session())
+        case "exec":
+            let command = try c.decode(String.self, forKey: .command)
+            guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw Self.invalid(c, .command, "no command given") }
+            guard command.utf8.count <= Self.maxCommandBytes else {
+                throw Self.invalid(c, .command, "the command is \(command.utf8.count) bytes; the broker accepts at most \(Self.maxCommandBytes). "
+                                   + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'")
+            }
+            self = .exec(try session(), command: command)
+        case "sftp": self = .sftp(try session())
+        case "audit.log":
+            if c.contains(.session) { self = .auditLog(.session(try session())) } else { self = .auditLog(.ticket(try ticket())) }
+        case "audit.verify": self = .auditVerify(ticket: try ticket())
+        case "audit.export": self = .auditExport(ticket: try ticket())
+        case "audit.recordings": self = .auditRecordings(try session())
+        case "audit.recording":
+            let sha = try c.decode(String.self, forKey: .sha256)
+            guard sha.utf8.count == 64, sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw Self.invalid(c, .sha256, "sha256 is 64 lowercase hex digits")
+            }
+            self = .auditRecording(try session(), sha256: sha)
+        case "token.new":
+            let name = try c.decodeIfPresent(String.self, forKey: .name) ?? "token"
+            guard !name.isEmpty, name.utf8.count <= 64 else { throw Self.invalid(c, .name, "a token's name takes 1 to 64 bytes") }
+            let seconds = try c.decodeIfPresent(Int.self, forKey: .expiresIn) ?? 8 * 3600
+            guard (60...Self.maxTokenSeconds).contains(seconds) else {
+                throw Self.invalid(c, .expiresIn, "a token lives from 60 seconds to \(Self.maxTokenSeconds / 86_400) days")
+            }
+            self = .tokenNew(name: name, expiresIn: seconds)
+        case "token.list": self = .tokenList
+        case "token.revoke": self = .tokenRevoke(id: try text(.id, max: 64))
+        case "whoami": self = .whoami
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .op, in: c, debugDescription: "unknown operation '\(op.prefix(40))'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(operation, forKey: .op)
+        switch self {
+        case .ticketNew(let title, let requester):
+            try c.encode(title, forKey: .title)
+            try c.encode(requester, forKey: .requester)
+        case .ticketList, .tokenList, .whoami: break
+        case .ticketShow(let ticket), .auditVerify(let ticket), .auditExport(let ticket): try c.encode(ticket, forKey: .ticket)
+        case .ticketAssign(let ticket, let user):
+            try c.encode(ticket, forKey: .ticket)
+            try c.encode(user, forKey: .user)
+        case .sessionNew(let ticket, let scopes, let limit):
+            try c.encode(ticket, forKey: .ticket)
+            try c.encode(scopes.map(\.rawValue).joined(separator: ","), forKey: .scopes)
+            try c.encodeIfPresent(limit, forKey: .timeLimit)
+        case .sessionShow(let id), .sessionEnd(let id), .shell(let id), .sftp(let id), .auditRecordings(let id):
+            try c.encode(id.rawValue, forKey: .session)
+        case .exec(let id, let command):
+            try c.encode(id.rawValue, forKey: .session)
+            try c.encode(command, forKey: .command)
+        case .auditLog(.ticket(let ticket)): try c.encode(ticket, forKey: .ticket)
+        case .auditLog(.session(let id)): try c.encode(id.rawValue, forKey: .session)
+        case .auditRecording(let id, let sha):
+            try c.encode(id.rawValue, forKey: .session)
+            try c.encode(sha, forKey: .sha256)
+        case .tokenNew(let name, let seconds):
+            try c.encode(name, forKey: .name)
+            try c.encode(seconds, forKey: .expiresIn)
+        case .tokenRevoke(let id): try c.encode(id, forKey: .id)
+        }
+    }
+
+    private static func invalid(_ c: KeyedDecodingContainer<Key>, _ key: Key, _ why: String) -> DecodingError {
+        DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: why)
+    }
+
+    /// Reads a request, with the size limit and a message a person can act on.
+    public static func decode(_ bytes: some Collection<UInt8>) throws(TandemError) -> ControlRequest {
+        guard bytes.count <= maxRequestBytes else { throw .frameTooLarge(bytes.count, limit: maxRequestBytes) }
+        do {
+            return try JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw .invalidArgument(Self.explain(error))
+        } catch {
+            throw .invalidArgument("the request is not valid JSON")
+        }
+    }
+
+    /// The compact JSON the CLI sends.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a value of known shape cannot fail; an empty object would be refused by the broker anyway.
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// A decoding error in words: which field, and what it takes.
+    static func explain(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context):
+            let field = context.codingPath.last?.stringValue
+            return field.map { "\($0): \(context.debugDescription)" } ?? "the request is not valid JSON"
+        case .keyNotFound(let key, _): return "the request needs '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "'\(context.codingPath.last?.stringValue ?? "request")' has the wrong type"
+        @unknown default: return "the request is not valid"
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import TandemCore
+
+/// One typed request to the broker's services, as the CLI sends it over the SSH control channel
+/// (the exec request's text is this value as JSON) and as the HTTP API's routes build it.
+public enum ControlRequest: Sendable, Equatable {
+    case ticketNew(title: String, requester: String)
+    case ticketList
+    case ticketShow(ticket: Int)
+    case ticketAssign(ticket: Int, user: String)
+    case sessionNew(ticket: Int, scopes: [Scope], timeLimit: Int?)
+    case sessionShow(SessionID)
+    case sessionEnd(SessionID)
+    case shell(SessionID)
+    case exec(SessionID, command: String)
+    case sftp(SessionID)
+    case auditLog(AuditSubject)
+    case auditVerify(ticket: Int)
+    case auditExport(ticket: Int)
+    case auditRecordings(SessionID)
+    case auditRecording(SessionID, sha256: String)
+    case tokenNew(name: String, expiresIn: Int)
+    case tokenList
+    case tokenRevoke(id: String)
+    case whoami
+
+    /// Whose timeline an auditor asks for.
+    public enum AuditSubject: Sendable, Equatable {
+        case ticket(Int)
+        case session(SessionID)
+    }
+
+    /// The largest request the broker reads (a request is one SSH exec request or one HTTP body).
+    public static let maxRequestBytes = 64 * 1024
+    /// The longest command accepted for `exec`: it is kept whole on the ticket, never cut.
+    public static let maxCommandBytes = 16 * 1024
+    /// The longest a token may live: a token outliving a working week is a standing credential.
+    public static let maxTokenSeconds = 30 * 86_400
+
+    /// The operation's name on the wire, and in refusals on record.
+    public var operation: String {
+        switch self {
+        case .ticketNew: "ticket.new"
+        case .ticketList: "ticket.list"
+        case .ticketShow: "ticket.show"
+        case .ticketAssign: "ticket.assign"
+        case .sessionNew: "session.new"
+        case .sessionShow: "session.show"
+        case .sessionEnd: "session.end"
+        case .shell: "shell"
+        case .exec: "exec"
+        case .sftp: "sftp"
+        case .auditLog: "audit.log"
+        case .auditVerify: "audit.verify"
+        case .auditExport: "audit.export"
+        case .auditRecordings: "audit.recordings"
+        case .auditRecording: "audit.recording"
+        case .tokenNew: "token.new"
+        case .tokenList: "token.list"
+        case .tokenRevoke: "token.revoke"
+        case .whoami: "whoami"
+        }
+    }
+}

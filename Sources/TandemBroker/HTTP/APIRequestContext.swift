@@ -1,0 +1,19 @@
+import Hummingbird
+import TandemAPI
+
+/// A request on the HTTP API, with the caller its bearer token stands for.
+struct APIRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// Set by `BearerAuthentication` before any route runs.
+    var caller: Caller?
+    /// Who connected, for the log.
+    let peer: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peer = source.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+    }
+
+    /// Request bodies are small JSON objects: the same limit as a control-channel request.
+    var maxUploadSize: Int { ControlRequest.maxRequestBytes }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import TandemAPI
+import TandemAudit
+import TandemCore
+import TandemStore
+
+/// The record: timelines, online verification, export bundles and recordings.
+public struct AuditService: Sendable {
+    let broker: Broker
+
+    public func timeline(_ caller: Caller, ticket: Int) async throws -> [TimelineEvent] {
+        _ = try await Policy(broker: broker, caller: caller).visibleTicket(ticket, operation: "audit.log")
+        return try await broker.store.events(ticketID: ticket).map(TimelineEvent.init)
+    }
+
+    public func timeline(_ caller: Caller, session id: SessionID) async throws -> [TimelineEvent] {
+        _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.log", content: false)
+        return try await broker.store.events(sessionID: id.rawValue).map(TimelineEvent.init)
+    }
+
+    /// Checks the ticket's chain, checkpoints and every recording it names, at the broker.
+    public func verify(_ caller: Caller, ticket: Int) async throws -> VerificationView {
+        let policy = Policy(broker: broker, caller: caller)
+        _ = try await policy.visibleTicket(ticket, operation: "audit.verify")
+        return VerificationView(try await bundle(policy, ticket: ticket, forEveryone: true).verify())
+    }
+
+    /// The ticket's bundle as a tar archive, for verification anywhere; the export is on record.
+    public func export(_ caller: Caller, ticket: Int) async throws -> Data {
+        let policy = Policy(broker: broker, caller: caller)
+        _ = try await policy.visibleTicket(ticket, operation: "audit.export")
+        let archive = try await bundle(policy, ticket: ticket).archive()
+        await broker.recordEvent(Exported(), session: nil, ticket: ticket, actor: caller.user.name)
+        return archive
+    }
+
+    /// The SHA-256 of each recording of a session the caller may read.
+    public func recordings(_ caller: Caller, session id: SessionID) async throws -> [String] {
+        _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recordings", content: true)
+        return try await broker.store.events(sessionID: id.rawValue).compactMap { $0.data["recording_sha256"] }
+    }
+
+    /// One recording (asciicast v2) named by an event of the session; the viewing is on record.
+    public func recording(_ caller: Caller, session id: SessionID, sha256: String) async throws -> Data {
+        _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recording", content: true)
+        let named = try await broker.store.events(sessionID: id.rawValue).contains { $0.data["recording_sha256"] == sha256 }
+        guard named, let data = FileManager.default.contents(atPath: recordingPath(sha256)) else {
+            throw TandemError.notFound("recording \(sha256) of session \(id)")
+        }
+        await broker.recordEvent(RecordingViewed(recordingSha256: sha256), session: id, actor: caller.user.name)
+        return data
+    }
+
+    private func recordingPath(_ sha: String) -> String {
+        broker.config.recordingsDirectory + "/" + sha + ".cast"
+    }
+
+    /// Everything an auditor needs to check a ticket without the broker. A technician's export
+    /// holds the recordings of their own sessions; the others are named as withheld.
+    private func bundle(_ policy: Policy, ticket: Int, forEveryone: Bool = false) async throws -> AuditBundle {
+        // Sign the head first, so the bundle proves its newest event too.
+        await broker.checkpointIfUnsigned(chain: ticket)
+        let events = try await broker.store.events(ticketID: ticket)
+        var mine: [String: Bool] = [:]
+        var recordings: [String: Data] = [:]
+        var withheld: [String] = []
+        for e in events {
+            guard let sha = e.data["recording_sha256"] else { continue }
+            let allowed: Bool
+            if forEveryone || policy.access.seesEverything {
+                allowed = true
+            } else if let session = e.session {
+                if mine[session] == nil {
+                    mine[session] = (try await broker.store.session(id: SessionID(rawValue: session))).map(policy.access.canReadContent) ?? false
+                }
+                allowed = mine[session] ?? false
+            } else {
+                allowed = false
+            }
+            if !allowed {
+                withheld.append(sha)
+            } else if let data = FileManager.default.contents(atPath: recordingPath(sha)) {
+                recordings[sha] = data
+            }
+        }
+        return AuditBundle(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket),
+                           recordings: recordings, publicKeyText: broker.identity.auditPublicKeyText, withheld: withheld)
+    }
+}
