@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "CommandLineArguments"]),
     ],
     targets: [
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
@@ -69,6 +70,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ], swiftSettings: strict),
         .target(name: "TandemAgent", dependencies: [
             "TandemCore", "LibSSH", "CPTY", "TandemText",
@@ -119,6 +121,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
+        // Test helpers shared by the test targets (a child-process runner that avoids Foundation's Process).
+        .target(name: "TandemTestSupport", dependencies: ["CPTY"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TandemCoreTests", dependencies: [
             "TandemCore",
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -127,19 +131,19 @@ let package = Package(
         .testTarget(name: "TandemTextTests", dependencies: ["TandemText"], swiftSettings: strict),
         .testTarget(name: "TandemFuzzingTests", dependencies: ["TandemFuzzing"], swiftSettings: strict),
         .testTarget(name: "TandemStoreTests", dependencies: [
-            "TandemStore", "TandemAudit", "TandemCore",
+            "TandemStore", "TandemTestSupport", "TandemAudit", "TandemCore",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemAuditTests", dependencies: [
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
-            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", "TandemTestSupport", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TandemCore", "CPTY", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemCore", "CPTY", "TandemTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Support/hostile_client.py"], swiftSettings: strict),
     ]
 )

@@ -3,7 +3,8 @@
 # bench/results/before-after.md (which bench/run puts into docs/performance.md).
 # usage: bench/compare.sh BASELINE_COMMIT   (built in a scratch worktree, release)
 #    or: BASELINE_BIN=dir bench/compare.sh   (release binaries already built)
-# The load generator is always this tree's, so both brokers face the same load.
+# Each build is driven by its own load generator: the simulated clients are the same code, but
+# since issue 10 the control requests are JSON, which an older broker does not read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,7 +26,7 @@ for side in before after; do
   b=$BASELINE_BIN; [ $side = after ] && b=$after_bin
   relay[$side]=$(BENCH_BIN=$b PROFILE=0 RUNS="${RUNS:-5}" bash bench/profile.sh)
   keys[$side]=$(BENCH_BIN=$b bash bench/keystroke.sh | grep '^| tandem')
-  load[$side]=$(BENCH_BIN=$b LOAD_SESSIONS="${LOAD_SESSIONS:-1000 5000}" bash bench/load.sh)
+  load[$side]=$(BENCH_BIN=$b LOADGEN=$b/tandem-loadgen LOAD_SESSIONS="${LOAD_SESSIONS:-1000 5000}" bash bench/load.sh)
 done
 cell() { echo "$1" | grep "$2" | awk -F'|' -v c="$3" '{gsub(/^ +| +$/, "", $c); print $c}'; }
 {

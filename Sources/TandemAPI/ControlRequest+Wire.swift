@@ -30,7 +30,8 @@ extension ControlRequest: Codable {
             return value
         }
         switch op {
-        case "ticket.new": self = .ticketNew(title: try text(.title, max: 200), requester: try text(.requester, max: 100))
+        // Byte ceilings only: how many characters a title or a name may have is the services' rule.
+        case "ticket.new": self = .ticketNew(title: try text(.title, max: 4096), requester: try text(.requester, max: 1024))
         case "ticket.list": self = .ticketList
         case "ticket.show": self = .ticketShow(ticket: try ticket())
         case "ticket.assign": self = .ticketAssign(ticket: try ticket(), user: try text(.user, max: 64))
@@ -48,10 +49,7 @@ extension ControlRequest: Codable {
         case "exec":
             let command = try c.decode(String.self, forKey: .command)
             guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw Self.invalid(c, .command, "no command given") }
-            guard command.utf8.count <= Self.maxCommandBytes else {
-                throw Self.invalid(c, .command, "the command is \(command.utf8.count) bytes; the broker accepts at most \(Self.maxCommandBytes). "
-                                   + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'")
-            }
+            guard command.utf8.count <= Self.maxCommandBytes else { throw Self.invalid(c, .command, Self.commandTooLong(command.utf8.count)) }
             self = .exec(try session(), command: command)
         case "sftp": self = .sftp(try session())
         case "audit.log":
@@ -67,14 +65,20 @@ extension ControlRequest: Codable {
             self = .auditRecording(try session(), sha256: sha)
         case "token.new":
             let name = try c.decodeIfPresent(String.self, forKey: .name) ?? "token"
-            guard !name.isEmpty, name.utf8.count <= 64 else { throw Self.invalid(c, .name, "a token's name takes 1 to 64 bytes") }
+            guard !name.isEmpty, name.utf8.count <= 1024 else { throw Self.invalid(c, .name, "a token's name takes 1 to 64 characters") }
             let seconds = try c.decodeIfPresent(Int.self, forKey: .expiresIn) ?? 8 * 3600
             guard (60...Self.maxTokenSeconds).contains(seconds) else {
                 throw Self.invalid(c, .expiresIn, "a token lives from 60 seconds to \(Self.maxTokenSeconds / 86_400) days")
             }
             self = .tokenNew(name: name, expiresIn: seconds)
         case "token.list": self = .tokenList
-        case "token.revoke": self = .tokenRevoke(id: try text(.id, max: 64))
+        case "token.revoke":
+            // Only the public part: a whole token pasted here must not be echoed back in a "not found".
+            let id = try c.decode(String.self, forKey: .id)
+            guard id.utf8.count == 16, id.hasPrefix("tok_"), id.utf8.dropFirst(4).allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw Self.invalid(c, .id, "a token id looks like tok_3f9a1c2d0b4e (see 'tandem token list'), without the part after the dot")
+            }
+            self = .tokenRevoke(id: id)
         case "whoami": self = .whoami
         default:
             throw DecodingError.dataCorruptedError(forKey: .op, in: c, debugDescription: "unknown operation '\(op.prefix(40))'")
@@ -132,10 +136,8 @@ extension ControlRequest: Codable {
 
     /// The compact JSON the CLI sends.
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a value of known shape cannot fail; an empty object would be refused by the broker anyway.
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        WireJSON.encode(self).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// A decoding error in words: which field, and what it takes.

@@ -27,13 +27,13 @@ public final class LoadTechnician: Sendable {
         }
     }
 
-    /// Runs a control command; its output lines go to `line`, and the future gives the exit status.
-    /// Sends one typed request, as the CLI does.
+    /// Sends one typed request, as the CLI does; `line` gets each line of its answer, and the
+    /// future gives the exit status.
     public func run(_ request: ControlRequest, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
         run(request.json, line: line)
     }
 
-    /// Sends any remote command text, as a hostile client could.
+    /// Sends any remote command text, as a hostile client could (same answer and status).
     public func run(_ command: String, line: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Int> {
         let done = channel.eventLoop.makePromise(of: Int.self)
         open { CommandHandler(command: command, line: line, done: done) }.whenFailure { done.fail($0) }

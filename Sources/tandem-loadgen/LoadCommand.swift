@@ -17,7 +17,7 @@ extension LoadGen {
         @Option(help: "CA certificate that signed the broker's certificate.") var ca: String
         @Option(help: "Private key written by keygen.") var key: String
         @Option(help: "Login name, sent byte for byte.") var user: String
-        @Argument(help: "The broker command, e.g. 'session new --ticket 1'.") var command: String
+        @Argument(help: "The remote command: a JSON request, e.g. '{\"op\":\"session.new\",\"ticket\":1}', or 'exec SESSION -- CMD'.") var command: String
 
         func run() async throws {
             let sshKey = try LoadEnvironment.readKey(key)

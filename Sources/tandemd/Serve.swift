@@ -14,10 +14,13 @@ extension Tandemd {
             abstract: "Run the broker on one TLS port.",
             discussion: """
                 Example: tandemd serve --data ./tandem-data --cert certs/out/broker.crt --key certs/out/broker.key
-                Settings come from flags, then from --config FILE (key = value, same names
-                without dashes; see deploy/tandemd.conf), then from the defaults shown.
+                Each setting comes from its flag, else the environment (TANDEM_ and the name in
+                capitals with _ for -, e.g. TANDEM_CODE_TTL=600), else --config FILE (default
+                /etc/tandem/tandemd.conf; key = value, e.g. code-ttl = 600; see deploy/tandemd.conf),
+                else the default shown.
                 """)
-        @Option(help: "Config file (default: /etc/tandem/tandemd.conf when present).") var config: String?
+        @Option(help: "Config file (default: /etc/tandem/tandemd.conf when present; flags and TANDEM_… variables win over it).")
+        var config: String?
         @Option(help: "The broker's data directory (database, keys, recordings).") var data: String?
         @Option(help: "Address to listen on; port 0 picks a free port. (default: 127.0.0.1:8443)") var listen: String?
         @Option(help: "TLS certificate chain, PEM. (default: certs/out/broker.crt)") var cert: String?
@@ -47,61 +50,20 @@ extension Tandemd {
         var metricsListen: String?
 
         func run() async throws {
-            let file = try KeyValueConfig.load(firstOf: config.map { [$0] } ?? ["/etc/tandem/tandemd.conf"])
-            func number(_ flag: Double?, _ key: String, _ fallback: Double) throws -> Double {
-                let value = try flag ?? file[key].map { text -> Double in
-                    guard let v = Double(text) else { throw ValidationError("\(key) in the config file must be a number") }
-                    return v
-                } ?? fallback
-                guard value > 0 else { throw ValidationError("\(key) must be positive") }
-                return value
+            // The flags above are parsed (and --help written) by ArgumentParser; their values, the
+            // environment's and the config file's are read through one layer, first source wins.
+            let settingsSources: SettingsSources
+            do {
+                settingsSources = try SettingsSources(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
+                                                      defaultFile: "/etc/tandem/tandemd.conf")
+            } catch let error as TandemError {
+                throw ValidationError(error.description)
             }
-            let dataDir = data ?? file["data"] ?? ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
-            let listenText = listen ?? file["listen"] ?? "127.0.0.1:8443"
-            guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]),
-                  (0...65535).contains(port) else {
-                throw ValidationError("--listen takes host:port, e.g. 127.0.0.1:8443")
-            }
-            switch logFormat ?? file["log-format"] ?? "text" {
-            case "text": break
-            case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
-            default: throw ValidationError("log-format takes text or json")
-            }
+            let (settings, grace, metricsAddress, format) = try Self.settings(from: settingsSources)
+            let dataDir = settings.dataDirectory
+            if format == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
             var logger = Logger(label: "tandemd")
             logger.logLevel = .info
-            var settings = BrokerConfig(dataDirectory: dataDir, certificatePath: cert ?? file["cert"] ?? "certs/out/broker.crt",
-                                        keyPath: key ?? file["key"] ?? "certs/out/broker.key")
-            settings.host = String(listenText[..<colon])
-            settings.port = port
-            settings.codeLifetime = try number(codeTtl, "code-ttl", 600)
-            let limit = Int(try number(guessLimit.map(Double.init), "guess-limit", 5))
-            settings.guessLimits = GuessLimiter.Limits(perSource: limit, global: max(100, limit * 20),
-                                                       window: try number(guessWindow, "guess-window", 300))
-            settings.handshakeTimeout = try number(handshakeTimeout, "handshake-timeout", 20)
-            settings.consentTimeout = try number(consentTimeout, "consent-timeout", 300)
-            switch captureFiles ?? file["capture-files"] ?? "off" {
-            case "on", "yes", "true": settings.captureFiles = true
-            case "off", "no", "false": settings.captureFiles = false
-            default: throw ValidationError("capture-files takes on or off")
-            }
-            settings.captureLimit = Int(try number(captureMaxBytes.map(Double.init), "capture-max-bytes", 104_857_600))
-            let policy = onRecordingFailure ?? file["on-recording-failure"] ?? RecordingFailurePolicy.endSession.rawValue
-            guard let chosen = RecordingFailurePolicy(rawValue: policy) else {
-                throw ValidationError("on-recording-failure takes end-session or continue")
-            }
-            settings.onRecordingFailure = chosen
-            settings.maxRecordingBytes = Int(try number(maxRecordingBytes.map(Double.init), "max-recording-bytes", 1_073_741_824))
-            settings.storageReserveBytes = Int(try number(storageReserveBytes.map(Double.init), "storage-reserve-bytes", 8_388_608))
-
-            let grace = Duration.seconds(try number(shutdownGrace, "shutdown-grace", 10))
-            var metricsAddress: (host: String, port: Int)?
-            if let text = metricsListen ?? file["metrics-listen"] {
-                guard let colon = text.lastIndex(of: ":"), let metricsPort = Int(text[text.index(after: colon)...]),
-                      (0...65535).contains(metricsPort) else {
-                    throw ValidationError("metrics-listen takes host:port, e.g. 127.0.0.1:9464")
-                }
-                metricsAddress = (String(text[..<colon]), metricsPort)
-            }
             let identity = try BrokerIdentity.load(from: dataDir)
             logger.info("tandemd \(TandemVersion.current) starting")
             // One registry for the process, bootstrapped before anything counts.
@@ -109,8 +71,9 @@ extension Tandemd {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
             if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
             let location = try DatabaseLocation.resolve(
-                dataDirectory: dataDir, database: database ?? file["database"] ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
-                passwordFile: databasePasswordFile ?? file["database-password-file"])
+                dataDirectory: dataDir, database: settingsSources.string("database"),
+                passwordFile: settingsSources.string("database-password-file"),
+                password: settingsSources.secret("database-password"))
             let store = try await BrokerAdmin.openStore(dataDir, database: location)
             logger.info("database: \(location)")
             do {
@@ -121,6 +84,39 @@ extension Tandemd {
                 throw error
             }
             await store.close()
+        }
+
+        /// Every setting of `serve`, by name, from the sources.
+        static func settings(from sources: SettingsSources) throws
+            -> (BrokerConfig, grace: Duration, metrics: (host: String, port: Int)?, logFormat: String) {
+            do {
+                guard let listen = try sources.address("listen", default: "127.0.0.1:8443") else { throw TandemError.invalidArgument("no listen address") }
+                var settings = BrokerConfig(dataDirectory: sources.string("data", default: "./tandem-data"),
+                                            certificatePath: sources.string("cert", default: "certs/out/broker.crt"),
+                                            keyPath: sources.string("key", default: "certs/out/broker.key"))
+                settings.host = listen.host
+                settings.port = listen.port
+                settings.codeLifetime = try sources.positive("code-ttl", default: 600)
+                let limit = try sources.count("guess-limit", default: 5)
+                settings.guessLimits = GuessLimiter.Limits(perSource: limit, global: max(100, limit * 20),
+                                                           window: try sources.positive("guess-window", default: 300))
+                settings.handshakeTimeout = try sources.positive("handshake-timeout", default: 20)
+                settings.consentTimeout = try sources.positive("consent-timeout", default: 300)
+                settings.captureFiles = try sources.choice("capture-files", ["on": true, "off": false, "yes": true, "no": false,
+                                                                             "true": true, "false": false], default: false)
+                settings.captureLimit = try sources.count("capture-max-bytes", default: 104_857_600)
+                settings.onRecordingFailure = try sources.choice("on-recording-failure", [
+                    RecordingFailurePolicy.endSession.rawValue: .endSession, RecordingFailurePolicy.continueUnrecorded.rawValue: .continueUnrecorded,
+                ], default: .endSession)
+                settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824)
+                settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608)
+                let grace = Duration.seconds(try sources.positive("shutdown-grace", default: 10))
+                let metrics = try sources.address("metrics-listen", default: nil)
+                let format = try sources.choice("log-format", ["text": "text", "json": "json"], default: "text")
+                return (settings, grace, metrics, format)
+            } catch let error as TandemError {
+                throw ValidationError(error.description)
+            }
         }
 
         /// Everything after the store is open: claim it, recover, then run every service until SIGTERM.

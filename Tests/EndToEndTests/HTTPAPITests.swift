@@ -42,11 +42,13 @@ final class HTTPAPITests: XCTestCase {
         try fx.addUser("carol", role: "auditor")
         try fx.addUser("dave", role: "admin")
         try fx.addUser("bob", role: "technician")
+        let alice = try token(fx, ["--name", "laptop", "--expires", "2h"])
         let (id, agent) = try fx.activeSession()
+        let live = try call(fx, "GET", "/v1/sessions/\(id)", token: alice)
+        XCTAssertEqual(live.object["state"] as? String, "active", live.body)
         XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "over-http"]).stdout, "over-http\n")
         XCTAssertEqual(try fx.tandem(["session", "end", id]).status, 0)
         XCTAssertEqual(agent.wait(20), 0)
-        let alice = try token(fx, ["--name", "laptop", "--expires", "2h"])
         let carol = try token(fx, as: "carol")
         let dave = try token(fx, as: "dave")
 
@@ -64,8 +66,11 @@ final class HTTPAPITests: XCTestCase {
         XCTAssertEqual(detail.status, 200)
         let kinds = (detail.object["timeline"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
         XCTAssertTrue(kinds.contains("exec") && kinds.last == "ended", "\(kinds)")
-        let assigned = try call(fx, "POST", "/v1/tickets/2/assignees", token: alice, body: #"{"user":"bob"}"#)
+        // The path names the ticket and the operation; a body cannot name others.
+        let assigned = try call(fx, "POST", "/v1/tickets/2/assignees", token: alice, body: #"{"user":"bob","ticket":1,"op":"ticket.new"}"#)
         XCTAssertEqual(assigned.status, 200, assigned.body)
+        XCTAssertEqual(assigned.object["id"] as? Int, 2)
+        XCTAssertEqual(try fx.sql("SELECT ticket_id FROM ticket_assignees WHERE \"user\" = 'bob'").trimmingCharacters(in: .whitespacesAndNewlines), "2")
         XCTAssertEqual(try call(fx, "GET", "/v1/tickets/1/events", token: alice).array.count, kinds.count)
         let verified = try call(fx, "GET", "/v1/tickets/1/verification", token: alice)
         XCTAssertEqual(verified.object["ok"] as? Bool, true, verified.body)
@@ -128,6 +133,14 @@ final class HTTPAPITests: XCTestCase {
         let bobToken = try token(fx, as: "bob")
         XCTAssertEqual(try call(fx, "GET", "/v1/tickets/1", token: bobToken).status, 404, "not bob's ticket: answered as absent")
         XCTAssertEqual(try call(fx, "GET", "/v1/sessions/\(id)/recordings", token: bobToken).status, 404)
+        let onRecord = try fx.sql("SELECT COUNT(*) FROM events WHERE chain = 1 AND kind = 'permission_denied' AND actor = 'bob'")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(onRecord, "2", "both of bob's refusals are on ticket 1's chain")
+        // The operator takes a key away: the tokens made with that person's keys stop too.
+        XCTAssertEqual(try runTool(Harness.tool("tandemd"), ["user", "key", "remove", "bob", fx.dir.appendingPathComponent("bob.pub").path,
+                                                             "--data", fx.data.path], in: fx.dir).status, 0)
+        let afterKey = try call(fx, "GET", "/v1/me", token: bobToken)
+        XCTAssertEqual(afterKey.status, 401, afterKey.body)
         let log = fx.broker.stderr
         for line in ["revoked token \(spareID)", "expired token tok_", "no bearer token", "unknown token tok_00000000",
                      "refused API request ticket.new for carol (token tok_", "refused /metrics for alice"] {

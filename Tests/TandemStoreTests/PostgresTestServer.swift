@@ -1,4 +1,5 @@
 import Foundation
+import TandemTestSupport
 import TandemStore
 import XCTest
 
@@ -19,17 +20,10 @@ enum PostgresTestServer {
     static func freshDatabase() throws -> String {
         let server = try url()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        psql.arguments = [server + "/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"]
-        psql.environment = ProcessInfo.processInfo.environment.merging(["PGCONNECT_TIMEOUT": "10"]) { old, _ in old }
-        let err = Pipe()
-        psql.standardError = err
-        psql.standardOutput = FileHandle.nullDevice
-        try psql.run()
-        psql.waitUntilExit()
-        guard psql.terminationStatus == 0 else {
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let psql = try runToCompletion("/usr/bin/psql", [server + "/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"],
+                                       environment: ProcessInfo.processInfo.environment.merging(["PGCONNECT_TIMEOUT": "10"]) { old, _ in old })
+        guard psql.status == 0 else {
+            let text = psql.stderr
             throw XCTestError(.failureWhileWaiting, userInfo: [NSLocalizedDescriptionKey: "psql could not create a database: \(text)"])
         }
         return "\(server)/\(name)?sslmode=disable"

@@ -73,6 +73,10 @@ public enum BrokerAdmin {
             let line = try readKey(keyFile)
             guard try await store.removeKey(line, from: name) else { throw TandemError.notFound("that key among \(name)'s keys") }
             try await log(store, UserKeyRemoved(user: name, key: BrokerIdentity.fingerprint(ofOpenSSHLine: line)))
+            // A key is taken away when it may be in the wrong hands: so may the tokens made with it.
+            for token in try await store.tokens(owner: name) where token.revoked == nil && token.expires > Date() {
+                if try await store.revokeToken(id: token.id, at: Date()) { try await log(store, TokenRevoked(token: token.id, owner: name)) }
+            }
         }
     }
 

@@ -12,11 +12,17 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
     /// `database` (a `postgres://` URL, or nil for `DIR/tandem.db`) and a password source.
     public static func resolve(dataDirectory dir: String, database: String?, passwordFile: String?,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DatabaseLocation {
+        try resolve(dataDirectory: dir, database: database, passwordFile: passwordFile, password: environment["TANDEM_DATABASE_PASSWORD"])
+    }
+
+    /// The same, with the password as the settings read it (`TANDEM_DATABASE_PASSWORD`); a password file wins.
+    public static func resolve(dataDirectory dir: String, database: String?, passwordFile: String?,
+                               password environmentPassword: String?) throws -> DatabaseLocation {
         guard let database, !database.isEmpty, database != "sqlite" else { return .sqlite(path: dir + "/tandem.db") }
         guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
             throw DatabaseLocationError.notAURL(database)
         }
-        var password = environment["TANDEM_DATABASE_PASSWORD"]
+        var password = environmentPassword
         if let passwordFile {
             guard let text = FileManager.default.contents(atPath: passwordFile).map({ String(decoding: $0, as: UTF8.self) }) else {
                 throw DatabaseLocationError.unreadablePasswordFile(passwordFile)

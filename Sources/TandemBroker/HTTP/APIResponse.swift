@@ -5,9 +5,7 @@ import TandemAPI
 /// How the HTTP API writes its answers: JSON bodies, JSON errors.
 enum APIResponse {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else {
+        guard let data = WireJSON.encode(value) else {
             return error(ErrorView(code: "unavailable", message: "the answer could not be encoded"), status: .internalServerError)
         }
         return bytes(data, contentType: "application/json", status: status)

@@ -69,6 +69,7 @@ struct APIRoutes {
             return APIResponse.failure(ServiceFailure(TandemError.frameTooLarge(context.maxUploadSize + 1, limit: context.maxUploadSize)))
         } catch {
             let failure = ServiceFailure(error)
+            failure.log("API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200))", to: logger)
             if failure.httpStatus == 401 || failure.httpStatus == 403 {
                 logger.notice("refused API request \(operation) for \(TerminalText.field(caller.user.name, limit: 64)) (\(caller.via)): \(TerminalText.field(failure.view.error.message, limit: 300))")
             }

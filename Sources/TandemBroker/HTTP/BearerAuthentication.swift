@@ -52,8 +52,9 @@ struct APIErrors: RouterMiddleware {
             let code = error.status == .contentTooLarge ? "too_large" : error.status == .notFound ? "not_found" : "invalid_request"
             return APIResponse.error(ErrorView(code: code, message: message), status: error.status.code >= 500 ? .internalServerError : error.status)
         } catch {
-            logger.error("API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200)) failed: \(TerminalText.field("\(error)", limit: 300))")
-            return APIResponse.failure(ServiceFailure(error))
+            let failure = ServiceFailure(error)
+            failure.log("API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200))", to: logger)
+            return APIResponse.failure(failure)
         }
     }
 }

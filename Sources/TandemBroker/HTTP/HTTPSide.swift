@@ -23,7 +23,9 @@ struct HTTPSide: Sendable {
             do {
                 response = try await responder.respond(to: request, context: context)
             } catch {
-                response = APIResponse.failure(ServiceFailure(error))
+                let failure = ServiceFailure(error)
+                failure.log("API request \(request.method)", to: logger)
+                response = APIResponse.failure(failure)
             }
             try await writer.write(response: response.head, body: response.body)
         }, configuration: .init(idleTimeout: .seconds(30)))

@@ -189,7 +189,13 @@ extension Broker {
         return (agent, s.record.ticketID, s.budget)
     }
 
-    public func session(_ id: SessionID) -> SessionRecord? { live[id]?.record }
+    /// A live session as it stands now (its row is written through the journal, a moment later).
+    public func session(_ id: SessionID) -> SessionRecord? {
+        guard let s = live[id] else { return nil }
+        var record = s.record
+        record.state = s.lifecycle.state
+        return record
+    }
 
     /// Sessions not yet over (pending, offered, approved, active).
     public var liveSessionCount: Int { live.count }

@@ -1,6 +1,8 @@
+import Logging
 import TandemAPI
 import TandemCore
 import TandemStore
+import TandemText
 
 /// How a service's failure is answered by either adapter: one code, one message, one status each.
 struct ServiceFailure {
@@ -8,6 +10,8 @@ struct ServiceFailure {
     /// The control channel's exit status (the CLI maps them to its own).
     let exitStatus: Int32
     let httpStatus: Int
+    /// Why the broker itself failed (5xx), for the operator's log; never sent to the caller.
+    let detail: String?
 
     init(_ error: any Error) {
         switch error {
@@ -21,18 +25,27 @@ struct ServiceFailure {
             case .io: self.init("unavailable", error.description, exit: 1, http: 503)
             default: self.init("conflict", error.description, exit: 1, http: 409)
             }
-        case let error as StoreError:
-            self.init("unavailable", "the broker's database failed: \(error)", exit: 1, http: 503)
+        case is StoreError:
+            // The detail (paths, SQL) is the operator's; the caller learns what to do.
+            self.init("unavailable", "the broker's database failed; try again, and tell its operator if it goes on",
+                      exit: 1, http: 503, detail: "\(error)")
         case let refusal as TokenService.Refusal:
             self.init("unauthorized", refusal.message, exit: 3, http: 401)
         default:
-            self.init("unavailable", "the broker failed: \(error)", exit: 1, http: 500)
+            self.init("unavailable", "the broker failed; its operator can read why in its log", exit: 1, http: 500, detail: "\(error)")
         }
     }
 
-    private init(_ code: String, _ message: String, exit: Int32, http: Int) {
+    private init(_ code: String, _ message: String, exit: Int32, http: Int, detail: String? = nil) {
         view = ErrorView(code: code, message: message)
         exitStatus = exit
         httpStatus = http
+        self.detail = detail
+    }
+
+    /// Logs a failure of the broker itself (`what` names the request), so the operator sees every one.
+    func log(_ what: String, to logger: Logger) {
+        guard let detail else { return }
+        logger.error("\(what) failed: \(TerminalText.field(detail, limit: 500))")
     }
 }

@@ -20,6 +20,7 @@ public struct TokenService: Sendable {
             try await Policy(broker: broker, caller: caller).deny("tokens are made with 'tandem token new', which logs in with your SSH key",
                                                                   operation: "token.new")
         }
+        try TicketFields.validate(tokenName: name)
         let id = Self.prefix + Self.random(bytes: 6).hex
         let secret = Self.random(bytes: 32).base64URL
         let token = id + "." + secret

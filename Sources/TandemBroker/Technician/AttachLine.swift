@@ -15,10 +15,7 @@ enum AttachLine {
             let id = try SessionID.parse(String(rest[..<sep.lowerBound]).trimmingCharacters(in: .whitespaces))
             let command = String(rest[sep.upperBound...])
             guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalidArgument("no command given after --") }
-            guard command.utf8.count <= ControlRequest.maxCommandBytes else {
-                throw .invalidArgument("the command is \(command.utf8.count) bytes; the broker accepts at most \(ControlRequest.maxCommandBytes). "
-                                       + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'")
-            }
+            guard command.utf8.count <= ControlRequest.maxCommandBytes else { throw .invalidArgument(ControlRequest.commandTooLong(command.utf8.count)) }
             return .exec(id, command: command)
         }
         let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

@@ -28,6 +28,7 @@ struct ControlAdapter: Sendable {
             return try await execute(request, caller)
         } catch {
             let failure = ServiceFailure(error)
+            failure.log("request \(request.operation) of \(user.name)", to: services.broker.logger)
             emit(Self.line(failure.view), true)
             return failure.exitStatus
         }
@@ -61,9 +62,7 @@ struct ControlAdapter: Sendable {
 
     /// One JSON value on one line; JSON escapes every control character, so a line is a line.
     static func line(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return #"{"error":{"code":"unavailable","message":"the answer could not be encoded"}}"# + "\n" }
+        guard let data = WireJSON.encode(value) else { return #"{"error":{"code":"unavailable","message":"the answer could not be encoded"}}"# + "\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -113,8 +113,7 @@ extension TandemCommand {
             let line = words.count == 1 ? words[0] : words.map(shellQuote).joined(separator: " ")
             // The broker refuses it too; said here, before the command's own output stream begins.
             guard line.utf8.count <= ControlRequest.maxCommandBytes else {
-                writeText("tandem: the command is \(line.utf8.count) bytes; the broker accepts at most \(ControlRequest.maxCommandBytes). "
-                          + "Copy a longer script over with 'tandem put' and run it with 'tandem exec'\n", fd: 2)
+                writeText("tandem: \(ControlRequest.commandTooLong(line.utf8.count))\n", fd: 2)
                 throw ExitCode(2)
             }
             let connection = try BrokerConnection(try options.resolve())

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TandemAPI
+import TandemCore
 import TandemText
 
 /// One typed request to the broker on a fresh connection.
@@ -34,24 +35,27 @@ struct RemoteCall {
 
     /// Runs a request that answers with one value; exits with the broker's status when it refuses.
     func one<T: Decodable>(_ type: T.Type) throws -> T {
-        var values: [T] = []
-        let status = try lines { line in
-            if let value = try? JSONDecoder().decode(T.self, from: Data(line.utf8)) { values.append(value) }
-        }
-        guard status == 0, let value = values.first else {
-            if status == 0 { writeText("tandem: the broker's answer could not be read\n", fd: 2) }
-            throw ExitCode(status == 0 ? 1 : status)
+        let values = try many(T.self)
+        guard let value = values.first else {
+            writeText("tandem: the broker answered nothing this CLI can read\n", fd: 2)
+            throw ExitCode(1)
         }
         return value
     }
 
-    /// Runs a request that answers with one value per line.
+    /// Runs a request that answers with one value per line; a line this CLI cannot read is an
+    /// error, not something to leave out quietly (a broker of another version, say).
     func many<T: Decodable>(_ type: T.Type) throws -> [T] {
         var values: [T] = []
+        var unreadable = 0
         let status = try lines { line in
-            if let value = try? JSONDecoder().decode(T.self, from: Data(line.utf8)) { values.append(value) }
+            if let value = try? JSONDecoder().decode(T.self, from: Data(line.utf8)) { values.append(value) } else { unreadable += 1 }
         }
         guard status == 0 else { throw ExitCode(status) }
+        guard unreadable == 0 else {
+            writeText("tandem: \(unreadable) line(s) of the broker's answer could not be read; is the broker of another version than this CLI (\(TandemVersion.current))?\n", fd: 2)
+            throw ExitCode(1)
+        }
         return values
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTestSupport
 import XCTest
 
 /// Where the built programs are, and a scratch directory per test.
@@ -34,32 +35,35 @@ enum Harness {
 
 /// A child process whose output goes to files, always stopped at the end of a test.
 final class Child {
-    let process = Process()
+    let process: SpawnedProcess
     let stdoutURL: URL
     let stderrURL: URL
-    private var stdinPipe: Pipe?
+    private var stdinPipe: FileHandle?
 
     init(_ executable: String, _ arguments: [String], in dir: URL, name: String, stdin: StdinMode = .null,
          environment: [String: String]? = nil) throws {
         stdoutURL = dir.appendingPathComponent("\(name).out")
         stderrURL = dir.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = dir
-        if let environment { process.environment = environment }
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        let out = open(stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let err = open(stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { [out, err].forEach { if $0 >= 0 { close($0) } } }
+        guard out >= 0, err >= 0 else { throw Failure("cannot create \(name)'s output files in \(dir.path)") }
+        var input: Int32
+        var closeInput = true
         switch stdin {
-        case .null: process.standardInput = FileHandle.nullDevice
+        case .null: input = open("/dev/null", O_RDONLY | O_CLOEXEC)
         case .pipe:
-            let pipe = Pipe()
-            stdinPipe = pipe
-            process.standardInput = pipe
-        case .handle(let h): process.standardInput = h
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { throw Failure("no pipe for \(name)'s stdin") }
+            fds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+            input = fds[0]
+            stdinPipe = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
+        case .handle(let h):
+            input = h.fileDescriptor
+            closeInput = false
         }
-        try process.run()
+        defer { if closeInput { close(input) } }
+        process = try SpawnedProcess(executable, arguments, in: dir.path, environment: environment, stdin: input, stdout: out, stderr: err)
     }
 
     enum StdinMode {
@@ -72,10 +76,10 @@ final class Child {
     var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
     func send(_ text: String) {
-        stdinPipe?.fileHandleForWriting.write(Data(text.utf8))
+        try? stdinPipe?.write(contentsOf: Data(text.utf8))
     }
 
-    func closeStdin() { try? stdinPipe?.fileHandleForWriting.close() }
+    func closeStdin() { try? stdinPipe?.close() }
 
     /// Waits for exit; returns the status, or nil if it had to be killed.
     @discardableResult

@@ -1,6 +1,7 @@
 import CPTY
 import Foundation
 import Glibc
+import TandemTestSupport
 import XCTest
 
 /// Runs a program on a real pseudo-terminal, as a person at a terminal would.
@@ -9,23 +10,17 @@ import XCTest
 /// resize of the master reaches it as SIGWINCH.
 final class PseudoTerminal {
     let master: Int32
-    let process = Process()
+    let process: SpawnedProcess
     private var screen = Data()
 
     init(_ executable: String, _ arguments: [String], in dir: URL, rows: UInt16 = 24, columns: UInt16 = 80) throws {
         var m: Int32 = -1, s: Int32 = -1
         guard tandem_open_pty(&m, &s) == 0 else { throw Failure("no pseudo-terminal available") }
         master = m
-        resize(rows: rows, columns: columns)
-        let slave = FileHandle(fileDescriptor: s, closeOnDealloc: true)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["-w", "-c", executable] + arguments
-        process.currentDirectoryURL = dir
-        process.standardInput = slave
-        process.standardOutput = slave
-        process.standardError = slave
-        try process.run()
-        try? slave.close()
+        var ws = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
+        defer { close(s) }
+        process = try SpawnedProcess("/usr/bin/setsid", ["-w", "-c", executable] + arguments, in: dir.path, stdin: s, stdout: s, stderr: s)
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
     }
 

@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import TandemTestSupport
 import Logging
 import NIOCore
 import NIOPosix
@@ -30,14 +31,8 @@ final class BrokerHarness: Sendable {
         if FileManager.default.fileExists(atPath: dir + "/ca.crt") { return dir }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("certs/make-dev-certs.sh").path
-        let make = Process()
-        make.executableURL = URL(fileURLWithPath: "/bin/bash")
-        make.arguments = [script, dir]
-        make.standardOutput = FileHandle.nullDevice
-        make.standardError = FileHandle.nullDevice
-        try make.run()
-        make.waitUntilExit()
-        guard make.terminationStatus == 0 else { throw StoreError.sql("make-dev-certs.sh failed") }
+        let made = try runToCompletion("/bin/bash", [script, dir])
+        guard made.status == 0 else { throw StoreError.sql("make-dev-certs.sh failed: \(made.stderr)") }
         return dir
     }
 

@@ -14,6 +14,12 @@ enum TicketFields {
         try refuseControls(requester, field: "requester name")
     }
 
+    /// A token's name is listed to its owner and to admins, and put on record.
+    static func validate(tokenName name: String) throws(TandemError) {
+        guard !name.isEmpty, name.count <= 64 else { throw .invalidArgument("a token's name has 1 to 64 characters") }
+        try refuseControls(name, field: "token name")
+    }
+
     static func refuseControls(_ text: String, field: String) throws(TandemError) {
         guard let bad = TerminalText.firstControl(in: text) else { return }
         let position = text.unicodeScalars.firstIndex(of: bad).map { text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: $0) + 1 } ?? 0

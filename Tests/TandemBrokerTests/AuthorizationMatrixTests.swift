@@ -1,0 +1,186 @@
+import Crypto
+import Foundation
+import NIOSSH
+import TandemAPI
+import TandemAudit
+import TandemCore
+import TandemStore
+import XCTest
+
+@testable import TandemBroker
+
+/// Every operation against every role, through the services both adapters call: who may do
+/// what, and that a refusal is answered as the CLI and the API answer it (403, or 404 for what
+/// the caller may not even know exists). Runs against a live broker in the test process.
+final class AuthorizationMatrixTests: XCTestCase {
+    /// `denied`: 403, on record. `hidden`: 404 for something that exists but is not the caller's to
+    /// know of, the refusal on record. `absent`: 404 and nothing recorded.
+    enum Outcome: Equatable { case ok, denied, hidden, absent, invalid, failed }
+
+    private func refusals(_ services: BrokerServices) async -> Int {
+        await services.broker.journal.drain()
+        do {
+            return try await services.broker.store.allEvents().filter { $0.kind == "permission_denied" }.count
+        } catch {
+            XCTFail("the store could not be read: \(error)")
+            return .min
+        }
+    }
+
+    private func outcome(_ services: BrokerServices, _ request: ControlRequest, _ caller: Caller) async -> Outcome {
+        let before = await refusals(services)
+        let status: Int
+        do {
+            _ = try await services.answer(request, for: caller)
+            status = 200
+        } catch {
+            status = ServiceFailure(error).httpStatus
+        }
+        let recorded = await refusals(services) - before
+        switch (status, recorded) {
+        case (200, 0): return .ok
+        case (403, 1): return .denied
+        case (404, 1): return .hidden
+        case (404, 0): return .absent
+        case (400, 0): return .invalid
+        default: return .failed
+        }
+    }
+
+    private func expect(_ services: BrokerServices, _ request: ControlRequest, _ caller: Caller, _ want: Outcome,
+                        file: StaticString = #filePath, line: UInt = #line) async {
+        let got = await outcome(services, request, caller)
+        XCTAssertEqual(got, want, "\(request.operation) as \(caller.user.name)", file: file, line: line)
+    }
+
+    private func user(_ harness: BrokerHarness, _ name: String, _ role: Role) async throws -> User {
+        let key = NIOSSHPrivateKey(ed25519Key: Curve25519.Signing.PrivateKey())
+        try await harness.store.addUser(name: name, role: role, publicKey: String(openSSHPublicKey: key.publicKey), now: Date())
+        let stored = try await harness.store.user(named: name)
+        return try XCTUnwrap(stored)
+    }
+
+    func testEveryOperationForEveryRole() async throws {
+        let harness = try await BrokerHarness()
+        addTeardownBlock { await harness.remove() }
+        let services = BrokerServices(broker: harness.broker)
+        // The world: the owner's ticket 1 with a finished session and its recordings, and ticket 2.
+        let env = harness.environment
+        let ticket = try await env.createTicket()
+        let mine = SessionID(rawValue: try await env.lifecycle(ticket: ticket))
+        let other = try await env.createTicket()
+        let named = try await harness.store.events(sessionID: mine.rawValue).compactMap { $0.data["recording_sha256"] }
+        let sha = try XCTUnwrap(named.first)
+
+        let load = try await harness.store.user(named: "load")
+        let owner = try await services.caller(try XCTUnwrap(load), via: .sshKey)
+        let bob = try await services.caller(try await user(harness, "bob", .technician), via: .sshKey)
+        let carol = try await services.caller(try await user(harness, "carol", .auditor), via: .sshKey)
+        let dave = try await services.caller(try await user(harness, "dave", .admin), via: .sshKey)
+        let callers = [("owner", owner), ("other technician", bob), ("auditor", carol), ("admin", dave)]
+
+        let rows: [(ControlRequest, [Outcome])] = [
+            (.whoami, [.ok, .ok, .ok, .ok]),
+            (.ticketList, [.ok, .ok, .ok, .ok]),
+            (.ticketShow(ticket: ticket), [.ok, .hidden, .ok, .ok]),
+            (.ticketShow(ticket: 999), [.absent, .absent, .absent, .absent]),
+            (.ticketNew(title: "New", requester: "jane"), [.ok, .ok, .denied, .ok]),
+            (.sessionNew(ticket: ticket, scopes: [.shell], timeLimit: nil), [.ok, .hidden, .denied, .ok]),
+            (.sessionShow(mine), [.ok, .hidden, .ok, .ok]),
+            (.sessionEnd(mine), [.ok, .absent, .absent, .ok]),
+            (.auditLog(.ticket(ticket)), [.ok, .hidden, .ok, .ok]),
+            (.auditLog(.session(mine)), [.ok, .hidden, .ok, .ok]),
+            (.auditVerify(ticket: ticket), [.ok, .hidden, .ok, .ok]),
+            (.auditExport(ticket: ticket), [.ok, .hidden, .ok, .ok]),
+            (.auditRecordings(mine), [.ok, .hidden, .ok, .ok]),
+            (.auditRecording(mine, sha256: sha), [.ok, .hidden, .ok, .ok]),
+            (.auditRecording(mine, sha256: String(repeating: "0", count: 64)), [.absent, .hidden, .absent, .absent]),
+            (.tokenNew(name: "t", expiresIn: 3600), [.ok, .ok, .ok, .ok]),
+            (.tokenList, [.ok, .ok, .ok, .ok]),
+            (.shell(mine), [.invalid, .invalid, .invalid, .invalid]),
+            (.exec(mine, command: "id"), [.invalid, .invalid, .invalid, .invalid]),
+        ]
+        for (request, expected) in rows {
+            for ((role, caller), want) in zip(callers, expected) {
+                let got = await outcome(services, request, caller)
+                XCTAssertEqual(got, want, "\(request.operation) as \(role)")
+            }
+        }
+
+        // Lists hold what the caller may read, nothing more.
+        func tickets(_ caller: Caller) async throws -> [Int] { try await services.tickets.list(caller).map(\.id) }
+        let every = try await services.tickets.list(dave)
+        let (ownersList, bobsList, carolsList) = (try await tickets(owner), try await tickets(bob), try await tickets(carol))
+        XCTAssertEqual(ownersList, every.filter { $0.createdBy == "load" }.map(\.id), "the owner's own tickets")
+        XCTAssertTrue(ownersList.contains(ticket))
+        XCTAssertEqual(bobsList, every.filter { $0.createdBy == "bob" }.map(\.id), "bob's own ticket only")
+        XCTAssertFalse(bobsList.isEmpty)
+        XCTAssertEqual(carolsList, every.map(\.id), "an auditor reads every ticket")
+        let ownerTokens = try await services.tokens.list(owner).map(\.owner)
+        let everyToken = try await services.tokens.list(dave).map(\.owner)
+        XCTAssertFalse(ownerTokens.isEmpty)
+        XCTAssertEqual(Set(ownerTokens), ["load"], "only the owner's own tokens")
+        XCTAssertEqual(Set(everyToken), ["load", "bob", "carol", "dave"], "an admin sees every token")
+
+        // Assigning: its creator or an admin; an auditor reads it but may not give it away.
+        await expect(services, .ticketAssign(ticket: other, user: "dave"), bob, .hidden)
+        await expect(services, .ticketAssign(ticket: other, user: "dave"), carol, .denied)
+        await expect(services, .ticketAssign(ticket: other, user: "dave"), owner, .ok)
+        await expect(services, .ticketAssign(ticket: other, user: "carol"), dave, .ok)
+        await expect(services, .ticketAssign(ticket: other, user: "nobody"), owner, .absent)
+        // Once assigned, bob reads the ticket's timeline but not another technician's recordings.
+        await expect(services, .ticketAssign(ticket: ticket, user: "bob"), owner, .ok)
+        await expect(services, .ticketShow(ticket: ticket), bob, .ok)
+        await expect(services, .auditLog(.session(mine)), bob, .ok)
+        await expect(services, .auditRecordings(mine), bob, .denied)
+        await expect(services, .auditRecording(mine, sha256: sha), bob, .denied)
+
+        // Tokens: made only with an SSH key, revoked by their owner or an admin, unknown to anyone else.
+        let minted = try await services.tokens.mint(owner, name: "laptop", expiresIn: 3600)
+        let viaToken = try await services.tokens.authenticate(bearer: minted.token)
+        XCTAssertEqual(viaToken.user.name, "load")
+        await expect(services, .tokenNew(name: "again", expiresIn: 3600), viaToken, .denied)
+        await expect(services, .tokenRevoke(id: minted.info.id), bob, .absent)
+        await expect(services, .tokenRevoke(id: minted.info.id), carol, .absent)
+        await expect(services, .tokenRevoke(id: minted.info.id), dave, .ok)
+        await expect(services, .tokenRevoke(id: minted.info.id), owner, .invalid)
+        do {
+            _ = try await services.tokens.authenticate(bearer: minted.token)
+            XCTFail("a revoked token still authenticates")
+        } catch let refusal as TokenService.Refusal {
+            XCTAssertEqual(refusal, .revoked(minted.info.id))
+        }
+
+        // Metrics on the TLS port: admins only.
+        for (role, caller) in callers {
+            let before = await refusals(services)
+            do {
+                try await services.authorizeMetrics(caller)
+                XCTAssertEqual(role, "admin")
+            } catch {
+                XCTAssertNotEqual(role, "admin", "\(error)")
+                let after = await refusals(services)
+                XCTAssertEqual(after - before, 1, "the refusal of /metrics to the \(role) is on record")
+            }
+        }
+
+        // A disabled account may do nothing, whatever its role, from the next request on; its tokens stop too.
+        let davesToken = try await services.tokens.mint(dave, name: "ops", expiresIn: 3600)
+        let before = try await services.tokens.authenticate(bearer: davesToken.token)
+        XCTAssertEqual(before.user.name, "dave")
+        try await harness.store.setStatus(of: "dave", to: .disabled)
+        await harness.broker.refreshUsers()
+        do {
+            _ = try await services.tokens.authenticate(bearer: davesToken.token)
+            XCTFail("a disabled admin's token still authenticates")
+        } catch let refusal as TokenService.Refusal {
+            XCTAssertEqual(refusal, .ownerInactive(davesToken.info.id))
+        }
+        do {
+            _ = try await services.caller(dave.user, via: .sshKey)
+            XCTFail("a disabled admin is still a caller")
+        } catch {
+            XCTAssertEqual(ServiceFailure(error).httpStatus, 403)
+        }
+    }
+}
