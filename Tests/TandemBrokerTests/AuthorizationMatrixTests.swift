@@ -47,9 +47,11 @@ final class AuthorizationMatrixTests: XCTestCase {
         }
     }
 
+    /// `countOnly`: past the per-minute cap a refusal is answered the same but not recorded, so only the status is checked.
     private func expect(_ services: BrokerServices, _ request: ControlRequest, _ caller: Caller, _ want: Outcome,
-                        file: StaticString = #filePath, line: UInt = #line) async {
+                        countOnly: Bool = false, file: StaticString = #filePath, line: UInt = #line) async {
         let got = await outcome(services, request, caller)
+        if countOnly, got == .absent, want == .hidden { return }
         XCTAssertEqual(got, want, "\(request.operation) as \(caller.user.name)", file: file, line: line)
     }
 
@@ -58,6 +60,26 @@ final class AuthorizationMatrixTests: XCTestCase {
         try await harness.store.addUser(name: name, role: role, publicKey: String(openSSHPublicKey: key.publicKey), now: Date())
         let stored = try await harness.store.user(named: name)
         return try XCTUnwrap(stored)
+    }
+
+    /// A caller hammering what they may not do fills no chain: 30 refusals a minute go on record, the rest are counted.
+    func testRefusalsOnRecordAreCappedPerCallerAndMinute() async throws {
+        let clock = ManualWallClock()
+        let harness = try await BrokerHarness(clock: clock)
+        addTeardownBlock { await harness.remove() }
+        let services = BrokerServices(broker: harness.broker)
+        let load = try await harness.store.user(named: "load")
+        let owner = try await services.caller(try XCTUnwrap(load), via: .sshKey)
+        let bob = try await services.caller(try await user(harness, "bob", .technician), via: .sshKey)
+        let carol = try await services.caller(try await user(harness, "carol", .auditor), via: .sshKey)
+        let ticket = try await services.tickets.create(owner, title: "Printer", requester: "jane").id
+        let start = await refusals(services)
+        for _ in 0..<40 { await expect(services, .ticketShow(ticket: ticket), bob, .hidden, countOnly: true) }
+        let afterBob = await refusals(services)
+        XCTAssertEqual(afterBob - start, Broker.refusalsRecordedPerMinute, "bob's first 30 are on record, the other 10 counted")
+        await expect(services, .ticketNew(title: "x", requester: "y"), carol, .denied)
+        clock.advance(by: 60)
+        await expect(services, .ticketShow(ticket: ticket), bob, .hidden)
     }
 
     func testEveryOperationForEveryRole() async throws {

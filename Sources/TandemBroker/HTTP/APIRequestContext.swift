@@ -6,12 +6,16 @@ struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `BearerAuthentication` before any route runs.
     var caller: Caller?
-    /// Who connected, for the log.
+    /// Who connected (address and port), for the log.
     let peer: String
+    /// The address alone: what a refusal budget counts by.
+    let peerHost: String
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        peer = source.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let address = source.channel.remoteAddress
+        peerHost = address?.ipAddress ?? "unknown"
+        peer = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
     }
 
     /// Request bodies are small JSON objects: the same limit as a control-channel request.

@@ -1,5 +1,7 @@
+import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import TandemAPI
 import TandemText
 
@@ -8,6 +10,7 @@ struct BearerAuthentication: RouterMiddleware {
     typealias Context = APIRequestContext
     let services: BrokerServices
     let logger: Logger
+    let logBudget = RefusalLogBudget()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let refusal: String
@@ -30,7 +33,34 @@ struct BearerAuthentication: RouterMiddleware {
     }
 
     private func log(_ request: Request, _ context: Context, _ why: String) {
-        logger.notice("refused API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200)) from \(context.peer): \(why)")
+        let host = context.peerHost
+        switch logBudget.admit(host) {
+        case .log:
+            logger.notice("refused API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200)) from \(context.peer): \(why)")
+        case .lastOne:
+            logger.warning("more than \(RefusalLogBudget.perMinute) refused API requests from \(host) this minute: the rest are counted, not logged")
+        case .quiet:
+            break
+        }
+    }
+}
+
+/// At most `perMinute` log lines a minute for the refusals of one source: a client guessing
+/// tokens must not fill the broker's log. Every refusal is still counted in the metrics.
+final class RefusalLogBudget: Sendable {
+    static let perMinute = 20
+    enum Verdict { case log, lastOne, quiet }
+    private let windows = Mutex<[String: (minute: Int, count: Int)]>([:])
+
+    func admit(_ source: String, now: Date = Date()) -> Verdict {
+        let minute = Int(now.timeIntervalSince1970 / 60)
+        return windows.withLock { windows in
+            if windows.count > 4096 { windows = windows.filter { $0.value.minute == minute } }
+            var window = windows[source].flatMap { $0.minute == minute ? $0 : nil } ?? (minute: minute, count: 0)
+            window.count += 1
+            windows[source] = window
+            return window.count <= Self.perMinute ? .log : window.count == Self.perMinute + 1 ? .lastOne : .quiet
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Synchronization
 import TandemAPI
 
 /// The HTTP API on the broker's TLS port: connections that negotiate ALPN `http/1.1` get a
@@ -9,6 +10,9 @@ import TandemAPI
 struct HTTPSide: Sendable {
     private let http: HTTP1Channel
     private let logger: Logger
+    private let open = OpenConnections()
+    /// HTTP connections served at once; more are closed at once (the SSH side is not affected).
+    static let maxConnections = 512
 
     init(services: BrokerServices, metrics: (@Sendable () -> [UInt8])?, logger: Logger) {
         let router = Router(context: APIRequestContext.self)
@@ -36,6 +40,12 @@ struct HTTPSide: Sendable {
     func serve(_ channel: Channel, replacing guardHandler: ConnectionGuard) -> EventLoopFuture<Void> {
         let http = self.http
         let logger = self.logger
+        guard open.enter(limit: Self.maxConnections) else {
+            logger.warning("closed an HTTP connection from \(channel.remoteAddress?.ipAddress ?? "?"): \(Self.maxConnections) are already open")
+            return channel.close()
+        }
+        let open = self.open
+        channel.closeFuture.whenComplete { _ in open.leave() }
         guardHandler.markEstablished()
         return channel.pipeline.syncOperations.removeHandler(guardHandler).flatMap {
             http.setup(channel: channel, logger: logger)
@@ -43,4 +53,24 @@ struct HTTPSide: Sendable {
             Task { await http.handle(value: value, logger: logger) }
         }
     }
+}
+
+/// How many HTTP connections are open.
+final class OpenConnections: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more unless `limit` are open.
+    func enter(limit: Int) -> Bool {
+        var current = count.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = count.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func leave() { count.subtract(1, ordering: .relaxed) }
+
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -42,6 +42,9 @@ public actor Broker {
     var retiredCodes: [String: RetiredCode] = [:]
     var retiredOrder: [String] = []
     static let retiredCodesKept = 4096
+    /// Refusals of each caller's requests put on record in the current minute (`recordRefusal`).
+    var refusalsThisMinute: [String: (minute: Int, count: Int)] = [:]
+    static let refusalsRecordedPerMinute = 30
 
     struct RetiredCode {
         var id: SessionID

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import TandemAPI
 import TandemAudit
 import TandemCore
@@ -22,14 +23,16 @@ public struct AuditService: Sendable {
     public func verify(_ caller: Caller, ticket: Int) async throws -> VerificationView {
         let policy = Policy(broker: broker, caller: caller)
         _ = try await policy.visibleTicket(ticket, operation: "audit.verify")
-        return VerificationView(try await bundle(policy, ticket: ticket, forEveryone: true).verify())
+        let bundle = try await bundle(policy, ticket: ticket, forEveryone: true)
+        return VerificationView(try await Self.offPool { bundle.verify() })
     }
 
     /// The ticket's bundle as a tar archive, for verification anywhere; the export is on record.
     public func export(_ caller: Caller, ticket: Int) async throws -> Data {
         let policy = Policy(broker: broker, caller: caller)
         _ = try await policy.visibleTicket(ticket, operation: "audit.export")
-        let archive = try await bundle(policy, ticket: ticket).archive()
+        let bundle = try await bundle(policy, ticket: ticket)
+        let archive = try await Self.offPool { bundle.archive() }
         await broker.recordEvent(Exported(), session: nil, ticket: ticket, actor: caller.user.name)
         return archive
     }
@@ -44,11 +47,18 @@ public struct AuditService: Sendable {
     public func recording(_ caller: Caller, session id: SessionID, sha256: String) async throws -> Data {
         _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recording", content: true)
         let named = try await broker.store.events(sessionID: id.rawValue).contains { $0.data["recording_sha256"] == sha256 }
-        guard named, let data = FileManager.default.contents(atPath: recordingPath(sha256)) else {
+        let path = recordingPath(sha256)
+        guard named, let data = try await Self.offPool({ FileManager.default.contents(atPath: path) }) else {
             throw TandemError.notFound("recording \(sha256) of session \(id)")
         }
         await broker.recordEvent(RecordingViewed(recordingSha256: sha256), session: id, actor: caller.user.name)
         return data
+    }
+
+    /// Disk reads and hashing of whole recordings run on NIO's thread pool, not on the
+    /// cooperative threads the `Broker` actor and every session share.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     private func recordingPath(_ sha: String) -> String {
@@ -79,8 +89,9 @@ public struct AuditService: Sendable {
             }
             if !allowed {
                 withheld.append(sha)
-            } else if let data = FileManager.default.contents(atPath: recordingPath(sha)) {
-                recordings[sha] = data
+            } else {
+                let path = recordingPath(sha)
+                if let data = try await Self.offPool({ FileManager.default.contents(atPath: path) }) { recordings[sha] = data }
             }
         }
         return AuditBundle(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket),

@@ -12,7 +12,7 @@ struct Policy {
 
     /// Refuses, and puts the refusal itself on record.
     func deny(_ why: String, operation: String, session: SessionID? = nil, ticket: Int? = nil) async throws(TandemError) -> Never {
-        await broker.recordEvent(PermissionDenied(command: operation, role: user.role.rawValue, reason: why), session: session, ticket: ticket, actor: user.name)
+        await broker.recordRefusal(PermissionDenied(command: operation, role: user.role.rawValue, reason: why), session: session, ticket: ticket, actor: user.name)
         throw .permissionDenied(why)
     }
 
@@ -28,8 +28,8 @@ struct Policy {
         let ticket = try await broker.store.ticket(id: id)
         if let ticket, try await access.canSee(ticket) { return ticket }
         if ticket != nil {
-            await broker.recordEvent(PermissionDenied(command: operation, role: user.role.rawValue, reason: "not one of their tickets"),
-                                     session: nil, ticket: id, actor: user.name)
+            await broker.recordRefusal(PermissionDenied(command: operation, role: user.role.rawValue, reason: "not one of their tickets"),
+                                       session: nil, ticket: id, actor: user.name)
         }
         throw TandemError.notFound("ticket #\(id)")
     }

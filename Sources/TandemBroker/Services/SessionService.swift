@@ -43,8 +43,8 @@ public struct SessionService: Sendable {
         }
         guard s.technician == user.name || user.role == .admin else {
             // Answered like a session that does not exist; the refusal is on its ticket's chain.
-            await broker.recordEvent(PermissionDenied(command: "session.end", role: user.role.rawValue, reason: "not their session"),
-                                     session: id, ticket: s.ticketID, actor: user.name)
+            await broker.recordRefusal(PermissionDenied(command: "session.end", role: user.role.rawValue, reason: "not their session"),
+                                       session: id, ticket: s.ticketID, actor: user.name)
             throw TandemError.notFound("session \(id)")
         }
         // Answered once the end is on record (after every channel's end).

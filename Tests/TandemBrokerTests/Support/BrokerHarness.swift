@@ -37,7 +37,7 @@ final class BrokerHarness: Sendable {
     }
 
     /// `slowStore` puts that delay in front of every store call.
-    init(slowStore: Duration? = nil, configure: (inout BrokerConfig) -> Void = { _ in }) async throws {
+    init(slowStore: Duration? = nil, clock: any WallClock = SystemWallClock(), configure: (inout BrokerConfig) -> Void = { _ in }) async throws {
         let certs = try Self.certificates.get()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-harness-\(UUID().uuidString)").path
         let identity = try await BrokerAdmin.initialise(dataDirectory: dir)
@@ -51,7 +51,7 @@ final class BrokerHarness: Sendable {
         configure(&config)
         var logger = Logger(label: "harness")
         logger.logLevel = .critical
-        broker = Broker(config: config, identity: identity, store: store, logger: logger)
+        broker = Broker(config: config, identity: identity, store: store, clock: clock, logger: logger)
         server = try BrokerServer(broker: broker, logger: logger)
         listener = try await server.bind()
         clients = MultiThreadedEventLoopGroup(numberOfThreads: 2)
