@@ -21,18 +21,29 @@ struct Tandemd: AsyncParsableCommand {
 }
 
 struct DataOption: ParsableArguments {
-    @Option(name: .long, help: "The broker's data directory (database, keys, recordings).")
-    var data: String = ProcessInfo.processInfo.environment["TANDEM_DATA"] ?? "./tandem-data"
+    @Option(name: .customLong("data"), help: "The broker's data directory (database, keys, recordings). (default: ./tandem-data)")
+    var dataFlag: String?
     @Option(name: .long, help: ArgumentHelp(
-        "PostgreSQL instead of the SQLite file in --data: postgres://USER@HOST:PORT/DATABASE (or TANDEM_DATABASE).",
+        "PostgreSQL instead of the SQLite file in --data: postgres://USER@HOST:PORT/DATABASE.",
         discussion: "The password comes from TANDEM_DATABASE_PASSWORD or --database-password-file, never from a flag."))
     var database: String?
     @Option(name: .long, help: "A file holding the database password.") var databasePasswordFile: String?
 
-    func location() throws -> DatabaseLocation {
+    /// The data directory and the database, read like `serve`'s settings: the flag, else
+    /// TANDEM_DATA / TANDEM_DATABASE, else /etc/tandem/tandemd.conf.
+    func resolved() throws -> (data: String, database: DatabaseLocation) {
         if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
-        return try DatabaseLocation.resolve(dataDirectory: data, database: database ?? ProcessInfo.processInfo.environment["TANDEM_DATABASE"],
-                                     passwordFile: databasePasswordFile)
+        let sources: SettingsSources
+        do {
+            sources = try SettingsSources(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
+                                          defaultFile: "/etc/tandem/tandemd.conf")
+        } catch let error as TandemError {
+            throw ValidationError(error.description)
+        }
+        let data = sources.string("data", default: "./tandem-data")
+        return (data, try DatabaseLocation.resolve(dataDirectory: data, database: sources.string("database"),
+                                                   passwordFile: sources.string("database-password-file"),
+                                                   password: sources.secret("database-password")))
     }
 }
 
@@ -42,8 +53,9 @@ extension Tandemd {
         @OptionGroup var options: DataOption
 
         func run() async throws {
-            let identity = try await BrokerAdmin.initialise(dataDirectory: options.data, database: try options.location())
-            print("Initialised \(options.data)")
+            let (data, database) = try options.resolved()
+            let identity = try await BrokerAdmin.initialise(dataDirectory: data, database: database)
+            print("Initialised \(data)")
             print("Broker SSH key fingerprint: \(identity.fingerprint)")
             print("Give technicians this fingerprint: their 'tandem' checks it on every connection.")
             print("Audit public key (give to auditors): \(identity.auditPublicKeyText)")
@@ -55,7 +67,7 @@ extension Tandemd {
         @OptionGroup var options: DataOption
 
         func run() throws {
-            let identity = try BrokerIdentity.load(from: options.data)
+            let identity = try BrokerIdentity.load(from: try options.resolved().data)
             print("SSH fingerprint:  \(identity.fingerprint)")
             print("SSH public key:   \(identity.publicKeyLine)")
             print("audit public key: \(identity.auditPublicKeyText)")
@@ -73,7 +85,8 @@ extension Tandemd {
         @OptionGroup var options: DataOption
 
         func run() async throws {
-            let result = await BrokerCheck.run(dataDirectory: options.data, database: try options.location())
+            let (data, database) = try options.resolved()
+            let result = await BrokerCheck.run(dataDirectory: data, database: database)
             for line in result.lines { print(line) }
             throw ExitCode(result.ok ? 0 : 1)
         }
@@ -102,7 +115,8 @@ extension Tandemd {
             }
 
             func run() async throws {
-                try await BrokerAdmin.addUser(dataDirectory: options.data, database: try options.location(), name: name, role: Role(rawValue: role)!, keyFile: key)
+                let (data, database) = try options.resolved()
+                try await BrokerAdmin.addUser(dataDirectory: data, database: database, name: name, role: Role(rawValue: role)!, keyFile: key)
                 print("Added \(role) \(name).")
             }
         }
@@ -111,7 +125,8 @@ extension Tandemd {
             static let configuration = CommandConfiguration(abstract: "List registered people, their status and key fingerprints.")
             @OptionGroup var options: DataOption
             func run() async throws {
-                for u in try await BrokerAdmin.withStore(options.data, database: try options.location(), { try await $0.users() }) {
+                let (data, database) = try options.resolved()
+                for u in try await BrokerAdmin.withStore(data, database: database, { try await $0.users() }) {
                     let keys = u.publicKeys.map { BrokerIdentity.fingerprint(ofOpenSSHLine: $0) }.joined(separator: ",")
                     print("\(u.name)\t\(u.role.rawValue)\t\(u.status.rawValue)\t\(keys.isEmpty ? "-" : keys)")
                 }
@@ -123,7 +138,8 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.setEnabled(dataDirectory: options.data, database: try options.location(), name: name, enabled: false)
+                let (data, database) = try options.resolved()
+                try await BrokerAdmin.setEnabled(dataDirectory: data, database: database, name: name, enabled: false)
                 print("Disabled \(name); their live sessions end.")
             }
         }
@@ -133,7 +149,8 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.setEnabled(dataDirectory: options.data, database: try options.location(), name: name, enabled: true)
+                let (data, database) = try options.resolved()
+                try await BrokerAdmin.setEnabled(dataDirectory: data, database: database, name: name, enabled: true)
                 print("Enabled \(name).")
             }
         }
@@ -145,7 +162,8 @@ extension Tandemd {
             @OptionGroup var options: DataOption
             @Argument(help: "Login name.") var name: String
             func run() async throws {
-                try await BrokerAdmin.removeUser(dataDirectory: options.data, database: try options.location(), name: name)
+                let (data, database) = try options.resolved()
+                try await BrokerAdmin.removeUser(dataDirectory: data, database: database, name: name)
                 print("Removed \(name).")
             }
         }
@@ -161,7 +179,8 @@ extension Tandemd {
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "OpenSSH public key file.") var keyFile: String
                 func run() async throws {
-                    try await BrokerAdmin.addKey(dataDirectory: options.data, database: try options.location(), name: name, keyFile: keyFile)
+                    let (data, database) = try options.resolved()
+                    try await BrokerAdmin.addKey(dataDirectory: data, database: database, name: name, keyFile: keyFile)
                     print("Added a key for \(name).")
                 }
             }
@@ -172,7 +191,8 @@ extension Tandemd {
                 @Argument(help: "Login name.") var name: String
                 @Argument(help: "The OpenSSH public key file of the key to remove.") var keyFile: String
                 func run() async throws {
-                    try await BrokerAdmin.removeKey(dataDirectory: options.data, database: try options.location(), name: name, keyFile: keyFile)
+                    let (data, database) = try options.resolved()
+                    try await BrokerAdmin.removeKey(dataDirectory: data, database: database, name: name, keyFile: keyFile)
                     print("Removed the key from \(name).")
                 }
             }

@@ -4,6 +4,7 @@ import NIOSSH
 import TandemAPI
 import TandemAudit
 import TandemCore
+import TandemSimulation
 import TandemStore
 import XCTest
 
@@ -55,8 +56,11 @@ final class AuthorizationMatrixTests: XCTestCase {
         XCTAssertEqual(got, want, "\(request.operation) as \(caller.user.name)", file: file, line: line)
     }
 
+    private var keys: [String: NIOSSHPrivateKey] = [:]
+
     private func user(_ harness: BrokerHarness, _ name: String, _ role: Role) async throws -> User {
         let key = NIOSSHPrivateKey(ed25519Key: Curve25519.Signing.PrivateKey())
+        keys[name] = key
         try await harness.store.addUser(name: name, role: role, publicKey: String(openSSHPublicKey: key.publicKey), now: Date())
         let stored = try await harness.store.user(named: name)
         return try XCTUnwrap(stored)
@@ -143,6 +147,17 @@ final class AuthorizationMatrixTests: XCTestCase {
         XCTAssertFalse(ownerTokens.isEmpty)
         XCTAssertEqual(Set(ownerTokens), ["load"], "only the owner's own tokens")
         XCTAssertEqual(Set(everyToken), ["load", "bob", "carol", "dave"], "an admin sees every token")
+
+        // The SSH control channel gives the same answers (exit status 0, 1 for not found, 3 for forbidden).
+        for (name, request, status) in [("bob", ControlRequest.ticketShow(ticket: ticket), 1), ("carol", .ticketNew(title: "x", requester: "y"), 3),
+                                        ("carol", .ticketShow(ticket: ticket), 0), ("bob", .auditRecordings(mine), 1)] {
+            let env = harness.environment
+            let technician = try await LoadTechnician.connect(broker: env.broker, tls: env.technicianTLS, user: name,
+                                                             key: try XCTUnwrap(keys[name]), group: env.group).get()
+            let got = try await technician.run(request) { _ in }.get()
+            technician.close()
+            XCTAssertEqual(got, status, "\(request.operation) as \(name) over SSH")
+        }
 
         // Assigning: its creator or an admin; an auditor reads it but may not give it away.
         await expect(services, .ticketAssign(ticket: other, user: "dave"), bob, .hidden)
