@@ -88,8 +88,10 @@ start_tandem() {
   ssh-keygen -q -t ed25519 -N '' -f "$work/tech"
   "$bin/tandemd" init --data "$work/broker" >/dev/null
   "$bin/tandemd" user add bench --role technician --key "$work/tech.pub" --data "$work/broker" >/dev/null
+  # Exec output is recorded, and 256 MiB of random bytes is over 1 GiB as asciicast JSON: the
+  # default cap (1 GiB a session) would end the session after the first run.
   "$bin/tandemd" serve --data "$work/broker" --listen 127.0.0.1:0 --cert "$work/certs/broker.crt" --key "$work/certs/broker.key" \
-    >"$work/tandemd.out" 2>"$work/tandemd.log" &
+    --max-recording-bytes "${BENCH_MAX_RECORDING_BYTES:-68719476736}" >"$work/tandemd.out" 2>"$work/tandemd.log" &
   pids+=($!)
   for _ in $(seq 1 100); do grep -q listening "$work/tandemd.out" 2>/dev/null && break; sleep 0.1; done
   local port fp

@@ -15,7 +15,9 @@ cpu_ms() { awk '{print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$bro
 measure() {
   local cpu=() rate=() a b s e
   for _ in $(seq 1 "$runs"); do
-    a=$(cpu_ms); s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); b=$(cpu_ms)
+    a=$(cpu_ms); s=$(date +%s.%N)
+    "$@" >/dev/null 2>"$work/measure.err" || { echo "profile: '$*' failed: $(tail -c 300 "$work/measure.err")" >&2; exit 1; }
+    e=$(date +%s.%N); b=$(cpu_ms)
     cpu+=("$(echo "($b - $a) / $size_mib" | bc -l)")
     rate+=("$(echo "$size_mib / ($e - $s)" | bc -l)")
   done
