@@ -1,13 +1,19 @@
 import Foundation
 
-/// Who the caller is to the broker.
+/// A person registered at the broker: the caller (`whoami`), or one of everyone (`user.list`, admins).
 public struct UserView: Codable, Sendable, Equatable {
     public var name: String
     public var role: String
+    /// active, disabled or removed (in `user.list`).
+    public var status: String?
+    /// SHA256 fingerprints of their SSH keys (in `user.list`).
+    public var keys: [String]?
 
-    public init(name: String, role: String) {
+    public init(name: String, role: String, status: String? = nil, keys: [String]? = nil) {
         self.name = name
         self.role = role
+        self.status = status
+        self.keys = keys
     }
 }
 

@@ -80,6 +80,7 @@ extension ControlRequest: Codable {
             }
             self = .tokenRevoke(id: id)
         case "whoami": self = .whoami
+        case "user.list": self = .userList
         default:
             throw DecodingError.dataCorruptedError(forKey: .op, in: c, debugDescription: "unknown operation '\(op.prefix(40))'")
         }
@@ -92,7 +93,7 @@ extension ControlRequest: Codable {
         case .ticketNew(let title, let requester):
             try c.encode(title, forKey: .title)
             try c.encode(requester, forKey: .requester)
-        case .ticketList, .tokenList, .whoami: break
+        case .ticketList, .tokenList, .whoami, .userList: break
         case .ticketShow(let ticket), .auditVerify(let ticket), .auditExport(let ticket): try c.encode(ticket, forKey: .ticket)
         case .ticketAssign(let ticket, let user):
             try c.encode(ticket, forKey: .ticket)

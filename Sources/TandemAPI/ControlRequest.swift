@@ -23,6 +23,7 @@ public enum ControlRequest: Sendable, Equatable {
     case tokenList
     case tokenRevoke(id: String)
     case whoami
+    case userList
 
     /// Whose timeline an auditor asks for.
     public enum AuditSubject: Sendable, Equatable {
@@ -59,6 +60,7 @@ public enum ControlRequest: Sendable, Equatable {
         case .tokenList: "token.list"
         case .tokenRevoke: "token.revoke"
         case .whoami: "whoami"
+        case .userList: "user.list"
         }
     }
 }

@@ -52,9 +52,10 @@ extension Tandemd {
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
             // environment's and the config file's are read through one layer, first source wins.
+            // Flags are handed over as parsed: ArgumentParser knows which word is whose value.
             let settingsSources: SettingsSources
             do {
-                settingsSources = try SettingsSources(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
+                settingsSources = try SettingsSources(flags: flags, configFile: config, environment: ProcessInfo.processInfo.environment,
                                                       defaultFile: "/etc/tandem/tandemd.conf")
             } catch let error as TandemError {
                 throw ValidationError(error.description)
@@ -86,6 +87,18 @@ extension Tandemd {
             await store.close()
         }
 
+        /// The flags given, by setting name.
+        var flags: [String: String?] {
+            ["data": data, "listen": listen, "cert": cert, "key": key, "code-ttl": codeTtl.map { "\($0)" },
+             "guess-limit": guessLimit.map { "\($0)" }, "guess-window": guessWindow.map { "\($0)" },
+             "handshake-timeout": handshakeTimeout.map { "\($0)" }, "consent-timeout": consentTimeout.map { "\($0)" },
+             "capture-files": captureFiles, "capture-max-bytes": captureMaxBytes.map { "\($0)" },
+             "on-recording-failure": onRecordingFailure, "max-recording-bytes": maxRecordingBytes.map { "\($0)" },
+             "storage-reserve-bytes": storageReserveBytes.map { "\($0)" }, "shutdown-grace": shutdownGrace.map { "\($0)" },
+             "database": database, "database-password-file": databasePasswordFile, "log-format": logFormat,
+             "metrics-listen": metricsListen]
+        }
+
         /// Every setting of `serve`, by name, from the sources.
         static func settings(from sources: SettingsSources) throws
             -> (BrokerConfig, grace: Duration, metrics: (host: String, port: Int)?, logFormat: String) {
@@ -96,21 +109,21 @@ extension Tandemd {
                                             keyPath: sources.string("key", default: "certs/out/broker.key"))
                 settings.host = listen.host
                 settings.port = listen.port
-                settings.codeLifetime = try sources.positive("code-ttl", default: 600)
-                let limit = try sources.count("guess-limit", default: 5)
+                settings.codeLifetime = try sources.number("code-ttl", default: 600, in: 10...86_400)
+                let limit = try sources.count("guess-limit", default: 5, in: 1...10_000)
                 settings.guessLimits = GuessLimiter.Limits(perSource: limit, global: max(100, limit * 20),
-                                                           window: try sources.positive("guess-window", default: 300))
-                settings.handshakeTimeout = try sources.positive("handshake-timeout", default: 20)
-                settings.consentTimeout = try sources.positive("consent-timeout", default: 300)
+                                                           window: try sources.number("guess-window", default: 300, in: 1...86_400))
+                settings.handshakeTimeout = try sources.number("handshake-timeout", default: 20, in: 1...3600)
+                settings.consentTimeout = try sources.number("consent-timeout", default: 300, in: 5...3600)
                 settings.captureFiles = try sources.choice("capture-files", ["on": true, "off": false, "yes": true, "no": false,
                                                                              "true": true, "false": false], default: false)
-                settings.captureLimit = try sources.count("capture-max-bytes", default: 104_857_600)
+                settings.captureLimit = try sources.count("capture-max-bytes", default: 104_857_600, in: 1...(1 << 40))
                 settings.onRecordingFailure = try sources.choice("on-recording-failure", [
                     RecordingFailurePolicy.endSession.rawValue: .endSession, RecordingFailurePolicy.continueUnrecorded.rawValue: .continueUnrecorded,
                 ], default: .endSession)
-                settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824)
-                settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608)
-                let grace = Duration.seconds(try sources.positive("shutdown-grace", default: 10))
+                settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824, in: 1...(1 << 50))
+                settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608, in: 1...(1 << 34))
+                let grace = Duration.seconds(try sources.number("shutdown-grace", default: 10, in: 0.1...3600))
                 let metrics = try sources.address("metrics-listen", default: nil)
                 let format = try sources.choice("log-format", ["text": "text", "json": "json"], default: "text")
                 return (settings, grace, metrics, format)

@@ -28,15 +28,18 @@ struct DataOption: ParsableArguments {
         discussion: "The password comes from TANDEM_DATABASE_PASSWORD or --database-password-file, never from a flag."))
     var database: String?
     @Option(name: .long, help: "A file holding the database password.") var databasePasswordFile: String?
+    @Option(name: .long, help: "Read data, database and database-password-file from this file too (e.g. /etc/tandem/tandemd.conf).")
+    var config: String?
 
     /// The data directory and the database, read like `serve`'s settings: the flag, else
-    /// TANDEM_DATA / TANDEM_DATABASE, else /etc/tandem/tandemd.conf.
+    /// TANDEM_DATA / TANDEM_DATABASE, else the file given with --config. Unlike `serve`, no file
+    /// is read unless named: a check of a restored copy must not reach the live database.
     func resolved() throws -> (data: String, database: DatabaseLocation) {
         if let database, DatabaseLocation.hasPassword(database) { throw DatabaseLocationError.passwordOnCommandLine }
         let sources: SettingsSources
         do {
-            sources = try SettingsSources(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment,
-                                          defaultFile: "/etc/tandem/tandemd.conf")
+            sources = try SettingsSources(flags: ["data": dataFlag, "database": database, "database-password-file": databasePasswordFile],
+                                          configFile: config, environment: ProcessInfo.processInfo.environment, defaultFile: nil)
         } catch let error as TandemError {
             throw ValidationError(error.description)
         }

@@ -116,6 +116,10 @@ final class HTTPAPITests: XCTestCase {
         XCTAssertEqual(try call(fx, "DELETE", "/v1/tokens/\(spareID)", token: alice).status, 200)
         XCTAssertEqual(try call(fx, "DELETE", "/v1/tokens/\(spareID)", token: carol).status, 404, "someone else's token is unknown to carol")
         XCTAssertEqual(try call(fx, "GET", "/metrics", token: dave).status, 200)
+        let users = try call(fx, "GET", "/v1/users", token: dave)
+        XCTAssertEqual(users.array.compactMap { $0["name"] as? String }, ["alice", "bob", "carol", "dave"], users.body)
+        XCTAssertTrue((users.array.first?["keys"] as? [String])?.first?.hasPrefix("SHA256:") ?? false, users.body)
+        XCTAssertEqual(try call(fx, "GET", "/v1/users", token: alice).status, 403, "admins only")
 
         // Refusals: each answered in JSON, each logged with the token's public id only.
         XCTAssertEqual(try call(fx, "GET", "/v1/me", token: spare).status, 401)

@@ -107,6 +107,7 @@ final class AuthorizationMatrixTests: XCTestCase {
 
         let rows: [(ControlRequest, [Outcome])] = [
             (.whoami, [.ok, .ok, .ok, .ok]),
+            (.userList, [.denied, .denied, .denied, .ok]),
             (.ticketList, [.ok, .ok, .ok, .ok]),
             (.ticketShow(ticket: ticket), [.ok, .hidden, .ok, .ok]),
             (.ticketShow(ticket: 999), [.absent, .absent, .absent, .absent]),

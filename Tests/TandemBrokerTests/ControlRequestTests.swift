@@ -16,12 +16,12 @@ final class ControlRequestTests: XCTestCase {
             .exec(s, command: "ls -l 'a b' | wc -l"), .sftp(s), .auditLog(.ticket(3)), .auditLog(.session(s)),
             .auditVerify(ticket: 3), .auditExport(ticket: 3), .auditRecordings(s),
             .auditRecording(s, sha256: String(repeating: "ab", count: 32)), .tokenNew(name: "ci", expiresIn: 3600),
-            .tokenList, .tokenRevoke(id: "tok_0011aabbccdd"), .whoami,
+            .tokenList, .tokenRevoke(id: "tok_0011aabbccdd"), .whoami, .userList,
         ]
         for request in all {
             XCTAssertEqual(try AttachLine.request(request.json), request, request.json)
         }
-        XCTAssertEqual(Set(all.map(\.operation)).count, 19, "every operation is covered")
+        XCTAssertEqual(Set(all.map(\.operation)).count, 20, "every operation is covered")
     }
 
     func testRefusesMalformedAndHostileRequestsWithTheFieldNamed() {

@@ -3,8 +3,8 @@ import Foundation
 import TandemCore
 
 /// tandemd's settings from three sources through swift-configuration, the first that has a key
-/// wins: flags (`--code-ttl 600`), the environment (`TANDEM_CODE_TTL=600`), then the config file
-/// (`code-ttl = 600`, see deploy/tandemd.conf).
+/// wins: flags (`--code-ttl 600`, as ArgumentParser read them), the environment
+/// (`TANDEM_CODE_TTL=600`), then the config file (`code-ttl = 600`, see deploy/tandemd.conf).
 ///
 /// Every setting has one name and is read in one place; a value that does not fit is refused
 /// with its name, never silently replaced by the default.
@@ -17,22 +17,36 @@ public struct SettingsSources: Sendable {
     /// environment (or, for the database password, a file named in the settings).
     static let secrets: Set<String> = ["DATABASE_PASSWORD"]
 
-    public init(arguments: [String], environment: [String: String], defaultFile: String?) throws {
-        let flags = CommandLineArgumentsProvider(arguments: arguments)
+    /// `flags` are the values ArgumentParser parsed, by setting name (`"code-ttl": "600"`; nil when
+    /// not given): it already knows which word is whose value. `configFile` is `--config`; without
+    /// it `defaultFile` is read when it exists.
+    public init(flags: [String: String?], configFile: String?, environment: [String: String], defaultFile: String?) throws {
+        let given = Dictionary(flags.compactMap { key, value in value.map { (Self.variableName(key), $0) } }
+                                   .filter { !Self.secrets.contains($0.0) }, uniquingKeysWith: { first, _ in first })
         let env = EnvironmentVariablesProvider(environmentVariables: Self.tandemVariables(environment),
                                                secretsSpecifier: .specific(Self.secrets))
-        // Which file: --config, else the default when it exists. Not TANDEM_CONFIG: that names the
-        // technician CLI's file, and a shell may well export it.
-        let chosen = ConfigReader(provider: flags).string(forKey: "config")
-        let paths = chosen.map { [$0] } ?? defaultFile.map { [$0] } ?? []
-        let config = try KeyValueConfig.load(firstOf: paths)
-        if let chosen, config.values.isEmpty, !FileManager.default.fileExists(atPath: (chosen as NSString).expandingTildeInPath) {
-            throw TandemError.invalidArgument("config file \(chosen) does not exist")
+        // Not TANDEM_CONFIG: that names the technician CLI's file, and a shell may well export it.
+        var values: [String: String] = [:]
+        if let configFile {
+            let path = (configFile as NSString).expandingTildeInPath
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw TandemError.invalidArgument("config file \(configFile) does not exist or cannot be read")
+            }
+            values = try KeyValueConfig.load(firstOf: [path]).values
+            file = configFile
+        } else if let defaultFile, FileManager.default.fileExists(atPath: defaultFile) {
+            guard FileManager.default.isReadableFile(atPath: defaultFile) else {
+                throw TandemError.invalidArgument("config file \(defaultFile) cannot be read")
+            }
+            values = try KeyValueConfig.load(firstOf: [defaultFile]).values
+            file = defaultFile
+        } else {
+            file = nil
         }
-        file = config.values.isEmpty ? nil : paths.first
-        let fromFile = Dictionary(config.values.map { (Self.variableName($0.key), $0.value) }.filter { !Self.secrets.contains($0.0) },
+        let fromFile = Dictionary(values.map { (Self.variableName($0.key), $0.value) }.filter { !Self.secrets.contains($0.0) },
                                   uniquingKeysWith: { first, _ in first })
-        reader = ConfigReader(providers: [flags, env, EnvironmentVariablesProvider(environmentVariables: fromFile)])
+        reader = ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: given), env,
+                                          EnvironmentVariablesProvider(environmentVariables: fromFile)])
     }
 
     /// `TANDEM_CODE_TTL` → `CODE_TTL`: the environment provider's name for the key `code-ttl`.
@@ -60,22 +74,26 @@ public struct SettingsSources: Sendable {
         return reader.string(forKey: ConfigKey([key]), isSecret: true)
     }
 
-    /// A number above zero.
-    public func positive(_ key: String, default fallback: Double) throws -> Double {
+    /// A number of seconds (or any quantity) from `range`.
+    public func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
         guard string(key) != nil else { return fallback }
-        guard let value = try? reader.requiredDouble(forKey: ConfigKey([key])), value > 0, value.isFinite else {
-            throw TandemError.invalidArgument("\(key) must be a number above 0 (\(Self.sources(key)))")
+        guard let value = try? reader.requiredDouble(forKey: ConfigKey([key])), range.contains(value) else {
+            throw TandemError.invalidArgument("\(key) must be a number from \(Self.show(range.lowerBound)) to \(Self.show(range.upperBound)) (\(Self.sources(key)))")
         }
         return value
     }
 
-    /// A whole number above zero.
-    public func count(_ key: String, default fallback: Int) throws -> Int {
+    /// A whole number from `range`.
+    public func count(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard string(key) != nil else { return fallback }
-        guard let value = try? reader.requiredInt(forKey: ConfigKey([key])), value > 0 else {
-            throw TandemError.invalidArgument("\(key) must be a whole number above 0 (\(Self.sources(key)))")
+        guard let value = try? reader.requiredInt(forKey: ConfigKey([key])), range.contains(value) else {
+            throw TandemError.invalidArgument("\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound) (\(Self.sources(key)))")
         }
         return value
+    }
+
+    private static func show(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     /// One of a few words.

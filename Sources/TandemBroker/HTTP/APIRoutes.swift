@@ -15,6 +15,7 @@ struct APIRoutes {
     /// Method, path (Hummingbird's `:name` for parameters), operation, and the status of a success.
     static let table: [(method: HTTPRequest.Method, path: String, operation: String, created: Bool)] = [
         (.get, "/v1/me", "whoami", false),
+        (.get, "/v1/users", "user.list", false),
         (.get, "/v1/tickets", "ticket.list", false),
         (.post, "/v1/tickets", "ticket.new", true),
         (.get, "/v1/tickets/:ticket", "ticket.show", false),
@@ -69,7 +70,7 @@ struct APIRoutes {
             return APIResponse.failure(ServiceFailure(TandemError.frameTooLarge(context.maxUploadSize + 1, limit: context.maxUploadSize)))
         } catch {
             let failure = ServiceFailure(error)
-            failure.log("API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200))", to: logger)
+            failure.log("API request \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200))", to: logger)
             if failure.httpStatus == 401 || failure.httpStatus == 403 {
                 logger.notice("refused API request \(operation) for \(TerminalText.field(caller.user.name, limit: 64)) (\(caller.via)): \(TerminalText.field(failure.view.error.message, limit: 300))")
             }

@@ -36,31 +36,46 @@ struct BearerAuthentication: RouterMiddleware {
         let host = context.peerHost
         switch logBudget.admit(host) {
         case .log:
-            logger.notice("refused API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200)) from \(context.peer): \(why)")
+            logger.notice("refused API request \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200)) from \(context.peer): \(why)")
         case .lastOne:
-            logger.warning("more than \(RefusalLogBudget.perMinute) refused API requests from \(host) this minute: the rest are counted, not logged")
+            logger.warning("too many refused API requests this minute (from \(host) or in all): the rest are counted, not logged")
         case .quiet:
             break
         }
     }
 }
 
-/// At most `perMinute` log lines a minute for the refusals of one source: a client guessing
-/// tokens must not fill the broker's log. Every refusal is still counted in the metrics.
+/// At most `perMinute` log lines a minute for the refusals of one source, and `allPerMinute`
+/// from every source together: a client guessing tokens (from one address or many) must not
+/// fill the broker's log. Every refusal is still counted in the metrics.
 final class RefusalLogBudget: Sendable {
     static let perMinute = 20
+    static let allPerMinute = 200
+    static let sourcesKept = 4096
     enum Verdict { case log, lastOne, quiet }
-    private let windows = Mutex<[String: (minute: Int, count: Int)]>([:])
+    private struct State {
+        var minute = 0
+        var all = 0
+        var sources: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
 
     func admit(_ source: String, now: Date = Date()) -> Verdict {
         let minute = Int(now.timeIntervalSince1970 / 60)
-        return windows.withLock { windows in
-            if windows.count > 4096 { windows = windows.filter { $0.value.minute == minute } }
-            var window = windows[source].flatMap { $0.minute == minute ? $0 : nil } ?? (minute: minute, count: 0)
-            window.count += 1
-            windows[source] = window
-            return window.count <= Self.perMinute ? .log : window.count == Self.perMinute + 1 ? .lastOne : .quiet
+        return state.withLock { state in
+            if state.minute != minute { state = State(minute: minute) }
+            state.all += 1
+            guard state.all <= Self.allPerMinute else { return state.all == Self.allPerMinute + 1 ? .lastOne : .quiet }
+            guard state.sources[source] != nil || state.sources.count < Self.sourcesKept else { return .quiet }
+            let count = (state.sources[source] ?? 0) + 1
+            state.sources[source] = count
+            return count <= Self.perMinute ? .log : count == Self.perMinute + 1 ? .lastOne : .quiet
         }
+    }
+
+    /// A request path for the log, with any whole token in it cut to its public part.
+    static func redacted(_ path: String) -> String {
+        path.replacing(/(tok_[0-9a-f]{12})\.[A-Za-z0-9_\-]+/) { "\($0.1).…" }
     }
 }
 
@@ -83,7 +98,7 @@ struct APIErrors: RouterMiddleware {
             return APIResponse.error(ErrorView(code: code, message: message), status: error.status.code >= 500 ? .internalServerError : error.status)
         } catch {
             let failure = ServiceFailure(error)
-            failure.log("API request \(request.method) \(TerminalText.field(request.uri.path, limit: 200))", to: logger)
+            failure.log("API request \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200))", to: logger)
             return APIResponse.failure(failure)
         }
     }

@@ -11,8 +11,11 @@ struct HTTPSide: Sendable {
     private let http: HTTP1Channel
     private let logger: Logger
     private let open = OpenConnections()
-    /// HTTP connections served at once; more are closed at once (the SSH side is not affected).
+    private let refusedLog = RefusalLogBudget()
+    /// HTTP connections served at once, and from one address; more are closed at once (the SSH
+    /// side is not affected).
     static let maxConnections = 512
+    static let maxConnectionsPerSource = 32
 
     init(services: BrokerServices, metrics: (@Sendable () -> [UInt8])?, logger: Logger) {
         let router = Router(context: APIRequestContext.self)
@@ -40,12 +43,15 @@ struct HTTPSide: Sendable {
     func serve(_ channel: Channel, replacing guardHandler: ConnectionGuard) -> EventLoopFuture<Void> {
         let http = self.http
         let logger = self.logger
-        guard open.enter(limit: Self.maxConnections) else {
-            logger.warning("closed an HTTP connection from \(channel.remoteAddress?.ipAddress ?? "?"): \(Self.maxConnections) are already open")
+        let source = channel.remoteAddress?.ipAddress ?? "?"
+        guard open.enter(source, limit: Self.maxConnections, perSource: Self.maxConnectionsPerSource) else {
+            if refusedLog.admit(source) == .log {
+                logger.warning("closed an HTTP connection from \(source): \(Self.maxConnectionsPerSource) from it or \(Self.maxConnections) in all are already open")
+            }
             return channel.close()
         }
         let open = self.open
-        channel.closeFuture.whenComplete { _ in open.leave() }
+        channel.closeFuture.whenComplete { _ in open.leave(source) }
         guardHandler.markEstablished()
         return channel.pipeline.syncOperations.removeHandler(guardHandler).flatMap {
             http.setup(channel: channel, logger: logger)
@@ -55,22 +61,28 @@ struct HTTPSide: Sendable {
     }
 }
 
-/// How many HTTP connections are open.
+/// How many HTTP connections are open, in all and from each address.
 final class OpenConnections: Sendable {
-    private let count = Atomic<Int>(0)
+    private let counts = Mutex<(all: Int, bySource: [String: Int])>((0, [:]))
 
-    /// Counts one more unless `limit` are open.
-    func enter(limit: Int) -> Bool {
-        var current = count.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = count.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
+    /// Counts one more from `source` unless `limit` are open, or `perSource` from it.
+    func enter(_ source: String, limit: Int, perSource: Int) -> Bool {
+        counts.withLock { counts in
+            let mine = counts.bySource[source] ?? 0
+            guard counts.all < limit, mine < perSource else { return false }
+            counts.all += 1
+            counts.bySource[source] = mine + 1
+            return true
         }
-        return false
     }
 
-    func leave() { count.subtract(1, ordering: .relaxed) }
+    func leave(_ source: String) {
+        counts.withLock { counts in
+            counts.all -= 1
+            let mine = (counts.bySource[source] ?? 1) - 1
+            counts.bySource[source] = mine > 0 ? mine : nil
+        }
+    }
 
-    var value: Int { count.load(ordering: .relaxed) }
+    var value: Int { counts.withLock { $0.all } }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TandemAudit
 import TandemCore
+import TandemText
 import TandemStore
 
 // MARK: - Creating sessions and redeeming codes
@@ -20,7 +21,13 @@ extension Broker {
             id: id, ticketID: ticketID, technician: technician, scopes: scopes, codeHash: code.hash(key: identity.codeKey),
             state: .pending, created: now, expires: now.addingTimeInterval(config.codeLifetime),
             timeLimitSeconds: timeLimit ?? config.defaultTimeLimit, endReason: nil)
-        do { try await store.createSession(newSession) } catch { throw .io("could not store the session: \(error)") }
+        do {
+            try await store.createSession(newSession)
+        } catch {
+            // The detail is the operator's; the technician learns what to do.
+            logger.error("could not store session \(id): \(TerminalText.field("\(error)", limit: 500))")
+            throw .io("the broker could not store the session; try again, and tell its operator if it goes on")
+        }
         // Stopping began while the row was written: it stays pending and is closed at the next start.
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),

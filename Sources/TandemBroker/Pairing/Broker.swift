@@ -45,6 +45,7 @@ public actor Broker {
     /// Refusals of each caller's requests put on record in the current minute (`recordRefusal`).
     var refusalsThisMinute: [String: (minute: Int, count: Int)] = [:]
     static let refusalsRecordedPerMinute = 30
+    static let refusalWindowsKept = 4096
 
     struct RetiredCode {
         var id: SessionID

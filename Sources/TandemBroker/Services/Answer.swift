@@ -38,7 +38,8 @@ extension BrokerServices {
         case .tokenNew(let name, let seconds): return .one(try await tokens.mint(caller, name: name, expiresIn: seconds))
         case .tokenList: return .many(try await tokens.list(caller))
         case .tokenRevoke(let id): return .one(try await tokens.revoke(caller, id: id))
-        case .whoami: return .one(UserView(name: caller.user.name, role: caller.user.role.rawValue))
+        case .whoami: return .one(users.me(caller))
+        case .userList: return .many(try await users.list(caller))
         case .shell, .exec, .sftp:
             // Relays, not services: the SSH side attaches them to the agent; nothing else can.
             throw TandemError.invalidArgument("\(request.operation) is a relay to the end-user's machine: use 'tandem \(request.operation)'")

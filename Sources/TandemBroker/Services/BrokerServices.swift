@@ -14,6 +14,7 @@ public struct BrokerServices: Sendable {
     public var sessions: SessionService { SessionService(broker: broker) }
     public var audit: AuditService { AuditService(broker: broker) }
     public var tokens: TokenService { TokenService(broker: broker) }
+    public var users: UserService { UserService(broker: broker) }
 
     /// The caller, once their account is known to be still active: the operator may have
     /// disabled them since their connection logged in or their token was made.
