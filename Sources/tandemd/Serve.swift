@@ -109,7 +109,7 @@ extension Tandemd {
                                             keyPath: sources.string("key", default: "certs/out/broker.key"))
                 settings.host = listen.host
                 settings.port = listen.port
-                settings.codeLifetime = try sources.number("code-ttl", default: 600, in: 10...86_400)
+                settings.codeLifetime = try sources.number("code-ttl", default: 600, in: 1...86_400)
                 let limit = try sources.count("guess-limit", default: 5, in: 1...10_000)
                 settings.guessLimits = GuessLimiter.Limits(perSource: limit, global: max(100, limit * 20),
                                                            window: try sources.number("guess-window", default: 300, in: 1...86_400))

@@ -19,7 +19,7 @@ final class SettingsSourcesTests: XCTestCase {
                                           environment: ["TANDEM_CODE_TTL": "60", "TANDEM_GUESS_LIMIT": "9", "HOME": "/root"],
                                           defaultFile: nil)
         XCTAssertEqual(sources.file, conf)
-        XCTAssertEqual(try sources.number("code-ttl", default: 600, in: 10...86_400), 90, "the flag")
+        XCTAssertEqual(try sources.number("code-ttl", default: 600, in: 1...86_400), 90, "the flag")
         XCTAssertEqual(try sources.count("guess-limit", default: 5, in: 1...100), 9, "the environment, as the flag was not given")
         XCTAssertEqual(try sources.address("listen", default: "127.0.0.1:8443")?.port, 9000, "the file")
         XCTAssertEqual(sources.string("data"), "/srv/a,b c", "a flag's value is taken whole, commas and spaces too")
@@ -33,7 +33,7 @@ final class SettingsSourcesTests: XCTestCase {
         let conf = try file("code-ttl = ten\nguess-limit = -3\nlisten = nowhere\nlog-format = xml\nhandshake-timeout = 1e16\n")
         let sources = try SettingsSources(flags: [:], configFile: conf, environment: ["TANDEM_SHUTDOWN_GRACE": "0"], defaultFile: nil)
         for (key, read, says) in [
-            ("code-ttl", { _ = try sources.number("code-ttl", default: 600, in: 10...86_400) }, "code-ttl must be a number from 10 to 86400"),
+            ("code-ttl", { _ = try sources.number("code-ttl", default: 600, in: 1...86_400) }, "code-ttl must be a number from 1 to 86400"),
             ("guess-limit", { _ = try sources.count("guess-limit", default: 5, in: 1...10_000) }, "guess-limit must be a whole number from 1"),
             ("listen", { _ = try sources.address("listen", default: nil) }, "listen takes host:port"),
             ("log-format", { _ = try sources.choice("log-format", ["text": 0, "json": 1], default: 0) }, "log-format takes json or text"),
