@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 
 /// A ticket as the services return it.
 public struct TicketView: Codable, Sendable, Equatable {
@@ -28,9 +29,9 @@ public struct TicketView: Codable, Sendable, Equatable {
 public struct TicketDetail: Codable, Sendable, Equatable {
     public var ticket: TicketView
     public var assignees: [String]
-    public var timeline: [TimelineEvent]
+    public var timeline: [AuditEvent]
 
-    public init(ticket: TicketView, assignees: [String], timeline: [TimelineEvent]) {
+    public init(ticket: TicketView, assignees: [String], timeline: [AuditEvent]) {
         self.ticket = ticket
         self.assignees = assignees
         self.timeline = timeline

@@ -20,6 +20,26 @@ public struct AuditEvent: Codable, Sendable, Equatable {
 
     public static let genesis = String(repeating: "0", count: 64)
 
+    /// As JSON (the API's timelines), the field names of the canonical form.
+    enum CodingKeys: String, CodingKey {
+        case id, chain, seq, timeMicros = "time_us", session, actor, kind, data, prev, hash
+    }
+
+    /// `session` is written as null when absent, as in the canonical form.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(chain, forKey: .chain)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(timeMicros, forKey: .timeMicros)
+        try c.encode(session, forKey: .session)
+        try c.encode(actor, forKey: .actor)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(data, forKey: .data)
+        try c.encode(prev, forKey: .prev)
+        try c.encode(hash, forKey: .hash)
+    }
+
     public init(id: Int64, chain: Int, seq: Int64, timeMicros: Int64, session: String?, actor: String, kind: String,
                 data: [String: String], prev: String, hash: String = "") {
         self.id = id

@@ -9,14 +9,14 @@ import TandemStore
 public struct AuditService: Sendable {
     let broker: Broker
 
-    public func timeline(_ caller: Caller, ticket: Int) async throws -> [TimelineEvent] {
+    public func timeline(_ caller: Caller, ticket: Int) async throws -> [AuditEvent] {
         _ = try await Policy(broker: broker, caller: caller).visibleTicket(ticket, operation: "audit.log")
-        return try await broker.store.events(ticketID: ticket).map(TimelineEvent.init)
+        return try await broker.store.events(ticketID: ticket)
     }
 
-    public func timeline(_ caller: Caller, session id: SessionID) async throws -> [TimelineEvent] {
+    public func timeline(_ caller: Caller, session id: SessionID) async throws -> [AuditEvent] {
         _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.log", content: false)
-        return try await broker.store.events(sessionID: id.rawValue).map(TimelineEvent.init)
+        return try await broker.store.events(sessionID: id.rawValue)
     }
 
     /// Checks the ticket's chain, checkpoints and every recording it names, at the broker.

@@ -28,7 +28,7 @@ public struct TicketService: Sendable {
     public func show(_ caller: Caller, _ id: Int) async throws -> TicketDetail {
         let ticket = try await Policy(broker: broker, caller: caller).visibleTicket(id, operation: "ticket.show")
         return TicketDetail(ticket: ticket.view, assignees: try await broker.store.assignees(ticket: id),
-                            timeline: try await broker.store.events(ticketID: id).map(TimelineEvent.init))
+                            timeline: try await broker.store.events(ticketID: id))
     }
 
     public func assign(_ caller: Caller, _ id: Int, to assignee: String) async throws -> TicketView {

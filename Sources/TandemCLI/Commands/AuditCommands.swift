@@ -37,7 +37,7 @@ extension TandemCommand {
                 let json = self.json
                 let terminal = isatty(1) == 1
                 let status = try RemoteCall(options: options, request: .auditLog(subject)).lines { text in
-                    guard let event = try? JSONDecoder().decode(TimelineEvent.self, from: Data(text.utf8)).auditEvent else {
+                    guard let event = try? JSONDecoder().decode(AuditEvent.self, from: Data(text.utf8)) else {
                         return writeText(TerminalText.escape(text) + "\n")
                     }
                     if json {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LibSSH
 import TandemAPI
+import TandemAudit
 import TandemCore
 import TandemText
 
@@ -69,7 +70,7 @@ extension TandemCommand {
                 var text = "Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
                     + "Status: \(TerminalText.escape(t.status))\n"
                 if !detail.assignees.isEmpty { text += "Assigned to: \(detail.assignees.map { TerminalText.escape($0) }.joined(separator: ", "))\n" }
-                text += "Timeline:\n" + detail.timeline.map { "  \($0.auditEvent.humanLine)\n" }.joined()
+                text += "Timeline:\n" + detail.timeline.map { "  \($0.humanLine)\n" }.joined()
                 writeText(text)
             }
         }
