@@ -2,6 +2,7 @@ import Foundation
 import TandemAPI
 import TandemCore
 import TandemStore
+import TandemText
 
 /// The SSH control channel's adapter: one typed request in, JSON lines (or raw bytes for
 /// bundles and recordings) out on stdout, an `ErrorView` on stderr and an exit status.
@@ -28,7 +29,7 @@ struct ControlAdapter: Sendable {
             return try await execute(request, caller)
         } catch {
             let failure = ServiceFailure(error)
-            failure.log("request \(request.operation) of \(user.name)", to: services.broker.logger)
+            failure.log("request \(request.operation) of \(TerminalText.field(user.name, limit: 64))", to: services.broker.logger)
             emit(Self.line(failure.view), true)
             return failure.exitStatus
         }
