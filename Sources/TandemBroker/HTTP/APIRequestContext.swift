@@ -13,9 +13,8 @@ struct APIRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        let address = source.channel.remoteAddress
-        peerHost = address?.ipAddress ?? "unknown"
-        peer = address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        peerHost = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        peer = source.channel.peerText
     }
 
     /// Request bodies are small JSON objects: the same limit as a control-channel request.

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
 import TandemAPI
 import TandemText
 
@@ -41,65 +40,6 @@ struct BearerAuthentication: RouterMiddleware {
             logger.warning("too many refused API requests this minute (from \(host) or in all): the rest are counted, not logged")
         case .quiet:
             break
-        }
-    }
-}
-
-/// At most `perMinute` log lines a minute for the refusals of one source, and `allPerMinute`
-/// from every source together: a client guessing tokens (from one address or many) must not
-/// fill the broker's log. Every refusal is still counted in the metrics.
-final class RefusalLogBudget: Sendable {
-    static let perMinute = 20
-    static let allPerMinute = 200
-    static let sourcesKept = 4096
-    enum Verdict { case log, lastOne, quiet }
-    private struct State {
-        var minute = 0
-        var all = 0
-        var sources: [String: Int] = [:]
-    }
-    private let state = Mutex(State())
-
-    func admit(_ source: String, now: Date = Date()) -> Verdict {
-        let minute = Int(now.timeIntervalSince1970 / 60)
-        return state.withLock { state in
-            if state.minute != minute { state = State(minute: minute) }
-            state.all += 1
-            guard state.all <= Self.allPerMinute else { return state.all == Self.allPerMinute + 1 ? .lastOne : .quiet }
-            guard state.sources[source] != nil || state.sources.count < Self.sourcesKept else { return .quiet }
-            let count = (state.sources[source] ?? 0) + 1
-            state.sources[source] = count
-            return count <= Self.perMinute ? .log : count == Self.perMinute + 1 ? .lastOne : .quiet
-        }
-    }
-
-    /// A request path for the log, with any whole token in it cut to its public part.
-    static func redacted(_ path: String) -> String {
-        path.replacing(/(tok_[0-9a-f]{12})\.[A-Za-z0-9_\-]+/) { "\($0.1).…" }
-    }
-}
-
-/// Whatever a route or Hummingbird throws is answered as JSON with a message a person can act on.
-struct APIErrors: RouterMiddleware {
-    typealias Context = APIRequestContext
-    let logger: Logger
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPResponseError {
-            let message = switch error.status {
-            case .notFound: "no such endpoint; see docs/openapi.yaml"
-            case .methodNotAllowed: "this endpoint does not take \(request.method)"
-            case .contentTooLarge: "the request body is larger than \(ControlRequest.maxRequestBytes) bytes"
-            default: "the request could not be served (\(error.status.code))"
-            }
-            let code = error.status == .contentTooLarge ? "too_large" : error.status == .notFound ? "not_found" : "invalid_request"
-            return APIResponse.error(ErrorView(code: code, message: message), status: error.status.code >= 500 ? .internalServerError : error.status)
-        } catch {
-            let failure = ServiceFailure(error)
-            failure.log("API request \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200))", to: logger)
-            return APIResponse.failure(failure)
         }
     }
 }

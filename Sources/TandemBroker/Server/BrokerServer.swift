@@ -73,7 +73,7 @@ public final class BrokerServer: Sendable {
         switch result {
         case .negotiated(TandemTLS.sshALPN):
             let identity = ConnectionIdentity()
-            identity.peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+            identity.peer = channel.peerText
             let auth = TechnicianAuthenticator(store: broker.store, identity: identity, logger: logger,
                                                onAuthenticated: { guardHandler.markEstablished() },
                                                onBrokerError: { channel.close(promise: nil) })

@@ -23,7 +23,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        peer = context.channel.peerText
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let peer = self.peer
         let logger = self.logger

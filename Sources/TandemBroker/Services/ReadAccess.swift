@@ -22,6 +22,11 @@ struct ReadAccess {
         seesEverything || session.technician == user.name
     }
 
+    /// Who may end a session: its technician, or an admin.
+    func canEnd(_ session: SessionRecord) -> Bool {
+        user.role == .admin || session.technician == user.name
+    }
+
     /// Who may give a ticket to someone else: an admin, or its creator.
     func canAssign(_ ticket: Ticket) -> Bool {
         user.role == .admin || (user.role == .technician && ticket.createdBy == user.name)

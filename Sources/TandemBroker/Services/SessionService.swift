@@ -35,13 +35,14 @@ public struct SessionService: Sendable {
     /// Ends a live session (its technician or an admin); ending one already over says so.
     public func end(_ caller: Caller, _ id: SessionID) async throws -> SessionEnded {
         let user = caller.user
+        let access = Policy(broker: broker, caller: caller).access
         guard let s = await broker.session(id) else {
-            if let stored = try await broker.store.session(id: id), stored.technician == user.name || user.role == .admin {
+            if let stored = try await broker.store.session(id: id), access.canEnd(stored) {
                 return SessionEnded(session: id.rawValue, alreadyOver: true, reason: stored.endReason ?? stored.state.rawValue)
             }
             throw TandemError.notFound("session \(id)")
         }
-        guard s.technician == user.name || user.role == .admin else {
+        guard access.canEnd(s) else {
             // Answered like a session that does not exist; the refusal is on its ticket's chain.
             await broker.recordRefusal(PermissionDenied(command: "session.end", role: user.role.rawValue, reason: "not their session"),
                                        session: id, ticket: s.ticketID, actor: user.name)

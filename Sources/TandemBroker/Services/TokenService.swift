@@ -21,7 +21,7 @@ public struct TokenService: Sendable {
                                                                   operation: "token.new")
         }
         try TicketFields.validate(tokenName: name)
-        let id = Self.prefix + Self.random(bytes: 6).hex
+        let id = Self.prefix + Self.random(bytes: 6).hexString
         let secret = Self.random(bytes: 32).base64URL
         let token = id + "." + secret
         let now = Date()
@@ -118,7 +118,6 @@ extension TokenRecord {
 }
 
 extension [UInt8] {
-    var hex: String { hexString }
     var base64URL: String {
         Data(self).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
