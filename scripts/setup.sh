@@ -21,3 +21,11 @@ if ! "$tools/bin/st" --version 2>/dev/null | grep -q "$schemathesis_version"; th
   python3 -m venv "$tools"
   "$tools/bin/pip" install -q "schemathesis==$schemathesis_version"
 fi
+# The webhook receiver of the tests checks Ed25519 signatures with it.
+cryptography_version=48.0.0
+if ! "$tools/bin/python" -c "import cryptography, sys; sys.exit(cryptography.__version__ != '$cryptography_version')" 2>/dev/null; then
+  echo "setup: installing cryptography $cryptography_version into $tools"
+  "$tools/bin/pip" install -q "cryptography==$cryptography_version"
+fi
+# Request Tracker and Redmine for the helpdesk tests (once per machine).
+bash "$(dirname "$0")/helpdesk-install.sh"

@@ -8,8 +8,16 @@ log="$(mktemp)"
 # One PostgreSQL server for the whole run; each test makes its own database in it.
 pg="$(mktemp -d)"
 chmod 755 "$pg"
-trap 'bash scripts/postgres.sh stop "$pg"; rm -rf "$pg" "$log"' EXIT
+# One Request Tracker and one Redmine for the whole run too (each test makes its own tickets).
+hd="$(mktemp -d)"
+trap 'bash scripts/postgres.sh stop "$pg"; bash scripts/helpdesk.sh stop "$hd"; rm -rf "$pg" "$hd" "$log"' EXIT
 TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
+TANDEM_TEST_RT="$(bash scripts/helpdesk.sh start-rt "$hd")"
+TANDEM_TEST_RT_TOKEN_FILE="$hd/token"
+TANDEM_TEST_REDMINE="$(bash scripts/helpdesk.sh start-redmine "$hd")"
+TANDEM_TEST_REDMINE_KEY_FILE="$hd/key"
+TANDEM_TEST_PYTHON="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv/bin/python"
+export TANDEM_TEST_RT TANDEM_TEST_RT_TOKEN_FILE TANDEM_TEST_REDMINE TANDEM_TEST_REDMINE_KEY_FILE TANDEM_TEST_PYTHON
 # psql reads PGPASSWORD; the brokers the tests start read TANDEM_DATABASE_PASSWORD, as an operator's would.
 PGPASSWORD="$(cat "$pg/password")"
 TANDEM_DATABASE_PASSWORD="$PGPASSWORD"

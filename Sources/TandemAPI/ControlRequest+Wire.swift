@@ -19,6 +19,18 @@ extension ControlRequest: Codable {
             guard n > 0 else { throw Self.invalid(c, .ticket, "a ticket number is 1 or more") }
             return n
         }
+        // A number, or a helpdesk ticket's name as text ("rt:1042"); a number as text is the same number.
+        func reference() throws -> TicketReference {
+            if let n = try? c.decode(Int.self, forKey: .ticket) {
+                guard n > 0 else { throw Self.invalid(c, .ticket, "a ticket number is 1 or more") }
+                return .number(n)
+            }
+            let text = try c.decode(String.self, forKey: .ticket)
+            guard text.utf8.count <= 64, let reference = TicketReference(text) else {
+                throw Self.invalid(c, .ticket, "ticket takes \(TicketReference.forms)")
+            }
+            return reference
+        }
         func session() throws -> SessionID {
             do { return try SessionID.parse(try c.decode(String.self, forKey: .session)) } catch let error as TandemError {
                 throw Self.invalid(c, .session, error.description)
@@ -42,7 +54,7 @@ extension ControlRequest: Codable {
             }
             let limit = try c.decodeIfPresent(Int.self, forKey: .timeLimit)
             if let limit, !(1...86_400).contains(limit) { throw Self.invalid(c, .timeLimit, "time_limit takes seconds, 1 to 86400") }
-            self = .sessionNew(ticket: try ticket(), scopes: scopes, timeLimit: limit)
+            self = .sessionNew(ticket: try reference(), scopes: scopes, timeLimit: limit)
         case "session.show": self = .sessionShow(try session())
         case "session.end": self = .sessionEnd(try session())
         case "shell": self = .shell(try session())
@@ -99,7 +111,10 @@ extension ControlRequest: Codable {
             try c.encode(ticket, forKey: .ticket)
             try c.encode(user, forKey: .user)
         case .sessionNew(let ticket, let scopes, let limit):
-            try c.encode(ticket, forKey: .ticket)
+            switch ticket {
+            case .number(let n): try c.encode(n, forKey: .ticket)
+            case .external: try c.encode(ticket.description, forKey: .ticket)
+            }
             try c.encode(scopes.map(\.rawValue).joined(separator: ","), forKey: .scopes)
             try c.encodeIfPresent(limit, forKey: .timeLimit)
         case .sessionShow(let id), .sessionEnd(let id), .shell(let id), .sftp(let id), .auditRecordings(let id):

@@ -8,7 +8,7 @@ public enum ControlRequest: Sendable, Equatable {
     case ticketList
     case ticketShow(ticket: Int)
     case ticketAssign(ticket: Int, user: String)
-    case sessionNew(ticket: Int, scopes: [Scope], timeLimit: Int?)
+    case sessionNew(ticket: TicketReference, scopes: [Scope], timeLimit: Int?)
     case sessionShow(SessionID)
     case sessionEnd(SessionID)
     case shell(SessionID)

@@ -94,7 +94,7 @@ public struct LoadEnvironment: Sendable {
         let agent = Lines()
         let broker = self.broker, agentTLS = self.agentTLS, group = self.group
         let agentChannel = AgentHolder()
-        let status = try await technician.run(.sessionNew(ticket: ticket, scopes: [.shell], timeLimit: nil)) { line in
+        let status = try await technician.run(.sessionNew(ticket: .number(ticket), scopes: [.shell], timeLimit: nil)) { line in
             session.add(line)
             guard let event = try? JSONDecoder().decode(PairingUpdate.self, from: Data(line.utf8)), event.type == "code",
                   let code = event.code else { return }

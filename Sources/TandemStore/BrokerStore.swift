@@ -9,7 +9,9 @@ import TandemCore
 /// synchronous=FULL, or a PostgreSQL commit), so a caller may acknowledge it.
 public protocol BrokerStore: Sendable {
     // Tickets
-    func createTicket(title: String, requester: String, createdBy: String?, now: Date) async throws(StoreError) -> Ticket
+    func createTicket(title: String, requester: String, createdBy: String?, external: String?, now: Date) async throws(StoreError) -> Ticket
+    /// The ticket that stands for a helpdesk ticket (`rt:1042`).
+    func ticket(external: String) async throws(StoreError) -> Ticket?
     func tickets() async throws(StoreError) -> [Ticket]
     func tickets(visibleTo user: String) async throws(StoreError) -> [Ticket]
     func ticket(id: Int) async throws(StoreError) -> Ticket?
@@ -45,7 +47,7 @@ public protocol BrokerStore: Sendable {
     /// The newest event of each chain asked for, and the next free event id.
     func chainTips(_ chains: Set<Int>) async throws(StoreError) -> ChainTips
     /// Stores linked events if every chain's head is still the one they were linked after and no
-    /// event id is taken; all of them or none.
+    /// event id is taken; all of them or none, each with its outbox rows (`batch.routes`).
     func append(_ batch: LinkedBatch) async throws(StoreError) -> AppendOutcome
     func events(ticketID: Int) async throws(StoreError) -> [AuditEvent]
     func events(sessionID: String) async throws(StoreError) -> [AuditEvent]
@@ -53,9 +55,23 @@ public protocol BrokerStore: Sendable {
     func head(chain: Int) async throws(StoreError) -> AuditEvent?
 
     // Checkpoints
-    func addCheckpoint(_ c: Checkpoint) async throws(StoreError)
+    /// Stores a checkpoint and, in the same transaction, its outbox rows.
+    func addCheckpoint(_ c: Checkpoint, routes: OutboxRoutes) async throws(StoreError)
     func checkpoints(chain: Int?) async throws(StoreError) -> [Checkpoint]
     func unsignedChains() async throws(StoreError) -> [Int]
+
+    // The outbox
+    /// Deliveries not yet delivered or failed (pending and sending), oldest first, at most `limit`.
+    func openDeliveries(limit: Int) async throws(StoreError) -> [Delivery]
+    /// Every delivery of one chain, oldest first (`tandem ticket sync-status`).
+    func deliveries(chain: Int) async throws(StoreError) -> [Delivery]
+    func change(deliveries ids: [Int64], to change: DeliveryChange) async throws(StoreError)
+    /// Puts a chain's failed deliveries back in line; how many.
+    func retryFailed(chain: Int, nowMicros: Int64) async throws(StoreError) -> Int
+    /// How many deliveries are in each state, per sink (metrics).
+    func deliveryCounts() async throws(StoreError) -> [String: [DeliveryState: Int]]
+    func events(ids: [Int64]) async throws(StoreError) -> [AuditEvent]
+    func checkpoint(id: Int64) async throws(StoreError) -> Checkpoint?
 
     // Health
     /// Throws `.damaged` when the engine reports damage (SQLite's quick or full check); PostgreSQL answers a query.
@@ -67,7 +83,15 @@ public protocol BrokerStore: Sendable {
 
 extension BrokerStore {
     public func createTicket(title: String, requester: String, now: Date) async throws(StoreError) -> Ticket {
-        try await createTicket(title: title, requester: requester, createdBy: nil, now: now)
+        try await createTicket(title: title, requester: requester, createdBy: nil, external: nil, now: now)
+    }
+
+    public func createTicket(title: String, requester: String, createdBy: String?, now: Date) async throws(StoreError) -> Ticket {
+        try await createTicket(title: title, requester: requester, createdBy: createdBy, external: nil, now: now)
+    }
+
+    public func addCheckpoint(_ c: Checkpoint) async throws(StoreError) {
+        try await addCheckpoint(c, routes: .none)
     }
 
     public func updateSession(_ id: SessionID, state: SessionLifecycle.State) async throws(StoreError) {
@@ -110,11 +134,14 @@ public struct LinkedBatch: Sendable {
     /// For each chain in the batch, the head its first event links to.
     public var after: [Int: ChainHead]
     public var firstID: Int64
+    /// The sinks owed each event, written with it.
+    public var routes: OutboxRoutes
 
-    public init(events: [AuditEvent], after: [Int: ChainHead], firstID: Int64) {
+    public init(events: [AuditEvent], after: [Int: ChainHead], firstID: Int64, routes: OutboxRoutes = .none) {
         self.events = events
         self.after = after
         self.firstID = firstID
+        self.routes = routes
     }
 }
 

@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import TandemBroker
 import TandemCore
+import TandemHelpdesk
 import TandemStore
 
 extension Tandemd {
@@ -48,6 +49,25 @@ extension Tandemd {
         var logFormat: String?
         @Option(help: "Serve GET /metrics (Prometheus text) on this address, e.g. 127.0.0.1:9464; port 0 picks one. (default: off)")
         var metricsListen: String?
+        @Option(help: ArgumentHelp("Request Tracker 5 to link tickets to (rt:1042) and post each session's record on, e.g. https://rt.example.com.",
+                                   discussion: "Its token comes from TANDEM_RT_TOKEN or rt-token-file."))
+        var rtUrl: String?
+        @Option(help: "A file holding the Request Tracker token.") var rtTokenFile: String?
+        @Option(help: ArgumentHelp("Redmine to link issues to (redmine:77) and post each session's record on as private notes.",
+                                   discussion: "Its API key comes from TANDEM_REDMINE_KEY or redmine-key-file."))
+        var redmineUrl: String?
+        @Option(help: "A file holding the Redmine API key.") var redmineKeyFile: String?
+        @Option(help: ArgumentHelp("Send every ticket's events and checkpoints to this URL, signed the Standard Webhooks way.",
+                                   discussion: "HMAC secrets (whsec_…) come from TANDEM_WEBHOOK_SECRET or webhook-secret-file; the Ed25519 key is the broker's own ('tandemd info' prints its public key)."))
+        var webhookUrl: String?
+        @Option(help: "A file holding the webhook secrets (whsec_…), one per line; all of them sign.") var webhookSecretFile: String?
+        @Option(help: "Older webhook signing key files (whsk_…), space separated, that still sign during a rotation.")
+        var webhookPreviousKeyFiles: String?
+        @Option(help: "What a bare --ticket number means: rt or redmine. (default: the broker's own tickets)") var helpdeskDefault: String?
+        @Option(help: "Seconds between two posts to one helpdesk ticket; events wait and go together. (default: 5)")
+        var helpdeskBatchSeconds: Double?
+        @Option(help: "Seconds before the first retry of a failed post; doubles each time. (default: 1)") var helpdeskRetrySeconds: Double?
+        @Option(help: "Longest wait between retries, in seconds. (default: 300)") var helpdeskRetryMaxSeconds: Double?
 
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
@@ -66,6 +86,14 @@ extension Tandemd {
             var logger = Logger(label: "tandemd")
             logger.logLevel = .info
             let identity = try BrokerIdentity.load(from: dataDir)
+            let http = HelpdeskHTTP()
+            let helpdesks: Helpdesks
+            do {
+                helpdesks = try HelpdeskSettings.helpdesks(from: settingsSources, dataDirectory: dataDir, http: http)
+            } catch {
+                await http.shutdown()
+                throw ValidationError((error as? TandemError)?.description ?? "\(error)")
+            }
             logger.info("tandemd \(TandemVersion.current) starting")
             // One registry for the process, bootstrapped before anything counts.
             let metricsRegistry = PrometheusCollectorRegistry()
@@ -78,12 +106,14 @@ extension Tandemd {
             let store = try await BrokerAdmin.openStore(dataDir, database: location)
             logger.info("database: \(location)")
             do {
-                try await run(store: store, settings: settings, identity: identity, grace: grace, metrics: metricsAddress,
+                try await run(store: store, settings: settings, identity: identity, helpdesks: helpdesks, grace: grace, metrics: metricsAddress,
                               registry: metricsRegistry, logger: logger)
             } catch {
+                await http.shutdown()
                 await store.close()
                 throw error
             }
+            await http.shutdown()
             await store.close()
         }
 
@@ -96,7 +126,11 @@ extension Tandemd {
              "on-recording-failure": onRecordingFailure, "max-recording-bytes": maxRecordingBytes.map { "\($0)" },
              "storage-reserve-bytes": storageReserveBytes.map { "\($0)" }, "shutdown-grace": shutdownGrace.map { "\($0)" },
              "database": database, "database-password-file": databasePasswordFile, "log-format": logFormat,
-             "metrics-listen": metricsListen]
+             "metrics-listen": metricsListen, "rt-url": rtUrl, "rt-token-file": rtTokenFile, "redmine-url": redmineUrl,
+             "redmine-key-file": redmineKeyFile, "webhook-url": webhookUrl, "webhook-secret-file": webhookSecretFile,
+             "webhook-previous-key-files": webhookPreviousKeyFiles, "helpdesk-default": helpdeskDefault,
+             "helpdesk-batch-seconds": helpdeskBatchSeconds.map { "\($0)" }, "helpdesk-retry-seconds": helpdeskRetrySeconds.map { "\($0)" },
+             "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }]
         }
 
         /// Every setting of `serve`, by name, from the sources.
@@ -133,13 +167,13 @@ extension Tandemd {
         }
 
         /// Everything after the store is open: claim it, recover, then run every service until SIGTERM.
-        private func run(store: SQLStore, settings: BrokerConfig, identity: BrokerIdentity, grace: Duration,
+        private func run(store: SQLStore, settings: BrokerConfig, identity: BrokerIdentity, helpdesks: Helpdesks, grace: Duration,
                          metrics: (host: String, port: Int)?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
             try await store.claimSoleBroker()
             // A damaged database must not take new events: refuse to start, and say what to do.
             try await store.checkIntegrity(full: false)
             let dataDir = settings.dataDirectory
-            let broker = Broker(config: settings, identity: identity, store: store, logger: logger)
+            let broker = Broker(config: settings, identity: identity, store: store, helpdesks: helpdesks, logger: logger)
             if !(await broker.ensureStorageReserve()) {
                 logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
             }
@@ -164,6 +198,13 @@ extension Tandemd {
                 await broker.reportGauges()
             }
             var services: [any Service] = [listener, checkpoints, users]
+            if !helpdesks.isEmpty {
+                // What the outbox holds goes out in the background; a helpdesk that is down only delays it.
+                let outbox = OutboxWorker(store: store, helpdesks: helpdesks, logger: logger)
+                services.append(PeriodicService(every: .milliseconds(250)) { await outbox.pass() })
+                let names = helpdesks.noteSinks.keys.map(\.displayName).sorted() + helpdesks.webhooks.map { "webhook \($0.name)" }
+                logger.info("helpdesks: \(names.joined(separator: ", "))")
+            }
             if let metrics {
                 services.append(MetricsService(registry: registry, host: metrics.host, port: metrics.port, logger: logger) { bound in
                     print("tandemd metrics on \(metrics.host):\(bound)/metrics")

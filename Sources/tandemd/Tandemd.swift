@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TandemBroker
+import TandemHelpdesk
 import TandemCore
 import TandemStore
 
@@ -74,6 +75,8 @@ extension Tandemd {
             print("SSH fingerprint:  \(identity.fingerprint)")
             print("SSH public key:   \(identity.publicKeyLine)")
             print("audit public key: \(identity.auditPublicKeyText)")
+            let data = try options.resolved().data
+            print("webhook public key: \(WebhookSigner.publicKeyText(try BrokerIdentity.webhookKey(in: data).publicKey))")
         }
     }
 

@@ -112,7 +112,7 @@ final class AuthorizationMatrixTests: XCTestCase {
             (.ticketShow(ticket: ticket), [.ok, .hidden, .ok, .ok]),
             (.ticketShow(ticket: 999), [.absent, .absent, .absent, .absent]),
             (.ticketNew(title: "New", requester: "jane"), [.ok, .ok, .denied, .ok]),
-            (.sessionNew(ticket: ticket, scopes: [.shell], timeLimit: nil), [.ok, .hidden, .denied, .ok]),
+            (.sessionNew(ticket: .number(ticket), scopes: [.shell], timeLimit: nil), [.ok, .hidden, .denied, .ok]),
             (.sessionShow(mine), [.ok, .hidden, .ok, .ok]),
             (.sessionEnd(mine), [.ok, .absent, .absent, .ok]),
             (.auditLog(.ticket(ticket)), [.ok, .hidden, .ok, .ok]),

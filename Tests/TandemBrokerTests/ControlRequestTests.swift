@@ -11,8 +11,9 @@ final class ControlRequestTests: XCTestCase {
     func testEveryRequestSurvivesTheWire() throws {
         let all: [ControlRequest] = [
             .ticketNew(title: "Printer \"offline\"\n", requester: "jane"), .ticketList, .ticketShow(ticket: 12),
-            .ticketAssign(ticket: 12, user: "bob"), .sessionNew(ticket: 12, scopes: [.files, .shell], timeLimit: 900),
-            .sessionNew(ticket: 1, scopes: [.shell], timeLimit: nil), .sessionShow(s), .sessionEnd(s), .shell(s),
+            .ticketAssign(ticket: 12, user: "bob"), .sessionNew(ticket: .number(12), scopes: [.files, .shell], timeLimit: 900),
+            .sessionNew(ticket: .number(1), scopes: [.shell], timeLimit: nil), .sessionNew(ticket: .external(.rt, 1042), scopes: [.shell], timeLimit: nil),
+            .sessionNew(ticket: .external(.redmine, 77), scopes: [.files], timeLimit: 60), .sessionShow(s), .sessionEnd(s), .shell(s),
             .exec(s, command: "ls -l 'a b' | wc -l"), .sftp(s), .auditLog(.ticket(3)), .auditLog(.session(s)),
             .auditVerify(ticket: 3), .auditExport(ticket: 3), .auditRecordings(s),
             .auditRecording(s, sha256: String(repeating: "ab", count: 32)), .tokenNew(name: "ci", expiresIn: 3600),

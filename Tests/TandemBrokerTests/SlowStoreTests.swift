@@ -45,7 +45,7 @@ final class SlowStoreTests: XCTestCase {
                     defer { technician.close() }
                     return try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, any Error>) in
                         let once = Once()
-                        technician.run(.sessionNew(ticket: ticket, scopes: [.shell], timeLimit: nil)) { line in
+                        technician.run(.sessionNew(ticket: .number(ticket), scopes: [.shell], timeLimit: nil)) { line in
                             if line.contains("\"code\""), once.claim() { done.resume(returning: true) }
                         }.whenComplete { _ in
                             if once.claim() { done.resume(returning: false) }

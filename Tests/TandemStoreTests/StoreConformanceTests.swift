@@ -199,6 +199,72 @@ class StoreConformanceTests: XCTestCase {
             }
         }
     }
+
+    func checkTheOutboxIsWrittenWithItsEventsAndCheckpoints() async throws {
+        try await withStore { store in
+            let routes = OutboxRoutes(helpdesks: ["rt"], webhooks: ["webhook"])
+            let log = AuditLog(store: store, routes: routes)
+            let linked = try await store.createTicket(title: "Printer", requester: "rt:1042", createdBy: "alice", external: "rt:1042", now: Date())
+            let plain = try await store.createTicket(title: "Local", requester: "x", now: Date())
+            let found = try await store.ticket(external: "rt:1042")
+            XCTAssertEqual(found?.id, linked.id)
+            XCTAssertEqual(found?.external, "rt:1042")
+            do {
+                _ = try await store.createTicket(title: "Again", requester: "x", createdBy: "bob", external: "rt:1042", now: Date())
+                XCTFail("one broker ticket per helpdesk ticket")
+            } catch StoreError.constraint {}
+            let e = { (kind: String, ticket: Int?) in Event(time: Date(), ticketID: ticket, sessionID: nil, actor: "a", kind: kind) }
+            let stored = try await log.append([e("one", linked.id), e("two", plain.id), e("user", nil)])
+            // The linked ticket owes its helpdesk and the webhook; the local one only the webhook; chain 0 nothing.
+            let rows = try await store.openDeliveries(limit: 100)
+            XCTAssertEqual(rows.map(\.sink), ["webhook", "rt", "webhook"])
+            XCTAssertEqual(rows.map(\.eventID), [stored[0].id, stored[0].id, stored[1].id])
+            XCTAssertTrue(rows.allSatisfy { $0.state == .pending && $0.attempts == 0 })
+            // A batch the store refuses (linked after an old head) leaves no rows behind.
+            let stale = LinkedBatch(events: [], after: [linked.id: .empty], firstID: 99, routes: routes)
+            let refused = try await store.append(stale)
+            XCTAssertEqual(refused, .moved)
+            let afterRefusal = try await store.openDeliveries(limit: 100).count
+            XCTAssertEqual(afterRefusal, 3)
+            // A checkpoint is owed too, in its own transaction with it.
+            let mark = try await log.checkpoint(chain: linked.id, key: Curve25519.Signing.PrivateKey(), now: Date())
+            let owed = try await store.deliveries(chain: linked.id)
+            XCTAssertEqual(owed.count, 4)
+            let markRows = owed.filter { $0.checkpointID != nil }
+            XCTAssertEqual(markRows.count, 2)
+            let markID = try XCTUnwrap(markRows.first?.checkpointID)
+            let back = try await store.checkpoint(id: markID)
+            XCTAssertEqual(back?.signature, mark?.signature)
+
+            // Each state a worker moves rows through, and resync.
+            let ids = owed.map(\.id)
+            try await store.change(deliveries: [ids[0]], to: .sending(batch: "td1-abc"))
+            try await store.change(deliveries: [ids[1]], to: .retry(nextMicros: 42, error: "HTTP 503"))
+            try await store.change(deliveries: [ids[2]], to: .failed(atMicros: 7, error: "HTTP 403"))
+            try await store.change(deliveries: [ids[3]], to: .delivered(atMicros: 9))
+            let now = try await store.deliveries(chain: linked.id)
+            XCTAssertEqual(now.map(\.state), [.sending, .pending, .failed, .delivered])
+            XCTAssertEqual(now[0].batch, "td1-abc")
+            XCTAssertEqual(now[1].attempts, 1)
+            XCTAssertEqual(now[1].nextMicros, 42)
+            XCTAssertEqual(now[1].lastError, "HTTP 503")
+            XCTAssertEqual(now[3].doneMicros, 9)
+            let open = try await store.openDeliveries(limit: 100).map(\.id)
+            XCTAssertEqual(open, [ids[0], ids[1], rows[2].id], "delivered and failed rows are not open")
+            let counts = try await store.deliveryCounts()
+            // webhook: the linked event's row sending, the checkpoint's failed, the local ticket's pending; rt: one waiting, one delivered.
+            XCTAssertEqual(counts["webhook"], [.sending: 1, .failed: 1, .pending: 1])
+            XCTAssertEqual(counts["rt"], [.pending: 1, .delivered: 1])
+            let retried = try await store.retryFailed(chain: linked.id, nowMicros: 100)
+            XCTAssertEqual(retried, 1)
+            let again = try await store.deliveries(chain: linked.id)
+            XCTAssertEqual(again[2].state, .pending)
+            XCTAssertEqual(again[2].attempts, 0)
+            XCTAssertEqual(again[2].lastError, "HTTP 403", "why it failed stays visible until it is delivered")
+            let fetched = try await store.events(ids: [stored[1].id, stored[0].id, 999])
+            XCTAssertEqual(fetched.map(\.kind), ["two", "one"])
+        }
+    }
 }
 
 /// The embedded default.
@@ -209,6 +275,7 @@ final class SQLiteStoreConformanceTests: StoreConformanceTests {
     func testUsersHaveKeysAndALifecycle() async throws { try await checkUsersHaveKeysAndALifecycle() }
     func testTheAuditLogLinksChainsAndTheStoreRefusesAStaleHead() async throws { try await checkTheAuditLogLinksChainsAndTheStoreRefusesAStaleHead() }
     func testConcurrentWritersKeepEveryChainWhole() async throws { try await checkConcurrentWritersKeepEveryChainWhole() }
+    func testTheOutboxIsWrittenWithItsEventsAndCheckpoints() async throws { try await checkTheOutboxIsWrittenWithItsEventsAndCheckpoints() }
 
     override func makeStore() async throws -> any BrokerStore {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-store-\(UUID().uuidString)")
@@ -234,6 +301,7 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
     func testUsersHaveKeysAndALifecycle() async throws { try await checkUsersHaveKeysAndALifecycle() }
     func testTheAuditLogLinksChainsAndTheStoreRefusesAStaleHead() async throws { try await checkTheAuditLogLinksChainsAndTheStoreRefusesAStaleHead() }
     func testConcurrentWritersKeepEveryChainWhole() async throws { try await checkConcurrentWritersKeepEveryChainWhole() }
+    func testTheOutboxIsWrittenWithItsEventsAndCheckpoints() async throws { try await checkTheOutboxIsWrittenWithItsEventsAndCheckpoints() }
 
     override func makeStore() async throws -> any BrokerStore {
         try await PostgresTestServer.store()

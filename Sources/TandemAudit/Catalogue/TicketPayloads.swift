@@ -5,10 +5,13 @@ public struct TicketCreated: EventPayload {
     public static let kind = EventKind.ticketCreated
     public var title: String
     public var requester: String
+    /// The helpdesk ticket it stands for (`rt:1042`), when it was made by linking one.
+    public var external: String?
 
-    public init(title: String, requester: String) {
+    public init(title: String, requester: String, external: String? = nil) {
         self.title = title
         self.requester = requester
+        self.external = external
     }
 }
 

@@ -14,6 +14,8 @@ public struct BrokerIdentity: Sendable {
     static let sshKeyFile = "broker_ed25519.key"
     static let codeKeyFile = "code_hmac.key"
     static let auditKeyFile = "audit_ed25519.key"
+    /// Signs webhooks (`v1a`); apart from the audit key, so a webhook signature can never pass for a checkpoint's.
+    static let webhookKeyFile = "webhook_ed25519.key"
 
     /// Creates the keys in `directory` (mode 0600); refuses to overwrite existing ones.
     public static func create(in directory: String) throws(TandemError) -> BrokerIdentity {
@@ -23,6 +25,7 @@ public struct BrokerIdentity: Sendable {
         try writeSecret(ssh.rawRepresentation, to: directory + "/" + sshKeyFile)
         try writeSecret(code.withUnsafeBytes { Data($0) }, to: directory + "/" + codeKeyFile)
         try writeSecret(audit.rawRepresentation, to: directory + "/" + auditKeyFile)
+        _ = try webhookKey(in: directory)
         return BrokerIdentity(sshKey: ssh, codeKey: code, auditKey: audit)
     }
 
@@ -35,6 +38,19 @@ public struct BrokerIdentity: Sendable {
             throw .io("a broker key in \(directory) is damaged; restore it from a backup")
         }
         return BrokerIdentity(sshKey: ssh, codeKey: SymmetricKey(data: codeData), auditKey: audit)
+    }
+
+    /// The webhook signing key of the broker in `directory`, made the first time it is asked for
+    /// (data directories from before webhooks have none).
+    public static func webhookKey(in directory: String) throws(TandemError) -> Curve25519.Signing.PrivateKey {
+        let path = directory + "/" + webhookKeyFile
+        if !FileManager.default.fileExists(atPath: path) {
+            try writeSecret(Curve25519.Signing.PrivateKey().rawRepresentation, to: path)
+        }
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: try readSecret(path)) else {
+            throw .io("\(path) is damaged; restore it from a backup (or remove it to make a new one, and give webhook receivers the new public key)")
+        }
+        return key
     }
 
     /// `tandem-audit-ed25519 …`: what auditors verify checkpoints and exports with.

@@ -15,7 +15,7 @@ public struct SettingsSources: Sendable {
 
     /// Environment variables that never come from a flag or the config file, only from the
     /// environment (or, for the database password, a file named in the settings).
-    static let secrets: Set<String> = ["DATABASE_PASSWORD"]
+    static let secrets: Set<String> = ["DATABASE_PASSWORD", "RT_TOKEN", "REDMINE_KEY", "WEBHOOK_SECRET"]
 
     /// `flags` are the values ArgumentParser parsed, by setting name (`"code-ttl": "600"`; nil when
     /// not given): it already knows which word is whose value. `configFile` is `--config`; without

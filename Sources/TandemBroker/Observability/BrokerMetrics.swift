@@ -49,3 +49,16 @@ public enum BrokerMetrics {
         Counter(label: "tandem_handshake_failures_total", dimensions: [("stage", stage)]).increment()
     }
 }
+
+extension BrokerMetrics {
+    /// Outbox rows that reached a sink (`delivered`), wait for another try (`retry`), or were refused for good (`failed`).
+    static func delivery(sink: String, outcome: String, count: Int) {
+        Counter(label: "tandem_outbox_deliveries_total", dimensions: [("sink", sink), ("outcome", outcome)]).increment(by: count)
+    }
+
+    /// Rows still owed to each sink, and rows it refused for good.
+    static func outboxDepth(sink: String, waiting: Int, failed: Int) {
+        Gauge(label: "tandem_outbox_depth", dimensions: [("sink", sink)]).record(waiting)
+        Gauge(label: "tandem_outbox_failed", dimensions: [("sink", sink)]).record(failed)
+    }
+}

@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import TandemAudit
 import TandemCore
+import TandemHelpdesk
 import TandemStore
 
 /// The broker's shared state: live sessions, their agents, and the pairing rules.
@@ -17,6 +18,8 @@ public actor Broker {
     public nonisolated let auditLog: AuditLog
     /// The one ordered path of every event to the store.
     public nonisolated let journal: EventJournal
+    /// The helpdesks tickets are linked to and their records sent to (through the outbox).
+    public nonisolated let helpdesks: Helpdesks
     let clock: any WallClock
     let logger: Logger
     var limiter: GuessLimiter
@@ -92,15 +95,18 @@ public actor Broker {
     }
 
 
-    public init(config: BrokerConfig, identity: BrokerIdentity, store: any BrokerStore, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(config: BrokerConfig, identity: BrokerIdentity, store: any BrokerStore, helpdesks: Helpdesks = .none,
+                clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.config = config
+        self.helpdesks = helpdesks
         self.identity = identity
         self.store = store
         self.clock = clock
         self.logger = logger
         self.limiter = GuessLimiter(limits: config.guessLimits)
         let sink = JournalSink()
-        let auditLog = AuditLog(store: store)
+        let auditLog = AuditLog(store: store, routes: OutboxRoutes(helpdesks: Set(helpdesks.noteSinks.keys.map(\.rawValue)),
+                                                                   webhooks: helpdesks.webhooks.map(\.name)))
         self.auditLog = auditLog
         self.journal = EventJournal(log: auditLog, onAppended: { await sink.broker?.noteAppended($0) },
                                     onFailed: { event, error in await sink.broker?.eventFailed(event, error) })

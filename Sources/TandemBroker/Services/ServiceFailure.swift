@@ -31,6 +31,14 @@ struct ServiceFailure {
                       exit: 1, http: 503, detail: "\(error)")
         case let refusal as TokenService.Refusal:
             self.init("unauthorized", refusal.message, exit: 3, http: 401)
+        case let refusal as TicketLinks.Refusal:
+            switch refusal {
+            case .noSuchTicket: self.init("not_found", refusal.description, exit: 1, http: 404)
+            case .closed: self.init("conflict", refusal.description, exit: 1, http: 409)
+            case .notConfigured: self.init("invalid_request", refusal.description, exit: 2, http: 400)
+            case .unreachable(_, _, let why):
+                self.init("unavailable", refusal.description, exit: 1, http: 503, detail: why.description)
+            }
         default:
             self.init("unavailable", "the broker failed; its operator can read why in its log", exit: 1, http: 500, detail: "\(error)")
         }

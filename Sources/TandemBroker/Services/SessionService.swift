@@ -8,12 +8,13 @@ import TandemStore
 public struct SessionService: Sendable {
     let broker: Broker
 
-    /// Issues a code for a new session on a ticket the caller may read.
-    public func request(_ caller: Caller, ticket: Int, scopes: [Scope], timeLimit: Int?) async throws -> SessionOffer {
+    /// Issues a code for a new session on a ticket the caller may read; a helpdesk ticket must
+    /// exist and be open there first.
+    public func request(_ caller: Caller, ticket reference: TicketReference, scopes: [Scope], timeLimit: Int?) async throws -> SessionOffer {
         let policy = Policy(broker: broker, caller: caller)
         try await policy.requireRole([.technician, .admin], "start sessions", operation: "session.new")
-        _ = try await policy.visibleTicket(ticket, operation: "session.new")
-        let (id, code) = try await broker.createSession(technician: caller.user.name, ticketID: ticket, scopes: scopes, timeLimit: timeLimit)
+        let ticket = try await TicketLinks(broker: broker, policy: policy).ticket(for: reference)
+        let (id, code) = try await broker.createSession(technician: caller.user.name, ticketID: ticket.id, scopes: scopes, timeLimit: timeLimit)
         return SessionOffer(session: id.rawValue, code: code.digits, expiresIn: Int(broker.config.codeLifetime))
     }
 

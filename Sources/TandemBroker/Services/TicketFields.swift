@@ -7,8 +7,11 @@ import TandemText
 /// control characters are refused outright, with the position of the first one, rather
 /// than stored and escaped later.
 enum TicketFields {
+    /// The longest title; a helpdesk's subject is cut to it.
+    static let maxTitleCharacters = 200
+
     static func validate(title: String, requester: String) throws(TandemError) {
-        guard !title.isEmpty, title.count <= 200 else { throw .invalidArgument("a ticket title has 1 to 200 characters") }
+        guard !title.isEmpty, title.count <= maxTitleCharacters else { throw .invalidArgument("a ticket title has 1 to 200 characters") }
         guard !requester.isEmpty, requester.count <= 64 else { throw .invalidArgument("a requester's name has 1 to 64 characters") }
         try refuseControls(title, field: "ticket title")
         try refuseControls(requester, field: "requester name")

@@ -15,18 +15,26 @@ extension TandemCommand {
                 abstract: "Ask an end-user for a session; opens a shell once they approve.",
                 discussion: """
                     Example: tandem session new --ticket 1042 --scope shell
+                    --ticket takes the broker's own ticket number, or a helpdesk ticket: rt:1042
+                    (Request Tracker) or redmine:77 (Redmine); the broker checks that it exists and
+                    is open before it issues a code. (When the broker's operator set a default
+                    helpdesk, a bare number means that helpdesk's ticket.)
                     Read the 9-digit code to the user; they run 'tandem-agent CODE' and answer y.
                     Exit status: 0 approved, 4 refused, 5 code expired.
                     """)
             @OptionGroup var options: CLIOptions
-            @Option(help: "Ticket number this work belongs to.") var ticket: Int
+            @Option(help: "The ticket this work belongs to: 42, rt:1042 or redmine:77.") var ticket: String
             @Option(help: "What the user is asked to allow: shell, files, or shell,files.") var scope = "shell"
             @Option(help: "Longest the session may last, in seconds.") var timeLimit: Int?
             @Flag(help: "Do not open a shell after approval; print the session id and exit.") var noShell = false
 
-            func validate() throws { _ = try Scope.parseList(scope) }
+            func validate() throws {
+                _ = try Scope.parseList(scope)
+                guard TicketReference(ticket) != nil else { throw ValidationError("--ticket takes \(TicketReference.forms)") }
+            }
 
             func run() throws {
+                guard let reference = TicketReference(ticket) else { throw ValidationError("--ticket takes \(TicketReference.forms)") }
                 let connection = try BrokerConnection(try options.resolve())
                 let channel = try connection.session.openChannel()
                 var sessionID: String?
@@ -35,7 +43,7 @@ extension TandemCommand {
                 let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: false, stdoutSink: { bytes in
                     lines.add(bytes) { sessionID = PairingProgress.show($0) ?? sessionID }
                 }, stderrSink: { bytes in errors.add(bytes, RemoteCall.showError) })
-                try channel.requestExec(ControlRequest.sessionNew(ticket: ticket, scopes: try Scope.parseList(scope), timeLimit: timeLimit).json)
+                try channel.requestExec(ControlRequest.sessionNew(ticket: reference, scopes: try Scope.parseList(scope), timeLimit: timeLimit).json)
                 let status = try pump.run()
                 errors.finish(RemoteCall.showError)
                 guard status == 0, let sessionID else { throw ExitCode(status) }

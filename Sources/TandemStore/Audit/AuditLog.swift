@@ -11,11 +11,14 @@ import TandemAudit
 public actor AuditLog {
     public nonisolated let store: any BrokerStore
     private var tips: ChainTips?
+    /// The sinks owed each ticket's events and checkpoints: their outbox rows are written with them.
+    public nonisolated let routes: OutboxRoutes
     /// Links tried before giving up on a batch that keeps losing the race.
     static let attempts = 32
 
-    public init(store: any BrokerStore) {
+    public init(store: any BrokerStore, routes: OutboxRoutes = .none) {
         self.store = store
+        self.routes = routes
     }
 
     /// Appends events in order, each to its ticket's chain (0 for none), durably; all or none.
@@ -35,7 +38,8 @@ public actor AuditLog {
                 known.heads.merge(fresh.heads) { _, new in new }
                 known.nextID = max(known.nextID, fresh.nextID)
             }
-            let (batch, after) = Self.link(events, tips: known)
+            var (batch, after) = Self.link(events, tips: known)
+            batch.routes = routes
             switch try await store.append(batch) {
             case .appended:
                 tips = after
@@ -100,7 +104,7 @@ extension AuditLog {
         } catch {
             throw .sql("could not sign a checkpoint: \(error)")
         }
-        try await store.addCheckpoint(mark)
+        try await store.addCheckpoint(mark, routes: routes)
         return mark
     }
 

@@ -42,6 +42,8 @@ public struct Ticket: Codable, Sendable, Equatable {
     public var created: Date
     /// Who opened it (nil for tickets from before creators were kept and no event names one).
     public var createdBy: String?
+    /// The helpdesk ticket it stands for (`rt:1042`, `redmine:77`); nil for a built-in ticket.
+    public var external: String?
 }
 
 /// A session as stored: the code is kept only as its keyed hash.

@@ -5,14 +5,14 @@ import TandemAudit
 // MARK: - Copying a whole broker from one engine to another (`tandemd migrate`)
 
 extension SQLStore {
-    private enum ColumnType { case text, optionalText, integer, real, optionalReal }
+    private enum ColumnType { case text, optionalText, integer, optionalInteger, real, optionalReal }
 
     /// Every table and its columns, parents before children, as both engines hold them.
     private static let tables: [(name: String, columns: [(String, ColumnType)], order: String)] = [
         ("users", [("name", .text), ("role", .text), ("public_key", .text), ("created", .real), ("status", .text)], "name"),
         ("user_keys", [("user", .text), ("public_key", .text), ("added", .real)], "\"user\", public_key"),
         ("tickets", [("id", .integer), ("title", .text), ("requester", .text), ("status", .text), ("created", .real),
-                     ("created_by", .optionalText)], "id"),
+                     ("created_by", .optionalText), ("external", .optionalText)], "id"),
         ("ticket_assignees", [("ticket_id", .integer), ("user", .text), ("assigned_by", .text), ("time", .real)], "ticket_id, \"user\""),
         ("sessions", [("id", .text), ("ticket_id", .integer), ("technician", .text), ("scopes", .text), ("code_hash", .text),
                       ("state", .text), ("created", .real), ("expires", .real), ("time_limit", .integer), ("end_reason", .optionalText)], "id"),
@@ -22,6 +22,9 @@ extension SQLStore {
                     ("revoked", .optionalReal)], "id"),
         ("checkpoints", [("id", .integer), ("chain", .integer), ("seq", .integer), ("event_id", .integer), ("head", .text),
                          ("time_us", .integer), ("signature", .text)], "id"),
+        ("outbox", [("id", .integer), ("sink", .text), ("chain", .integer), ("event_id", .optionalInteger),
+                    ("checkpoint_id", .optionalInteger), ("state", .text), ("attempts", .integer), ("next_us", .integer),
+                    ("batch", .optionalText), ("last_error", .optionalText), ("created_us", .integer), ("done_us", .optionalInteger)], "id"),
     ]
 
     /// Rows per transaction while copying.
@@ -72,7 +75,7 @@ extension SQLStore {
                 }
                 if targetIsPostgres {
                     // Rows came with their ids: the next ticket and checkpoint numbers follow them.
-                    for table in ["tickets", "checkpoints"] {
+                    for table in ["tickets", "checkpoints", "outbox"] {
                         try await db.raw("""
                             SELECT setval(pg_get_serial_sequence('\(unsafeRaw: table)', 'id'), COALESCE((SELECT MAX(id) FROM \(unsafeRaw: table)), 0) + 1, false)
                             """).run()
@@ -96,6 +99,7 @@ extension SQLStore {
             case .text: insert.appendInterpolation(bind: try row.decode(column: name, as: String.self))
             case .optionalText: insert.appendInterpolation(bind: try row.decode(column: name, as: String?.self))
             case .integer: insert.appendInterpolation(bind: try row.decode(column: name, as: Int64.self))
+            case .optionalInteger: insert.appendInterpolation(bind: try row.decode(column: name, as: Int64?.self))
             case .real: insert.appendInterpolation(bind: try row.decode(column: name, as: Double.self))
             case .optionalReal: insert.appendInterpolation(bind: try row.decode(column: name, as: Double?.self))
             }

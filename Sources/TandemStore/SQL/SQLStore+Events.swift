@@ -39,6 +39,9 @@ extension SQLStore {
                                \(bind: e.kind), \(bind: data), \(bind: e.prev), \(bind: e.hash))
                         """).run()
                 }
+                // The outbox rows in the same transaction: an event stored is an event owed to its sinks.
+                try await Self.owe(batch.events.map { ($0.chain, $0.id, nil) }, routes: batch.routes,
+                                   nowMicros: batch.events.last?.timeMicros ?? 0, db)
                 return .appended
             }
         } catch .constraint {
@@ -94,12 +97,14 @@ extension SQLStore {
 // MARK: - Checkpoints
 
 extension SQLStore {
-    public func addCheckpoint(_ c: Checkpoint) async throws(StoreError) {
-        try await read { db in
-            try await db.raw("""
+    public func addCheckpoint(_ c: Checkpoint, routes: OutboxRoutes) async throws(StoreError) {
+        try await transaction { db in
+            let id = try await db.raw("""
                 INSERT INTO checkpoints(chain, seq, event_id, head, time_us, signature)
                 VALUES(\(bind: c.chain), \(bind: c.seq), \(bind: c.eventID), \(bind: c.head), \(bind: c.timeMicros), \(bind: c.signature))
-                """).run()
+                RETURNING id
+                """).first()?.decode(column: "id", as: Int64.self)
+            if let id { try await Self.owe([(c.chain, nil, id)], routes: routes, nowMicros: c.timeMicros, db) }
         }
     }
 

@@ -58,6 +58,18 @@ enum Schema {
             """,
             "CREATE INDEX tokens_owner ON tokens(owner)",
         ],
+        // Tickets linked to a helpdesk; the outbox of what is owed to each sink.
+        [
+            "ALTER TABLE tickets ADD COLUMN external TEXT",
+            "CREATE UNIQUE INDEX tickets_external ON tickets(external)",
+            """
+            CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, sink TEXT NOT NULL, chain INTEGER NOT NULL,
+                                event_id INTEGER, checkpoint_id INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                                next_us INTEGER NOT NULL, batch TEXT, last_error TEXT, created_us INTEGER NOT NULL, done_us INTEGER)
+            """,
+            "CREATE INDEX outbox_state ON outbox(state, id)",
+            "CREATE INDEX outbox_chain ON outbox(chain, id)",
+        ],
     ]
 
     /// PostgreSQL: the same tables as SQLite's latest step, in PostgreSQL's types.
@@ -103,6 +115,17 @@ enum Schema {
                                 created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)
             """,
             "CREATE INDEX tokens_owner ON tokens(owner)",
+        ],
+        [
+            "ALTER TABLE tickets ADD COLUMN external TEXT",
+            "CREATE UNIQUE INDEX tickets_external ON tickets(external)",
+            """
+            CREATE TABLE outbox(id BIGSERIAL PRIMARY KEY, sink TEXT NOT NULL, chain BIGINT NOT NULL, event_id BIGINT,
+                                checkpoint_id BIGINT, state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_us BIGINT NOT NULL,
+                                batch TEXT, last_error TEXT, created_us BIGINT NOT NULL, done_us BIGINT)
+            """,
+            "CREATE INDEX outbox_state ON outbox(state, id)",
+            "CREATE INDEX outbox_chain ON outbox(chain, id)",
         ],
     ]
 

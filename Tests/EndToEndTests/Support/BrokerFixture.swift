@@ -121,7 +121,12 @@ final class BrokerFixture {
 
     /// `tandem session new --no-shell`, left running until the user answers.
     func requestSession(ticket: Int, scope: String = "shell", extra: [String] = []) throws -> (child: Child, code: String, id: String) {
-        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", "\(ticket)", "--scope", scope, "--no-shell"] + extra + cliConfig,
+        try requestSession(reference: "\(ticket)", scope: scope, extra: extra)
+    }
+
+    /// The same for a ticket named as the CLI takes it (`rt:1042`).
+    func requestSession(reference: String, scope: String = "shell", extra: [String] = []) throws -> (child: Child, code: String, id: String) {
+        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", reference, "--scope", scope, "--no-shell"] + extra + cliConfig,
                               in: dir, name: "session-new-\(UUID().uuidString.prefix(4))")
         children.append(child)
         guard Harness.waitUntil(20, { child.stdout.contains("Read this code") }) else {

@@ -20,9 +20,14 @@ struct SlowStore: BrokerStore {
         try? await Task.sleep(for: delay)
     }
 
-    func createTicket(title: String, requester: String, createdBy: String?, now: Date) async throws(StoreError) -> Ticket {
+    func createTicket(title: String, requester: String, createdBy: String?, external: String?, now: Date) async throws(StoreError) -> Ticket {
         await pause()
-        return try await inner.createTicket(title: title, requester: requester, createdBy: createdBy, now: now)
+        return try await inner.createTicket(title: title, requester: requester, createdBy: createdBy, external: external, now: now)
+    }
+
+    func ticket(external: String) async throws(StoreError) -> Ticket? {
+        await pause()
+        return try await inner.ticket(external: external)
     }
 
     func tickets() async throws(StoreError) -> [Ticket] {
@@ -165,9 +170,44 @@ struct SlowStore: BrokerStore {
         return try await inner.head(chain: chain)
     }
 
-    func addCheckpoint(_ c: Checkpoint) async throws(StoreError) {
+    func addCheckpoint(_ c: Checkpoint, routes: OutboxRoutes) async throws(StoreError) {
         await pause()
-        return try await inner.addCheckpoint(c)
+        try await inner.addCheckpoint(c, routes: routes)
+    }
+
+    func openDeliveries(limit: Int) async throws(StoreError) -> [Delivery] {
+        await pause()
+        return try await inner.openDeliveries(limit: limit)
+    }
+
+    func deliveries(chain: Int) async throws(StoreError) -> [Delivery] {
+        await pause()
+        return try await inner.deliveries(chain: chain)
+    }
+
+    func change(deliveries ids: [Int64], to change: DeliveryChange) async throws(StoreError) {
+        await pause()
+        try await inner.change(deliveries: ids, to: change)
+    }
+
+    func retryFailed(chain: Int, nowMicros: Int64) async throws(StoreError) -> Int {
+        await pause()
+        return try await inner.retryFailed(chain: chain, nowMicros: nowMicros)
+    }
+
+    func deliveryCounts() async throws(StoreError) -> [String: [DeliveryState: Int]] {
+        await pause()
+        return try await inner.deliveryCounts()
+    }
+
+    func events(ids: [Int64]) async throws(StoreError) -> [AuditEvent] {
+        await pause()
+        return try await inner.events(ids: ids)
+    }
+
+    func checkpoint(id: Int64) async throws(StoreError) -> Checkpoint? {
+        await pause()
+        return try await inner.checkpoint(id: id)
     }
 
     func checkpoints(chain: Int?) async throws(StoreError) -> [Checkpoint] {

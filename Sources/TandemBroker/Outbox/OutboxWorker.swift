@@ -1,0 +1,251 @@
+import Crypto
+import Foundation
+import Logging
+import TandemAPI
+import TandemAudit
+import TandemCore
+import TandemHelpdesk
+import TandemStore
+
+/// Sends the outbox: per sink and ticket in order, a ticket's waiting events together (at most one
+/// post per `batchInterval`), retrying temporary failures with backoff and jitter, giving up on
+/// a refusal, and asking the helpdesk before re-sending a post whose answer was lost.
+///
+/// The rows are the truth: a post is marked `sending` with its idempotency key before it leaves,
+/// so a broker killed mid-post finds out at its next pass whether the helpdesk holds it.
+public actor OutboxWorker {
+    let store: any BrokerStore
+    let helpdesks: Helpdesks
+    let clock: any WallClock
+    let logger: Logger
+    /// When each (sink, ticket) last got a post.
+    private var lastPost: [String: Date] = [:]
+    private var lastCounts = Date.distantPast
+    /// Open rows read per pass.
+    static let rowsPerPass = 2000
+    /// Events in one note at most; the rest go in the next.
+    static let eventsPerNote = 200
+
+    public init(store: any BrokerStore, helpdesks: Helpdesks, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.store = store
+        self.helpdesks = helpdesks
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// One pass over what is owed; true when something was sent or settled.
+    @discardableResult
+    public func pass() async -> Bool {
+        let open: [Delivery]
+        do {
+            open = try await store.openDeliveries(limit: Self.rowsPerPass)
+        } catch {
+            logger.error("outbox: cannot read the outbox: \(error)")
+            return false
+        }
+        await reportCounts()
+        var groups: [String: [Delivery]] = [:]
+        var order: [String] = []
+        for row in open {
+            let key = "\(row.sink)/\(row.chain)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(row)
+        }
+        var progressed = false
+        for key in order {
+            guard let rows = groups[key] else { continue }
+            if await send(rows, group: key) { progressed = true }
+        }
+        return progressed
+    }
+
+    /// The next post of one sink and ticket, if it is due.
+    private func send(_ rows: [Delivery], group: String) async -> Bool {
+        guard let head = rows.first else { return false }
+        let now = clock.now
+        let nowMicros = Self.micros(now)
+        if head.state == .pending && head.nextMicros > nowMicros { return false }
+        if let system = HelpdeskSystem(rawValue: head.sink), let sink = helpdesks.noteSinks[system] {
+            return await sendNote(rows, sink: sink, group: group, now: now)
+        }
+        if let webhook = helpdesks.webhooks.first(where: { $0.name == head.sink }) {
+            return await sendWebhook(head, webhook: webhook, now: now)
+        }
+        // Owed to a sink this broker is no longer configured for: kept, and said once per pass.
+        logger.warning("outbox: \(rows.count) deliveries for sink '\(head.sink)' wait, but no such sink is configured")
+        return false
+    }
+
+    // MARK: Notes (Request Tracker, Redmine)
+
+    private func sendNote(_ rows: [Delivery], sink: any NoteSink, group: String, now: Date) async -> Bool {
+        let head = rows[0]
+        let batch: [Delivery]
+        var resend = false
+        if head.state == .sending, let key = head.batch {
+            // A post whose answer never came: the same rows under the same key, after asking.
+            batch = rows.filter { $0.batch == key }
+            resend = true
+        } else {
+            if let last = lastPost[group], now.timeIntervalSince(last) < helpdesks.batchInterval { return false }
+            batch = Array(rows.prefix { $0.state == .pending }.prefix(Self.eventsPerNote))
+        }
+        guard !batch.isEmpty else { return false }
+        let ids = batch.map(\.id)
+        let ticketID: Int
+        let note: HelpdeskNote
+        do {
+            guard let ticket = try await store.ticket(id: head.chain), let external = ticket.external,
+                  case .external(_, let n)? = TicketReference(external) else {
+                try await store.change(deliveries: ids, to: .failed(atMicros: Self.micros(now), error: "ticket \(head.chain) is not linked to \(head.sink)"))
+                return true
+            }
+            ticketID = n
+            note = try await self.note(for: batch)
+        } catch {
+            logger.error("outbox: cannot prepare deliveries \(ids.first ?? 0)…\(ids.last ?? 0) for \(head.sink): \(error)")
+            return false
+        }
+        do {
+            if resend, try await sink.holds(key: note.key, ticket: ticketID) {
+                try await store.change(deliveries: ids, to: .delivered(atMicros: Self.micros(clock.now)))
+                logger.notice("outbox: \(head.sink) ticket \(ticketID) already holds post \(note.key); not posted again")
+                lastPost[group] = clock.now
+                return true
+            }
+            if !resend { try await store.change(deliveries: ids, to: .sending(batch: note.key)) }
+        } catch let error as HelpdeskError {
+            return await settle(ids, sink: head.sink, ticket: ticketID, attempts: head.attempts, error: error)
+        } catch {
+            logger.error("outbox: cannot mark deliveries for \(head.sink): \(error)")
+            return false
+        }
+        do {
+            try await sink.post(note, ticket: ticketID)
+        } catch {
+            return await settle(ids, sink: head.sink, ticket: ticketID, attempts: head.attempts, error: error)
+        }
+        lastPost[group] = clock.now
+        do {
+            try await store.change(deliveries: ids, to: .delivered(atMicros: Self.micros(clock.now)))
+        } catch {
+            // Still `sending`: the next pass asks the helpdesk, finds the key and marks it then.
+            logger.error("outbox: posted \(note.key) to \(head.sink) ticket \(ticketID) but could not mark it delivered: \(error)")
+        }
+        BrokerMetrics.delivery(sink: head.sink, outcome: "delivered", count: ids.count)
+        return true
+    }
+
+    /// The note carrying these rows: their events' lines, a summary for each session that ended
+    /// among them, and each checkpoint's signed line. Its key is fixed by what it carries.
+    private func note(for batch: [Delivery]) async throws -> HelpdeskNote {
+        let events = try await store.events(ids: batch.compactMap(\.eventID))
+        var summaries: [String] = []
+        for ended in events where ended.kind == EventKind.ended.rawValue {
+            guard let session = ended.session else { continue }
+            summaries.append(RecordNotes.summary(session: session, events: try await store.events(sessionID: session)))
+        }
+        var marks: [String] = []
+        for row in batch {
+            if let id = row.checkpointID, let c = try await store.checkpoint(id: id) { marks.append(CheckpointLine.format(c)) }
+        }
+        var body = events.isEmpty ? "" : RecordNotes.body(events: events, summaries: summaries)
+        if !marks.isEmpty { body += (body.isEmpty ? "" : "\n\n") + "Signed checkpoint of this ticket's audit log:\n" + marks.joined(separator: "\n") }
+        let subject = events.isEmpty ? "Tandem: signed checkpoint" : RecordNotes.subject(events: events)
+        return HelpdeskNote(subject: subject, body: body, key: Self.key(batch, events: events))
+    }
+
+    /// Unique to what the post carries, on every broker: the sink, the rows and the events' hashes.
+    static func key(_ batch: [Delivery], events: [AuditEvent]) -> String {
+        var text = batch.map { "\($0.sink):\($0.chain):\($0.id):\($0.eventID ?? 0):\($0.checkpointID ?? 0)" }.joined(separator: ",")
+        text += "|" + events.map(\.hash).joined(separator: ",")
+        return "td1-" + SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    // MARK: Webhooks
+
+    private func sendWebhook(_ row: Delivery, webhook: WebhookSink, now: Date) async -> Bool {
+        let body: Data
+        let key: String
+        do {
+            (body, key) = try await message(for: row)
+            if row.state == .pending { try await store.change(deliveries: [row.id], to: .sending(batch: key)) }
+        } catch {
+            logger.error("outbox: cannot prepare delivery \(row.id) for webhook \(webhook.name): \(error)")
+            return false
+        }
+        do {
+            // The timestamp is the send's (a receiver refuses stale ones); the id is the same on every try.
+            try await webhook.send(id: row.batch ?? key, timestamp: clock.now, body: body)
+        } catch {
+            return await settle([row.id], sink: webhook.name, ticket: row.chain, attempts: row.attempts, error: error)
+        }
+        do {
+            try await store.change(deliveries: [row.id], to: .delivered(atMicros: Self.micros(clock.now)))
+        } catch {
+            logger.error("outbox: sent \(key) to webhook \(webhook.name) but could not mark it delivered: \(error)")
+        }
+        BrokerMetrics.delivery(sink: webhook.name, outcome: "delivered", count: 1)
+        return true
+    }
+
+    /// The message for one row, and its id: the same on every try, unique to what it carries.
+    private func message(for row: Delivery) async throws -> (Data, String) {
+        let external = try await store.ticket(id: row.chain)?.external
+        let message: WebhookMessage
+        let hash: String
+        if let eventID = row.eventID, let event = try await store.events(ids: [eventID]).first {
+            message = WebhookMessage(ticket: row.chain, external: external, event: event)
+            hash = event.hash
+        } else if let id = row.checkpointID, let c = try await store.checkpoint(id: id) {
+            message = WebhookMessage(ticket: row.chain, external: external, checkpoint: c)
+            hash = c.signature
+        } else {
+            throw StoreError.sql("delivery \(row.id) names nothing that exists")
+        }
+        let key = "msg_" + SHA256.hash(data: Data("\(row.sink):\(row.id):\(hash)".utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return (try message.encoded(), key)
+    }
+
+    // MARK: Failures
+
+    /// Temporary: tried again later with backoff. Final: marked failed, visibly.
+    private func settle(_ ids: [Int64], sink: String, ticket: Int, attempts: Int, error: any Error) async -> Bool {
+        let helpdeskError = error as? HelpdeskError ?? .unreachable("\(error)")
+        let now = clock.now
+        do {
+            if helpdeskError.isTemporary {
+                let delay = Self.backoff(attempts: attempts, base: helpdesks.retryBase, max: helpdesks.retryMax)
+                try await store.change(deliveries: ids, to: .retry(nextMicros: Self.micros(now.addingTimeInterval(delay)), error: helpdeskError.description))
+                logger.warning("outbox: \(sink) ticket \(ticket): \(helpdeskError); trying again in \(Int(delay.rounded(.up))) s")
+                BrokerMetrics.delivery(sink: sink, outcome: "retry", count: ids.count)
+            } else {
+                try await store.change(deliveries: ids, to: .failed(atMicros: Self.micros(now), error: helpdeskError.description))
+                logger.error("outbox: \(sink) ticket \(ticket) refused \(ids.count) deliveries for good: \(helpdeskError); 'tandem ticket resync' tries again")
+                BrokerMetrics.delivery(sink: sink, outcome: "failed", count: ids.count)
+            }
+        } catch {
+            logger.error("outbox: cannot record the outcome of deliveries to \(sink): \(error)")
+        }
+        return false
+    }
+
+    /// Doubling from `base`, at most `max`, and a random half of it shaved off so retries spread.
+    static func backoff(attempts: Int, base: Double, max limit: Double) -> Double {
+        let full = min(limit, base * pow(2, Double(min(attempts, 30))))
+        return full / 2 + Double.random(in: 0...(full / 2))
+    }
+
+    private func reportCounts() async {
+        guard clock.now.timeIntervalSince(lastCounts) >= 5 else { return }
+        lastCounts = clock.now
+        guard let counts = try? await store.deliveryCounts() else { return }
+        let sinks = Set(counts.keys).union(helpdesks.noteSinks.keys.map(\.rawValue)).union(helpdesks.webhooks.map(\.name))
+        for sink in sinks {
+            let c = counts[sink] ?? [:]
+            BrokerMetrics.outboxDepth(sink: sink, waiting: (c[.pending] ?? 0) + (c[.sending] ?? 0), failed: c[.failed] ?? 0)
+        }
+    }
+
+    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+}

@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TandemText
+
+/// The one HTTP client of the helpdesk sinks: no redirects (a credential must never follow a
+/// redirect to another host), bounded answers, timeouts on every call.
+public final class HelpdeskHTTP: Sendable {
+    private let client: HTTPClient
+    /// Largest answer read; a history page of a busy ticket stays well below it.
+    public static let maxAnswerBytes = 4 << 20
+    static let callTimeout: TimeAmount = .seconds(30)
+
+    public init() {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(10), read: .seconds(30)))
+        configuration.httpVersion = .http1Only
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Sends one request; any status comes back (the caller decides what it means).
+    public func send(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: Data? = nil) async throws(HelpdeskError) -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "User-Agent", value: "tandemd")
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await client.execute(request, timeout: Self.callTimeout)
+            let buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            return (Int(response.status.code), Data(buffer.readableBytesView))
+        } catch let error as NIOTooManyBytesError {
+            throw .badAnswer("more than \(Self.maxAnswerBytes) bytes (\(error))")
+        } catch {
+            throw .unreachable(Self.describe(error))
+        }
+    }
+
+    /// Sends and requires a 2xx answer.
+    public func expectSuccess(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: Data? = nil) async throws(HelpdeskError) -> Data {
+        let (status, answer) = try await send(method, url, headers: headers, body: body)
+        guard (200..<300).contains(status) else { throw .status(status, Self.excerpt(answer)) }
+        return answer
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// The start of an answer, one line, escaped: for an error message and a log line.
+    public static func excerpt(_ body: Data) -> String {
+        TerminalText.field(String(decoding: body.prefix(300), as: UTF8.self), limit: 200)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? HTTPClientError { return "\(e)" }
+        return TerminalText.field("\(error)", limit: 200)
+    }
+
+    /// A helpdesk URL as configured: http(s) with a host; plain HTTP only to this machine, so a
+    /// credential never crosses a network in clear.
+    public static func baseURL(_ text: String, setting: String) throws(HelpdeskError) -> URL {
+        let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+              scheme == "https" || scheme == "http" else {
+            throw .misconfigured("\(setting) must be an http(s) URL such as https://rt.example.com (got \(TerminalText.field(text)))")
+        }
+        if scheme == "http" && !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
+            throw .misconfigured("\(setting) uses plain http to \(TerminalText.field(host)): credentials would cross the network in clear; use https")
+        }
+        guard url.user == nil, url.password == nil, url.query == nil else {
+            throw .misconfigured("\(setting) must not hold a user, password or query: credentials come from their own settings")
+        }
+        return url
+    }
+}
