@@ -97,7 +97,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .target(name: "TandemFuzzing", dependencies: [
-            "TandemCore", "TandemAudit", "TandemBroker", "TandemText",
+            "TandemCore", "TandemAudit", "TandemBroker", "TandemText", "TandemAPI", "TandemHelpdesk",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], swiftSettings: strict),
@@ -148,7 +149,8 @@ let package = Package(
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
-            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemSimulation", "TandemTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemHelpdesk", "TandemSimulation", "TandemTestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),

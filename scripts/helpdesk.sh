@@ -4,6 +4,8 @@
 #   scripts/helpdesk.sh start-rt DIR        prints the URL; DIR/token holds a REST2 token of RT's root
 #   scripts/helpdesk.sh start-redmine DIR   prints the URL; DIR/key holds the admin's API key; the
 #                                           REST API is on and project "tandem-test" exists
+#   scripts/helpdesk.sh stop-rt DIR         stops only Request Tracker (a helpdesk that went down)
+#   scripts/helpdesk.sh restart-rt DIR      starts it again on the same port, database and token
 #   scripts/helpdesk.sh stop DIR            stops what was started in DIR, by its pid
 set -euo pipefail
 cmd="${1:?start-rt|start-redmine|stop}"
@@ -20,7 +22,30 @@ wait_for() {
   done
   echo "helpdesk.sh: $url did not answer within 90 s" >&2; tail -20 "$log" >&2; return 1
 }
+stop_pid_file() {
+  local f="$1" pid
+  [ -f "$f" ] || return 0
+  pid="$(cat "$f")"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+run_rt() {
+  local port="$1"
+  TANDEM_RT_DATABASE="$dir/rtdb" /usr/share/request-tracker5/libexec/rt-server --listen "127.0.0.1:$port" >>"$dir/rt.log" 2>&1 &
+  echo $! >"$dir/rt.pid"
+  echo "$port" >"$dir/rt.port"
+  wait_for "http://127.0.0.1:$port/REST/2.0/" "$(cat "$dir/rt.pid")" "$dir/rt.log"
+  echo "http://127.0.0.1:$port"
+}
 case "$cmd" in
+stop-rt)
+  stop_pid_file "$dir/rt.pid"
+  ;;
+restart-rt)
+  stop_pid_file "$dir/rt.pid"
+  run_rt "$(cat "$dir/rt.port")" >/dev/null
+  ;;
 start-rt)
   rt=/usr/share/request-tracker5
   [ -x "$rt/libexec/rt-server" ] || { echo "helpdesk.sh: Request Tracker is not installed (run scripts/helpdesk-install.sh)" >&2; exit 1; }
@@ -35,11 +60,8 @@ start-rt)
     $ok or die "could not make a token: $msg\n";
     print "$token\n";' >"$dir/token" 2>"$dir/token.log" || { cat "$dir/token.log" >&2; exit 1; }
   chmod 600 "$dir/token"
-  port="$(free_port)"
-  "$rt/libexec/rt-server" --listen "127.0.0.1:$port" >"$dir/rt.log" 2>&1 &
-  echo $! >"$dir/rt.pid"
-  wait_for "http://127.0.0.1:$port/REST/2.0/" "$(cat "$dir/rt.pid")" "$dir/rt.log"
-  echo "http://127.0.0.1:$port"
+  : >"$dir/rt.log"
+  run_rt "$(free_port)"
   ;;
 start-redmine)
   rm_root=/usr/share/redmine
@@ -62,15 +84,9 @@ start-redmine)
   echo "http://127.0.0.1:$port"
   ;;
 stop)
-  for f in "$dir/rt.pid" "$dir/redmine.pid" "$dir/redmine.pid.shell"; do
-    [ -f "$f" ] || continue
-    pid="$(cat "$f")"
-    kill -TERM "$pid" 2>/dev/null || continue
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  for f in "$dir/rt.pid" "$dir/redmine.pid" "$dir/redmine.pid.shell"; do stop_pid_file "$f"; done
   ;;
 *)
-  echo "usage: helpdesk.sh start-rt|start-redmine|stop DIR" >&2; exit 2
+  echo "usage: helpdesk.sh start-rt|start-redmine|stop-rt|restart-rt|stop DIR" >&2; exit 2
   ;;
 esac

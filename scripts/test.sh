@@ -17,7 +17,9 @@ TANDEM_TEST_RT_TOKEN_FILE="$hd/token"
 TANDEM_TEST_REDMINE="$(bash scripts/helpdesk.sh start-redmine "$hd")"
 TANDEM_TEST_REDMINE_KEY_FILE="$hd/key"
 TANDEM_TEST_PYTHON="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv/bin/python"
-export TANDEM_TEST_RT TANDEM_TEST_RT_TOKEN_FILE TANDEM_TEST_REDMINE TANDEM_TEST_REDMINE_KEY_FILE TANDEM_TEST_PYTHON
+# The outbox tests stop and restart Request Tracker (same port and database) with scripts/helpdesk.sh.
+TANDEM_TEST_HELPDESK_DIR="$hd"
+export TANDEM_TEST_HELPDESK_DIR TANDEM_TEST_RT TANDEM_TEST_RT_TOKEN_FILE TANDEM_TEST_REDMINE TANDEM_TEST_REDMINE_KEY_FILE TANDEM_TEST_PYTHON
 # psql reads PGPASSWORD; the brokers the tests start read TANDEM_DATABASE_PASSWORD, as an operator's would.
 PGPASSWORD="$(cat "$pg/password")"
 TANDEM_DATABASE_PASSWORD="$PGPASSWORD"

@@ -8,7 +8,7 @@ import TandemCore
 extension ControlRequest: Codable {
     enum Key: String, CodingKey {
         case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", command, sha256
-        case name, expiresIn = "expires_in", id
+        case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -47,6 +47,8 @@ extension ControlRequest: Codable {
         case "ticket.list": self = .ticketList
         case "ticket.show": self = .ticketShow(ticket: try ticket())
         case "ticket.assign": self = .ticketAssign(ticket: try ticket(), user: try text(.user, max: 64))
+        case "ticket.sync-status": self = .ticketSyncStatus(ticket: try ticket())
+        case "ticket.resync": self = .ticketResync(ticket: try ticket())
         case "session.new":
             let scopes: [Scope]
             do { scopes = try Scope.parseList(try c.decodeIfPresent(String.self, forKey: .scopes) ?? "shell") } catch let error as TandemError {
@@ -66,7 +68,8 @@ extension ControlRequest: Codable {
         case "sftp": self = .sftp(try session())
         case "audit.log":
             if c.contains(.session) { self = .auditLog(.session(try session())) } else { self = .auditLog(.ticket(try ticket())) }
-        case "audit.verify": self = .auditVerify(ticket: try ticket())
+        case "audit.verify":
+            self = .auditVerify(ticket: try ticket(), againstHelpdesk: try c.decodeIfPresent(Bool.self, forKey: .againstHelpdesk) ?? false)
         case "audit.export": self = .auditExport(ticket: try ticket())
         case "audit.recordings": self = .auditRecordings(try session())
         case "audit.recording":
@@ -106,7 +109,11 @@ extension ControlRequest: Codable {
             try c.encode(title, forKey: .title)
             try c.encode(requester, forKey: .requester)
         case .ticketList, .tokenList, .whoami, .userList: break
-        case .ticketShow(let ticket), .auditVerify(let ticket), .auditExport(let ticket): try c.encode(ticket, forKey: .ticket)
+        case .ticketShow(let ticket), .auditExport(let ticket), .ticketSyncStatus(let ticket), .ticketResync(let ticket):
+            try c.encode(ticket, forKey: .ticket)
+        case .auditVerify(let ticket, let againstHelpdesk):
+            try c.encode(ticket, forKey: .ticket)
+            if againstHelpdesk { try c.encode(true, forKey: .againstHelpdesk) }
         case .ticketAssign(let ticket, let user):
             try c.encode(ticket, forKey: .ticket)
             try c.encode(user, forKey: .user)

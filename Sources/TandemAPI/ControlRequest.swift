@@ -8,6 +8,10 @@ public enum ControlRequest: Sendable, Equatable {
     case ticketList
     case ticketShow(ticket: Int)
     case ticketAssign(ticket: Int, user: String)
+    /// What the outbox holds for a ticket: pending, failed and delivered posts to its helpdesk and webhooks.
+    case ticketSyncStatus(ticket: Int)
+    /// Puts a ticket's failed deliveries back in line.
+    case ticketResync(ticket: Int)
     case sessionNew(ticket: TicketReference, scopes: [Scope], timeLimit: Int?)
     case sessionShow(SessionID)
     case sessionEnd(SessionID)
@@ -15,7 +19,8 @@ public enum ControlRequest: Sendable, Equatable {
     case exec(SessionID, command: String)
     case sftp(SessionID)
     case auditLog(AuditSubject)
-    case auditVerify(ticket: Int)
+    /// With `againstHelpdesk`, also compares the chain with the signed checkpoints its helpdesk ticket holds.
+    case auditVerify(ticket: Int, againstHelpdesk: Bool = false)
     case auditExport(ticket: Int)
     case auditRecordings(SessionID)
     case auditRecording(SessionID, sha256: String)
@@ -45,6 +50,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .ticketList: "ticket.list"
         case .ticketShow: "ticket.show"
         case .ticketAssign: "ticket.assign"
+        case .ticketSyncStatus: "ticket.sync-status"
+        case .ticketResync: "ticket.resync"
         case .sessionNew: "session.new"
         case .sessionShow: "session.show"
         case .sessionEnd: "session.end"

@@ -12,6 +12,12 @@ public struct VerificationView: Codable, Sendable, Equatable {
     public var problems: [String]
     /// The same, in one paragraph for people.
     public var summary: String
+    /// With `--against-helpdesk`: the signed checkpoints the helpdesk ticket holds that were compared.
+    public var helpdeskCheckpoints: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case ok, events, checkpoints, recordings, unsigned, problems, summary, helpdeskCheckpoints = "helpdesk_checkpoints"
+    }
 
     public init(_ report: ChainVerifier.Report) {
         ok = report.ok

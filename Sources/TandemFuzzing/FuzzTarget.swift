@@ -1,7 +1,10 @@
 import Foundation
 import NIOCore
 import NIOEmbedded
+@preconcurrency import Crypto
+import TandemAPI
 import TandemAudit
+import TandemHelpdesk
 import TandemBroker
 import TandemCore
 import TandemText
@@ -24,6 +27,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case asciicast
     /// `key = value` config files.
     case config
+    /// What a helpdesk answers (Request Tracker's and Redmine's JSON, the checkpoint lines in its
+    /// notes, compared with a chain) and a technician's ticket name.
+    case helpdesk
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -34,7 +40,21 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if let bundle = try? AuditBundle.open(Data(bytes)) { _ = bundle.verify() }
         case .asciicast: Self.asciicast(bytes)
         case .config: _ = try? KeyValueConfig(parsing: String(decoding: bytes, as: UTF8.self), source: "fuzz")
+        case .helpdesk: Self.helpdesk(bytes)
         }
+    }
+
+    private static func helpdesk(_ bytes: UnsafeRawBufferPointer) {
+        let data = Data(bytes)
+        let text = String(decoding: data, as: UTF8.self)
+        _ = RequestTracker.parseTicket(data)
+        _ = RequestTracker.parseAttachments(data)
+        _ = Redmine.probe(data)
+        _ = TicketReference(text)
+        let anchors = CheckpointLine.parse(text)
+        // Any key: the lines the fuzzer makes are not signed by it, which is the case to exercise.
+        _ = HelpdeskAnchors.compare(chain: anchors.first?.chain ?? 1, events: [], anchors: anchors,
+                                    publicKey: Curve25519.Signing.PrivateKey().publicKey, where: "fuzz")
     }
 
     private static func sftp(_ bytes: UnsafeRawBufferPointer) {

@@ -46,11 +46,11 @@ final class HelpdeskTests: XCTestCase {
         var notes: [String] = []
         XCTAssertTrue(Harness.waitUntil(60) {
             notes = (try? HelpdeskServers.rtNotes(ticket, in: fx.dir)) ?? []
-            return notes.contains { $0.contains("summary") && $0.contains(work.sha) }
+            return notes.contains { $0.contains(": summary\n") && $0.contains("sha256 \(work.sha)") }
         }, "RT's history: \(notes)\nbroker: \(fx.broker.stderr)")
         let all = notes.joined(separator: "\n")
         XCTAssertTrue(all.contains("  approved"), "the approval is on the ticket: \(all)")
-        let summary = notes.first { $0.contains("summary") } ?? ""
+        let summary = notes.first { $0.contains(": summary\n") } ?? ""
         XCTAssertTrue(summary.contains(work.command), summary)
         XCTAssertTrue(summary.contains("sha256 \(work.sha)"), summary)
         XCTAssertTrue(summary.contains("Technician: alice"), summary)
@@ -78,11 +78,11 @@ final class HelpdeskTests: XCTestCase {
         var notes: [(notes: String, isPrivate: Bool)] = []
         XCTAssertTrue(Harness.waitUntil(60) {
             notes = (try? HelpdeskServers.redmineNotes(issue, in: fx.dir)) ?? []
-            return notes.contains { $0.notes.contains("summary") && $0.notes.contains(work.sha) }
+            return notes.contains { $0.notes.contains(": summary\n") && $0.notes.contains("sha256 \(work.sha)") }
         }, "Redmine's journals: \(notes)\nbroker: \(fx.broker.stderr)")
         XCTAssertTrue(notes.allSatisfy(\.isPrivate), "Tandem's notes are private notes")
         XCTAssertTrue(notes.contains { $0.notes.contains("  approved") })
-        let summary = notes.first { $0.notes.contains("summary") }?.notes ?? ""
+        let summary = notes.first { $0.notes.contains(": summary\n") }?.notes ?? ""
         XCTAssertTrue(summary.contains(work.command), summary)
         XCTAssertTrue(summary.contains("sha256 \(work.sha)"), summary)
     }
@@ -127,13 +127,14 @@ final class HelpdeskTests: XCTestCase {
         let python = try HelpdeskServers.setting("TANDEM_TEST_PYTHON")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/webhook_receiver.py").path
         let log = dir.appendingPathComponent("received.jsonl")
-        let receiver = try Child(python, [script, log.path, secret, String(publicKey), "--fail-first", "1"], in: dir, name: "receiver")
+        let receiver = try Child(python, [script, log.path, secret, String(publicKey), "--fail-first", "1", "--refuse-type", "tandem.event.exec"],
+                                 in: dir, name: "receiver")
         defer { receiver.stop() }
         XCTAssertTrue(Harness.waitUntil(15) { receiver.stdout.contains("listening") }, receiver.stderr)
         let port = receiver.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }
         fx.broker.stop()
         try fx.startBroker(["--webhook-url", "http://127.0.0.1:\(port)/hooks", "--webhook-secret-file", secretFile.path,
-                            "--helpdesk-retry-seconds", "0.2"])
+                            "--helpdesk-retry-seconds", "0.2", "--metrics-listen", "127.0.0.1:0"])
 
         let (id, agent) = try fx.activeSession()
         XCTAssertEqual(try fx.tandem(["exec", id], after: ["--", "true"]).status, 0)
@@ -144,6 +145,20 @@ final class HelpdeskTests: XCTestCase {
             ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n")
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
+        // The receiver refused the exec for good (422): the outbox says so, and resync sends it again.
+        let failedShown = Harness.waitUntil(30) { ((try? fx.tandem(["ticket", "sync-status", "1"]))?.stdout ?? "").contains("failed\twebhook\texec") }
+        let status = try fx.tandem(["ticket", "sync-status", "1"])
+        XCTAssertTrue(failedShown, status.stdout + status.stderr)
+        XCTAssertEqual(status.status, 1, "sync-status exits 1 while something failed")
+        XCTAssertTrue(status.stdout.contains("HTTP 422"), status.stdout)
+        XCTAssertTrue(fx.broker.stderr.contains("refused 1 deliveries for good"), fx.broker.stderr)
+        let metricsPort = fx.broker.stdout.components(separatedBy: "tandemd metrics on 127.0.0.1:").dropFirst().first?.prefix { $0.isNumber } ?? ""
+        let metrics = try runTool("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)/metrics"], in: dir).stdout
+        XCTAssertTrue(metrics.contains("tandem_outbox_deliveries_total{sink=\"webhook\",outcome=\"failed\"} 1"), metrics)
+        let resync = try fx.tandem(["ticket", "resync", "1"])
+        XCTAssertEqual(resync.status, 0, resync.stderr)
+        XCTAssertTrue(resync.stdout.contains("1 failed deliveries put back in line"), resync.stdout)
+
         // Every event of the ticket's chain, and its checkpoints, arrive.
         let events = Int(try fx.sql("SELECT COUNT(*) FROM events WHERE chain = 1").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         XCTAssertGreaterThan(events, 5)
@@ -162,12 +177,14 @@ final class HelpdeskTests: XCTestCase {
         let ids = all.filter { $0["outcome"] as? String == "accepted" }.compactMap { $0["id"] as? String }
         XCTAssertEqual(Set(ids).count, ids.count, "no message accepted twice")
         // Events arrive in the chain's order.
-        let seqs = all.filter { $0["outcome"] as? String == "accepted" }.compactMap { entry -> Int? in
+        let seqs = all.filter { $0["outcome"] as? String == "accepted" && $0["type"] as? String != "tandem.event.exec" }.compactMap { entry -> Int? in
             guard let body = entry["body"] as? String, let obj = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
                   let data = obj["data"] as? [String: Any], let event = data["event"] as? [String: Any] else { return nil }
             return event["seq"] as? Int
         }
+        // In order (but for the exec the receiver refused, sent again after the resync).
         XCTAssertEqual(seqs, seqs.sorted(), "in order")
+        XCTAssertEqual(all.filter { $0["type"] as? String == "tandem.event.exec" && $0["outcome"] as? String == "accepted" }.count, 1)
 
         // The receiver refuses a tampered body and a stale timestamp.
         let accepted = try XCTUnwrap(all.first { $0["outcome"] as? String == "accepted" })
@@ -187,5 +204,151 @@ final class HelpdeskTests: XCTestCase {
         XCTAssertEqual(try post(msgID + "x", now, sign(msgID + "x", now, body), tampered), "400", "a tampered body is refused")
         XCTAssertEqual(try post(msgID + "y", now - 3600, sign(msgID + "y", now - 3600, body), body), "400", "a stale timestamp is refused")
         XCTAssertTrue(received().contains { $0["outcome"] as? String == "stale timestamp" })
+    }
+
+    // MARK: The outbox when things break
+
+    /// The chain numbers (`#N`) of every event line in Tandem's comments on an RT ticket, in posting order.
+    private func postedSeqs(_ ticket: Int, _ fx: BrokerFixture) throws -> [Int] {
+        try HelpdeskServers.rtNotes(ticket, in: fx.dir).flatMap { note in
+            note.split(separator: "\n").compactMap { line -> Int? in
+                guard line.hasPrefix("#") else { return nil }
+                return Int(line.dropFirst().prefix { $0.isNumber })
+            }
+        }
+    }
+
+    private func count(_ fx: BrokerFixture, _ sql: String) throws -> Int {
+        Int(try fx.sql(sql).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    private func helpdeskScript(_ command: String) throws {
+        let dir = try HelpdeskServers.setting("TANDEM_TEST_HELPDESK_DIR")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/helpdesk.sh").path
+        let r = try runTool("/bin/bash", [script, command, dir], in: URL(fileURLWithPath: dir), timeout: 120)
+        guard r.status == 0 else { throw Failure("helpdesk.sh \(command) failed: \(r.stdout) \(r.stderr)") }
+    }
+
+    // Acceptance 2: RT down during a session; once it is back, every event arrives once, in order.
+    func testEventsQueueWhileRTIsDownAndArriveOnceInOrderWhenItIsBack() throws {
+        let fx = try rtFixture("rt-down", extra: ["--helpdesk-retry-seconds", "0.2", "--helpdesk-retry-max-seconds", "1"])
+        defer { fx.stopAll() }
+        let ticket = try HelpdeskServers.newRTTicket(subject: "Outage test", in: fx.dir)
+        let request = try fx.requestSession(reference: "rt:\(ticket)")
+        let agent = try fx.agent(code: request.code, answer: "y")
+        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+        XCTAssertTrue(Harness.waitUntil(30) { ((try? self.postedSeqs(ticket, fx)) ?? []).count >= 3 }, "the first events reached RT")
+
+        try helpdeskScript("stop-rt")
+        var restarted = false
+        defer { if !restarted { try? helpdeskScript("restart-rt") } }
+        for i in 1...3 {
+            XCTAssertEqual(try fx.tandem(["exec", request.id], after: ["--", "echo", "while-rt-is-down-\(i)"]).status, 0)
+        }
+        // A new session on an RT ticket cannot be checked now: refused, saying why, without a code.
+        let unchecked = try fx.tandem(["session", "new", "--ticket", "rt:\(ticket)", "--no-shell"])
+        XCTAssertNotEqual(unchecked.status, 0)
+        XCTAssertTrue(unchecked.stderr.contains("Request Tracker could not be reached to check rt:\(ticket)"), unchecked.stderr)
+        XCTAssertEqual(try fx.tandem(["session", "end", request.id]).status, 0)
+        _ = agent.wait(15)
+        // The events wait in the outbox, tried again and again.
+        let queued = Harness.waitUntil(30) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND attempts >= 2")) ?? 0) > 0 }
+        XCTAssertTrue(queued, (try? fx.sql("SELECT state, attempts, last_error FROM outbox")) ?? "")
+        XCTAssertTrue(fx.broker.stderr.contains("could not be reached"), fx.broker.stderr)
+
+        try helpdeskScript("restart-rt")
+        restarted = true
+        let events = try count(fx, "SELECT COUNT(*) FROM events WHERE chain = 1")
+        let drained = Harness.waitUntil(60) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'")) ?? 1) == 0 }
+        XCTAssertTrue(drained, (try? fx.sql("SELECT state, attempts, last_error FROM outbox")) ?? "")
+        let seqs = try postedSeqs(ticket, fx)
+        XCTAssertEqual(seqs, Array(1...events), "every event once, in order")
+        let notes = try HelpdeskServers.rtNotes(ticket, in: fx.dir).joined(separator: "\n")
+        for i in 1...3 { XCTAssertEqual(notes.components(separatedBy: "command=echo while-rt-is-down-\(i)").count, 2) }
+    }
+
+    // Acceptance 3: the broker killed with deliveries still owed, and killed between a post and its
+    // acknowledgement: after a restart everything arrives, nothing twice.
+    func testAfterSIGKILLEverythingOwedIsDeliveredAndNothingTwice() throws {
+        let fx = try rtFixture("rt-kill", extra: ["--helpdesk-retry-seconds", "0.2", "--helpdesk-retry-max-seconds", "1"])
+        defer { fx.stopAll() }
+        let ticket = try HelpdeskServers.newRTTicket(subject: "Crash test", in: fx.dir)
+        let request = try fx.requestSession(reference: "rt:\(ticket)")
+        let agent = try fx.agent(code: request.code, answer: "y")
+        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+        XCTAssertTrue(Harness.waitUntil(30) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'")) ?? 0) > 0 })
+        let before = try HelpdeskServers.rtNotes(ticket, in: fx.dir).count
+
+        try helpdeskScript("stop-rt")
+        var restarted = false
+        defer { if !restarted { try? helpdeskScript("restart-rt") } }
+        XCTAssertEqual(try fx.tandem(["exec", request.id], after: ["--", "echo", "before-the-crash"]).status, 0)
+        XCTAssertTrue(Harness.waitUntil(20) { ((try? self.count(fx, "SELECT COUNT(*) FROM events WHERE kind = 'channel_closed'")) ?? 0) > 0 })
+        kill(fx.broker.process.processIdentifier, SIGKILL)
+        _ = fx.broker.wait(10)
+        _ = agent.wait(15)
+        let owed = try count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'")
+        XCTAssertGreaterThan(owed, 0, "deliveries were still owed when the broker died")
+        // As if the broker had also died between a post and marking it delivered: the rows it had
+        // already posted say `sending` under their key. RT holds that post.
+        let posted = try fx.sql("SELECT DISTINCT batch FROM outbox WHERE state = 'delivered'").split(separator: "\n").map(String.init)
+        XCTAssertFalse(posted.isEmpty)
+        try fx.sql("UPDATE outbox SET state = 'sending' WHERE batch = '\(posted[0])'")
+
+        try helpdeskScript("restart-rt")
+        restarted = true
+        try fx.startBroker(["--rt-url", try HelpdeskServers.rtURL, "--rt-token-file", try HelpdeskServers.setting("TANDEM_TEST_RT_TOKEN_FILE"),
+                            "--helpdesk-batch-seconds", "1", "--helpdesk-retry-seconds", "0.2"])
+        let events = try count(fx, "SELECT COUNT(*) FROM events WHERE chain = 1")
+        let drained = Harness.waitUntil(60) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'")) ?? 1) == 0 }
+        XCTAssertTrue(drained, ((try? fx.sql("SELECT state, attempts, last_error FROM outbox")) ?? "") + fx.broker.stderr)
+        XCTAssertTrue(fx.broker.stderr.contains("already holds post \(posted[0])"), fx.broker.stderr)
+        XCTAssertEqual(try postedSeqs(ticket, fx), Array(1...events), "every event once, in order, across the crash")
+        let keys = try HelpdeskServers.rtNotes(ticket, in: fx.dir).compactMap { $0.components(separatedBy: "tandem-delivery: ").last }
+        XCTAssertEqual(Set(keys).count, keys.count, "no post twice")
+        XCTAssertGreaterThan(keys.count, before)
+    }
+
+    // Acceptance 6: the newest events deleted at the broker (and nothing signed again) pass the
+    // chain's own check, but not the comparison with the checkpoints RT holds.
+    func testDeletingTheNewestEventsIsCaughtAgainstTheHelpdesk() throws {
+        let fx = try rtFixture("rt-anchor")
+        defer { fx.stopAll() }
+        let ticket = try HelpdeskServers.newRTTicket(subject: "Anchor test", in: fx.dir)
+        // Two sessions: each end signs a checkpoint, and each checkpoint is posted to RT.
+        for round in 1...2 {
+            let request = try fx.requestSession(reference: "rt:\(ticket)")
+            let agent = try fx.agent(code: request.code, answer: "y")
+            XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+            XCTAssertEqual(try fx.tandem(["exec", request.id], after: ["--", "echo", "round-\(round)"]).status, 0)
+            XCTAssertEqual(try fx.tandem(["session", "end", request.id]).status, 0)
+            _ = agent.wait(15)
+        }
+        let posted = Harness.waitUntil(60) {
+            ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'")) ?? 1) == 0
+                && ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE checkpoint_id IS NOT NULL AND state = 'delivered'")) ?? 0) >= 2
+        }
+        XCTAssertTrue(posted, (try? fx.sql("SELECT state, checkpoint_id FROM outbox")) ?? "")
+        let good = try fx.tandem(["audit", "verify", "--ticket", "1", "--against-helpdesk"])
+        XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
+        XCTAssertTrue(good.stdout.contains("each matches the broker's chain"), good.stdout)
+
+        // The first checkpoint; everything after it goes, and the checkpoints that covered it.
+        let marks = try fx.sql("SELECT seq FROM checkpoints WHERE chain = 1 ORDER BY seq").split(separator: "\n").compactMap { Int($0) }
+        XCTAssertGreaterThanOrEqual(marks.count, 2)
+        let keep = marks[0]
+        let head = try count(fx, "SELECT MAX(seq) FROM events WHERE chain = 1")
+        fx.broker.stop()
+        try fx.sql("DELETE FROM events WHERE chain = 1 AND seq > \(keep); DELETE FROM checkpoints WHERE chain = 1 AND seq > \(keep)")
+        try fx.startBroker(["--rt-url", try HelpdeskServers.rtURL, "--rt-token-file", try HelpdeskServers.setting("TANDEM_TEST_RT_TOKEN_FILE")])
+
+        // The chain alone still verifies: that is the edit a hash chain cannot show.
+        let alone = try fx.tandem(["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(alone.status, 0, alone.stdout + alone.stderr)
+        let against = try fx.tandem(["audit", "verify", "--ticket", "1", "--against-helpdesk"])
+        XCTAssertEqual(against.status, 1, against.stdout + against.stderr)
+        XCTAssertTrue(against.stderr.contains("the broker's chain ends at event \(keep): events \(keep + 1) to \(head) were deleted"),
+                      against.stderr)
     }
 }

@@ -33,7 +33,7 @@ final class OpenAPIDocumentTests: XCTestCase {
         })
         served.insert("GET /metrics")
         let documented = try documented()
-        XCTAssertEqual(documented.count, 18)
+        XCTAssertEqual(documented.count, 21)
         XCTAssertEqual(served.subtracting(documented), [], "served but not documented")
         XCTAssertEqual(documented.subtracting(served), [], "documented but not served")
     }

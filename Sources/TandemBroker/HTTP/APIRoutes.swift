@@ -14,6 +14,9 @@ struct APIRoutes {
 
     /// Method, path (Hummingbird's `:name` for parameters), operation, and the status of a success.
     static let table: [(method: HTTPRequest.Method, path: String, operation: String, created: Bool)] = [
+        (.get, "/v1/tickets/:ticket/deliveries", "ticket.sync-status", false),
+        (.post, "/v1/tickets/:ticket/resync", "ticket.resync", false),
+        (.get, "/v1/tickets/:ticket/verification/helpdesk", "audit.verify+helpdesk", false),
         (.get, "/v1/me", "whoami", false),
         (.get, "/v1/users", "user.list", false),
         (.get, "/v1/tickets", "ticket.list", false),
@@ -58,7 +61,13 @@ struct APIRoutes {
                 }
             }
             // The path wins over the body: a body cannot name another ticket than its URL.
-            fields["op"] = .string(operation)
+            // One operation, two routes: the helpdesk comparison is its own URL (a GET has no body to say it).
+            if operation == "audit.verify+helpdesk" {
+                fields["op"] = .string("audit.verify")
+                fields["against_helpdesk"] = .bool(true)
+            } else {
+                fields["op"] = .string(operation)
+            }
             for (name, value) in context.parameters {
                 let text = String(value)
                 fields[String(name)] = name == "ticket" ? (Int(text).map(JSONValue.int) ?? .string(text)) : .string(text)

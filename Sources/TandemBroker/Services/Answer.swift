@@ -30,7 +30,10 @@ extension BrokerServices {
         case .sessionEnd(let id): return .one(try await sessions.end(caller, id))
         case .auditLog(.ticket(let ticket)): return .many(try await audit.timeline(caller, ticket: ticket))
         case .auditLog(.session(let id)): return .many(try await audit.timeline(caller, session: id))
-        case .auditVerify(let ticket): return .verification(try await audit.verify(caller, ticket: ticket))
+        case .ticketSyncStatus(let id): return .many(try await tickets.syncStatus(caller, id))
+        case .ticketResync(let id): return .one(try await tickets.resync(caller, id))
+        case .auditVerify(let ticket, let againstHelpdesk):
+            return .verification(try await audit.verify(caller, ticket: ticket, againstHelpdesk: againstHelpdesk))
         case .auditExport(let ticket): return .bytes(try await audit.export(caller, ticket: ticket), contentType: "application/x-tar")
         case .auditRecordings(let id): return .many(try await audit.recordings(caller, session: id))
         case .auditRecording(let id, let sha):

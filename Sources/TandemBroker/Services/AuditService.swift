@@ -4,6 +4,7 @@ import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemStore
+import TandemHelpdesk
 
 /// The record: timelines, online verification, export bundles and recordings.
 public struct AuditService: Sendable {
@@ -20,11 +21,38 @@ public struct AuditService: Sendable {
     }
 
     /// Checks the ticket's chain, checkpoints and every recording it names, at the broker.
-    public func verify(_ caller: Caller, ticket: Int) async throws -> VerificationView {
+    public func verify(_ caller: Caller, ticket: Int, againstHelpdesk: Bool = false) async throws -> VerificationView {
         let policy = Policy(broker: broker, caller: caller)
-        _ = try await policy.visibleTicket(ticket, operation: "audit.verify")
+        let record = try await policy.visibleTicket(ticket, operation: "audit.verify")
         let bundle = try await bundle(policy, ticket: ticket, forEveryone: true)
-        return VerificationView(try await Self.offPool { bundle.verify() })
+        var view = VerificationView(try await Self.offPool { bundle.verify() })
+        guard againstHelpdesk else { return view }
+        // The helpdesk is asked with the broker's credentials; what it holds is trusted only as far
+        // as the audit key's signatures on it go.
+        guard let external = record.external, case .external(let system, let n)? = TicketReference(external) else {
+            throw TandemError.invalidArgument("ticket #\(ticket) is not linked to a helpdesk ticket, so there is nothing to compare it with")
+        }
+        guard let sink = broker.helpdesks.noteSinks[system] else { throw TicketLinks.Refusal.notConfigured(system) }
+        let notes: [String]
+        do {
+            notes = try await sink.notes(ticket: n)
+        } catch {
+            throw TicketLinks.Refusal.unreachable(external, system, error)
+        }
+        let anchors = notes.flatMap(CheckpointLine.parse)
+        let events = try await broker.store.events(ticketID: ticket)
+        let report = HelpdeskAnchors.compare(chain: ticket, events: events, anchors: anchors, publicKey: broker.identity.auditKey.publicKey,
+                                             where: "\(system.displayName) ticket \(external)")
+        view.helpdeskCheckpoints = report.compared
+        view.problems += report.problems
+        view.ok = view.ok && report.ok
+        var line = report.compared == 0
+            ? "\(system.displayName) ticket \(external) holds no signed checkpoint of this ticket yet."
+            : "\(system.displayName) ticket \(external) holds \(report.compared) signed checkpoints" + (report.ok ? "; each matches the broker's chain." : ":")
+        if !report.ok { line += "\n" + report.problems.map { "  " + $0 }.joined(separator: "\n") }
+        if report.ignored > 0 { line += "\n\(report.ignored) lines there that look like checkpoints carry no valid signature of this ticket and were ignored." }
+        view.summary += "\n" + line
+        return view
     }
 
     /// The ticket's bundle as a tar archive, for verification anywhere; the export is on record.

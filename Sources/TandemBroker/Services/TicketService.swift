@@ -3,6 +3,7 @@ import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemStore
+import TandemText
 
 /// Tickets in the built-in store: create, read, assign.
 public struct TicketService: Sendable {
@@ -46,10 +47,35 @@ public struct TicketService: Sendable {
         }
         return ticket.view
     }
+
+    /// What the ticket's helpdesk and webhooks have been sent, wait for, or refused, oldest first.
+    public func syncStatus(_ caller: Caller, _ id: Int) async throws -> [DeliveryView] {
+        _ = try await Policy(broker: broker, caller: caller).visibleTicket(id, operation: "ticket.sync-status")
+        let rows = try await broker.store.deliveries(chain: id)
+        let kinds = Dictionary(try await broker.store.events(ids: rows.compactMap(\.eventID)).map { ($0.id, $0.kind) },
+                               uniquingKeysWith: { first, _ in first })
+        return rows.map { row in
+            DeliveryView(id: row.id, sink: row.sink, state: row.state.rawValue,
+                         kind: row.eventID.flatMap { kinds[$0] } ?? (row.checkpointID != nil ? "checkpoint" : "?"),
+                         eventID: row.eventID, attempts: row.attempts, lastError: row.lastError, created: Double(row.createdMicros) / 1e6,
+                         done: row.doneMicros.map { Double($0) / 1e6 }, nextTry: row.state == .pending ? Double(row.nextMicros) / 1e6 : nil)
+        }
+    }
+
+    /// Puts the ticket's failed deliveries back in line (technicians on their tickets, admins).
+    public func resync(_ caller: Caller, _ id: Int) async throws -> ResyncView {
+        let policy = Policy(broker: broker, caller: caller)
+        try await policy.requireRole([.technician, .admin], "retry a ticket's deliveries", operation: "ticket.resync")
+        _ = try await policy.visibleTicket(id, operation: "ticket.resync")
+        let requeued = try await broker.store.retryFailed(chain: id, nowMicros: Int64((Date().timeIntervalSince1970 * 1e6).rounded()))
+        broker.logger.notice("\(TerminalText.field(caller.user.name, limit: 64)) put \(requeued) failed deliveries of ticket \(id) back in line")
+        return ResyncView(ticket: id, requeued: requeued)
+    }
 }
 
 extension Ticket {
     var view: TicketView {
-        TicketView(id: id, title: title, requester: requester, status: status, createdBy: createdBy, created: created.timeIntervalSince1970)
+        TicketView(id: id, title: title, requester: requester, status: status, createdBy: createdBy, created: created.timeIntervalSince1970,
+                   external: external)
     }
 }

@@ -96,6 +96,9 @@ extension TandemCommand {
                     Pin the broker's audit key (from 'tandemd info') so a forged bundle cannot pass:
                       tandem audit verify ticket-1042.tar --public-key "tandem-audit-ed25519 …"
                     Online, at the broker: tandem audit verify --ticket 1042
+                    Against the helpdesk too: tandem audit verify --ticket 1042 --against-helpdesk
+                      compares the chain with the signed checkpoints its helpdesk ticket (rt:…, redmine:…)
+                      holds, which shows the one edit a hash chain alone cannot: its newest events deleted.
                     Exit status 0 when everything verifies, 1 naming the first broken link.
                     """)
             @OptionGroup var options: CLIOptions
@@ -104,16 +107,19 @@ extension TandemCommand {
             @Option(help: "The audit public key you expect (tandem-audit-ed25519 …).") var publicKey: String?
             @Flag(help: "Accept a technician's export that leaves out other technicians' recordings (it then proves less).")
             var allowWithheld = false
+            @Flag(help: "With --ticket: also compare with the signed checkpoints the linked helpdesk ticket holds.")
+            var againstHelpdesk = false
 
             func validate() throws {
                 guard (bundle == nil) != (ticket == nil) else { throw ValidationError("give a bundle file, or --ticket N") }
+                if againstHelpdesk && ticket == nil { throw ValidationError("--against-helpdesk needs --ticket N (the broker asks the helpdesk)") }
             }
 
             func run() throws {
                 if let ticket {
                     // A chain that fails to verify is still answered with its report (and status 1).
                     var report: VerificationView?
-                    let status = try RemoteCall(options: options, request: .auditVerify(ticket: ticket)).lines { line in
+                    let status = try RemoteCall(options: options, request: .auditVerify(ticket: ticket, againstHelpdesk: againstHelpdesk)).lines { line in
                         report = try? JSONDecoder().decode(VerificationView.self, from: Data(line.utf8))
                     }
                     if let report { writeText(TerminalText.escape(report.summary, .multiLine) + "\n", fd: report.ok ? 1 : 2) }

@@ -36,7 +36,7 @@ func shellQuote(_ word: String) -> String {
 extension TandemCommand {
     struct Ticket: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create and read helpdesk tickets.",
-                                                        subcommands: [New.self, List.self, Show.self, Assign.self])
+                                                        subcommands: [New.self, List.self, Show.self, Assign.self, SyncStatus.self, Resync.self])
 
         struct New: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a ticket.",
@@ -55,7 +55,8 @@ extension TandemCommand {
             @OptionGroup var options: CLIOptions
             func run() throws {
                 for t in try RemoteCall(options: options, request: .ticketList).many(TicketView.self) {
-                    writeText("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\n")
+                    let link = t.external.map { "\t" + TerminalText.escape($0) } ?? ""
+                    writeText("#\(t.id)\t\(TerminalText.escape(t.status))\t\(TerminalText.escape(t.requester))\t\(TerminalText.escape(t.title))\(link)\n")
                 }
             }
         }
@@ -69,6 +70,7 @@ extension TandemCommand {
                 let t = detail.ticket
                 var text = "Ticket #\(t.id): \(TerminalText.escape(t.title))\nRequester: \(TerminalText.escape(t.requester))\n"
                     + "Status: \(TerminalText.escape(t.status))\n"
+                if let link = t.external { text += "Helpdesk ticket: \(TerminalText.escape(link))\n" }
                 if !detail.assignees.isEmpty { text += "Assigned to: \(detail.assignees.map { TerminalText.escape($0) }.joined(separator: ", "))\n" }
                 text += "Timeline:\n" + detail.timeline.map { "  \($0.humanLine)\n" }.joined()
                 writeText(text)
@@ -90,6 +92,59 @@ extension TandemCommand {
             func run() throws {
                 _ = try RemoteCall(options: options, request: .ticketAssign(ticket: number, user: user)).one(TicketView.self)
                 writeText("Ticket #\(number) assigned to \(TerminalText.escape(user)).\n")
+            }
+        }
+
+        struct SyncStatus: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "sync-status",
+                abstract: "Show what the ticket's helpdesk and webhooks were sent, still wait for, or refused.",
+                discussion: """
+                    Example: tandem ticket sync-status 1042
+                    One line per event or checkpoint and sink: delivered, pending (with the next try and the
+                    last error), sending (the broker is asking the helpdesk whether it already holds it),
+                    or failed (refused for good; 'tandem ticket resync 1042' tries again).
+                    Exit status 0 when nothing failed, 1 when something did.
+                    """)
+            @OptionGroup var options: CLIOptions
+            @Argument(help: "Ticket number.") var number: Int
+            func run() throws {
+                let rows = try RemoteCall(options: options, request: .ticketSyncStatus(ticket: number)).many(DeliveryView.self)
+                guard !rows.isEmpty else {
+                    writeText("Ticket #\(number) owes nothing to a helpdesk or webhook.\n")
+                    return
+                }
+                var counts: [String: Int] = [:]
+                for row in rows {
+                    counts[row.state, default: 0] += 1
+                    var line = "\(row.state)\t\(TerminalText.escape(row.sink))\t\(TerminalText.escape(row.kind))"
+                    if let event = row.eventID { line += "\tevent \(event)" }
+                    if row.attempts > 0 { line += "\t\(row.attempts) tries" }
+                    if let next = row.nextTry, row.attempts > 0 { line += "\tnext \(Self.time(next))" }
+                    if let error = row.lastError, row.state != "delivered" { line += "\t\(TerminalText.field(error, limit: 200))" }
+                    writeText(line + "\n")
+                }
+                let summary = ["delivered", "pending", "sending", "failed"].compactMap { s in counts[s].map { "\($0) \(s)" } }
+                writeText("Ticket #\(number): " + summary.joined(separator: ", ") + "\n")
+                if counts["failed", default: 0] > 0 { throw ExitCode(1) }
+            }
+
+            static func time(_ seconds: Double) -> String {
+                let f = ISO8601DateFormatter()
+                return f.string(from: Date(timeIntervalSince1970: seconds))
+            }
+        }
+
+        struct Resync: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Try the ticket's failed deliveries again (after fixing what the helpdesk refused).",
+                discussion: "Example: tandem ticket resync 1042")
+            @OptionGroup var options: CLIOptions
+            @Argument(help: "Ticket number.") var number: Int
+            func run() throws {
+                let done = try RemoteCall(options: options, request: .ticketResync(ticket: number)).one(ResyncView.self)
+                writeText(done.requeued == 0 ? "Ticket #\(number) has no failed deliveries.\n"
+                          : "Ticket #\(number): \(done.requeued) failed deliveries put back in line; see 'tandem ticket sync-status \(number)'.\n")
             }
         }
     }

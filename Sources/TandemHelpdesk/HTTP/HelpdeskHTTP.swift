@@ -16,6 +16,9 @@ public final class HelpdeskHTTP: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
                                                      timeout: .init(connect: .seconds(10), read: .seconds(30)))
         configuration.httpVersion = .http1Only
+        // The outbox retries with its own backoff (visible in sync-status and the metrics); a technician
+        // asking for a session on a ticket while the helpdesk is down hears so at once, not after 10 s.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

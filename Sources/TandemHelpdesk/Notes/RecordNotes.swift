@@ -6,10 +6,11 @@ import TandemText
 /// and a signed line per checkpoint. Every foreign string (names, commands, paths) is escaped
 /// by the one escaping function; the helpdesk shows the note as plain text.
 public enum RecordNotes {
-    /// `11:56:01 UTC  alice  exec  command=ls -la`.
+    /// `#14  11:56:01 UTC  alice  exec  command=ls -la`: the event's number in the ticket's chain
+    /// first, so a reader (or a test) sees each event once and in order, whatever the posts.
     public static func line(_ e: AuditEvent) -> String {
         let details = e.data.keys.sorted().map { "\($0)=\(TerminalText.field(e.data[$0] ?? "", limit: 300))" }
-        return ([time(e.timeMicros), TerminalText.field(e.actor, limit: 100), TerminalText.field(e.kind, limit: 60)] + details)
+        return (["#\(e.seq)", time(e.timeMicros), TerminalText.field(e.actor, limit: 100), TerminalText.field(e.kind, limit: 60)] + details)
             .joined(separator: "  ")
     }
 

@@ -39,8 +39,18 @@ public struct Redmine: NoteSink {
         let (status, body) = try await http.send(.GET, url("/issues/\(id).json" + (journals ? "?include=journals" : "")), headers: headers)
         if status == 404 { throw .noSuchTicket("redmine:\(id)") }
         guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
-        guard let answer = try? JSONDecoder().decode(IssueAnswer.self, from: body) else { throw .badAnswer("issue \(id)") }
-        return answer.issue
+        guard let issue = Self.parseIssue(body) else { throw .badAnswer("issue \(id)") }
+        return issue
+    }
+
+    /// `GET /issues/ID.json`'s answer (bytes from the helpdesk: the fuzz target reads them too).
+    static func parseIssue(_ body: Data) -> IssueAnswer.Issue? {
+        try? JSONDecoder().decode(IssueAnswer.self, from: body).issue
+    }
+
+    /// For the fuzz target: whether an issue answer reads, and what it says.
+    public static func probe(_ body: Data) -> (subject: String?, status: String, notes: [String])? {
+        parseIssue(body).map { ($0.subject, $0.status.name, $0.journals?.compactMap(\.notes) ?? []) }
     }
 
     public func ticket(_ id: Int) async throws(HelpdeskError) -> ExternalTicket {

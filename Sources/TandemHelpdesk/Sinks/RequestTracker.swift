@@ -28,16 +28,31 @@ public struct RequestTracker: NoteSink {
         let (status, body) = try await http.send(.GET, url("/ticket/\(id)?fields=Subject,Status"), headers: headers)
         if status == 404 { throw .noSuchTicket("rt:\(id)") }
         guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
+        guard let answer = Self.parseTicket(body) else { throw .badAnswer("ticket \(id) came without a Status") }
+        // The default lifecycle's active statuses; resolved, rejected and deleted take no more work.
+        return ExternalTicket(system: .rt, id: id, subject: answer.subject, status: answer.status,
+                              isOpen: ["new", "open", "stalled"].contains(answer.status.lowercased()))
+    }
+
+    /// `GET /ticket/ID`'s answer: its subject and status (bytes from the helpdesk: the fuzz target reads them too).
+    public static func parseTicket(_ body: Data) -> (subject: String, status: String)? {
         struct Answer: Decodable {
             var Subject: String?
             var Status: String?
         }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: body), let state = answer.Status else {
-            throw .badAnswer("ticket \(id) came without a Status")
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: body), let status = answer.Status else { return nil }
+        return (answer.Subject ?? "", status)
+    }
+
+    /// One page of `GET /ticket/ID/attachments`: the texts, and how many pages there are.
+    public static func parseAttachments(_ body: Data) -> (texts: [String], pages: Int?)? {
+        struct Page: Decodable {
+            struct Item: Decodable { var Content: String? }
+            var items: [Item]
+            var pages: Int?
         }
-        // The default lifecycle's active statuses; resolved, rejected and deleted take no more work.
-        return ExternalTicket(system: .rt, id: id, subject: answer.Subject ?? "", status: state,
-                              isOpen: ["new", "open", "stalled"].contains(state.lowercased()))
+        guard let page = try? JSONDecoder().decode(Page.self, from: body) else { return nil }
+        return (page.items.compactMap(\.Content), page.pages)
     }
 
     public func post(_ note: HelpdeskNote, ticket: Int) async throws(HelpdeskError) {
@@ -54,11 +69,6 @@ public struct RequestTracker: NoteSink {
     }
 
     public func notes(ticket: Int) async throws(HelpdeskError) -> [String] {
-        struct Page: Decodable {
-            struct Item: Decodable { var Content: String? }
-            var items: [Item]
-            var pages: Int?
-        }
         var texts: [String] = []
         var page = 1
         while page <= Self.pagesRead {
@@ -66,8 +76,8 @@ public struct RequestTracker: NoteSink {
                                                      headers: headers)
             if status == 404 { throw .noSuchTicket("rt:\(ticket)") }
             guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
-            guard let answer = try? JSONDecoder().decode(Page.self, from: body) else { throw .badAnswer("an attachments page of rt:\(ticket)") }
-            texts += answer.items.compactMap(\.Content)
+            guard let answer = Self.parseAttachments(body) else { throw .badAnswer("an attachments page of rt:\(ticket)") }
+            texts += answer.texts
             guard let pages = answer.pages, page < pages else { break }
             page += 1
         }

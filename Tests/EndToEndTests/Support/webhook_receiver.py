@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """A webhook receiver for the tests, verifying Standard Webhooks signatures as a helpdesk would.
 
-usage: webhook_receiver.py LOG SECRET PUBLIC_KEY [--fail-first N]
+usage: webhook_receiver.py LOG SECRET PUBLIC_KEY [--fail-first N] [--refuse-type TYPE]
   LOG         one JSON line per request: {"id", "type", "outcome", "v1", "v1a", "status"}
   SECRET      the whsec_ secret (HMAC-SHA256, "v1,")
   PUBLIC_KEY  the broker's whpk_ key (Ed25519, "v1a,")
 Prints "listening PORT" once it listens on 127.0.0.1 (a port the OS picks). Answers 500 to the
-first N requests that verify (to test retries), 400 to any that does not, 200 otherwise; a
-message id seen before (and answered 200) is logged as "duplicate".
+first N requests that verify (to test retries), 422 the first time it sees each message of TYPE
+(a refusal for good, until the broker is told to resync), 400 to any that does not verify, 200
+otherwise; a message id seen before (and answered 200) is logged as "duplicate".
 """
 import base64, hashlib, hmac, http.server, json, sys, time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.exceptions import InvalidSignature
 
 log_path, secret, public_key = sys.argv[1], sys.argv[2], sys.argv[3]
-fail_first = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--fail-first" else 0
+options = dict(zip(sys.argv[4::2], sys.argv[5::2]))
+fail_first = int(options.get("--fail-first", "0"))
+refuse_type = options.get("--refuse-type")
+refused = set()
 hmac_key = base64.b64decode(secret[len("whsec_"):])
 ed_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key[len("whpk_"):]))
 TOLERANCE = 300
@@ -63,6 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if failed < fail_first:
             failed += 1
             return self.answer(500, dict(entry, outcome="failed on purpose"))
+        if entry["type"] == refuse_type and msg_id not in refused:
+            refused.add(msg_id)
+            return self.answer(422, dict(entry, outcome="refused on purpose"))
         if msg_id in seen:
             return self.answer(200, dict(entry, outcome="duplicate"))
         seen.add(msg_id)
