@@ -71,10 +71,13 @@ final class HelpdeskTests: XCTestCase {
             "--redmine-key-file", try HelpdeskServers.setting("TANDEM_TEST_REDMINE_KEY_FILE"), "--helpdesk-batch-seconds", "1",
         ])
         defer { fx.stopAll() }
-        let subject = "VPN down \(UUID().uuidString.prefix(6))"
+        // A subject with an escape sequence: the end-user's offer shows it, made visible, never run.
+        let tag = UUID().uuidString.prefix(6)
+        let subject = "VPN \u{1B}[31mdown \(tag)"
         let issue = try HelpdeskServers.newRedmineIssue(subject: subject, in: fx.dir)
         let work = try workOnTicket(fx, reference: "redmine:\(issue)", subject: subject)
-        XCTAssertTrue(work.agentOutput.contains(subject), work.agentOutput)
+        XCTAssertTrue(work.agentOutput.contains("VPN \\x1b[31mdown \(tag)"), work.agentOutput)
+        XCTAssertFalse(work.agentOutput.contains("\u{1B}[31m"), "the escape sequence itself never reaches the user's terminal")
         var notes: [(notes: String, isPrivate: Bool)] = []
         XCTAssertTrue(Harness.waitUntil(60) {
             notes = (try? HelpdeskServers.redmineNotes(issue, in: fx.dir)) ?? []
@@ -108,6 +111,15 @@ final class HelpdeskTests: XCTestCase {
         let unknown = try fx.tandem(["session", "new", "--ticket", "redmine:5", "--no-shell"])
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.stderr.contains("not linked to Redmine"), unknown.stderr)
+
+        // A helpdesk ticket another technician already linked: bob learns whose it is and how to get it.
+        let open = try HelpdeskServers.newRTTicket(subject: "Shared queue", in: fx.dir)
+        _ = try fx.requestSession(reference: "rt:\(open)")
+        try fx.addUser("bob", role: "technician")
+        let bobs = try fx.tandem(as: "bob", ["session", "new", "--ticket", "rt:\(open)", "--no-shell"])
+        XCTAssertNotEqual(bobs.status, 0)
+        XCTAssertTrue(bobs.stderr.contains("rt:\(open) is linked to ticket #1, which is not one of yours"), bobs.stderr)
+        XCTAssertTrue(bobs.stderr.contains("tandem ticket assign 1 bob"), bobs.stderr)
     }
 
     // Acceptance 4: both signatures on every message, a tampered body and a stale timestamp refused,
@@ -253,7 +265,7 @@ final class HelpdeskTests: XCTestCase {
         XCTAssertEqual(try fx.tandem(["session", "end", request.id]).status, 0)
         _ = agent.wait(15)
         // The events wait in the outbox, tried again and again.
-        let queued = Harness.waitUntil(30) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND attempts >= 2")) ?? 0) > 0 }
+        let queued = Harness.waitUntil(30) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered' AND attempts >= 2")) ?? 0) > 0 }
         XCTAssertTrue(queued, (try? fx.sql("SELECT state, attempts, last_error FROM outbox")) ?? "")
         XCTAssertTrue(fx.broker.stderr.contains("could not be reached"), fx.broker.stderr)
 

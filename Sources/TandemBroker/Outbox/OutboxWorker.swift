@@ -21,8 +21,8 @@ public actor OutboxWorker {
     /// When each (sink, ticket) last got a post.
     private var lastPost: [String: Date] = [:]
     private var lastCounts = Date.distantPast
-    /// Open rows read per pass.
-    static let rowsPerPass = 2000
+    /// Sink-and-ticket groups taken per pass (the oldest due first); the rest wait for the next.
+    static let groupsPerPass = 500
     /// Events in one note at most; the rest go in the next.
     static let eventsPerNote = 200
 
@@ -36,27 +36,39 @@ public actor OutboxWorker {
     /// One pass over what is owed; true when something was sent or settled.
     @discardableResult
     public func pass() async -> Bool {
-        let open: [Delivery]
+        let due: [Delivery]
         do {
-            open = try await store.openDeliveries(limit: Self.rowsPerPass)
+            due = try await store.dueDeliveries(nowMicros: Self.micros(clock.now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
         } catch {
             logger.error("outbox: cannot read the outbox: \(error)")
             return false
         }
         await reportCounts()
         var groups: [String: [Delivery]] = [:]
-        var order: [String] = []
-        for row in open {
+        var bySink: [String: [String]] = [:]
+        for row in due {
             let key = "\(row.sink)/\(row.chain)"
-            if groups[key] == nil { order.append(key) }
+            if groups[key] == nil { bySink[row.sink, default: []].append(key) }
             groups[key, default: []].append(row)
         }
-        var progressed = false
-        for key in order {
-            guard let rows = groups[key] else { continue }
-            if await send(rows, group: key) { progressed = true }
+        // Each sink on its own: a helpdesk that answers slowly holds back only its own tickets.
+        // (The actor is free while a post is on the wire, so the sinks' posts overlap.)
+        let ready = groups
+        return await withTaskGroup(of: Bool.self) { tasks in
+            for keys in bySink.values {
+                tasks.addTask {
+                    var progressed = false
+                    for key in keys {
+                        guard let rows = ready[key] else { continue }
+                        if await self.send(rows, group: key) { progressed = true }
+                    }
+                    return progressed
+                }
+            }
+            var any = false
+            for await progressed in tasks where progressed { any = true }
+            return any
         }
-        return progressed
     }
 
     /// The next post of one sink and ticket, if it is due.
@@ -64,7 +76,7 @@ public actor OutboxWorker {
         guard let head = rows.first else { return false }
         let now = clock.now
         let nowMicros = Self.micros(now)
-        if head.state == .pending && head.nextMicros > nowMicros { return false }
+        if head.nextMicros > nowMicros { return false }
         if let system = HelpdeskSystem(rawValue: head.sink), let sink = helpdesks.noteSinks[system] {
             return await sendNote(rows, sink: sink, group: group, now: now)
         }
@@ -83,12 +95,13 @@ public actor OutboxWorker {
         let batch: [Delivery]
         var resend = false
         if head.state == .sending, let key = head.batch {
-            // A post whose answer never came: the same rows under the same key, after asking.
+            // A post that may have arrived (its answer never came, or the broker stopped): the same
+            // rows under the same key, after asking the helpdesk whether it holds it.
             batch = rows.filter { $0.batch == key }
             resend = true
         } else {
             if let last = lastPost[group], now.timeIntervalSince(last) < helpdesks.batchInterval { return false }
-            batch = Array(rows.prefix { $0.state == .pending }.prefix(Self.eventsPerNote))
+            batch = Array(rows.prefix { $0.batch == nil }.prefix(Self.eventsPerNote))
         }
         guard !batch.isEmpty else { return false }
         let ids = batch.map(\.id)
@@ -169,7 +182,7 @@ public actor OutboxWorker {
         let key: String
         do {
             (body, key) = try await message(for: row)
-            if row.state == .pending { try await store.change(deliveries: [row.id], to: .sending(batch: key)) }
+            if row.batch == nil { try await store.change(deliveries: [row.id], to: .sending(batch: key)) }
         } catch {
             logger.error("outbox: cannot prepare delivery \(row.id) for webhook \(webhook.name): \(error)")
             return false

@@ -52,10 +52,20 @@ struct TicketLinks {
                 throw Refusal.unreachable(ref, system, error)
             }
             guard outside.isOpen else { throw Refusal.closed(ref, system, status: outside.status) }
-            if let linked = try await broker.store.ticket(external: ref) {
-                return try await policy.visibleTicket(linked.id, operation: "session.new")
-            }
+            if let linked = try await broker.store.ticket(external: ref) { return try await visible(linked, reference: ref) }
             return try await link(outside, reference: ref)
+        }
+    }
+
+    /// The broker's ticket linked to `reference`, if the caller may work on it; if not, the
+    /// technician learns which ticket it is and who can give it to them (they named the helpdesk
+    /// ticket, so its link is no secret to them).
+    private func visible(_ linked: Ticket, reference: String) async throws -> Ticket {
+        do {
+            return try await policy.visibleTicket(linked.id, operation: "session.new")
+        } catch TandemError.notFound {
+            throw TandemError.permissionDenied("\(reference) is linked to ticket #\(linked.id), which is not one of yours; its creator or an "
+                                               + "admin can give it to you with 'tandem ticket assign \(linked.id) \(policy.caller.user.name)'")
         }
     }
 
@@ -70,7 +80,7 @@ struct TicketLinks {
         } catch .constraint {
             // Another technician linked it a moment ago.
             guard let linked = try await broker.store.ticket(external: reference) else { throw TandemError.notFound("ticket \(reference)") }
-            return try await policy.visibleTicket(linked.id, operation: "session.new")
+            return try await visible(linked, reference: reference)
         }
         guard await broker.recordEvent(TicketCreated(title: title, requester: reference, external: reference), session: nil,
                                        ticket: ticket.id, actor: user) else {

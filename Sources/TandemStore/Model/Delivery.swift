@@ -34,7 +34,8 @@ public struct OutboxRoutes: Sendable, Equatable {
 public enum DeliveryState: String, Codable, Sendable, CaseIterable {
     /// Waiting for its turn (or for its next try).
     case pending
-    /// Handed to the sink; the broker stopped before it heard back, so the sink is asked first.
+    /// Handed to the sink under an idempotency key, and not yet known to have arrived: before it
+    /// is sent again (after a failure, or a crash), the sink is asked whether it holds that key.
     case sending
     case delivered
     /// The sink refused it for good (a 4xx other than 429); `tandem ticket resync` tries again.
@@ -80,7 +81,8 @@ public enum DeliveryChange: Sendable, Equatable {
     /// About to post them under this idempotency key.
     case sending(batch: String)
     case delivered(atMicros: Int64)
-    /// A temporary failure (network, 429, 5xx): try again at `nextMicros`.
+    /// A temporary failure (network, 429, 5xx): try again at `nextMicros` (rows already under a
+    /// key stay `sending` under it: the helpdesk may hold that post).
     case retry(nextMicros: Int64, error: String)
     case failed(atMicros: Int64, error: String)
 }

@@ -30,10 +30,19 @@ extension SQLStore {
         }
     }
 
-    public func openDeliveries(limit: Int) async throws(StoreError) -> [Delivery] {
+    public func dueDeliveries(nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery] {
+        // Only groups whose oldest open row's time has come, oldest first: a helpdesk that is down and
+        // backing off cannot crowd out the others.
         try await read { db in
             try await db.raw("""
-                \(unsafeRaw: Self.deliveryColumns) WHERE state IN ('pending', 'sending') ORDER BY id LIMIT \(unsafeRaw: String(max(1, limit)))
+                WITH heads AS (SELECT sink, chain, MIN(id) AS head FROM outbox WHERE state IN ('pending', 'sending') GROUP BY sink, chain),
+                     due AS (SELECT h.sink, h.chain, h.head FROM heads h JOIN outbox o ON o.id = h.head
+                             WHERE o.next_us <= \(bind: nowMicros) ORDER BY h.head LIMIT \(unsafeRaw: String(max(1, groups)))),
+                     ranked AS (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.sink, o.chain ORDER BY o.id) AS n
+                                FROM outbox o JOIN due d ON o.sink = d.sink AND o.chain = d.chain
+                                WHERE o.state IN ('pending', 'sending'))
+                SELECT id, sink, chain, event_id, checkpoint_id, state, attempts, next_us, batch, last_error, created_us, done_us
+                FROM ranked WHERE n <= \(unsafeRaw: String(max(1, perGroup))) ORDER BY id
                 """).all().map(Self.delivery)
         }
     }
@@ -54,8 +63,11 @@ extension SQLStore {
                 case .delivered(let at):
                     "UPDATE outbox SET state = 'delivered', done_us = \(bind: at), last_error = NULL WHERE id = \(bind: id)"
                 case .retry(let next, let error):
+                    // A post that left under a key may have arrived: its rows stay together under that
+                    // key (`sending`), so the next try asks the helpdesk first and never re-groups them.
                     """
-                    UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_us = \(bind: next), last_error = \(bind: error)
+                    UPDATE outbox SET state = CASE WHEN batch IS NULL THEN 'pending' ELSE 'sending' END, attempts = attempts + 1,
+                           next_us = \(bind: next), last_error = \(bind: error)
                     WHERE id = \(bind: id)
                     """
                 case .failed(let at, let error):
