@@ -149,7 +149,7 @@ let package = Package(
             "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
-            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemHelpdesk", "TandemSimulation", "TandemTestSupport",
+            "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemHelpdesk", "TandemSimulation", "TandemTestSupport", "TandemText",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSH", package: "swift-nio-ssh"),
             .product(name: "NIOCore", package: "swift-nio"),

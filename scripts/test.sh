@@ -36,7 +36,7 @@ skipped=$(echo "$summary" | grep -oE '[0-9]+ tests? skipped' | grep -oE '[0-9]+'
 # The core session, audit, file and lifecycle tests again, with the broker on PostgreSQL.
 pglog="$(mktemp)"
 TANDEM_TEST_DATABASE=postgres swift test --skip-build --disable-swift-testing \
-  --filter 'EndToEndTests\.(SessionExecTests|ShellTests|FileTransferTests|ExecRecordingTests|AuditTests|LifecycleTests|EventOrderTests|HelpdeskTests\.testAfterSIGKILL)' \
+  --filter 'EndToEndTests\.(SessionExecTests|ShellTests|FileTransferTests|ExecRecordingTests|AuditTests|LifecycleTests|EventOrderTests|HelpdeskTests/testAfterSIGKILL)' \
   2>&1 | tee "$pglog" || status=$?
 pgsummary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$pglog" | tail -1 || true)
 rm -f "$pglog"

@@ -16,6 +16,12 @@ public enum HelpdeskAnchors {
         public var problems: [String]
 
         public var ok: Bool { problems.isEmpty }
+
+        public init(compared: Int, ignored: Int, problems: [String]) {
+            self.compared = compared
+            self.ignored = ignored
+            self.problems = problems
+        }
     }
 
     /// `events` is the broker's chain `chain`, in order; `anchors` what the helpdesk holds; `where` names the helpdesk ticket.

@@ -14,9 +14,10 @@ public enum HelpdeskError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Network errors, 429 and 5xx are tried again; any other refusal is final.
     public var isTemporary: Bool {
         switch self {
-        case .unreachable: true
+        // An answer that is not the API's (a proxy's page, a maintenance screen) passes too.
+        case .unreachable, .badAnswer: true
         case .status(let code, _): code == 429 || code >= 500
-        case .noSuchTicket, .badAnswer, .misconfigured: false
+        case .noSuchTicket, .misconfigured: false
         }
     }
 

@@ -61,9 +61,9 @@ public protocol BrokerStore: Sendable {
     func unsignedChains() async throws(StoreError) -> [Int]
 
     // The outbox
-    /// The open rows (pending and sending) of each sink-and-ticket whose oldest open row's next try
-    /// is due: at most `groups` of them, oldest first, and at most `perGroup` rows of each, in order.
-    func dueDeliveries(nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery]
+    /// The open rows (pending and sending) for `sink` of each ticket whose oldest open row's next try
+    /// is due: at most `groups` tickets, oldest first, and at most `perGroup` rows of each, in order.
+    func dueDeliveries(sink: String, nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery]
     /// Every delivery of one chain, oldest first (`tandem ticket sync-status`).
     func deliveries(chain: Int) async throws(StoreError) -> [Delivery]
     func change(deliveries ids: [Int64], to change: DeliveryChange) async throws(StoreError)

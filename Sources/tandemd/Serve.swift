@@ -199,9 +199,12 @@ extension Tandemd {
             }
             var services: [any Service] = [listener, checkpoints, users]
             if !helpdesks.isEmpty {
-                // What the outbox holds goes out in the background; a helpdesk that is down only delays it.
-                let outbox = OutboxWorker(store: store, helpdesks: helpdesks, logger: logger)
-                services.append(PeriodicService(every: .milliseconds(250)) { await outbox.pass() })
+                // What the outbox holds goes out in the background, one worker per sink: a helpdesk that
+                // is slow or down delays only its own deliveries.
+                for sink in helpdesks.noteSinks.keys.map(\.rawValue) + helpdesks.webhooks.map(\.name) {
+                    let outbox = OutboxWorker(store: store, helpdesks: helpdesks, sink: sink, logger: logger)
+                    services.append(PeriodicService(every: .milliseconds(250)) { await outbox.pass() })
+                }
                 let names = helpdesks.noteSinks.keys.map(\.displayName).sorted() + helpdesks.webhooks.map { "webhook \($0.name)" }
                 logger.info("helpdesks: \(names.joined(separator: ", "))")
             }

@@ -76,7 +76,11 @@ extension Tandemd {
             print("SSH public key:   \(identity.publicKeyLine)")
             print("audit public key: \(identity.auditPublicKeyText)")
             let data = try options.resolved().data
-            print("webhook public key: \(WebhookSigner.publicKeyText(try BrokerIdentity.webhookKey(in: data).publicKey))")
+            if let key = try BrokerIdentity.existingWebhookKey(in: data) {
+                print("webhook public key: \(WebhookSigner.publicKeyText(key.publicKey))")
+            } else {
+                print("webhook public key: none yet (the first 'tandemd serve' with webhook-url makes it)")
+            }
         }
     }
 

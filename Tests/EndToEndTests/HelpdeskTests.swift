@@ -215,6 +215,8 @@ final class HelpdeskTests: XCTestCase {
         XCTAssertNotEqual(tampered, body)
         XCTAssertEqual(try post(msgID + "x", now, sign(msgID + "x", now, body), tampered), "400", "a tampered body is refused")
         XCTAssertEqual(try post(msgID + "y", now - 3600, sign(msgID + "y", now - 3600, body), body), "400", "a stale timestamp is refused")
+        // And the control: the same body, correctly signed now, is accepted (the refusals above are for what they say).
+        XCTAssertEqual(try post(msgID + "z", now, sign(msgID + "z", now, body), body), "200")
         XCTAssertTrue(received().contains { $0["outcome"] as? String == "stale timestamp" })
     }
 

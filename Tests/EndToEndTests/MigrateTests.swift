@@ -16,6 +16,11 @@ final class MigrateTests: XCTestCase {
         XCTAssertEqual(try fx.tandem(["session", "end", id]).status, 0)
         XCTAssertTrue(Harness.waitUntil(10) { (try? fx.eventKinds())?.last == "ended" })
         fx.broker.stop()
+        // A helpdesk link and an outbox row travel too.
+        try fx.sql("""
+            UPDATE tickets SET external = 'rt:77' WHERE id = 1;
+            INSERT INTO outbox(sink, chain, event_id, state, attempts, next_us, batch, created_us) VALUES('rt', 1, 3, 'delivered', 1, 5, 'td1-x', 5)
+            """)
         let before = try fx.sql("SELECT id || '|' || chain || '|' || seq || '|' || hash FROM events ORDER BY id")
         let marks = try fx.sql("SELECT chain || '|' || seq || '|' || signature FROM checkpoints ORDER BY id")
         let eventCount = before.split(separator: "\n").count
@@ -39,6 +44,10 @@ final class MigrateTests: XCTestCase {
         }
         XCTAssertEqual(try psql("SELECT id || '|' || chain || '|' || seq || '|' || hash FROM events ORDER BY id"), before)
         XCTAssertEqual(try psql("SELECT chain || '|' || seq || '|' || signature FROM checkpoints ORDER BY id"), marks)
+        XCTAssertEqual(try psql("SELECT external FROM tickets WHERE id = 1"), "rt:77\n")
+        XCTAssertEqual(try psql("SELECT id || '|' || sink || '|' || state || '|' || batch FROM outbox"), "1|rt|delivered|td1-x\n")
+        // The next outbox row follows the copied ones (the sequence was moved past them).
+        XCTAssertEqual(try psql("INSERT INTO outbox(sink, chain, state, next_us, created_us) VALUES('rt', 1, 'failed', 0, 0) RETURNING id"), "2\n")
 
         // The broker on PostgreSQL: the old record verifies, and new work continues the same chain.
         setenv("TANDEM_DATABASE", target, 1)

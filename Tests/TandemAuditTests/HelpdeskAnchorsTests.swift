@@ -53,8 +53,11 @@ final class HelpdeskAnchorsTests: XCTestCase {
     func testForgedOrForeignLinesProveNothing() throws {
         let events = chain(3)
         let forged = try mark(chain(9)[8], key: Curve25519.Signing.PrivateKey())
-        var otherChain = try mark(events[2])
-        otherChain.chain = 8
+        // A genuine checkpoint of another ticket's chain, signed by the right key: not this chain's.
+        var other = chain(9)[8]
+        other.chain = 8
+        let otherChain = try mark(other)
+        XCTAssertTrue(otherChain.isValid(publicKey: key.publicKey))
         let report = HelpdeskAnchors.compare(chain: 7, events: events, anchors: [forged, otherChain], publicKey: key.publicKey, where: "rt:1")
         XCTAssertTrue(report.ok, "a line signed by someone else cannot fail the check: \(report.problems)")
         XCTAssertEqual(report.ignored, 2)

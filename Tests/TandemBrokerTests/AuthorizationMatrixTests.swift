@@ -118,6 +118,12 @@ final class AuthorizationMatrixTests: XCTestCase {
             (.auditLog(.ticket(ticket)), [.ok, .hidden, .ok, .ok]),
             (.auditLog(.session(mine)), [.ok, .hidden, .ok, .ok]),
             (.auditVerify(ticket: ticket), [.ok, .hidden, .ok, .ok]),
+            // A ticket linked to no helpdesk: there is nothing to compare with, said to those who may read it.
+            (.auditVerify(ticket: ticket, againstHelpdesk: true), [.invalid, .hidden, .invalid, .invalid]),
+            (.ticketSyncStatus(ticket: ticket), [.ok, .hidden, .ok, .ok]),
+            (.ticketResync(ticket: ticket), [.ok, .hidden, .denied, .ok]),
+            // A helpdesk this broker has no sink for: refused before any code, whoever asks.
+            (.sessionNew(ticket: .external(.rt, 1042), scopes: [.shell], timeLimit: nil), [.invalid, .invalid, .denied, .invalid]),
             (.auditExport(ticket: ticket), [.ok, .hidden, .ok, .ok]),
             (.auditRecordings(mine), [.ok, .hidden, .ok, .ok]),
             (.auditRecording(mine, sha256: sha), [.ok, .hidden, .ok, .ok]),

@@ -13,7 +13,8 @@ final class ControlRequestTests: XCTestCase {
             .ticketNew(title: "Printer \"offline\"\n", requester: "jane"), .ticketList, .ticketShow(ticket: 12),
             .ticketAssign(ticket: 12, user: "bob"), .sessionNew(ticket: .number(12), scopes: [.files, .shell], timeLimit: 900),
             .sessionNew(ticket: .number(1), scopes: [.shell], timeLimit: nil), .sessionNew(ticket: .external(.rt, 1042), scopes: [.shell], timeLimit: nil),
-            .sessionNew(ticket: .external(.redmine, 77), scopes: [.files], timeLimit: 60), .sessionShow(s), .sessionEnd(s), .shell(s),
+            .sessionNew(ticket: .external(.redmine, 77), scopes: [.files], timeLimit: 60),
+            .ticketSyncStatus(ticket: 3), .ticketResync(ticket: 3), .auditVerify(ticket: 3, againstHelpdesk: true), .sessionShow(s), .sessionEnd(s), .shell(s),
             .exec(s, command: "ls -l 'a b' | wc -l"), .sftp(s), .auditLog(.ticket(3)), .auditLog(.session(s)),
             .auditVerify(ticket: 3), .auditExport(ticket: 3), .auditRecordings(s),
             .auditRecording(s, sha256: String(repeating: "ab", count: 32)), .tokenNew(name: "ci", expiresIn: 3600),
@@ -22,7 +23,7 @@ final class ControlRequestTests: XCTestCase {
         for request in all {
             XCTAssertEqual(try AttachLine.request(request.json), request, request.json)
         }
-        XCTAssertEqual(Set(all.map(\.operation)).count, 20, "every operation is covered")
+        XCTAssertEqual(Set(all.map(\.operation)).count, 22, "every operation is covered")
     }
 
     func testRefusesMalformedAndHostileRequestsWithTheFieldNamed() {
@@ -31,6 +32,11 @@ final class ControlRequestTests: XCTestCase {
             (#"{"op":"ticket.show","ticket":"x"}"#, "'ticket' has the wrong type"),
             (#"{"op":"ticket.show","ticket":0}"#, "ticket: a ticket number is 1 or more"),
             (#"{"op":"session.new","scopes":"shell"}"#, "needs 'ticket'"),
+            (#"{"op":"session.new","ticket":"jira:5"}"#, "ticket takes a ticket number (42) or a helpdesk ticket"),
+            (#"{"op":"session.new","ticket":"rt:0"}"#, "ticket takes a ticket number (42) or a helpdesk ticket"),
+            (#"{"op":"session.new","ticket":"rt:1\u001b[2J"}"#, "ticket takes a ticket number (42) or a helpdesk ticket"),
+            ("{\"op\":\"session.new\",\"ticket\":\"rt:" + String(repeating: "1", count: 100) + "\"}", "ticket takes a ticket number (42) or a helpdesk ticket"),
+            (#"{"op":"audit.verify","ticket":1,"against_helpdesk":"yes"}"#, "'against_helpdesk' has the wrong type"),
             (#"{"op":"session.new","ticket":1,"scopes":"root"}"#, "scopes:"),
             (#"{"op":"session.new","ticket":1,"time_limit":-5}"#, "time_limit takes seconds"),
             (#"{"op":"exec","session":"../etc","command":"ls"}"#, "session:"),

@@ -2,6 +2,9 @@
 import Foundation
 import TandemAPI
 import TandemAudit
+import TandemStore
+import TandemText
+@testable import TandemBroker
 @testable import TandemHelpdesk
 import XCTest
 
@@ -62,12 +65,42 @@ final class HelpdeskPiecesTests: XCTestCase {
                            kind: "exec", data: ["command": "rm -rf / \u{202E}txt.exe </pre><script>"], prev: AuditEvent.genesis)
         let line = RecordNotes.line(e)
         XCTAssertTrue(line.hasPrefix("#3  00:00:00 UTC  eve\\x1b[2J  exec  command="), line)
-        XCTAssertFalse(line.unicodeScalars.contains { TerminalTextLike.isControl($0) }, line)
+        XCTAssertNil(TerminalText.firstControl(in: line), line)
         let markup = Redmine.markup(HelpdeskNote(subject: "Tandem: *bold* \"link\":http://x", body: line, key: "td1-1"))
         XCTAssertFalse(markup.contains("</pre><script>"), markup)
         XCTAssertTrue(markup.contains("&lt;/pre&gt;&lt;script&gt;"), markup)
         XCTAssertEqual(markup.components(separatedBy: "</pre>").count, 2, "one block, closed once")
         XCTAssertTrue(markup.hasSuffix("tandem-delivery: td1-1"))
+    }
+
+    func testRetriesDoubleUpToTheLimitWithJitterBelowIt() {
+        for attempts in 0..<40 {
+            let full = min(300, 1 * pow(2, Double(attempts)))
+            for _ in 0..<20 {
+                let delay = OutboxWorker.backoff(attempts: attempts, base: 1, max: 300)
+                XCTAssertGreaterThanOrEqual(delay, full / 2, "attempt \(attempts)")
+                XCTAssertLessThanOrEqual(delay, full, "attempt \(attempts)")
+            }
+        }
+        // Jitter: two brokers retrying together do not stay in step.
+        let delays = Set((0..<20).map { _ in OutboxWorker.backoff(attempts: 5, base: 1, max: 300) })
+        XCTAssertGreaterThan(delays.count, 1)
+    }
+
+    func testTheIdempotencyKeyIsFixedByWhatThePostCarries() {
+        let row = Delivery(id: 7, sink: "rt", chain: 3, eventID: 11, checkpointID: nil, state: .pending, attempts: 0, nextMicros: 0,
+                           batch: nil, lastError: nil, createdMicros: 0, doneMicros: nil)
+        var e = AuditEvent(id: 11, chain: 3, seq: 4, timeMicros: 0, session: nil, actor: "a", kind: "exec", data: [:], prev: AuditEvent.genesis)
+        e.hash = e.computeHash()
+        let key = OutboxWorker.key([row], events: [e])
+        XCTAssertEqual(key, OutboxWorker.key([row], events: [e]), "the same rows, the same key: a re-send is recognised")
+        var other = row
+        other.id = 8
+        XCTAssertNotEqual(key, OutboxWorker.key([other], events: [e]))
+        var edited = e
+        edited.hash = String(repeating: "0", count: 64)
+        XCTAssertNotEqual(key, OutboxWorker.key([row], events: [edited]), "another broker's event with the same ids gets another key")
+        XCTAssertTrue(key.hasPrefix("td1-") && key.count == 28, key)
     }
 
     func testCheckpointLinesRoundTripAndJunkIsSkipped() throws {
@@ -78,12 +111,5 @@ final class HelpdeskPiecesTests: XCTestCase {
         XCTAssertEqual(parsed.count, 1)
         XCTAssertEqual(parsed.first?.seq, 57)
         XCTAssertEqual(parsed.first?.isValid(publicKey: key.publicKey), true)
-    }
-}
-
-/// The escaping function's idea of a control character, for the check above.
-private enum TerminalTextLike {
-    static func isControl(_ s: Unicode.Scalar) -> Bool {
-        (0x00...0x1F).contains(s.value) || (0x7F...0x9F).contains(s.value) || (0x202A...0x202E).contains(s.value)
     }
 }

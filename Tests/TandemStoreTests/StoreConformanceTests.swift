@@ -201,6 +201,12 @@ class StoreConformanceTests: XCTestCase {
     }
 
     func checkTheOutboxIsWrittenWithItsEventsAndCheckpoints() async throws {
+        /// Due rows of both sinks, in id order.
+        func due(_ store: any BrokerStore, now: Int64 = .max, groups: Int = 100, perGroup: Int = 100) async throws -> [Delivery] {
+            var rows: [Delivery] = []
+            for sink in ["rt", "webhook"] { rows += try await store.dueDeliveries(sink: sink, nowMicros: now, groups: groups, perGroup: perGroup) }
+            return rows.sorted { $0.id < $1.id }
+        }
         try await withStore { store in
             let routes = OutboxRoutes(helpdesks: ["rt"], webhooks: ["webhook"])
             let log = AuditLog(store: store, routes: routes)
@@ -216,15 +222,17 @@ class StoreConformanceTests: XCTestCase {
             let e = { (kind: String, ticket: Int?) in Event(time: Date(), ticketID: ticket, sessionID: nil, actor: "a", kind: kind) }
             let stored = try await log.append([e("one", linked.id), e("two", plain.id), e("user", nil)])
             // The linked ticket owes its helpdesk and the webhook; the local one only the webhook; chain 0 nothing.
-            let rows = try await store.dueDeliveries(nowMicros: .max, groups: 100, perGroup: 100)
+            let rows = try await due(store)
             XCTAssertEqual(rows.map(\.sink), ["webhook", "rt", "webhook"])
             XCTAssertEqual(rows.map(\.eventID), [stored[0].id, stored[0].id, stored[1].id])
             XCTAssertTrue(rows.allSatisfy { $0.state == .pending && $0.attempts == 0 })
             // A batch the store refuses (linked after an old head) leaves no rows behind.
-            let stale = LinkedBatch(events: [], after: [linked.id: .empty], firstID: 99, routes: routes)
+            var late = AuditEvent(id: 99, chain: linked.id, seq: 1, timeMicros: 1, session: nil, actor: "a", kind: "late", data: [:], prev: AuditEvent.genesis)
+            late.hash = late.computeHash()
+            let stale = LinkedBatch(events: [late], after: [linked.id: .empty], firstID: 99, routes: routes)
             let refused = try await store.append(stale)
             XCTAssertEqual(refused, .moved)
-            let afterRefusal = try await store.dueDeliveries(nowMicros: .max, groups: 100, perGroup: 100).count
+            let afterRefusal = try await due(store).count
             XCTAssertEqual(afterRefusal, 3)
             // A checkpoint is owed too, in its own transaction with it.
             let mark = try await log.checkpoint(chain: linked.id, key: Curve25519.Signing.PrivateKey(), now: Date())
@@ -249,12 +257,12 @@ class StoreConformanceTests: XCTestCase {
             XCTAssertEqual(now[1].nextMicros, 42)
             XCTAssertEqual(now[1].lastError, "HTTP 503")
             XCTAssertEqual(now[3].doneMicros, 9)
-            let open = try await store.dueDeliveries(nowMicros: .max, groups: 100, perGroup: 100).map(\.id)
+            let open = try await due(store).map(\.id)
             XCTAssertEqual(open, [ids[0], ids[1], rows[2].id], "delivered and failed rows are not open")
             // A group whose oldest row waits for its next try is not due, whatever comes after it.
-            let at41 = try await store.dueDeliveries(nowMicros: 41, groups: 100, perGroup: 100).map(\.id)
+            let at41 = try await due(store, now: 41).map(\.id)
             XCTAssertEqual(at41, [], "the sending row and the local ticket's are due at their events' time, long after 41")
-            let at42 = try await store.dueDeliveries(nowMicros: 42, groups: 100, perGroup: 100).map(\.id)
+            let at42 = try await due(store, now: 42).map(\.id)
             XCTAssertEqual(at42, [ids[1]])
             // A post under a key that failed for now stays under its key, to be asked about first.
             try await store.change(deliveries: [ids[0]], to: .retry(nextMicros: 50, error: "timeout"))
@@ -262,10 +270,12 @@ class StoreConformanceTests: XCTestCase {
             XCTAssertEqual(unsure.state, .sending)
             XCTAssertEqual(unsure.batch, "td1-abc")
             XCTAssertEqual(unsure.attempts, 1)
-            let oneGroup = try await store.dueDeliveries(nowMicros: .max, groups: 1, perGroup: 100).map(\.id)
-            XCTAssertEqual(oneGroup, [ids[0]], "the oldest group first")
-            let twoRows = try await store.dueDeliveries(nowMicros: .max, groups: 100, perGroup: 1).count
-            XCTAssertEqual(twoRows, 3, "one row of each of the three groups")
+            let oneGroup = try await store.dueDeliveries(sink: "webhook", nowMicros: .max, groups: 1, perGroup: 100).map(\.id)
+            XCTAssertEqual(oneGroup, [ids[0]], "the oldest ticket first")
+            let onlyRT = try await store.dueDeliveries(sink: "rt", nowMicros: .max, groups: 100, perGroup: 100).map(\.sink)
+            XCTAssertEqual(onlyRT, ["rt"], "one sink's rows only")
+            let oneEach = try await due(store, perGroup: 1).count
+            XCTAssertEqual(oneEach, 3, "one row of each of the three groups")
             let counts = try await store.deliveryCounts()
             // webhook: the linked event's row sending, the checkpoint's failed, the local ticket's pending; rt: one waiting, one delivered.
             XCTAssertEqual(counts["webhook"], [.sending: 1, .failed: 1, .pending: 1])
@@ -273,7 +283,7 @@ class StoreConformanceTests: XCTestCase {
             let retried = try await store.retryFailed(chain: linked.id, nowMicros: 100)
             XCTAssertEqual(retried, 1)
             let again = try await store.deliveries(chain: linked.id)
-            XCTAssertEqual(again[2].state, .pending)
+            XCTAssertEqual(again[2].state, .pending, "it never left: a fresh post")
             XCTAssertEqual(again[2].attempts, 0)
             XCTAssertEqual(again[2].lastError, "HTTP 403", "why it failed stays visible until it is delivered")
             let fetched = try await store.events(ids: [stored[1].id, stored[0].id, 999])

@@ -53,6 +53,12 @@ public struct BrokerIdentity: Sendable {
         return key
     }
 
+    /// The webhook signing key if the broker has made one (`tandemd info` must not make files).
+    public static func existingWebhookKey(in directory: String) throws(TandemError) -> Curve25519.Signing.PrivateKey? {
+        guard FileManager.default.fileExists(atPath: directory + "/" + webhookKeyFile) else { return nil }
+        return try webhookKey(in: directory)
+    }
+
     /// `tandem-audit-ed25519 …`: what auditors verify checkpoints and exports with.
     public var auditPublicKeyText: String { AuditKeyText.format(auditKey.publicKey) }
 

@@ -7,15 +7,18 @@ import TandemCore
 import TandemHelpdesk
 import TandemStore
 
-/// Sends the outbox: per sink and ticket in order, a ticket's waiting events together (at most one
+/// Sends one sink's outbox: per ticket in order, a ticket's waiting events together (at most one
 /// post per `batchInterval`), retrying temporary failures with backoff and jitter, giving up on
-/// a refusal, and asking the helpdesk before re-sending a post whose answer was lost.
+/// a refusal, and asking the helpdesk before re-sending a post whose answer was lost. Each sink
+/// has its own worker, so a helpdesk that is slow or down holds back only its own tickets.
 ///
 /// The rows are the truth: a post is marked `sending` with its idempotency key before it leaves,
 /// so a broker killed mid-post finds out at its next pass whether the helpdesk holds it.
 public actor OutboxWorker {
     let store: any BrokerStore
     let helpdesks: Helpdesks
+    /// The sink this worker sends to (`rt`, `redmine`, a webhook's name).
+    let sink: String
     let clock: any WallClock
     let logger: Logger
     /// When each (sink, ticket) last got a post.
@@ -26,9 +29,10 @@ public actor OutboxWorker {
     /// Events in one note at most; the rest go in the next.
     static let eventsPerNote = 200
 
-    public init(store: any BrokerStore, helpdesks: Helpdesks, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(store: any BrokerStore, helpdesks: Helpdesks, sink: String, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.store = store
         self.helpdesks = helpdesks
+        self.sink = sink
         self.clock = clock
         self.logger = logger
     }
@@ -38,59 +42,54 @@ public actor OutboxWorker {
     public func pass() async -> Bool {
         let due: [Delivery]
         do {
-            due = try await store.dueDeliveries(nowMicros: Self.micros(clock.now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
+            due = try await store.dueDeliveries(sink: sink, nowMicros: Self.micros(clock.now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
         } catch {
             logger.error("outbox: cannot read the outbox: \(error)")
             return false
         }
         await reportCounts()
-        var groups: [String: [Delivery]] = [:]
-        var bySink: [String: [String]] = [:]
+        var groups: [Int: [Delivery]] = [:]
+        var order: [Int] = []
         for row in due {
-            let key = "\(row.sink)/\(row.chain)"
-            if groups[key] == nil { bySink[row.sink, default: []].append(key) }
-            groups[key, default: []].append(row)
+            if groups[row.chain] == nil { order.append(row.chain) }
+            groups[row.chain, default: []].append(row)
         }
-        // Each sink on its own: a helpdesk that answers slowly holds back only its own tickets.
-        // (The actor is free while a post is on the wire, so the sinks' posts overlap.)
-        let ready = groups
-        return await withTaskGroup(of: Bool.self) { tasks in
-            for keys in bySink.values {
-                tasks.addTask {
-                    var progressed = false
-                    for key in keys {
-                        guard let rows = ready[key] else { continue }
-                        if await self.send(rows, group: key) { progressed = true }
-                    }
-                    return progressed
-                }
+        var progressed = false
+        for chain in order {
+            guard let rows = groups[chain] else { continue }
+            switch await send(rows, group: "\(sink)/\(chain)") {
+            case .progressed: progressed = true
+            case .waiting: continue
+            case .unreachable: return progressed  // the helpdesk is down: the other tickets wait for the next pass
             }
-            var any = false
-            for await progressed in tasks where progressed { any = true }
-            return any
         }
+        return progressed
     }
 
-    /// The next post of one sink and ticket, if it is due.
-    private func send(_ rows: [Delivery], group: String) async -> Bool {
-        guard let head = rows.first else { return false }
+    /// What one post came to.
+    enum Outcome {
+        case progressed
+        case waiting
+        case unreachable
+    }
+
+    /// The next post of one ticket, if it is due.
+    private func send(_ rows: [Delivery], group: String) async -> Outcome {
+        guard let head = rows.first else { return .waiting }
         let now = clock.now
-        let nowMicros = Self.micros(now)
-        if head.nextMicros > nowMicros { return false }
+        if head.nextMicros > Self.micros(now) { return .waiting }
         if let system = HelpdeskSystem(rawValue: head.sink), let sink = helpdesks.noteSinks[system] {
             return await sendNote(rows, sink: sink, group: group, now: now)
         }
         if let webhook = helpdesks.webhooks.first(where: { $0.name == head.sink }) {
             return await sendWebhook(head, webhook: webhook, now: now)
         }
-        // Owed to a sink this broker is no longer configured for: kept, and said once per pass.
-        logger.warning("outbox: \(rows.count) deliveries for sink '\(head.sink)' wait, but no such sink is configured")
-        return false
+        return .waiting
     }
 
     // MARK: Notes (Request Tracker, Redmine)
 
-    private func sendNote(_ rows: [Delivery], sink: any NoteSink, group: String, now: Date) async -> Bool {
+    private func sendNote(_ rows: [Delivery], sink: any NoteSink, group: String, now: Date) async -> Outcome {
         let head = rows[0]
         let batch: [Delivery]
         var resend = false
@@ -100,38 +99,40 @@ public actor OutboxWorker {
             batch = rows.filter { $0.batch == key }
             resend = true
         } else {
-            if let last = lastPost[group], now.timeIntervalSince(last) < helpdesks.batchInterval { return false }
+            if let last = lastPost[group], now.timeIntervalSince(last) < helpdesks.batchInterval { return .waiting }
             batch = Array(rows.prefix { $0.batch == nil }.prefix(Self.eventsPerNote))
         }
-        guard !batch.isEmpty else { return false }
+        guard !batch.isEmpty else { return .waiting }
         let ids = batch.map(\.id)
         let ticketID: Int
-        let note: HelpdeskNote
+        var note: HelpdeskNote
         do {
             guard let ticket = try await store.ticket(id: head.chain), let external = ticket.external,
                   case .external(_, let n)? = TicketReference(external) else {
                 try await store.change(deliveries: ids, to: .failed(atMicros: Self.micros(now), error: "ticket \(head.chain) is not linked to \(head.sink)"))
-                return true
+                return .progressed
             }
             ticketID = n
             note = try await self.note(for: batch)
+            // A re-send carries the key its first post carried, whatever this version would compute.
+            if resend, let key = head.batch { note.key = key }
         } catch {
             logger.error("outbox: cannot prepare deliveries \(ids.first ?? 0)…\(ids.last ?? 0) for \(head.sink): \(error)")
-            return false
+            return .waiting
         }
         do {
             if resend, try await sink.holds(key: note.key, ticket: ticketID) {
                 try await store.change(deliveries: ids, to: .delivered(atMicros: Self.micros(clock.now)))
                 logger.notice("outbox: \(head.sink) ticket \(ticketID) already holds post \(note.key); not posted again")
                 lastPost[group] = clock.now
-                return true
+                return .progressed
             }
             if !resend { try await store.change(deliveries: ids, to: .sending(batch: note.key)) }
         } catch let error as HelpdeskError {
             return await settle(ids, sink: head.sink, ticket: ticketID, attempts: head.attempts, error: error)
         } catch {
             logger.error("outbox: cannot mark deliveries for \(head.sink): \(error)")
-            return false
+            return .waiting
         }
         do {
             try await sink.post(note, ticket: ticketID)
@@ -146,7 +147,7 @@ public actor OutboxWorker {
             logger.error("outbox: posted \(note.key) to \(head.sink) ticket \(ticketID) but could not mark it delivered: \(error)")
         }
         BrokerMetrics.delivery(sink: head.sink, outcome: "delivered", count: ids.count)
-        return true
+        return .progressed
     }
 
     /// The note carrying these rows: their events' lines, a summary for each session that ended
@@ -177,7 +178,7 @@ public actor OutboxWorker {
 
     // MARK: Webhooks
 
-    private func sendWebhook(_ row: Delivery, webhook: WebhookSink, now: Date) async -> Bool {
+    private func sendWebhook(_ row: Delivery, webhook: WebhookSink, now: Date) async -> Outcome {
         let body: Data
         let key: String
         do {
@@ -185,7 +186,7 @@ public actor OutboxWorker {
             if row.batch == nil { try await store.change(deliveries: [row.id], to: .sending(batch: key)) }
         } catch {
             logger.error("outbox: cannot prepare delivery \(row.id) for webhook \(webhook.name): \(error)")
-            return false
+            return .waiting
         }
         do {
             // The timestamp is the send's (a receiver refuses stale ones); the id is the same on every try.
@@ -199,7 +200,7 @@ public actor OutboxWorker {
             logger.error("outbox: sent \(key) to webhook \(webhook.name) but could not mark it delivered: \(error)")
         }
         BrokerMetrics.delivery(sink: webhook.name, outcome: "delivered", count: 1)
-        return true
+        return .progressed
     }
 
     /// The message for one row, and its id: the same on every try, unique to what it carries.
@@ -223,7 +224,7 @@ public actor OutboxWorker {
     // MARK: Failures
 
     /// Temporary: tried again later with backoff. Final: marked failed, visibly.
-    private func settle(_ ids: [Int64], sink: String, ticket: Int, attempts: Int, error: any Error) async -> Bool {
+    private func settle(_ ids: [Int64], sink: String, ticket: Int, attempts: Int, error: any Error) async -> Outcome {
         let helpdeskError = error as? HelpdeskError ?? .unreachable("\(error)")
         let now = clock.now
         do {
@@ -240,7 +241,8 @@ public actor OutboxWorker {
         } catch {
             logger.error("outbox: cannot record the outcome of deliveries to \(sink): \(error)")
         }
-        return false
+        // A helpdesk that failed for now has likely failed for every ticket: the rest wait for the next pass.
+        return helpdeskError.isTemporary ? .unreachable : .progressed
     }
 
     /// Doubling from `base`, at most `max`, and a random half of it shaved off so retries spread.
@@ -253,11 +255,8 @@ public actor OutboxWorker {
         guard clock.now.timeIntervalSince(lastCounts) >= 5 else { return }
         lastCounts = clock.now
         guard let counts = try? await store.deliveryCounts() else { return }
-        let sinks = Set(counts.keys).union(helpdesks.noteSinks.keys.map(\.rawValue)).union(helpdesks.webhooks.map(\.name))
-        for sink in sinks {
-            let c = counts[sink] ?? [:]
-            BrokerMetrics.outboxDepth(sink: sink, waiting: (c[.pending] ?? 0) + (c[.sending] ?? 0), failed: c[.failed] ?? 0)
-        }
+        let c = counts[sink] ?? [:]
+        BrokerMetrics.outboxDepth(sink: sink, waiting: (c[.pending] ?? 0) + (c[.sending] ?? 0), failed: c[.failed] ?? 0)
     }
 
     static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }

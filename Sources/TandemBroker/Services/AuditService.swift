@@ -1,3 +1,4 @@
+@preconcurrency import Crypto
 import Foundation
 import NIOPosix
 import TandemAPI
@@ -35,14 +36,38 @@ public struct AuditService: Sendable {
         guard let sink = broker.helpdesks.noteSinks[system] else { throw TicketLinks.Refusal.notConfigured(system) }
         let notes: [String]
         do {
-            notes = try await sink.notes(ticket: n)
+            notes = try await sink.checkpointNotes(ticket: n)
         } catch {
             throw TicketLinks.Refusal.unreachable(external, system, error)
         }
-        let anchors = notes.flatMap(CheckpointLine.parse)
+        // Anyone who can write to the ticket can post lines: the same line once, a bounded number in
+        // all, and the signature checks off the cooperative threads.
+        var seen = Set<String>()
+        let anchors = Array(notes.flatMap(CheckpointLine.parse).filter { seen.insert(CheckpointLine.format($0)).inserted }
+            .prefix(CheckpointLine.linesKept))
         let events = try await broker.store.events(ticketID: ticket)
-        let report = HelpdeskAnchors.compare(chain: ticket, events: events, anchors: anchors, publicKey: broker.identity.auditKey.publicKey,
-                                             where: "\(system.displayName) ticket \(external)")
+        let keyBytes = broker.identity.auditKey.publicKey.rawRepresentation
+        let place = "\(system.displayName) ticket \(external)"
+        var report = try await Self.offPool {
+            // The key crosses to the pool as bytes (Crypto's key types are not Sendable).
+            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes) else {
+                return HelpdeskAnchors.Report(compared: 0, ignored: anchors.count, problems: ["the broker's audit key could not be read"])
+            }
+            return HelpdeskAnchors.compare(chain: ticket, events: events, anchors: anchors, publicKey: key, where: place)
+        }
+        // What the outbox says was delivered there must still be at the broker, and still be there.
+        let delivered = try await broker.store.deliveries(chain: ticket).filter { $0.sink == system.rawValue && $0.state == .delivered }
+        let held = Set(anchors.map { "\($0.seq) \($0.head)" })
+        for row in delivered {
+            guard let id = row.checkpointID else { continue }
+            guard let mark = try await broker.store.checkpoint(id: id) else {
+                report.problems.append("the broker delivered a checkpoint to \(place) that it no longer has itself (checkpoint \(id) was deleted)")
+                continue
+            }
+            if anchors.count < CheckpointLine.linesKept, !held.contains("\(mark.seq) \(mark.head)") {
+                report.problems.append("\(place) no longer holds the checkpoint at event \(mark.seq) that the broker delivered to it")
+            }
+        }
         view.helpdeskCheckpoints = report.compared
         view.problems += report.problems
         view.ok = view.ok && report.ok

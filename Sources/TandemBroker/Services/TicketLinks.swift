@@ -43,6 +43,9 @@ struct TicketLinks {
         case .external(let system, let n):
             let ref = TicketReference.external(system, n).description
             guard let sink = helpdesks.noteSinks[system] else { throw Refusal.notConfigured(system) }
+            // Someone else's linked ticket is refused before the helpdesk is asked anything.
+            let linked = try await broker.store.ticket(external: ref)
+            if let linked { _ = try await visible(linked, reference: ref) }
             let outside: ExternalTicket
             do {
                 outside = try await sink.ticket(n)
@@ -52,7 +55,7 @@ struct TicketLinks {
                 throw Refusal.unreachable(ref, system, error)
             }
             guard outside.isOpen else { throw Refusal.closed(ref, system, status: outside.status) }
-            if let linked = try await broker.store.ticket(external: ref) { return try await visible(linked, reference: ref) }
+            if let linked { return linked }
             return try await link(outside, reference: ref)
         }
     }
@@ -72,8 +75,9 @@ struct TicketLinks {
     /// The broker's record of a helpdesk ticket, made by the first technician who names it.
     private func link(_ outside: ExternalTicket, reference: String) async throws -> Ticket {
         let user = policy.caller.user.name
-        // The subject is the helpdesk's text: kept as given, escaped wherever it is shown.
-        let title = outside.subject.isEmpty ? reference : String(outside.subject.prefix(TicketFields.maxTitleCharacters))
+        // The subject is the helpdesk's text: its control characters made visible, as a title typed
+        // here could not hold them, and cut to a title's length.
+        let title = outside.subject.isEmpty ? reference : TerminalText.field(outside.subject, limit: TicketFields.maxTitleCharacters - 1)
         let ticket: Ticket
         do {
             ticket = try await broker.store.createTicket(title: title, requester: reference, createdBy: user, external: reference, now: Date())

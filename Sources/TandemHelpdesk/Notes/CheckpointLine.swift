@@ -7,6 +7,10 @@ import TandemAudit
 /// `tandem-checkpoint v1 chain=12 seq=57 event=301 time_us=1764071739000000 head=<hex> sig=<base64>`
 public enum CheckpointLine {
     static let prefix = "tandem-checkpoint v1 "
+    /// Notes with checkpoint lines read from a helpdesk ticket (newest first), and lines kept in all:
+    /// anyone who can write to the ticket can post lines, and each costs a signature check.
+    public static let notesRead = 500
+    public static let linesKept = 2000
 
     public static func format(_ c: Checkpoint) -> String {
         prefix + "chain=\(c.chain) seq=\(c.seq) event=\(c.eventID) time_us=\(c.timeMicros) head=\(c.head) sig=\(c.signature)"
@@ -16,7 +20,7 @@ public enum CheckpointLine {
     /// one whose signature is wrong is the verifier's to report).
     public static func parse(_ text: String) -> [Checkpoint] {
         var found: [Checkpoint] = []
-        for raw in text.split(whereSeparator: \.isNewline).prefix(10_000) {
+        for raw in text.split(whereSeparator: \.isNewline).prefix(10_000) where found.count < linesKept {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix(prefix), line.utf8.count <= 1024 else { continue }
             var fields: [String: String] = [:]

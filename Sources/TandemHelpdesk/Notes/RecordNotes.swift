@@ -51,29 +51,36 @@ public enum RecordNotes {
         }
         let commands = events.filter { $0.kind == EventKind.exec.rawValue }
         lines.append("Commands run: \(commands.isEmpty ? "none" : "")")
-        for c in commands {
+        // A note stays a note: past the first 500 of a list, the audit log has the rest.
+        for c in commands.prefix(listed) {
             lines.append("  \(time(c.timeMicros))  \(TerminalText.field(c.data["command"] ?? "", limit: 2000))")
         }
+        if commands.count > listed { lines.append("  … and \(commands.count - listed) more (tandem audit log --session \(TerminalText.field(session, limit: 40)))") }
         if events.contains(where: { $0.kind == EventKind.shellStarted.rawValue }) {
             lines.append("  (and an interactive shell: its commands are in its recording)")
         }
         let files = events.filter { $0.kind == EventKind.fileTransfer.rawValue }
         lines.append("Files moved: \(files.isEmpty ? "none" : "")")
-        for f in files {
+        for f in files.prefix(listed) {
             let bytes = Int(f.data["bytes"] ?? "") ?? 0
             let sha = f.data["sha256"] ?? f.data["content_sha256"] ?? "(not whole: no SHA-256)"
             lines.append("  \(TerminalText.field(f.data["direction"] ?? "", limit: 20)) \(TerminalText.field(f.data["path"] ?? "", limit: 1000))  "
                          + "\(size(bytes))  sha256 \(TerminalText.field(sha, limit: 80))")
         }
+        if files.count > listed { lines.append("  … and \(files.count - listed) more") }
         let recordings = events.compactMap { e -> (String, AuditEvent)? in e.data["recording_sha256"].map { ($0, e) } }
         lines.append("Recordings: \(recordings.isEmpty ? "none" : "")")
-        for (sha, e) in recordings {
+        for (sha, e) in recordings.prefix(listed) {
             lines.append("  \(TerminalText.field(e.data["channel"] ?? e.kind, limit: 40))  sha256 \(TerminalText.field(sha, limit: 80))"
                          + (e.data["recording_bytes"].map { "  \($0) bytes" } ?? ""))
         }
+        if recordings.count > listed { lines.append("  … and \(recordings.count - listed) more") }
         if let replayURL { lines.append("Replay: \(replayURL)") }
         return lines.map { $0.hasSuffix(": ") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
     }
+
+    /// Entries of each list a summary shows.
+    static let listed = 500
 
     static func time(_ micros: Int64) -> String {
         format(micros, "HH:mm:ss") + " UTC"
@@ -99,6 +106,6 @@ public enum RecordNotes {
     }
 
     static func size(_ bytes: Int) -> String {
-        bytes < 1024 ? "\(bytes) bytes" : String(format: "%.1f KiB (%d bytes)", Double(bytes) / 1024, bytes)
+        bytes < 1024 ? "\(bytes) bytes" : String(format: "%.1f KiB", Double(bytes) / 1024) + " (\(bytes) bytes)"
     }
 }

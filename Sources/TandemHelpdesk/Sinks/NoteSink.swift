@@ -45,14 +45,17 @@ public protocol NoteSink: Sendable {
     /// The ticket, or `.noSuchTicket`.
     func ticket(_ id: Int) async throws(HelpdeskError) -> ExternalTicket
     func post(_ note: HelpdeskNote, ticket: Int) async throws(HelpdeskError)
-    /// The text of every note on the ticket, oldest first (bounded: the newest pages are read).
-    func notes(ticket: Int) async throws(HelpdeskError) -> [String]
+    /// Whether a note carrying this key (as its own line) is already on the ticket: a post whose
+    /// answer was lost.
+    func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool
+    /// The notes that carry checkpoint lines, newest first, at most `CheckpointLine.notesRead`.
+    func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String]
 }
 
-extension NoteSink {
-    /// Whether a note with this key is already on the ticket (a post whose answer was lost).
-    public func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool {
-        let line = HelpdeskNote.keyPrefix + key
-        return try await notes(ticket: ticket).contains { $0.contains(line) }
+extension HelpdeskNote {
+    /// Whether `text` carries `key` as a line of its own (not merely quoted inside another line).
+    public static func carries(_ text: String, key: String) -> Bool {
+        let line = keyPrefix + key
+        return text.split(whereSeparator: \.isNewline).contains { $0.trimmingCharacters(in: .whitespaces) == line }
     }
 }

@@ -38,7 +38,7 @@ public struct Redmine: NoteSink {
     func issue(_ id: Int, journals: Bool) async throws(HelpdeskError) -> IssueAnswer.Issue {
         let (status, body) = try await http.send(.GET, url("/issues/\(id).json" + (journals ? "?include=journals" : "")), headers: headers)
         if status == 404 { throw .noSuchTicket("redmine:\(id)") }
-        guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
+        guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
         guard let issue = Self.parseIssue(body) else { throw .badAnswer("issue \(id)") }
         return issue
     }
@@ -71,7 +71,8 @@ public struct Redmine: NoteSink {
             }
             var issue_statuses: [S]
         }
-        let body = try await http.expectSuccess(.GET, url("/issue_statuses.json"), headers: headers)
+        let (status, body) = try await http.send(.GET, url("/issue_statuses.json"), headers: headers)
+        guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
         guard let answer = try? JSONDecoder().decode(Statuses.self, from: body) else { throw .badAnswer("the issue statuses") }
         return Set(answer.issue_statuses.filter { $0.is_closed == true }.map(\.name))
     }
@@ -88,11 +89,30 @@ public struct Redmine: NoteSink {
         let (status, answer) = try await http.send(.PUT, url("/issues/\(ticket).json"),
                                                    headers: headers + [("Content-Type", "application/json")], body: body)
         if status == 404 { throw .noSuchTicket("redmine:\(ticket)") }
-        guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(answer)) }
+        guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(answer))) }
+        // Redmine answers 204 (or 200 with nothing much); a page of HTML is a proxy's, not Redmine's.
+        guard status == 204 || answer.count < 4096 && !answer.starts(with: Data("<".utf8)) else {
+            throw .badAnswer("Redmine answered \(status) to a note with something else: \(redacted(HelpdeskHTTP.excerpt(answer)))")
+        }
     }
 
-    public func notes(ticket: Int) async throws(HelpdeskError) -> [String] {
+    /// Every note on the issue (Redmine's API has no search of journals); the answer is bounded by
+    /// `HelpdeskHTTP.maxAnswerBytes`. Private notes are there only if the broker's account may view them.
+    func notes(ticket: Int) async throws(HelpdeskError) -> [String] {
         try await issue(ticket, journals: true).journals?.compactMap(\.notes) ?? []
+    }
+
+    public func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool {
+        try await notes(ticket: ticket).contains { HelpdeskNote.carries($0, key: key) }
+    }
+
+    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String] {
+        Array(try await notes(ticket: ticket).filter { $0.contains(CheckpointLine.prefix) }.reversed().prefix(CheckpointLine.notesRead))
+    }
+
+    /// An excerpt of an answer with the API key cut out (a proxy may echo the request's headers).
+    func redacted(_ text: String) -> String {
+        text.replacingOccurrences(of: key, with: "[key]")
     }
 
     /// A note as Redmine text: the subject, then the body as preformatted text, so nothing a

@@ -8,8 +8,6 @@ public struct RequestTracker: NoteSink {
     let base: URL
     let token: String
     let http: HelpdeskHTTP
-    /// Attachment pages read when looking for a key or a checkpoint (100 each).
-    static let pagesRead = 50
 
     public init(url: String, token: String, http: HelpdeskHTTP) throws(HelpdeskError) {
         base = try HelpdeskHTTP.baseURL(url, setting: "rt-url")
@@ -27,7 +25,7 @@ public struct RequestTracker: NoteSink {
     public func ticket(_ id: Int) async throws(HelpdeskError) -> ExternalTicket {
         let (status, body) = try await http.send(.GET, url("/ticket/\(id)?fields=Subject,Status"), headers: headers)
         if status == 404 { throw .noSuchTicket("rt:\(id)") }
-        guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
+        guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
         guard let answer = Self.parseTicket(body) else { throw .badAnswer("ticket \(id) came without a Status") }
         // The default lifecycle's active statuses; resolved, rejected and deleted take no more work.
         return ExternalTicket(system: .rt, id: id, subject: answer.subject, status: answer.status,
@@ -65,22 +63,50 @@ public struct RequestTracker: NoteSink {
         let (status, answer) = try await http.send(.POST, url("/ticket/\(ticket)/comment"),
                                                    headers: headers + [("Content-Type", "application/json")], body: body)
         if status == 404 { throw .noSuchTicket("rt:\(ticket)") }
-        guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(answer)) }
+        guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(answer))) }
+        // REST2 answers 201 with a JSON list of messages; anything else (a proxy's page) did not reach RT.
+        guard status == 201, (try? JSONDecoder().decode([String].self, from: answer)) != nil else {
+            throw .badAnswer("RT answered \(status) to a comment without its list of messages: \(redacted(HelpdeskHTTP.excerpt(answer)))")
+        }
     }
 
-    public func notes(ticket: Int) async throws(HelpdeskError) -> [String] {
+    public func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool {
+        try await search(ticket: ticket, containing: HelpdeskNote.keyPrefix + key, pages: 1).contains { HelpdeskNote.carries($0, key: key) }
+    }
+
+    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String] {
+        try await search(ticket: ticket, containing: CheckpointLine.prefix, pages: CheckpointLine.notesRead / Self.perPage)
+    }
+
+    static let perPage = 50
+
+    /// The ticket's plain-text attachments containing `text`, newest first, searched by RT itself
+    /// (so a ticket with thousands of mails and large files costs the same as a short one).
+    func search(ticket: Int, containing text: String, pages: Int) async throws(HelpdeskError) -> [String] {
+        struct Clause: Encodable {
+            var field: String
+            var `operator`: String
+            var value: String
+        }
+        let query = try? JSONEncoder().encode([Clause(field: "Content", operator: "LIKE", value: text),
+                                               Clause(field: "ContentType", operator: "=", value: "text/plain")])
         var texts: [String] = []
         var page = 1
-        while page <= Self.pagesRead {
-            let (status, body) = try await http.send(.GET, url("/ticket/\(ticket)/attachments?fields=Content&per_page=100&page=\(page)"),
-                                                     headers: headers)
+        while page <= max(1, pages) {
+            let (status, body) = try await http.send(.POST, url("/ticket/\(ticket)/attachments?fields=Content&orderby=id&order=DESC&per_page=\(Self.perPage)&page=\(page)"),
+                                                     headers: headers + [("Content-Type", "application/json")], body: query)
             if status == 404 { throw .noSuchTicket("rt:\(ticket)") }
-            guard (200..<300).contains(status) else { throw .status(status, HelpdeskHTTP.excerpt(body)) }
+            guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
             guard let answer = Self.parseAttachments(body) else { throw .badAnswer("an attachments page of rt:\(ticket)") }
             texts += answer.texts
-            guard let pages = answer.pages, page < pages else { break }
+            guard let count = answer.pages, page < count else { break }
             page += 1
         }
         return texts
+    }
+
+    /// An excerpt of an answer with the token cut out (a proxy may echo the request's headers).
+    func redacted(_ text: String) -> String {
+        text.replacingOccurrences(of: token, with: "[token]")
     }
 }

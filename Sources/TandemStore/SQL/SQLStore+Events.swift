@@ -98,7 +98,13 @@ extension SQLStore {
 
 extension SQLStore {
     public func addCheckpoint(_ c: Checkpoint, routes: OutboxRoutes) async throws(StoreError) {
+        let postgres = isPostgres
         try await transaction { db in
+            // In line with the appends: a checkpoint's outbox row must not commit under an id lower
+            // than the rows of events committed before it, or a worker would post it out of order.
+            if postgres, !routes.isEmpty {
+                try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.chainLockSpace), \(bind: Int32(0)))").run()
+            }
             let id = try await db.raw("""
                 INSERT INTO checkpoints(chain, seq, event_id, head, time_us, signature)
                 VALUES(\(bind: c.chain), \(bind: c.seq), \(bind: c.eventID), \(bind: c.head), \(bind: c.timeMicros), \(bind: c.signature))

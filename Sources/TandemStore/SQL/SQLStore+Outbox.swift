@@ -30,12 +30,13 @@ extension SQLStore {
         }
     }
 
-    public func dueDeliveries(nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery] {
+    public func dueDeliveries(sink: String, nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery] {
         // Only groups whose oldest open row's time has come, oldest first: a helpdesk that is down and
         // backing off cannot crowd out the others.
         try await read { db in
             try await db.raw("""
-                WITH heads AS (SELECT sink, chain, MIN(id) AS head FROM outbox WHERE state IN ('pending', 'sending') GROUP BY sink, chain),
+                WITH heads AS (SELECT sink, chain, MIN(id) AS head FROM outbox
+                               WHERE sink = \(bind: sink) AND state IN ('pending', 'sending') GROUP BY sink, chain),
                      due AS (SELECT h.sink, h.chain, h.head FROM heads h JOIN outbox o ON o.id = h.head
                              WHERE o.next_us <= \(bind: nowMicros) ORDER BY h.head LIMIT \(unsafeRaw: String(max(1, groups)))),
                      ranked AS (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.sink, o.chain ORDER BY o.id) AS n
@@ -85,9 +86,11 @@ extension SQLStore {
         try await transaction { db in
             let n = try await db.raw("SELECT COUNT(*) AS n FROM outbox WHERE chain = \(bind: chain) AND state = 'failed'").first()?
                 .decode(column: "n", as: Int.self) ?? 0
-            // A fresh key: the helpdesk refused the old post, so it holds nothing under it.
+            // Rows that never left get a fresh post; rows that left under a key keep it, so the helpdesk
+            // is asked whether it holds that post before it is sent again.
             try await db.raw("""
-                UPDATE outbox SET state = 'pending', attempts = 0, next_us = \(bind: nowMicros), batch = NULL, done_us = NULL
+                UPDATE outbox SET state = CASE WHEN batch IS NULL THEN 'pending' ELSE 'sending' END, attempts = 0,
+                       next_us = \(bind: nowMicros), done_us = NULL
                 WHERE chain = \(bind: chain) AND state = 'failed'
                 """).run()
             return n

@@ -175,9 +175,9 @@ struct SlowStore: BrokerStore {
         try await inner.addCheckpoint(c, routes: routes)
     }
 
-    func dueDeliveries(nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery] {
+    func dueDeliveries(sink: String, nowMicros: Int64, groups: Int, perGroup: Int) async throws(StoreError) -> [Delivery] {
         await pause()
-        return try await inner.dueDeliveries(nowMicros: nowMicros, groups: groups, perGroup: perGroup)
+        return try await inner.dueDeliveries(sink: sink, nowMicros: nowMicros, groups: groups, perGroup: perGroup)
     }
 
     func deliveries(chain: Int) async throws(StoreError) -> [Delivery] {
