@@ -90,6 +90,31 @@ final class HelpdeskTests: XCTestCase {
         XCTAssertTrue(summary.contains("sha256 \(work.sha)"), summary)
     }
 
+    // A busy session: its events go together, at most one comment per helpdesk-batch-seconds.
+    func testABusySessionMakesAtMostOneCommentPerInterval() throws {
+        let fx = try rtFixture("rt-busy", extra: ["--helpdesk-batch-seconds", "3"])
+        defer { fx.stopAll() }
+        let ticket = try HelpdeskServers.newRTTicket(subject: "Busy session", in: fx.dir)
+        let request = try fx.requestSession(reference: "rt:\(ticket)")
+        let agent = try fx.agent(code: request.code, answer: "y")
+        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
+        let started = Date()
+        for i in 1...10 {
+            XCTAssertEqual(try fx.tandem(["exec", request.id], after: ["--", "echo", "busy-\(i)"]).status, 0)
+        }
+        XCTAssertEqual(try fx.tandem(["session", "end", request.id]).status, 0)
+        _ = agent.wait(15)
+        let busy = Date().timeIntervalSince(started)
+        let drained = Harness.waitUntil(60) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'")) ?? 1) == 0 }
+        XCTAssertTrue(drained, (try? fx.sql("SELECT state, attempts, last_error FROM outbox")) ?? "")
+        let events = try count(fx, "SELECT COUNT(*) FROM events WHERE chain = 1")
+        let comments = try HelpdeskServers.rtNotes(ticket, in: fx.dir).count
+        XCTAssertEqual(try postedSeqs(ticket, fx).sorted(), Array(1...events))
+        // One post when the work begins, then at most one per 3 s while it goes on, and the last.
+        XCTAssertLessThanOrEqual(comments, Int(busy / 3) + 3, "\(comments) comments for \(events) events in \(busy) s")
+        XCTAssertLessThan(comments, events / 2, "events went together")
+    }
+
     // Acceptance 5: a ticket that does not exist, or is resolved, gets no code.
     func testASessionForAMissingOrResolvedRTTicketIsRefusedBeforeAnyCode() throws {
         let fx = try rtFixture("rt-refused")
@@ -244,15 +269,21 @@ final class HelpdeskTests: XCTestCase {
         guard r.status == 0 else { throw Failure("helpdesk.sh \(command) failed: \(r.stdout) \(r.stderr)") }
     }
 
-    // Acceptance 2: RT down during a session; once it is back, every event arrives once, in order.
-    func testEventsQueueWhileRTIsDownAndArriveOnceInOrderWhenItIsBack() throws {
-        let fx = try rtFixture("rt-down", extra: ["--helpdesk-retry-seconds", "0.2", "--helpdesk-retry-max-seconds", "1"])
-        defer { fx.stopAll() }
-        let ticket = try HelpdeskServers.newRTTicket(subject: "Outage test", in: fx.dir)
+    /// A new RT ticket, a session on it the end-user approved, and its first events on the ticket.
+    private func approvedRTSession(_ fx: BrokerFixture, subject: String) throws -> (ticket: Int, request: (child: Child, code: String, id: String), agent: Child) {
+        let ticket = try HelpdeskServers.newRTTicket(subject: subject, in: fx.dir)
         let request = try fx.requestSession(reference: "rt:\(ticket)")
         let agent = try fx.agent(code: request.code, answer: "y")
         XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
         XCTAssertTrue(Harness.waitUntil(30) { ((try? self.postedSeqs(ticket, fx)) ?? []).count >= 3 }, "the first events reached RT")
+        return (ticket, request, agent)
+    }
+
+    // Acceptance 2: RT down during a session; once it is back, every event arrives once, in order.
+    func testEventsQueueWhileRTIsDownAndArriveOnceInOrderWhenItIsBack() throws {
+        let fx = try rtFixture("rt-down", extra: ["--helpdesk-retry-seconds", "0.2", "--helpdesk-retry-max-seconds", "1"])
+        defer { fx.stopAll() }
+        let (ticket, request, agent) = try approvedRTSession(fx, subject: "Outage test")
 
         try helpdeskScript("stop-rt")
         var restarted = false
@@ -287,11 +318,7 @@ final class HelpdeskTests: XCTestCase {
     func testAfterSIGKILLEverythingOwedIsDeliveredAndNothingTwice() throws {
         let fx = try rtFixture("rt-kill", extra: ["--helpdesk-retry-seconds", "0.2", "--helpdesk-retry-max-seconds", "1"])
         defer { fx.stopAll() }
-        let ticket = try HelpdeskServers.newRTTicket(subject: "Crash test", in: fx.dir)
-        let request = try fx.requestSession(reference: "rt:\(ticket)")
-        let agent = try fx.agent(code: request.code, answer: "y")
-        XCTAssertEqual(request.child.wait(20), 0, request.child.stderr)
-        XCTAssertTrue(Harness.waitUntil(30) { ((try? self.count(fx, "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'")) ?? 0) > 0 })
+        let (ticket, request, agent) = try approvedRTSession(fx, subject: "Crash test")
         let before = try HelpdeskServers.rtNotes(ticket, in: fx.dir).count
 
         try helpdeskScript("stop-rt")

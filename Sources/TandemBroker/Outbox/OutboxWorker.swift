@@ -82,7 +82,13 @@ public actor OutboxWorker {
             return await sendNote(rows, sink: sink, group: group, now: now)
         }
         if let webhook = helpdesks.webhooks.first(where: { $0.name == head.sink }) {
-            return await sendWebhook(head, webhook: webhook, now: now)
+            // One message per row, in order, as long as the receiver takes them.
+            var outcome = Outcome.waiting
+            for row in rows where row.nextMicros <= Self.micros(clock.now) {
+                outcome = await sendWebhook(row, webhook: webhook, now: clock.now)
+                guard case .progressed = outcome else { break }
+            }
+            return outcome
         }
         return .waiting
     }

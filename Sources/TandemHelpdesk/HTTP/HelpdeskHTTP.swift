@@ -61,6 +61,14 @@ public final class HelpdeskHTTP: Sendable {
         return TerminalText.field("\(error)", limit: 200)
     }
 
+    /// A token or key as configured: one word, nothing else (it goes into a header as it is).
+    public static func credential(_ value: String, what: String) throws(HelpdeskError) -> String {
+        guard !value.isEmpty, !value.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw .misconfigured("\(what) is empty or holds spaces")
+        }
+        return value
+    }
+
     /// A helpdesk URL as configured: http(s) with a host; plain HTTP only to this machine, so a
     /// credential never crosses a network in clear.
     public static func baseURL(_ text: String, setting: String) throws(HelpdeskError) -> URL {

@@ -10,10 +10,7 @@ public struct Redmine: NoteSink {
 
     public init(url: String, key: String, http: HelpdeskHTTP) throws(HelpdeskError) {
         base = try HelpdeskHTTP.baseURL(url, setting: "redmine-url")
-        guard !key.isEmpty, !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw .misconfigured("the Redmine API key (TANDEM_REDMINE_KEY or redmine-key-file) is empty or holds spaces")
-        }
-        self.key = key
+        self.key = try HelpdeskHTTP.credential(key, what: "the Redmine API key (TANDEM_REDMINE_KEY or redmine-key-file)")
         self.http = http
     }
 

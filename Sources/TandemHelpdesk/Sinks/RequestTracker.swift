@@ -11,10 +11,7 @@ public struct RequestTracker: NoteSink {
 
     public init(url: String, token: String, http: HelpdeskHTTP) throws(HelpdeskError) {
         base = try HelpdeskHTTP.baseURL(url, setting: "rt-url")
-        guard !token.isEmpty, !token.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw .misconfigured("the Request Tracker token (TANDEM_RT_TOKEN or rt-token-file) is empty or holds spaces")
-        }
-        self.token = token
+        self.token = try HelpdeskHTTP.credential(token, what: "the Request Tracker token (TANDEM_RT_TOKEN or rt-token-file)")
         self.http = http
     }
 
