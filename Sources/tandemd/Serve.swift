@@ -198,6 +198,12 @@ extension Tandemd {
                 await broker.reportGauges()
             }
             var services: [any Service] = [listener, checkpoints, users]
+            // Deliveries owed to a sink this configuration no longer has wait in the outbox: say so at every start.
+            let configured = Set(helpdesks.noteSinks.keys.map(\.rawValue) + helpdesks.webhooks.map(\.name))
+            for (sink, counts) in (try? await store.deliveryCounts()) ?? [:] where !configured.contains(sink) {
+                let waiting = (counts[.pending] ?? 0) + (counts[.sending] ?? 0)
+                if waiting > 0 { logger.warning("outbox: \(waiting) deliveries owed to '\(sink)' wait, but no such helpdesk is configured") }
+            }
             if !helpdesks.isEmpty {
                 // What the outbox holds goes out in the background, one worker per sink: a helpdesk that
                 // is slow or down delays only its own deliveries.

@@ -286,6 +286,14 @@ class StoreConformanceTests: XCTestCase {
             XCTAssertEqual(again[2].state, .pending, "it never left: a fresh post")
             XCTAssertEqual(again[2].attempts, 0)
             XCTAssertEqual(again[2].lastError, "HTTP 403", "why it failed stays visible until it is delivered")
+            // A post that left under a key and was then refused: resync asks about that key first.
+            try await store.change(deliveries: [ids[0]], to: .failed(atMicros: 60, error: "HTTP 403"))
+            let keyed = try await store.retryFailed(chain: linked.id, nowMicros: 200)
+            XCTAssertEqual(keyed, 1)
+            let asked = try await store.deliveries(chain: linked.id)[0]
+            XCTAssertEqual(asked.state, .sending, "it may have arrived: not a fresh post")
+            XCTAssertEqual(asked.batch, "td1-abc")
+            XCTAssertEqual(asked.nextMicros, 200)
             let fetched = try await store.events(ids: [stored[1].id, stored[0].id, 999])
             XCTAssertEqual(fetched.map(\.kind), ["two", "one"])
         }

@@ -26,6 +26,10 @@ public actor OutboxWorker {
     private var lastCounts = Date.distantPast
     /// Sink-and-ticket groups taken per pass (the oldest due first); the rest wait for the next.
     static let groupsPerPass = 500
+    /// How long a post that got no answer is left before the helpdesk is asked about it: longer than a call may take.
+    static let unsureWait: Double = 35
+    /// Set when the sink failed for now: passes before then do nothing.
+    private var restUntil: Date?
     /// Events in one note at most; the rest go in the next.
     static let eventsPerNote = 200
 
@@ -40,6 +44,8 @@ public actor OutboxWorker {
     /// One pass over what is owed; true when something was sent or settled.
     @discardableResult
     public func pass() async -> Bool {
+        if let restUntil, clock.now < restUntil { return false }
+        restUntil = nil
         let due: [Delivery]
         do {
             due = try await store.dueDeliveries(sink: sink, nowMicros: Self.micros(clock.now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
@@ -82,13 +88,18 @@ public actor OutboxWorker {
             return await sendNote(rows, sink: sink, group: group, now: now)
         }
         if let webhook = helpdesks.webhooks.first(where: { $0.name == head.sink }) {
-            // One message per row, in order, as long as the receiver takes them.
-            var outcome = Outcome.waiting
-            for row in rows where row.nextMicros <= Self.micros(clock.now) {
-                outcome = await sendWebhook(row, webhook: webhook, now: clock.now)
-                guard case .progressed = outcome else { break }
+            // One message per row, in order, as long as the receiver takes them; a row waiting for its
+            // next try holds back the ones after it.
+            var progressed = false
+            for row in rows {
+                guard row.nextMicros <= Self.micros(clock.now) else { break }
+                switch await sendWebhook(row, webhook: webhook, now: clock.now) {
+                case .progressed: progressed = true
+                case .waiting: return progressed ? .progressed : .waiting
+                case .unreachable: return .unreachable
+                }
             }
-            return outcome
+            return progressed ? .progressed : .waiting
         }
         return .waiting
     }
@@ -127,7 +138,14 @@ public actor OutboxWorker {
             return .waiting
         }
         do {
-            if resend, try await sink.holds(key: note.key, ticket: ticketID) {
+            let held: Bool
+            do {
+                held = resend ? try await sink.holds(key: note.key, ticket: ticketID) : false
+            } catch {
+                // Not knowing whether it arrived is never a reason to post again, nor to give up: ask later.
+                throw HelpdeskError.unreachable("could not ask whether it holds post \(note.key): \(error)")
+            }
+            if held {
                 try await store.change(deliveries: ids, to: .delivered(atMicros: Self.micros(clock.now)))
                 logger.notice("outbox: \(head.sink) ticket \(ticketID) already holds post \(note.key); not posted again")
                 lastPost[group] = clock.now
@@ -233,22 +251,30 @@ public actor OutboxWorker {
     private func settle(_ ids: [Int64], sink: String, ticket: Int, attempts: Int, error: any Error) async -> Outcome {
         let helpdeskError = error as? HelpdeskError ?? .unreachable("\(error)")
         let now = clock.now
-        do {
-            if helpdeskError.isTemporary {
-                let delay = Self.backoff(attempts: attempts, base: helpdesks.retryBase, max: helpdesks.retryMax)
-                try await store.change(deliveries: ids, to: .retry(nextMicros: Self.micros(now.addingTimeInterval(delay)), error: helpdeskError.description))
-                logger.warning("outbox: \(sink) ticket \(ticket): \(helpdeskError); trying again in \(Int(delay.rounded(.up))) s")
-                BrokerMetrics.delivery(sink: sink, outcome: "retry", count: ids.count)
-            } else {
+        guard helpdeskError.isTemporary else {
+            do {
                 try await store.change(deliveries: ids, to: .failed(atMicros: Self.micros(now), error: helpdeskError.description))
-                logger.error("outbox: \(sink) ticket \(ticket) refused \(ids.count) deliveries for good: \(helpdeskError); 'tandem ticket resync' tries again")
-                BrokerMetrics.delivery(sink: sink, outcome: "failed", count: ids.count)
+            } catch {
+                logger.error("outbox: cannot record the outcome of deliveries to \(sink): \(error)")
             }
+            logger.error("outbox: \(sink) ticket \(ticket) refused \(ids.count) deliveries for good: \(helpdeskError); 'tandem ticket resync' tries again")
+            BrokerMetrics.delivery(sink: sink, outcome: "failed", count: ids.count)
+            return .progressed
+        }
+        var delay = Self.backoff(attempts: attempts, base: helpdesks.retryBase, max: helpdesks.retryMax)
+        // A post that left without an answer may still be being stored: ask only after it surely finished.
+        if case .noAnswer = helpdeskError { delay = max(delay, Self.unsureWait) }
+        do {
+            try await store.change(deliveries: ids, to: .retry(nextMicros: Self.micros(now.addingTimeInterval(delay)), error: helpdeskError.description))
         } catch {
             logger.error("outbox: cannot record the outcome of deliveries to \(sink): \(error)")
         }
-        // A helpdesk that failed for now has likely failed for every ticket: the rest wait for the next pass.
-        return helpdeskError.isTemporary ? .unreachable : .progressed
+        logger.warning("outbox: \(sink) ticket \(ticket): \(helpdeskError); trying again in \(Int(delay.rounded(.up))) s")
+        BrokerMetrics.delivery(sink: sink, outcome: "retry", count: ids.count)
+        // A helpdesk that failed for now has likely failed for every ticket: the others wait too, this
+        // pass and the next ones, until this ticket's next try.
+        restUntil = now.addingTimeInterval(delay)
+        return .unreachable
     }
 
     /// Doubling from `base`, at most `max`, and a random half of it shaved off so retries spread.

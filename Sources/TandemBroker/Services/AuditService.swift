@@ -35,16 +35,18 @@ public struct AuditService: Sendable {
         }
         guard let sink = broker.helpdesks.noteSinks[system] else { throw TicketLinks.Refusal.notConfigured(system) }
         let notes: [String]
+        let complete: Bool
         do {
-            notes = try await sink.checkpointNotes(ticket: n)
+            (notes, complete) = try await sink.checkpointNotes(ticket: n)
         } catch {
             throw TicketLinks.Refusal.unreachable(external, system, error)
         }
         // Anyone who can write to the ticket can post lines: the same line once, a bounded number in
         // all, and the signature checks off the cooperative threads.
         var seen = Set<String>()
-        let anchors = Array(notes.flatMap(CheckpointLine.parse).filter { seen.insert(CheckpointLine.format($0)).inserted }
-            .prefix(CheckpointLine.linesKept))
+        let found = notes.flatMap(CheckpointLine.parse).filter { seen.insert(CheckpointLine.format($0)).inserted }
+        let anchors = Array(found.prefix(CheckpointLine.linesKept))
+        let readAll = complete && found.count <= CheckpointLine.linesKept
         let events = try await broker.store.events(ticketID: ticket)
         let keyBytes = broker.identity.auditKey.publicKey.rawRepresentation
         let place = "\(system.displayName) ticket \(external)"
@@ -58,13 +60,15 @@ public struct AuditService: Sendable {
         // What the outbox says was delivered there must still be at the broker, and still be there.
         let delivered = try await broker.store.deliveries(chain: ticket).filter { $0.sink == system.rawValue && $0.state == .delivered }
         let held = Set(anchors.map { "\($0.seq) \($0.head)" })
+        // When only the newest notes were read, only checkpoints at least as new as the oldest read can be missed.
+        let oldestRead = readAll ? Int64.min : (anchors.map(\.seq).min() ?? .max)
         for row in delivered {
             guard let id = row.checkpointID else { continue }
             guard let mark = try await broker.store.checkpoint(id: id) else {
                 report.problems.append("the broker delivered a checkpoint to \(place) that it no longer has itself (checkpoint \(id) was deleted)")
                 continue
             }
-            if anchors.count < CheckpointLine.linesKept, !held.contains("\(mark.seq) \(mark.head)") {
+            if mark.seq >= oldestRead, !held.contains("\(mark.seq) \(mark.head)") {
                 report.problems.append("\(place) no longer holds the checkpoint at event \(mark.seq) that the broker delivered to it")
             }
         }

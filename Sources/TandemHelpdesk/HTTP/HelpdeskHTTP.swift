@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import TandemText
 
@@ -23,7 +24,8 @@ public final class HelpdeskHTTP: Sendable {
     }
 
     /// Sends one request; any status comes back (the caller decides what it means).
-    public func send(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: Data? = nil) async throws(HelpdeskError) -> (status: Int, body: Data) {
+    public func send(_ method: HTTPMethod, _ url: URL, headers: [(String, String)], body: Data? = nil,
+                     maxBytes: Int = maxAnswerBytes) async throws(HelpdeskError) -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -31,12 +33,12 @@ public final class HelpdeskHTTP: Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await client.execute(request, timeout: Self.callTimeout)
-            let buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            let buffer = try await response.body.collect(upTo: maxBytes)
             return (Int(response.status.code), Data(buffer.readableBytesView))
-        } catch let error as NIOTooManyBytesError {
-            throw .badAnswer("more than \(Self.maxAnswerBytes) bytes (\(error))")
+        } catch is NIOTooManyBytesError {
+            throw .tooLarge("more than \(maxBytes) bytes from \(url.path)")
         } catch {
-            throw .unreachable(Self.describe(error))
+            throw Self.neverSent(error) ? .unreachable(Self.describe(error)) : .noAnswer(Self.describe(error))
         }
     }
 
@@ -54,6 +56,15 @@ public final class HelpdeskHTTP: Sendable {
     /// The start of an answer, one line, escaped: for an error message and a log line.
     public static func excerpt(_ body: Data) -> String {
         TerminalText.field(String(decoding: body.prefix(300), as: UTF8.self), limit: 200)
+    }
+
+    /// Whether the request surely never reached the helpdesk (no connection was made); anything
+    /// else may have arrived, and is treated as such.
+    static func neverSent(_ error: any Error) -> Bool {
+        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
+        if error is NIOConnectionError { return true }
+        let text = "\(error)"
+        return ["Connection refused", "connectTimeout", "No route to host", "Network is unreachable"].contains { text.contains($0) }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -48,8 +48,9 @@ public protocol NoteSink: Sendable {
     /// Whether a note carrying this key (as its own line) is already on the ticket: a post whose
     /// answer was lost.
     func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool
-    /// The notes that carry checkpoint lines, newest first, at most `CheckpointLine.notesRead`.
-    func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String]
+    /// The notes that carry checkpoint lines, newest first, at most `CheckpointLine.notesRead`, and
+    /// whether that is all of them.
+    func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> (notes: [String], complete: Bool)
 }
 
 extension HelpdeskNote {

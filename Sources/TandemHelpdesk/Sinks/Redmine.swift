@@ -33,7 +33,9 @@ public struct Redmine: NoteSink {
     }
 
     func issue(_ id: Int, journals: Bool) async throws(HelpdeskError) -> IssueAnswer.Issue {
-        let (status, body) = try await http.send(.GET, url("/issues/\(id).json" + (journals ? "?include=journals" : "")), headers: headers)
+        // With its journals an issue is its whole history (Redmine does not page them): a larger bound.
+        let (status, body) = try await http.send(.GET, url("/issues/\(id).json" + (journals ? "?include=journals" : "")), headers: headers,
+                                                 maxBytes: journals ? Self.maxHistoryBytes : HelpdeskHTTP.maxAnswerBytes)
         if status == 404 { throw .noSuchTicket("redmine:\(id)") }
         guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
         guard let issue = Self.parseIssue(body) else { throw .badAnswer("issue \(id)") }
@@ -103,9 +105,13 @@ public struct Redmine: NoteSink {
         try await notes(ticket: ticket).contains { HelpdeskNote.carries($0, key: key) }
     }
 
-    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String] {
-        Array(try await notes(ticket: ticket).filter { $0.contains(CheckpointLine.prefix) }.reversed().prefix(CheckpointLine.notesRead))
+    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> (notes: [String], complete: Bool) {
+        let all = try await notes(ticket: ticket).filter { $0.contains(CheckpointLine.prefix) }
+        return (Array(all.reversed().prefix(CheckpointLine.notesRead)), all.count <= CheckpointLine.notesRead)
     }
+
+    /// The largest issue-with-journals answer read.
+    static let maxHistoryBytes = 32 << 20
 
     /// An excerpt of an answer with the API key cut out (a proxy may echo the request's headers).
     func redacted(_ text: String) -> String {

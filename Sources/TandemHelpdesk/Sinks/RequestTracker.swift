@@ -68,14 +68,17 @@ public struct RequestTracker: NoteSink {
     }
 
     public func holds(key: String, ticket: Int) async throws(HelpdeskError) -> Bool {
-        try await search(ticket: ticket, containing: HelpdeskNote.keyPrefix + key, pages: 1).contains { HelpdeskNote.carries($0, key: key) }
+        try await search(ticket: ticket, containing: HelpdeskNote.keyPrefix + key, pages: 2).contains { HelpdeskNote.carries($0, key: key) }
     }
 
-    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> [String] {
-        try await search(ticket: ticket, containing: CheckpointLine.prefix, pages: CheckpointLine.notesRead / Self.perPage)
+    public func checkpointNotes(ticket: Int) async throws(HelpdeskError) -> (notes: [String], complete: Bool) {
+        let pages = CheckpointLine.notesRead / Self.perPage
+        let notes = try await search(ticket: ticket, containing: CheckpointLine.prefix, pages: pages)
+        return (notes, notes.count < pages * Self.perPage)
     }
 
-    static let perPage = 50
+    /// Small pages: a note can be long (a busy session's events), and a page must stay under the answer limit.
+    static let perPage = 20
 
     /// The ticket's plain-text attachments containing `text`, newest first, searched by RT itself
     /// (so a ticket with thousands of mails and large files costs the same as a short one).
@@ -96,7 +99,8 @@ public struct RequestTracker: NoteSink {
             guard (200..<300).contains(status) else { throw .status(status, redacted(HelpdeskHTTP.excerpt(body))) }
             guard let answer = Self.parseAttachments(body) else { throw .badAnswer("an attachments page of rt:\(ticket)") }
             texts += answer.texts
-            guard let count = answer.pages, page < count else { break }
+            // RT leaves `pages` out for users who may not see everything: a full page means there may be more.
+            guard answer.texts.count >= Self.perPage else { break }
             page += 1
         }
         return texts
