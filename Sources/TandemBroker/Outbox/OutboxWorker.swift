@@ -21,17 +21,22 @@ public actor OutboxWorker {
     let sink: String
     let clock: any WallClock
     let logger: Logger
-    /// When each (sink, ticket) last got a post.
+    /// When each ticket last got a post (only those within the batch interval are kept).
     private var lastPost: [String: Date] = [:]
     private var lastCounts = Date.distantPast
-    /// Sink-and-ticket groups taken per pass (the oldest due first); the rest wait for the next.
-    static let groupsPerPass = 500
-    /// How long a post that got no answer is left before the helpdesk is asked about it: longer than a call may take.
-    static let unsureWait: Double = 35
-    /// Set when the sink failed for now: passes before then do nothing.
+    /// Set when the sink failed for now, or the store did: passes before then do nothing.
     private var restUntil: Date?
+    /// Tickets taken per pass (the oldest due first); the rest wait for the next.
+    static let groupsPerPass = 500
     /// Events in one note at most; the rest go in the next.
     static let eventsPerNote = 200
+    /// The longest note: past it the event lines are cut (the audit log has them all); its
+    /// checkpoint lines and key are always kept.
+    static let maxNoteBytes = 256 * 1024
+    /// How long a post that got no answer is left before the helpdesk is asked about it: longer than a call may take.
+    static let unsureWait: Double = 35
+    /// How long the worker rests when the store fails (it logs once per rest, not four times a second).
+    static let storeRest: Double = 5
 
     public init(store: any BrokerStore, helpdesks: Helpdesks, sink: String, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.store = store
@@ -44,13 +49,16 @@ public actor OutboxWorker {
     /// One pass over what is owed; true when something was sent or settled.
     @discardableResult
     public func pass() async -> Bool {
-        if let restUntil, clock.now < restUntil { return false }
+        let now = clock.now
+        if let restUntil, now < restUntil { return false }
         restUntil = nil
+        lastPost = lastPost.filter { now.timeIntervalSince($0.value) < helpdesks.batchInterval }
         let due: [Delivery]
         do {
-            due = try await store.dueDeliveries(sink: sink, nowMicros: Self.micros(clock.now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
+            due = try await store.dueDeliveries(sink: sink, nowMicros: Self.micros(now), groups: Self.groupsPerPass, perGroup: Self.eventsPerNote)
         } catch {
             logger.error("outbox: cannot read the outbox: \(error)")
+            restUntil = now.addingTimeInterval(Self.storeRest)
             return false
         }
         await reportCounts()
@@ -135,7 +143,8 @@ public actor OutboxWorker {
             if resend, let key = head.batch { note.key = key }
         } catch {
             logger.error("outbox: cannot prepare deliveries \(ids.first ?? 0)…\(ids.last ?? 0) for \(head.sink): \(error)")
-            return .waiting
+            restUntil = clock.now.addingTimeInterval(Self.storeRest)
+            return .unreachable
         }
         do {
             let held: Bool
@@ -156,7 +165,8 @@ public actor OutboxWorker {
             return await settle(ids, sink: head.sink, ticket: ticketID, attempts: head.attempts, error: error)
         } catch {
             logger.error("outbox: cannot mark deliveries for \(head.sink): \(error)")
-            return .waiting
+            restUntil = clock.now.addingTimeInterval(Self.storeRest)
+            return .unreachable
         }
         do {
             try await sink.post(note, ticket: ticketID)
@@ -188,6 +198,10 @@ public actor OutboxWorker {
             if let id = row.checkpointID, let c = try await store.checkpoint(id: id) { marks.append(CheckpointLine.format(c)) }
         }
         var body = events.isEmpty ? "" : RecordNotes.body(events: events, summaries: summaries)
+        if body.utf8.count > Self.maxNoteBytes {
+            let kept = String(decoding: body.utf8.prefix(Self.maxNoteBytes), as: UTF8.self)
+            body = kept + "\n… (cut at \(Self.maxNoteBytes / 1024) KiB; every event is in the ticket's audit log: tandem audit log --ticket \(batch[0].chain))"
+        }
         if !marks.isEmpty { body += (body.isEmpty ? "" : "\n\n") + "Signed checkpoint of this ticket's audit log:\n" + marks.joined(separator: "\n") }
         let subject = events.isEmpty ? "Tandem: signed checkpoint" : RecordNotes.subject(events: events)
         return HelpdeskNote(subject: subject, body: body, key: Self.key(batch, events: events))
@@ -206,11 +220,18 @@ public actor OutboxWorker {
         let body: Data
         let key: String
         do {
-            (body, key) = try await message(for: row)
+            guard let message = try await message(for: row) else {
+                // Its event or checkpoint is gone from the store (`tandemd check` says more): visible, not retried forever.
+                try await store.change(deliveries: [row.id], to: .failed(atMicros: Self.micros(now), error: "its event or checkpoint is no longer in the store"))
+                logger.error("outbox: delivery \(row.id) for webhook \(webhook.name) names an event or checkpoint the store no longer has")
+                return .progressed
+            }
+            (body, key) = message
             if row.batch == nil { try await store.change(deliveries: [row.id], to: .sending(batch: key)) }
         } catch {
             logger.error("outbox: cannot prepare delivery \(row.id) for webhook \(webhook.name): \(error)")
-            return .waiting
+            restUntil = clock.now.addingTimeInterval(Self.storeRest)
+            return .unreachable
         }
         do {
             // The timestamp is the send's (a receiver refuses stale ones); the id is the same on every try.
@@ -227,8 +248,9 @@ public actor OutboxWorker {
         return .progressed
     }
 
-    /// The message for one row, and its id: the same on every try, unique to what it carries.
-    private func message(for row: Delivery) async throws -> (Data, String) {
+    /// The message for one row, and its id: the same on every try, unique to what it carries; nil
+    /// when what it carries is gone.
+    private func message(for row: Delivery) async throws -> (Data, String)? {
         let external = try await store.ticket(id: row.chain)?.external
         let message: WebhookMessage
         let hash: String
@@ -239,7 +261,7 @@ public actor OutboxWorker {
             message = WebhookMessage(ticket: row.chain, external: external, checkpoint: c)
             hash = c.signature
         } else {
-            throw StoreError.sql("delivery \(row.id) names nothing that exists")
+            return nil
         }
         let key = "msg_" + SHA256.hash(data: Data("\(row.sink):\(row.id):\(hash)".utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
         return (try message.encoded(), key)
