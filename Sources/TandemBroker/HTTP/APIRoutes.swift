@@ -12,34 +12,35 @@ struct APIRoutes {
     let metrics: (@Sendable () -> [UInt8])?
     let logger: Logger
 
-    /// Method, path (Hummingbird's `:name` for parameters), operation, and the status of a success.
-    static let table: [(method: HTTPRequest.Method, path: String, operation: String, created: Bool)] = [
-        (.get, "/v1/tickets/:ticket/deliveries", "ticket.sync-status", false),
-        (.post, "/v1/tickets/:ticket/resync", "ticket.resync", false),
-        (.get, "/v1/tickets/:ticket/verification/helpdesk", "audit.verify+helpdesk", false),
-        (.get, "/v1/me", "whoami", false),
-        (.get, "/v1/users", "user.list", false),
-        (.get, "/v1/tickets", "ticket.list", false),
-        (.post, "/v1/tickets", "ticket.new", true),
-        (.get, "/v1/tickets/:ticket", "ticket.show", false),
-        (.post, "/v1/tickets/:ticket/assignees", "ticket.assign", false),
-        (.get, "/v1/tickets/:ticket/events", "audit.log", false),
-        (.get, "/v1/tickets/:ticket/verification", "audit.verify", false),
-        (.get, "/v1/tickets/:ticket/export", "audit.export", false),
-        (.post, "/v1/sessions", "session.new", true),
-        (.get, "/v1/sessions/:session", "session.show", false),
-        (.post, "/v1/sessions/:session/end", "session.end", false),
-        (.get, "/v1/sessions/:session/events", "audit.log", false),
-        (.get, "/v1/sessions/:session/recordings", "audit.recordings", false),
-        (.get, "/v1/sessions/:session/recordings/:sha256", "audit.recording", false),
-        (.get, "/v1/tokens", "token.list", false),
-        (.delete, "/v1/tokens/:id", "token.revoke", false),
+    /// Method, path (Hummingbird's `:name` for parameters), operation, the status of a success, and
+    /// a boolean field the route sets (one operation, two routes: a GET has no body to say it).
+    static let table: [(method: HTTPRequest.Method, path: String, operation: String, created: Bool, flag: String?)] = [
+        (.get, "/v1/tickets/:ticket/deliveries", "ticket.sync-status", false, nil),
+        (.post, "/v1/tickets/:ticket/resync", "ticket.resync", false, nil),
+        (.get, "/v1/tickets/:ticket/verification/helpdesk", "audit.verify", false, "against_helpdesk"),
+        (.get, "/v1/me", "whoami", false, nil),
+        (.get, "/v1/users", "user.list", false, nil),
+        (.get, "/v1/tickets", "ticket.list", false, nil),
+        (.post, "/v1/tickets", "ticket.new", true, nil),
+        (.get, "/v1/tickets/:ticket", "ticket.show", false, nil),
+        (.post, "/v1/tickets/:ticket/assignees", "ticket.assign", false, nil),
+        (.get, "/v1/tickets/:ticket/events", "audit.log", false, nil),
+        (.get, "/v1/tickets/:ticket/verification", "audit.verify", false, nil),
+        (.get, "/v1/tickets/:ticket/export", "audit.export", false, nil),
+        (.post, "/v1/sessions", "session.new", true, nil),
+        (.get, "/v1/sessions/:session", "session.show", false, nil),
+        (.post, "/v1/sessions/:session/end", "session.end", false, nil),
+        (.get, "/v1/sessions/:session/events", "audit.log", false, nil),
+        (.get, "/v1/sessions/:session/recordings", "audit.recordings", false, nil),
+        (.get, "/v1/sessions/:session/recordings/:sha256", "audit.recording", false, nil),
+        (.get, "/v1/tokens", "token.list", false, nil),
+        (.delete, "/v1/tokens/:id", "token.revoke", false, nil),
     ]
 
     func add(to router: Router<APIRequestContext>) {
         for route in Self.table {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                await self.serve(route.operation, created: route.created, request: request, context: context)
+                await self.serve(route.operation, created: route.created, flag: route.flag, request: request, context: context)
             }
         }
         router.get("/metrics") { _, context in
@@ -47,7 +48,7 @@ struct APIRoutes {
         }
     }
 
-    private func serve(_ operation: String, created: Bool, request: Request, context: APIRequestContext) async -> Response {
+    private func serve(_ operation: String, created: Bool, flag: String?, request: Request, context: APIRequestContext) async -> Response {
         guard let caller = context.caller else { return APIResponse.failure(ServiceFailure(TandemError.permissionDenied("no caller"))) }
         do {
             var fields: [String: JSONValue] = [:]
@@ -61,13 +62,8 @@ struct APIRoutes {
                 }
             }
             // The path wins over the body: a body cannot name another ticket than its URL.
-            // One operation, two routes: the helpdesk comparison is its own URL (a GET has no body to say it).
-            if operation == "audit.verify+helpdesk" {
-                fields["op"] = .string("audit.verify")
-                fields["against_helpdesk"] = .bool(true)
-            } else {
-                fields["op"] = .string(operation)
-            }
+            fields["op"] = .string(operation)
+            if let flag { fields[flag] = .bool(true) }
             for (name, value) in context.parameters {
                 let text = String(value)
                 fields[String(name)] = name == "ticket" ? (Int(text).map(JSONValue.int) ?? .string(text)) : .string(text)

@@ -211,7 +211,12 @@ public actor OutboxWorker {
     static func key(_ batch: [Delivery], events: [AuditEvent]) -> String {
         var text = batch.map { "\($0.sink):\($0.chain):\($0.id):\($0.eventID ?? 0):\($0.checkpointID ?? 0)" }.joined(separator: ",")
         text += "|" + events.map(\.hash).joined(separator: ",")
-        return "td1-" + SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "td1-" + shortDigest(text)
+    }
+
+    /// The first 12 bytes of a SHA-256, in hex: enough to tell posts apart, short enough for a note's last line.
+    static func shortDigest(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).prefix(12).hexString
     }
 
     // MARK: Webhooks
@@ -263,7 +268,7 @@ public actor OutboxWorker {
         } else {
             return nil
         }
-        let key = "msg_" + SHA256.hash(data: Data("\(row.sink):\(row.id):\(hash)".utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        let key = "msg_" + Self.shortDigest("\(row.sink):\(row.id):\(hash)")
         return (try message.encoded(), key)
     }
 

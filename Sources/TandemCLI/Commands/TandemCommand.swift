@@ -120,18 +120,13 @@ extension TandemCommand {
                     var line = "\(row.state)\t\(TerminalText.escape(row.sink))\t\(TerminalText.escape(row.kind))"
                     if let event = row.eventID { line += "\tevent \(event)" }
                     if row.attempts > 0 { line += "\t\(row.attempts) tries" }
-                    if let next = row.nextTry, row.attempts > 0 { line += "\tnext \(Self.time(next))" }
+                    if let next = row.nextTry, row.attempts > 0 { line += "\tnext \(TandemCommand.Token.New.date(next))" }
                     if let error = row.lastError, row.state != "delivered" { line += "\t\(TerminalText.field(error, limit: 200))" }
                     writeText(line + "\n")
                 }
                 let summary = ["delivered", "pending", "sending", "failed"].compactMap { s in counts[s].map { "\($0) \(s)" } }
                 writeText("Ticket #\(number): " + summary.joined(separator: ", ") + "\n")
                 if counts["failed", default: 0] > 0 { throw ExitCode(1) }
-            }
-
-            static func time(_ seconds: Double) -> String {
-                let f = ISO8601DateFormatter()
-                return f.string(from: Date(timeIntervalSince1970: seconds))
             }
         }
 
