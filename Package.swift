@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
@@ -72,6 +73,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -156,6 +158,6 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TandemCore", "CPTY", "TandemTestSupport", .product(name: "Crypto", package: "swift-crypto"),
-        ], exclude: ["Support/hostile_client.py", "Support/webhook_receiver.py"], swiftSettings: strict),
+        ], exclude: ["Support/hostile_client.py", "Support/webhook_receiver.py", "Support/console_browser.py"], swiftSettings: strict),
     ]
 )

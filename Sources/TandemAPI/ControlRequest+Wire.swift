@@ -96,6 +96,8 @@ extension ControlRequest: Codable {
             self = .tokenRevoke(id: id)
         case "whoami": self = .whoami
         case "user.list": self = .userList
+        case "console.link": self = .consoleLink
+        case "console.sign-out-all": self = .consoleSignOutAll
         default:
             throw DecodingError.dataCorruptedError(forKey: .op, in: c, debugDescription: "unknown operation '\(op.prefix(40))'")
         }
@@ -108,7 +110,7 @@ extension ControlRequest: Codable {
         case .ticketNew(let title, let requester):
             try c.encode(title, forKey: .title)
             try c.encode(requester, forKey: .requester)
-        case .ticketList, .tokenList, .whoami, .userList: break
+        case .ticketList, .tokenList, .whoami, .userList, .consoleLink, .consoleSignOutAll: break
         case .ticketShow(let ticket), .auditExport(let ticket), .ticketSyncStatus(let ticket), .ticketResync(let ticket):
             try c.encode(ticket, forKey: .ticket)
         case .auditVerify(let ticket, let againstHelpdesk):

@@ -29,6 +29,10 @@ public enum ControlRequest: Sendable, Equatable {
     case tokenRevoke(id: String)
     case whoami
     case userList
+    /// A one-time link that signs its holder in to the web console (over SSH only).
+    case consoleLink
+    /// Ends every console session of the caller.
+    case consoleSignOutAll
 
     /// Whose timeline an auditor asks for.
     public enum AuditSubject: Sendable, Equatable {
@@ -68,6 +72,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .tokenRevoke: "token.revoke"
         case .whoami: "whoami"
         case .userList: "user.list"
+        case .consoleLink: "console.link"
+        case .consoleSignOutAll: "console.sign-out-all"
         }
     }
 }

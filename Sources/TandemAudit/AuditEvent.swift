@@ -100,3 +100,11 @@ extension AuditEvent {
         return TerminalText.escape("\(formatter.string(from: time))  \(session ?? "-")  \(actor)  \(kind)  \(details)")
     }
 }
+
+extension AuditEvent {
+    /// The recording this event names as made (a channel's end, a recording recovered at start),
+    /// not one that was only viewed.
+    public var recordingMade: String? {
+        kind == EventKind.channelClosed.rawValue || kind == EventKind.recordingRecovered.rawValue ? data["recording_sha256"] : nil
+    }
+}

@@ -68,6 +68,9 @@ extension Tandemd {
         var helpdeskBatchSeconds: Double?
         @Option(help: "Seconds before the first retry of a failed post; doubles each time. (default: 1)") var helpdeskRetrySeconds: Double?
         @Option(help: "Longest wait between retries, in seconds. (default: 300)") var helpdeskRetryMaxSeconds: Double?
+        @Option(help: ArgumentHelp("A folder holding asciinema-player 3.12.1 (asciinema-player.js and .css) for the web console's replays.",
+                                   discussion: "scripts/setup.sh fetches them into .build-console; their SHA-256 is checked at start. (default: none: pages without the player)"))
+        var consoleAssets: String?
 
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
@@ -130,7 +133,7 @@ extension Tandemd {
              "redmine-key-file": redmineKeyFile, "webhook-url": webhookUrl, "webhook-secret-file": webhookSecretFile,
              "webhook-previous-key-files": webhookPreviousKeyFiles, "helpdesk-default": helpdeskDefault,
              "helpdesk-batch-seconds": helpdeskBatchSeconds.map { "\($0)" }, "helpdesk-retry-seconds": helpdeskRetrySeconds.map { "\($0)" },
-             "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }]
+             "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }, "console-assets": consoleAssets]
         }
 
         /// Every setting of `serve`, by name, from the sources.
@@ -157,6 +160,7 @@ extension Tandemd {
                 ], default: .endSession)
                 settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824, in: 1...(1 << 50))
                 settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608, in: 1...(1 << 34))
+                settings.consoleAssetsDirectory = sources.string("console-assets")
                 let grace = Duration.seconds(try sources.number("shutdown-grace", default: 10, in: 0.1...3600))
                 let metrics = try sources.address("metrics-listen", default: nil)
                 let format = try sources.choice("log-format", ["text": "text", "json": "json"], default: "text")

@@ -14,6 +14,8 @@ public enum EventKind: String, CaseIterable, Sendable {
     case userKeyRemoved = "user_key_removed"
     case tokenCreated = "token_created"
     case tokenRevoked = "token_revoked"
+    case consoleSignedIn = "console_signed_in"
+    case consoleSignedOut = "console_signed_out"
     // Pairing and consent
     case sessionRequested = "session_requested"
     case codeIssued = "code_issued"
@@ -64,6 +66,8 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .userKeyRemoved: UserKeyRemoved.self
         case .tokenCreated: TokenCreated.self
         case .tokenRevoked: TokenRevoked.self
+        case .consoleSignedIn: ConsoleSignedIn.self
+        case .consoleSignedOut: ConsoleSignedOut.self
         case .sessionRequested: SessionRequested.self
         case .codeIssued: CodeIssued.self
         case .codeExpired: CodeExpired.self

@@ -6,6 +6,10 @@ struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `BearerAuthentication` before any route runs.
     var caller: Caller?
+    /// The console session cookie the caller came with (its forms' CSRF tokens derive from it).
+    var consoleCookie: String?
+    /// A console form's fields, read and checked (CSRF) before its route runs.
+    var form: [String: String] = [:]
     /// Who connected (address and port), for the log.
     let peer: String
     /// The address alone: what a refusal budget counts by.

@@ -37,7 +37,7 @@ struct APIRoutes {
         (.delete, "/v1/tokens/:id", "token.revoke", false, nil),
     ]
 
-    func add(to router: Router<APIRequestContext>) {
+    func add(to router: RouterGroup<APIRequestContext>) {
         for route in Self.table {
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 await self.serve(route.operation, created: route.created, flag: route.flag, request: request, context: context)

@@ -17,11 +17,13 @@ struct HTTPSide: Sendable {
     static let maxConnections = 512
     static let maxConnectionsPerSource = 32
 
-    init(services: BrokerServices, metrics: (@Sendable () -> [UInt8])?, logger: Logger) {
+    init(services: BrokerServices, metrics: (@Sendable () -> [UInt8])?, assets: ConsoleAssets, logger: Logger) throws {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: APIErrors(logger: logger))
-        router.add(middleware: BearerAuthentication(services: services, logger: logger))
-        APIRoutes(services: services, metrics: metrics, logger: logger).add(to: router)
+        // The API takes bearer tokens; the console (its own group) takes its cookie.
+        let api = router.group().add(middleware: BearerAuthentication(services: services, logger: logger))
+        APIRoutes(services: services, metrics: metrics, logger: logger).add(to: api)
+        ConsoleRoutes(services: services, pages: try ConsolePages(), assets: assets, logger: logger).add(to: router)
         let responder = router.buildResponder()
         self.logger = logger
         http = HTTP1Channel(responder: { request, writer, channel in

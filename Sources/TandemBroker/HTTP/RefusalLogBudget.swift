@@ -29,8 +29,8 @@ final class RefusalLogBudget: Sendable {
         }
     }
 
-    /// A request path for the log, with any whole token in it cut to its public part.
+    /// A request path for the log, with any whole token, sign-in link or console cookie in it cut to its public part.
     static func redacted(_ path: String) -> String {
-        path.replacing(/(tok_[0-9a-f]{12})\.[A-Za-z0-9_\-]+/) { "\($0.1).…" }
+        path.replacing(/((?:tok|lnk|con)_[0-9a-f]{12})\.[A-Za-z0-9_\-]+/) { "\($0.1).…" }
     }
 }

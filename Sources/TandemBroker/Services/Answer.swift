@@ -43,6 +43,8 @@ extension BrokerServices {
         case .tokenRevoke(let id): return .one(try await tokens.revoke(caller, id: id))
         case .whoami: return .one(users.me(caller))
         case .userList: return .many(try await users.list(caller))
+        case .consoleLink: return .one(try await console.link(caller))
+        case .consoleSignOutAll: return .one(try await console.signOutAll(caller))
         case .shell, .exec, .sftp:
             // Relays, not services: the SSH side attaches them to the agent; nothing else can.
             throw TandemError.invalidArgument("\(request.operation) is a relay to the end-user's machine: use 'tandem \(request.operation)'")

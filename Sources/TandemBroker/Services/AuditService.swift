@@ -97,13 +97,14 @@ public struct AuditService: Sendable {
     /// The SHA-256 of each recording of a session the caller may read.
     public func recordings(_ caller: Caller, session id: SessionID) async throws -> [String] {
         _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recordings", content: true)
-        return try await broker.store.events(sessionID: id.rawValue).compactMap { $0.data["recording_sha256"] }
+        var seen = Set<String>()
+        return try await broker.store.events(sessionID: id.rawValue).compactMap(\.recordingMade).filter { seen.insert($0).inserted }
     }
 
     /// One recording (asciicast v2) named by an event of the session; the viewing is on record.
     public func recording(_ caller: Caller, session id: SessionID, sha256: String) async throws -> Data {
         _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recording", content: true)
-        let named = try await broker.store.events(sessionID: id.rawValue).contains { $0.data["recording_sha256"] == sha256 }
+        let named = try await broker.store.events(sessionID: id.rawValue).contains { $0.recordingMade == sha256 }
         let path = recordingPath(sha256)
         guard named, let data = try await Self.offPool({ FileManager.default.contents(atPath: path) }) else {
             throw TandemError.notFound("recording \(sha256) of session \(id)")

@@ -15,6 +15,7 @@ public struct BrokerServices: Sendable {
     public var audit: AuditService { AuditService(broker: broker) }
     public var tokens: TokenService { TokenService(broker: broker) }
     public var users: UserService { UserService(broker: broker) }
+    public var console: ConsoleService { ConsoleService(broker: broker) }
 
     /// The caller, once their account is known to be still active: the operator may have
     /// disabled them since their connection logged in or their token was made.

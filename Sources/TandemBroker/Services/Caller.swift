@@ -11,11 +11,14 @@ public struct Caller: Sendable {
         case sshKey
         /// An API token (by its public id), on the HTTP API.
         case token(String)
+        /// A web console session (by its public id), from a sign-in link.
+        case console(String)
 
         public var description: String {
             switch self {
             case .sshKey: "SSH key"
             case .token(let id): "token \(id)"
+            case .console(let id): "console session \(id)"
             }
         }
     }

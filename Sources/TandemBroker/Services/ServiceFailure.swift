@@ -31,6 +31,8 @@ struct ServiceFailure {
                       exit: 1, http: 503, detail: "\(error)")
         case let refusal as TokenService.Refusal:
             self.init("unauthorized", refusal.message, exit: 3, http: 401)
+        case let refusal as ConsoleService.Refusal:
+            self.init("unauthorized", refusal.message, exit: 3, http: 401)
         case let refusal as TicketLinks.Refusal:
             switch refusal {
             case .noSuchTicket: self.init("not_found", refusal.description, exit: 1, http: 404)

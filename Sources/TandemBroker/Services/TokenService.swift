@@ -21,11 +21,10 @@ public struct TokenService: Sendable {
                                                                   operation: "token.new")
         }
         try TicketFields.validate(tokenName: name)
-        let id = Self.prefix + Self.random(bytes: 6).hexString
-        let secret = Self.random(bytes: 32).base64URL
-        let token = id + "." + secret
+        let minted = SecretToken.make(prefix: Self.prefix)
+        let (id, token) = (minted.id, minted.text)
         let now = Date()
-        let record = TokenRecord(id: id, owner: caller.user.name, name: name, secretHash: Self.hash(token), created: now,
+        let record = TokenRecord(id: id, owner: caller.user.name, name: name, secretHash: SecretToken.hash(token), created: now,
                                  expires: now.addingTimeInterval(Double(seconds)))
         try await broker.store.addToken(record)
         guard await broker.recordEvent(TokenCreated(token: id, name: name, expires: Int(record.expires.timeIntervalSince1970)),
@@ -36,9 +35,10 @@ public struct TokenService: Sendable {
         return MintedToken(token: token, info: record.view)
     }
 
-    /// The caller's tokens; an admin sees everyone's.
+    /// The caller's tokens; an admin sees everyone's. Console sessions and sign-in links share the
+    /// table but are not API tokens: `tandem console sign-out-all` ends those.
     public func list(_ caller: Caller) async throws -> [TokenView] {
-        try await broker.store.tokens(owner: caller.user.role == .admin ? nil : caller.user.name).map(\.view)
+        try await broker.store.tokens(owner: caller.user.role == .admin ? nil : caller.user.name).filter { $0.id.hasPrefix(Self.prefix) }.map(\.view)
     }
 
     /// Revokes one of the caller's tokens (an admin: anyone's); someone else's is answered as unknown.
@@ -85,13 +85,8 @@ public struct TokenService: Sendable {
 
     /// The caller a bearer token stands for.
     public func authenticate(bearer token: String) async throws -> Caller {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard token.utf8.count <= 128, parts.count == 2, parts[0].hasPrefix(Self.prefix), parts[0].utf8.count <= 32,
-              parts[0].utf8.allSatisfy({ $0 == 95 || (48...57).contains($0) || (97...122).contains($0) }) else {
-            throw Refusal.malformed
-        }
-        let id = String(parts[0])
-        guard let record = try await broker.store.token(secretHash: Self.hash(token)), record.id == id else { throw Refusal.unknown(id) }
+        guard let id = SecretToken.id(of: token, prefix: Self.prefix) else { throw Refusal.malformed }
+        guard let record = try await broker.store.token(secretHash: SecretToken.hash(token)), record.id == id else { throw Refusal.unknown(id) }
         if record.revoked != nil { throw Refusal.revoked(id) }
         if record.expires <= Date() { throw Refusal.expired(id) }
         guard let user = try await broker.store.user(named: record.owner), user.status == .active, await broker.isActive(user.name) else {
@@ -99,27 +94,11 @@ public struct TokenService: Sendable {
         }
         return Caller(user: user, via: .token(id))
     }
-
-    static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).hexString
-    }
-
-    static func random(bytes n: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<n).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
 }
 
 extension TokenRecord {
     var view: TokenView {
         TokenView(id: id, name: name, owner: owner, created: created.timeIntervalSince1970, expires: expires.timeIntervalSince1970,
                   revoked: revoked?.timeIntervalSince1970)
-    }
-}
-
-extension [UInt8] {
-    var base64URL: String {
-        Data(self).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

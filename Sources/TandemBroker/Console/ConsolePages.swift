@@ -1,0 +1,52 @@
+import Hummingbird
+import Mustache
+
+/// The console's templates, parsed once when the broker starts, and how a page is rendered.
+struct ConsolePages: Sendable {
+    private let library: MustacheLibrary
+
+    /// Every template by name; the frame's parts are partials of the others.
+    static let templates: [String: String] = [
+        "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message,
+        "tickets": TicketsTemplate.text, "ticket": TicketTemplate.text, "session": SessionTemplate.text,
+    ]
+
+    init() throws {
+        var library = MustacheLibrary()
+        for (name, text) in Self.templates { try library.register(text, named: name) }
+        self.library = library
+    }
+
+    func render(_ page: Any, _ name: String, status: HTTPResponse.Status = .ok) -> Response {
+        guard let html = library.render(page, withTemplate: name) else {
+            return ConsoleResponse.page("<!doctype html><title>Tandem console</title><p>This page could not be made.</p>", status: .internalServerError)
+        }
+        return ConsoleResponse.page(html, status: status)
+    }
+
+    /// A page that only says something, with who is signed in when someone is.
+    func message(title: String, text: String, status: HTTPResponse.Status, context: APIRequestContext,
+                 link: MessagePage.Link? = nil) -> Response {
+        render(MessagePage(frame: frame(title, context: context), text: text, link: link), "message", status: status)
+    }
+
+    func frame(_ title: String, heading: String? = nil, context: APIRequestContext, player: Bool = false) -> PageFrame {
+        var who: PageFrame.Who?
+        if let caller = context.caller, let cookie = context.consoleCookie {
+            who = PageFrame.Who(name: ConsoleText.field(caller.user.name, limit: 64), role: caller.user.role.rawValue,
+                                csrf: ConsoleCookie.csrfToken(for: cookie))
+        }
+        return PageFrame(title: ConsoleText.field(title, limit: 120), heading: ConsoleText.field(heading ?? title, limit: 300), who: who, player: player)
+    }
+}
+
+struct MessagePage {
+    var frame: PageFrame
+    var text: String
+    var link: Link?
+
+    struct Link {
+        var href: String
+        var label: String
+    }
+}

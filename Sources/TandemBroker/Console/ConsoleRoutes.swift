@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import Logging
+import TandemAPI
+import TandemAudit
+import TandemCore
+import TandemText
+
+/// The auditor's web console under `/console`: server-rendered pages over the same services
+/// as the CLI and the API, with the caller's role and visibility, read without JavaScript.
+struct ConsoleRoutes: Sendable {
+    let services: BrokerServices
+    let pages: ConsolePages
+    let assets: ConsoleAssets
+    let logger: Logger
+
+    func add(to router: Router<APIRequestContext>) {
+        let console = router.group("console").add(middleware: ConsoleHeaders(pages: pages, logger: logger))
+        console.get("sign-in") { request, context in try await self.signIn(request, context) }
+        console.get("signed-out") { _, context in
+            self.pages.message(title: "Signed out", text: "You are signed out of the Tandem console.", status: .ok, context: context)
+        }
+        console.get("assets/:name") { _, context in self.asset(context) }
+        let signedIn = console.group().add(middleware: ConsoleAuthentication(services: services, pages: pages, logger: logger))
+        signedIn.get { _, _ in ConsoleResponse.redirect(to: "/console/tickets") }
+        signedIn.post("sign-out") { _, context in try await self.signOut(context) }
+        signedIn.get("tickets") { request, context in try await self.tickets(request, context) }
+        signedIn.get("tickets/:ticket") { _, context in try await self.ticket(context) }
+        signedIn.get("sessions/:session") { _, context in try await self.session(context) }
+        signedIn.get("sessions/:session/recordings/:cast") { _, context in try await self.recording(context) }
+    }
+
+    func signedInCaller(_ context: APIRequestContext) throws -> Caller {
+        guard let caller = context.caller else { throw TandemError.permissionDenied("not signed in") }
+        return caller
+    }
+
+    /// The link's answer is a page, not a redirect: a cookie that is `SameSite=Strict` is sent
+    /// on the next request only when that request starts on this site, wherever the link was clicked.
+    private func signIn(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let link = request.uri.queryParameters["link"].map(String.init) ?? ""
+        do {
+            let (cookie, caller) = try await services.console.signIn(link: link)
+            var signed = context
+            signed.caller = caller
+            signed.consoleCookie = cookie
+            var response = pages.message(title: "Signed in", text: "You are signed in for 8 hours (or until you sign out).", status: .ok,
+                                         context: signed, link: .init(href: "/console/tickets", label: "Continue to the tickets"))
+            response.headers[.init("Refresh")!] = "0; url=/console/tickets"
+            ConsoleResponse.setCookie(cookie, on: &response)
+            logger.notice("\(TerminalText.field(caller.user.name, limit: 64)) signed in to the console (\(caller.via)) from \(context.peer)")
+            return response
+        } catch let why as ConsoleService.Refusal {
+            BrokerMetrics.refusal("console_link")
+            logger.notice("refused a console sign-in from \(context.peer): \(why.logText)")
+            return pages.message(title: "Sign in", text: why.message, status: .unauthorized, context: context)
+        }
+    }
+
+    private func signOut(_ context: APIRequestContext) async throws -> Response {
+        try await services.console.signOut(try signedInCaller(context))
+        var response = ConsoleResponse.redirect(to: "/console/signed-out")
+        ConsoleResponse.setCookie(nil, on: &response)
+        return response
+    }
+
+    private func asset(_ context: APIRequestContext) -> Response {
+        guard let name = context.parameters.get("name"), let file = assets.files[name] else {
+            return ConsoleResponse.bytes(Data("no such file\n".utf8), contentType: "text/plain; charset=utf-8", status: .notFound)
+        }
+        return ConsoleResponse.bytes(file.data, contentType: file.type, cacheable: true)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+
+/// Issue 12: the web console in a real headless Chromium (Debian's chromium, chromium-driver and
+/// python3-selenium), against a broker on 127.0.0.1 with a real session behind it.
+final class ConsoleTests: XCTestCase {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private func fixture(_ name: String) throws -> BrokerFixture {
+        let assets = Self.repo.appendingPathComponent(".build-console")
+        guard FileManager.default.fileExists(atPath: assets.appendingPathComponent("asciinema-player.js").path) else {
+            throw Failure("asciinema-player is not in \(assets.path): run scripts/setup.sh")
+        }
+        return try BrokerFixture(name: name, serveArguments: ["--console-assets", assets.path])
+    }
+
+    /// A one-time link from `tandem console --no-open`, as the person would print it.
+    private func link(_ fx: BrokerFixture, as name: String? = nil) throws -> String {
+        let r = try name.map { try fx.tandem(as: $0, ["console", "--no-open"]) } ?? fx.tandem(["console", "--no-open"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let url = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(url.hasPrefix("https://127.0.0.1:\(fx.port)/console/sign-in?link=lnk_"), url)
+        XCTAssertTrue(r.stderr.contains("Valid for 60 seconds and one sign-in"), r.stderr)
+        return String(url.dropFirst("https://127.0.0.1:\(fx.port)".count))
+    }
+
+    /// The SHA-256 of the broker certificate's public key, which Chromium is told to trust (and nothing else).
+    private func spki(_ fx: BrokerFixture) throws -> String {
+        let r = try runTool("/bin/bash", ["-c", "openssl x509 -in certs/broker.crt -pubkey -noout | openssl pkey -pubin -outform der "
+                                              + "| openssl dgst -sha256 -binary | base64"], in: fx.dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func headers(_ fx: BrokerFixture, _ path: String) throws -> String {
+        let r = try runTool("/usr/bin/curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", "certs/ca.crt", "https://127.0.0.1:\(fx.port)\(path)"], in: fx.dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    func testSignInPagesReplayAndRolesInChromium() throws {
+        let fx = try fixture("console")
+        defer { fx.stopAll() }
+        try fx.addUser("bob", role: "technician")
+        try fx.addUser("carol", role: "auditor")
+        let (id, agent) = try fx.activeSession(scope: "shell,files")
+
+        // An exec whose command holds markup and an escape sequence: the pages must show both as text.
+        let command = "echo console-exec '<img src=x onerror=window.pwned=1>' \u{1B}[31m"
+        XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", command]).status, 0)
+        // A file, up.
+        let local = fx.dir.appendingPathComponent("fix.conf")
+        try Data("retries = 3\n".utf8).write(to: local)
+        XCTAssertEqual(try fx.tandem(["put", id, local.path, "fix.conf"]).status, 0)
+        let sha = try runTool("/usr/bin/sha256sum", [local.path], in: fx.dir).stdout.prefix(64)
+        // A shell with one typed command.
+        let term = try PseudoTerminal(Harness.tool("tandem"), ["shell", id] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
+        defer { term.stop() }
+        XCTAssertNotNil(term.waitForMatch("[$#] "), "no prompt: \(term.text)")
+        term.type("echo typed-in-console\r")
+        XCTAssertNotNil(term.waitForMatch("typed-in-console\r?\n"), term.text)
+        term.type("exit\r")
+        XCTAssertTrue(Harness.waitUntil(15) { !term.process.isRunning })
+        XCTAssertEqual(try fx.tandem(["session", "end", id]).status, 0)
+        XCTAssertEqual(agent.wait(20), 0)
+        let recordings = Int(try fx.sql("SELECT count(*) FROM events WHERE session_id = '\(id)' AND kind = 'channel_closed' AND json_extract(data, '$.recording_sha256') IS NOT NULL")
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertEqual(recordings, 2, "one for the exec, one for the shell")
+
+        // Headers, checked on the wire: the cookie's attributes and every page's policy.
+        let fresh = try link(fx)
+        let signIn = try headers(fx, fresh)
+        let cookieLine = signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: tandem_console=con_") } ?? ""
+        for attribute in ["Path=/console", "Max-Age=28800", "HttpOnly", "Secure", "SameSite=Strict"] {
+            XCTAssertTrue(cookieLine.contains(attribute), "\(attribute) missing: \(signIn)")
+        }
+        for page in [fresh, "/console/signed-out", "/console/tickets", "/console/assets/console.js"] {
+            let h = try headers(fx, page).lowercased()
+            XCTAssertTrue(h.contains("content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'"), "\(page): \(h)")
+            XCTAssertFalse(h.contains("unsafe-inline"), "\(page): \(h)")
+            XCTAssertTrue(h.contains("x-frame-options: deny"), "\(page): \(h)")
+            XCTAssertTrue(h.contains("referrer-policy: no-referrer"), "\(page): \(h)")
+        }
+        XCTAssertTrue(try headers(fx, "/console/tickets").hasPrefix("HTTP/1.1 401"), "no cookie, no page")
+
+        // An expired link: made, then aged in the database.
+        let expired = try link(fx)
+        let expiredID = String(expired.components(separatedBy: "link=")[1].prefix { $0 != "." })
+        _ = try fx.sql("UPDATE tokens SET expires = 1000 WHERE id = '\(expiredID)'")
+
+        let shots = fx.dir.appendingPathComponent("console-screenshots")
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        print("ConsoleTests: screenshots of every page in \(shots.path)")
+        let scenario: [String: Any] = [
+            "base": "https://127.0.0.1:\(fx.port)", "spki": try spki(fx), "shots": shots.path,
+            "links": ["alice": try link(fx), "expired": expired, "bob": try link(fx, as: "bob"), "carol": try link(fx, as: "carol")],
+            "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
+            "file_sha256": String(sha), "end_reason": "ended by technician", "typed": "echo typed-in-console",
+            "recordings": recordings, "shell_recording_index": recordings - 1,
+        ]
+        let input = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)
+        let script = Self.repo.appendingPathComponent("Tests/EndToEndTests/Support/console_browser.py").path
+        let run = try runTool("/usr/bin/python3", [script], in: fx.dir, stdin: input, timeout: 240)
+        let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
+        XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
+        // Every check ran, not just the ones before an early exit.
+        XCTAssertEqual(checks.count, 25, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
+
+        // On record: each sign-in and the sign-out, by whom; the links' secrets never in the broker's log.
+        let kinds = try fx.eventKinds()
+        XCTAssertEqual(kinds.filter { $0 == "console_signed_in" }.count, 4, "alice by curl and by browser, bob, carol: \(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "console_signed_out" }.count, 1, "\(kinds)")
+        XCTAssertFalse(fx.broker.stderr.contains(fresh.components(separatedBy: ".").last ?? "?"), "a link's secret in the log")
+        XCTAssertTrue(fx.broker.stderr.contains("refused console") || fx.broker.stdout.contains("refused console"), "refusals are logged")
+
+        // sign-out-all ends every console session of the caller (the curl one is still live).
+        let all = try fx.tandem(["console", "sign-out-all"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertEqual(all.stdout, "Signed out of 1 console session.\n")
+    }
+}
