@@ -19,7 +19,7 @@ ssh-keygen -q -t ed25519 -N '' -C demo-technician -f "$demo/technician"
 "$bin/tandemd" user add tech --role technician --key "$demo/technician.pub" --data "$demo/broker" >/dev/null
 
 "$bin/tandemd" serve --data "$demo/broker" --listen "127.0.0.1:$port" \
-  --cert "$demo/certs/broker.crt" --key "$demo/certs/broker.key" >"$demo/tandemd.out" 2>"$demo/tandemd.log" &
+  --cert "$demo/certs/broker.crt" --key "$demo/certs/broker.key" --console-assets "$PWD/.build-console" >"$demo/tandemd.out" 2>"$demo/tandemd.log" &
 broker=$!
 trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q listening "$demo/tandemd.out" 2>/dev/null && break; sleep 0.1; done
@@ -79,5 +79,6 @@ if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 step "The broker keeps running. Try it yourself in another terminal:"
 echo "  $bin/tandem --config $demo/tandem.conf session new --ticket 1 --scope shell"
 echo "  $bin/tandem-agent CODE --config $demo/agent.conf"
+echo "  $bin/tandem --config $demo/tandem.conf console      # the web console (timelines, replays) in your browser"
 echo "Broker log: $demo/tandemd.log — press Ctrl-C to stop the broker."
 wait $broker

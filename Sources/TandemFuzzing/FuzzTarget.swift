@@ -30,6 +30,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// What a helpdesk answers (Request Tracker's and Redmine's JSON, the checkpoint lines in its
     /// notes, compared with a chain) and a technician's ticket name.
     case helpdesk
+    /// What a browser sends the web console: its Cookie header, a form body, the tickets search.
+    case console
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -41,6 +43,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .asciicast: Self.asciicast(bytes)
         case .config: _ = try? KeyValueConfig(parsing: String(decoding: bytes, as: UTF8.self), source: "fuzz")
         case .helpdesk: Self.helpdesk(bytes)
+        case .console: ConsoleProbe.parse(Array(bytes))
         }
     }
 

@@ -130,6 +130,8 @@ final class AuthorizationMatrixTests: XCTestCase {
             (.auditRecording(mine, sha256: String(repeating: "0", count: 64)), [.absent, .hidden, .absent, .absent]),
             (.tokenNew(name: "t", expiresIn: 3600), [.ok, .ok, .ok, .ok]),
             (.tokenList, [.ok, .ok, .ok, .ok]),
+            (.consoleLink, [.ok, .ok, .ok, .ok]),
+            (.consoleSignOutAll, [.ok, .ok, .ok, .ok]),
             (.shell(mine), [.invalid, .invalid, .invalid, .invalid]),
             (.exec(mine, command: "id"), [.invalid, .invalid, .invalid, .invalid]),
         ]
@@ -193,6 +195,44 @@ final class AuthorizationMatrixTests: XCTestCase {
             XCTFail("a revoked token still authenticates")
         } catch let refusal as TokenService.Refusal {
             XCTAssertEqual(refusal, .revoked(minted.info.id))
+        }
+
+        // Console links: made only with an SSH key (not with a token or a console cookie); a link
+        // signs in once, even when two browsers race with it; the session it makes reads as its owner.
+        await expect(services, .consoleLink, viaToken, .denied)
+        let link = try await services.console.link(owner)
+        let linkText = String(link.path.dropFirst("/console/sign-in?link=".count))
+        async let first = try? services.console.signIn(link: linkText)
+        async let second = try? services.console.signIn(link: linkText)
+        let winners = [await first, await second].compactMap { $0 }
+        XCTAssertEqual(winners.count, 1, "a link signs in once")
+        let cookie = try XCTUnwrap(winners.first).cookie
+        let viaCookie = try await services.console.authenticate(cookie: cookie)
+        XCTAssertEqual(viaCookie.user.name, "load")
+        await expect(services, .consoleLink, viaCookie, .denied)
+        await expect(services, .tokenNew(name: "from-cookie", expiresIn: 3600), viaCookie, .denied)
+        await expect(services, .ticketShow(ticket: ticket), viaCookie, .ok)
+        do {
+            _ = try await services.tokens.authenticate(bearer: cookie)
+            XCTFail("a console cookie works as a bearer token")
+        } catch let refusal as TokenService.Refusal {
+            XCTAssertEqual(refusal, .malformed)
+        }
+        do {
+            _ = try await services.console.authenticate(cookie: minted.token)
+            XCTFail("an API token works as a console cookie")
+        } catch let refusal as ConsoleService.Refusal {
+            XCTAssertEqual(refusal, .malformed)
+        }
+        let listed = try await services.tokens.list(owner)
+        XCTAssertFalse(listed.contains { !$0.id.hasPrefix("tok_") }, "console sessions are not listed as API tokens")
+        let signedOut = try await services.console.signOutAll(owner)
+        XCTAssertEqual(signedOut.signedOut, 1)
+        do {
+            _ = try await services.console.authenticate(cookie: cookie)
+            XCTFail("a console session outlives sign-out-all")
+        } catch let refusal as ConsoleService.Refusal {
+            guard case .ended = refusal else { return XCTFail("\(refusal)") }
         }
 
         // Metrics on the TLS port: admins only.

@@ -17,8 +17,12 @@ struct ConsolePages: Sendable {
         self.library = library
     }
 
+    func html(_ page: Any, _ name: String) -> String? {
+        library.render(page, withTemplate: name)
+    }
+
     func render(_ page: Any, _ name: String, status: HTTPResponse.Status = .ok) -> Response {
-        guard let html = library.render(page, withTemplate: name) else {
+        guard let html = html(page, name) else {
             return ConsoleResponse.page("<!doctype html><title>Tandem console</title><p>This page could not be made.</p>", status: .internalServerError)
         }
         return ConsoleResponse.page(html, status: status)

@@ -9,7 +9,7 @@ enum ConsoleScript {
     (function () {
       var MAX_COMMANDS = 2000, MAX_COMMAND = 500;
 
-      function hex(n, width) { var s = n.toString(16).toUpperCase(); while (s.length < width) s = "0" + s; return s; }
+      function hex(n, width) { var s = n.toString(16); while (s.length < width) s = "0" + s; return s; }
 
       // The characters TerminalText escapes: C0, DEL, C1, bidi marks, embeddings, overrides,
       // isolates, and the line and paragraph separators.
