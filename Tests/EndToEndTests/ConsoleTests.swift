@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import XCTest
 
@@ -88,6 +89,18 @@ final class ConsoleTests: XCTestCase {
         let expiredID = String(expired.components(separatedBy: "link=")[1].prefix { $0 != "." })
         _ = try fx.sql("UPDATE tokens SET expires = 1000 WHERE id = '\(expiredID)'")
 
+        // A second ticket, signed, then one of its events edited in the database behind the broker's back.
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Laptop battery", "--requester", "omar"]).status, 0)
+        XCTAssertEqual(try fx.tandem(["ticket", "assign", "2", "bob"]).status, 0)
+        XCTAssertEqual(try fx.tandem(["audit", "verify", "--ticket", "2"]).status, 0, "signed and sound before the edit")
+        let editedID = try fx.sql("SELECT id FROM events WHERE chain = 2 AND seq = 1").trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try fx.sql("UPDATE events SET data = replace(data, 'Laptop battery', 'Nothing to see') WHERE chain = 2 AND seq = 1")
+        XCTAssertNotEqual(try fx.tandem(["audit", "verify", "--ticket", "2"]).status, 0, "the edit is real")
+        let info = try runTool(Harness.tool("tandemd"), ["info", "--data", fx.data.path], in: fx.dir)
+        let auditKey = info.stdout.split(separator: "\n").first { $0.hasPrefix("audit public key: ") }.map { String($0.dropFirst(18)) } ?? ""
+        XCTAssertTrue(auditKey.hasPrefix("tandem-audit-ed25519 "), info.stdout)
+        let wrongKey = "tandem-audit-ed25519 " + Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+
         let shots = fx.dir.appendingPathComponent("console-screenshots")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         print("ConsoleTests: screenshots of every page in \(shots.path)")
@@ -97,6 +110,7 @@ final class ConsoleTests: XCTestCase {
             "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
             "file_sha256": String(sha), "end_reason": "ended by technician", "typed": "echo typed-in-console",
             "recordings": recordings, "shell_recording_index": recordings - 1,
+            "audit_key": auditKey, "wrong_key": wrongKey, "edited_ticket": 2, "edited_seq": 1, "edited_id": Int(editedID) ?? -1,
         ]
         let input = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)
         let script = Self.repo.appendingPathComponent("Tests/EndToEndTests/Support/console_browser.py").path
@@ -104,7 +118,7 @@ final class ConsoleTests: XCTestCase {
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 25, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 34, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
 
         // On record: each sign-in and the sign-out, by whom; the links' secrets never in the broker's log.

@@ -26,6 +26,7 @@ struct ConsoleRoutes: Sendable {
         signedIn.post("sign-out") { _, context in try await self.signOut(context) }
         signedIn.get("tickets") { request, context in try await self.tickets(request, context) }
         signedIn.get("tickets/:ticket") { _, context in try await self.ticket(context) }
+        signedIn.get("tickets/:ticket/record.json") { _, context in try await self.record(context) }
         signedIn.get("sessions/:session") { _, context in try await self.session(context) }
         signedIn.get("sessions/:session/recordings/:cast") { _, context in try await self.recording(context) }
     }

@@ -156,3 +156,37 @@ public struct AuditService: Sendable {
                            recordings: recordings, publicKeyText: broker.identity.auditPublicKeyText, withheld: withheld)
     }
 }
+
+/// A ticket's chain as a reader's browser checks it itself: every event and checkpoint, and the
+/// recordings the chain names with whether this reader may fetch them.
+public struct ChainRecord: Sendable {
+    public var events: [AuditEvent]
+    public var checkpoints: [Checkpoint]
+    /// Each recording named on the chain, once, with whether the caller may read it.
+    public var recordings: [(sha256: String, session: String?, readable: Bool)]
+}
+
+extension AuditService {
+    public func chain(_ caller: Caller, ticket: Int) async throws -> ChainRecord {
+        let policy = Policy(broker: broker, caller: caller)
+        _ = try await policy.visibleTicket(ticket, operation: "audit.verify")
+        // Sign the head first, so the newest events are covered too.
+        await broker.checkpointIfUnsigned(chain: ticket)
+        let events = try await broker.store.events(ticketID: ticket)
+        var seen = Set<String>()
+        var readable: [String: Bool] = [:]
+        var recordings: [(String, String?, Bool)] = []
+        for e in events {
+            guard let sha = e.data["recording_sha256"], seen.insert(sha).inserted else { continue }
+            var allowed = policy.access.seesEverything
+            if !allowed, let session = e.session {
+                if readable[session] == nil {
+                    readable[session] = (try await broker.store.session(id: SessionID(rawValue: session))).map(policy.access.canReadContent) ?? false
+                }
+                allowed = readable[session] ?? false
+            }
+            recordings.append((sha, e.session, allowed))
+        }
+        return ChainRecord(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket), recordings: recordings)
+    }
+}

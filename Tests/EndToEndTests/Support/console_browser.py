@@ -17,6 +17,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 S = json.load(sys.stdin)
@@ -108,6 +109,43 @@ def player_time(driver, index=0):
     """, index)
 
 
+def accessible(driver, page):
+    """Labels on every field, every control reached with Tab alone, nothing cut off at 200 % zoom."""
+    unlabeled = driver.execute_script("""
+        return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+          .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML.slice(0, 80));
+    """)
+    if unlabeled:
+        fail(f"labels on {page}", str(unlabeled))
+    controls = driver.execute_script("""
+        const all = Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select'))
+          .filter(e => !e.closest('.player') && e.getClientRects().length);
+        all.forEach((e, i) => e.dataset.a11y = String(i));
+        return all.length;
+    """)
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
+    reached = set()
+    for _ in range(controls * 2 + 10):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        mark = driver.execute_script("return document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.a11y : null")
+        if mark is not None:
+            reached.add(mark)
+        if len(reached) == controls:
+            break
+    if len(reached) != controls:
+        missing = driver.execute_script("return Array.from(document.querySelectorAll('[data-a11y]')).filter(e => !arguments[0].includes(e.dataset.a11y)).map(e => e.outerHTML.slice(0, 80))", list(reached))
+        fail(f"keyboard on {page}", f"{len(reached)} of {controls} controls reached with Tab; not: {missing}")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 500, "deviceScaleFactor": 2, "mobile": False})
+    try:
+        wide = driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        shot(driver, f"zoom-200-{page}")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    if wide[0] > wide[1] + 1:
+        fail(f"200 % zoom on {page}", f"the page is {wide[0]} px wide in a {wide[1]} px window: it scrolls sideways")
+    print(f"CHECK {page} is labeled, reachable by keyboard and readable at 200 % zoom", flush=True)
+
+
 def main():
     d = browser()
     try:
@@ -122,6 +160,7 @@ def main():
         visit(d, "/console/tickets", "02-tickets")
         rows = d.find_elements(By.CSS_SELECTOR, "main table tbody tr")
         check("the ticket is listed", any(f"#{S['ticket']}" in r.text for r in rows), body(d)[:500])
+        accessible(d, "tickets")
 
         second = browser()
         try:
@@ -143,7 +182,39 @@ def main():
         check("the ticket page lists the file's SHA-256", S["file_sha256"] in text, text[:800])
         check("the ticket page lists the session's end reason", S["end_reason"] in text, text[:800])
         check("the ticket's record is verified by the broker", "verified by the broker" in text, text[:400])
+        accessible(d, "ticket")
         check("foreign text is shown escaped, not run", "\\x1b" in text and d.execute_script("return window.pwned === undefined"), text[:800])
+
+        # 3. Verification in this browser: OK with the right key (pinned once, kept), the broken event
+        # named after an edit in the database, "do not match" with a wrong key.
+        def verify_here(key=None):
+            field = d.find_element(By.ID, "audit-key")
+            if key is not None:
+                field.clear()
+                field.send_keys(key)
+            d.find_element(By.ID, "verify-here").click()
+            section = d.find_element(By.CSS_SELECTOR, "section.verify")
+            wait(d, 30, lambda d: section.get_attribute("data-state") in ("ok", "broken", "error"), "browser verification ends",
+                 lambda: section.text[:400])
+            return section.get_attribute("data-state"), d.find_element(By.ID, "browser-verification").text
+
+        state, said = verify_here(S["audit_key"])
+        check("verify in this browser says OK with the right key", state == "ok" and said.startswith("OK:") and "recordings verified" in said, said)
+        shot(d, "06b-ticket-verified-in-browser")
+        visit(d, f"/console/tickets/{S['edited_ticket']}", "06c-edited-ticket")
+        check("the pinned key is kept in this browser", d.find_element(By.ID, "audit-key").get_attribute("value") == S["audit_key"],
+              d.find_element(By.ID, "audit-key").get_attribute("value"))
+        state, said = verify_here()
+        check("after an event is edited in the database, the browser names it",
+              state == "broken" and f"event #{S['edited_seq']} (id {S['edited_id']}, ticket_created) was altered" in said, said)
+        check("the broker's own badge says altered too", "altered" in d.find_element(By.ID, "verification").text, body(d)[:400])
+        shot(d, "06d-edited-ticket-named")
+        visit(d, f"/console/tickets/{S['ticket']}", "06e-ticket-wrong-key")
+        state, said = verify_here(S["wrong_key"])
+        check("with a wrong pinned key the browser says the signatures do not match", state == "broken" and "signatures do not match" in said, said)
+        state, said = verify_here("not a key")
+        check("a pasted text that is no key is refused with what to paste", state == "error" and "tandemd info" in said, said)
+        verify_here(S["audit_key"])
 
         # The session page: the player plays and shows the typed command; a command in the list seeks there.
         visit(d, f"/console/sessions/{S['session']}", "07-session")
@@ -153,6 +224,7 @@ def main():
         shell = figures[shell_index]
         wait(d, 15, lambda d: shell.get_attribute("data-state") == "ready", "player ready",
              lambda: f"state {shell.get_attribute('data-state')}: {shell.text[:300]}")
+        accessible(d, "session")
         commands = shell.find_elements(By.CSS_SELECTOR, ".commands button")
         typed = [c.text for c in commands]
         check("the commands list holds the typed command", any(S["typed"] in t for t in typed), str(typed))

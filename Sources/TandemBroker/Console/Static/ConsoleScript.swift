@@ -119,8 +119,109 @@ enum ConsoleScript {
         });
       }
 
+      // Verification the reader does not have to take on trust: the same checks as
+      // `tandem audit verify` (ChainVerifier), made here with WebCrypto against a key the reader pinned.
+      var KEY_PREFIX = "tandem-audit-ed25519 ";
+
+      function hexOf(buffer) {
+        return Array.from(new Uint8Array(buffer)).map(function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+      }
+
+      function sha256(bytes) {
+        return crypto.subtle.digest("SHA-256", bytes).then(hexOf);
+      }
+
+      function base64Bytes(text) {
+        var raw = atob(text);
+        var out = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+        return out;
+      }
+
+      async function importAuditKey(text) {
+        var t = text.trim();
+        if (t.indexOf(KEY_PREFIX) !== 0) throw new Error("that is not an audit key: it starts with '" + KEY_PREFIX.trim() + "' (tandemd info prints it)");
+        var raw;
+        try { raw = base64Bytes(t.slice(KEY_PREFIX.length)); } catch (e) { raw = null; }
+        if (!raw || raw.length !== 32) throw new Error("that audit key is not 32 bytes of base64");
+        return crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+      }
+
+      async function verifyRecord(record, key, fetchBytes) {
+        var enc = new TextEncoder();
+        var name = "ticket #" + record.ticket;
+        var previous = "0".repeat(64), expected = 1, hashes = {}, problems = [];
+        for (var line of record.events) {
+          var ev = JSON.parse(line);
+          if (ev.seq !== expected) { problems.push(name + ": event #" + expected + " of the chain is missing (the next one present is #" + ev.seq + ", id " + ev.id + "): events were deleted"); break; }
+          var cut = line.lastIndexOf(',"hash":"');
+          var canonical = line.slice(0, cut) + "}";
+          if (cut < 0 || await sha256(enc.encode(canonical)) !== ev.hash) {
+            problems.push(name + ": event #" + ev.seq + " (id " + ev.id + ", " + visible(String(ev.kind)) + ") was altered: its content does not match its hash"); break;
+          }
+          if (ev.prev !== previous) { problems.push(name + ": event #" + ev.seq + " (id " + ev.id + ") does not link to the event before it: the chain was edited"); break; }
+          hashes[ev.seq] = ev.hash; previous = ev.hash; expected++;
+        }
+        var signed = 0, badSignatures = 0;
+        if (!problems.length) {
+          for (var mark of record.checkpoints) {
+            var text = "tandem-checkpoint-v1\n" + mark.chain + "\n" + mark.seq + "\n" + mark.eventID + "\n" + mark.head + "\n" + mark.timeMicros;
+            var ok = false;
+            try { ok = await crypto.subtle.verify({ name: "Ed25519" }, key, base64Bytes(mark.signature), enc.encode(text)); } catch (e) { ok = false; }
+            if (!ok) { badSignatures++; continue; }
+            if (hashes[mark.seq] === undefined) { problems.push(name + ": the signed checkpoint covers event #" + mark.seq + " but the chain ends at #" + (expected - 1) + ": events were deleted"); break; }
+            if (hashes[mark.seq] !== mark.head) { problems.push(name + ": event #" + mark.seq + " differs from the one the broker signed at its checkpoint"); break; }
+            signed = Math.max(signed, mark.seq);
+          }
+          if (badSignatures) problems.push(name + ": " + badSignatures + " of " + record.checkpoints.length + " checkpoint signatures do not match the pinned audit key: a wrong key, or checkpoints were altered");
+          else if (!signed && record.events.length) problems.push(name + ": no signed checkpoint covers these events, so nothing proves they come from the broker");
+        }
+        var checked = 0, withheld = 0;
+        if (!problems.length) {
+          for (var r of record.recordings) {
+            if (!r.url) { withheld++; continue; }
+            var actual = await sha256(await fetchBytes(r.url));
+            checked++;
+            if (actual !== r.sha256) problems.push(name + ": recording " + r.sha256 + ".cast was altered (its SHA-256 is now " + actual + ")");
+          }
+        }
+        return { ok: !problems.length, problems: problems, events: expected - 1, signed: signed, checkpoints: record.checkpoints.length, recordings: checked, withheld: withheld };
+      }
+
+      function verifier(section) {
+        var input = section.querySelector("#audit-key"), button = section.querySelector("#verify-here"), out = section.querySelector("#browser-verification");
+        try { input.value = localStorage.getItem("tandem-audit-key") || ""; } catch (e) { /* storage off: paste each time */ }
+        out.textContent = "Paste the audit public key once, then verify.";
+        button.addEventListener("click", async function () {
+          section.dataset.state = "running";
+          out.textContent = "Checking…";
+          try {
+            var key = await importAuditKey(input.value);
+            try { localStorage.setItem("tandem-audit-key", input.value.trim()); } catch (e) { /* kept for this page only */ }
+            var response = await fetch(section.dataset.record, { credentials: "same-origin" });
+            if (!response.ok) throw new Error("the broker answered " + response.status);
+            var record = await response.json();
+            var report = await verifyRecord(record, key, async function (url) {
+              var r = await fetch(url, { credentials: "same-origin" });
+              if (!r.ok) throw new Error("a recording could not be fetched (" + r.status + ")");
+              return new Uint8Array(await r.arrayBuffer());
+            });
+            section.dataset.state = report.ok ? "ok" : "broken";
+            out.textContent = report.ok
+              ? "OK: " + report.events + " events, " + report.checkpoints + " signed checkpoints and " + report.recordings + " recordings verified in this browser" +
+                (report.withheld ? " (" + report.withheld + " recordings of other technicians' sessions not yours to fetch; their hashes are on the chain)" : "") +
+                (report.events > report.signed ? "; the newest " + (report.events - report.signed) + " events are not signed yet." : ".")
+              : "NOT VERIFIED: " + report.problems.map(visible).join(" ");
+          } catch (e) {
+            section.dataset.state = "error";
+            out.textContent = "Could not verify: " + visible(String(e.message || e));
+          }
+        });
+      }
+
       document.querySelectorAll("figure.replay[data-cast]").forEach(replay);
-      window.TandemConsole = { visible: visible, typedLines: typedLines };
+      document.querySelectorAll("section.verify[data-record]").forEach(verifier);
+      window.TandemConsole = { visible: visible, typedLines: typedLines, verifyRecord: verifyRecord };
     })();
     """#
 }

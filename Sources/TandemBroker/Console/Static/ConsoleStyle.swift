@@ -11,6 +11,7 @@ enum ConsoleStyle {
     .bar nav a { margin-right: 1rem; }
     .who { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; }
     a:focus, button:focus, input:focus, select:focus, [tabindex]:focus { outline: 3px solid var(--focus); outline-offset: 2px; }
+    .scroll { overflow-x: auto; max-width: 100%; }
     table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1.5rem; }
     caption { text-align: left; color: var(--muted); }
     th, td { border-bottom: 1px solid var(--line); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
@@ -26,6 +27,7 @@ enum ConsoleStyle {
     .badge.broken { color: var(--bad); }
     .problem, .message { border-left: 4px solid var(--muted); padding-left: 0.75rem; }
     .replay .player { max-width: 60rem; }
+    input.key { width: min(40rem, 100%); font-family: ui-monospace, monospace; }
     .commands button { font-family: ui-monospace, monospace; text-align: left; background: none; border: 1px solid var(--line); color: inherit; cursor: pointer; }
     .pages { display: flex; gap: 1rem; }
     """#

@@ -32,14 +32,14 @@ enum SessionTemplate {
     {{/recordings}}
 
     <h2 id="events">Events</h2>
-    <table class="timeline">
+    <div class="scroll"><table class="timeline">
     <caption>This session's events, oldest first</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Event</th><th scope="col">Details</th></tr></thead>
     <tbody>
     {{#events}}<tr><td>{{seq}}</td><td><time datetime="{{timeISO}}">{{time}}</time></td><td>{{actor}}</td><td>{{kind}}</td><td class="details">{{details}}</td></tr>
     {{/events}}
     </tbody>
-    </table>
+    </table></div>
     {{> bottom}}
     """#
 }

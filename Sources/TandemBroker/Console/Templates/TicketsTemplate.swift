@@ -21,14 +21,14 @@ enum TicketsTemplate {
     {{#problem}}<p class="problem" role="alert">{{problem}}</p>{{/problem}}
     <p>{{summary}}</p>
     {{#hasTickets}}
-    <table>
+    <div class="scroll"><table>
     <caption>Tickets, newest first</caption>
     <thead><tr><th scope="col">#</th><th scope="col">Title</th><th scope="col">Requester</th><th scope="col">Status</th><th scope="col">Opened by</th><th scope="col">Opened</th><th scope="col">Helpdesk</th></tr></thead>
     <tbody>
     {{#tickets}}<tr><td><a href="/console/tickets/{{id}}">#{{id}}</a></td><td><a href="/console/tickets/{{id}}">{{title}}</a></td><td>{{requester}}</td><td>{{status}}</td><td>{{createdBy}}</td><td><time datetime="{{createdISO}}">{{created}}</time></td><td>{{external}}</td></tr>
     {{/tickets}}
     </tbody>
-    </table>
+    </table></div>
     {{/hasTickets}}
     <nav class="pages" aria-label="Pages">
     {{#previous}}<a rel="prev" href="{{previous}}">Newer</a>{{/previous}}
