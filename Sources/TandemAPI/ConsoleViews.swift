@@ -63,3 +63,22 @@ public struct TicketPage: Sendable, Equatable {
         self.page = page
     }
 }
+
+/// A session running now, as the console's live page lists it (auditors and admins).
+public struct LiveSessionView: Sendable, Equatable {
+    public var id: String
+    public var ticket: Int
+    public var technician: String
+    /// Seconds since 1970: when it was asked for.
+    public var since: Double
+    /// Whether a shell runs in it now (what there is to watch).
+    public var watchable: Bool
+
+    public init(id: String, ticket: Int, technician: String, since: Double, watchable: Bool) {
+        self.id = id
+        self.ticket = ticket
+        self.technician = technician
+        self.since = since
+        self.watchable = watchable
+    }
+}

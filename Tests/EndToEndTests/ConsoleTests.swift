@@ -101,12 +101,24 @@ final class ConsoleTests: XCTestCase {
         XCTAssertTrue(auditKey.hasPrefix("tandem-audit-ed25519 "), info.stdout)
         let wrongKey = "tandem-audit-ed25519 " + Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
 
+        // A session running while the browser watches: its shell prints a tick five times a second
+        // (a bounded loop) until an admin ends the session from the console.
+        try fx.addUser("dave", role: "admin")
+        let (liveID, liveAgent) = try fx.activeSession(title: "Slow disk", scope: "shell")
+        let watched = try PseudoTerminal(Harness.tool("tandem"), ["shell", liveID] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
+        defer { watched.stop() }
+        XCTAssertNotNil(watched.waitForMatch("[$#] "), "no prompt: \(watched.text)")
+        watched.type("for i in $(seq 1 900); do echo tick-$i; sleep 0.2; done\r")
+        XCTAssertNotNil(watched.waitForMatch("tick-2\r?\n"), watched.text)
+
         let shots = fx.dir.appendingPathComponent("console-screenshots")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         print("ConsoleTests: screenshots of every page in \(shots.path)")
         let scenario: [String: Any] = [
             "base": "https://127.0.0.1:\(fx.port)", "spki": try spki(fx), "shots": shots.path,
-            "links": ["alice": try link(fx), "expired": expired, "bob": try link(fx, as: "bob"), "carol": try link(fx, as: "carol")],
+            "links": ["alice": try link(fx), "expired": expired, "bob": try link(fx, as: "bob"), "carol": try link(fx, as: "carol"),
+                      "dave": try link(fx, as: "dave")],
+            "live_session": liveID, "live_ticket": 3,
             "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
             "file_sha256": String(sha), "end_reason": "ended by technician", "typed": "echo typed-in-console",
             "recordings": recordings, "shell_recording_index": recordings - 1,
@@ -118,12 +130,21 @@ final class ConsoleTests: XCTestCase {
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 34, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 41, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
+
+        // 5. The admin's end reached both sides, with its reason, and is on record with the watches.
+        XCTAssertTrue(watched.waitFor("ended by admin dave: audit stop"), "the technician's shell: \(watched.text.suffix(400))")
+        XCTAssertEqual(liveAgent.wait(20), 0)
+        XCTAssertTrue(liveAgent.stderr.contains("ended by admin dave: audit stop"), "the end-user's agent: \(liveAgent.stderr.suffix(400))")
+        let ended = try fx.sql("SELECT actor || ' ' || data FROM events WHERE session_id = '\(liveID)' AND kind = 'ended'")
+        XCTAssertTrue(ended.contains("dave") && ended.contains("ended by admin dave: audit stop"), ended)
+        let watchers = try fx.sql("SELECT actor FROM events WHERE session_id = '\(liveID)' AND kind = 'live_watched' ORDER BY id")
+        XCTAssertEqual(watchers.split(separator: "\n"), ["carol", "dave"], "each watch is on record")
 
         // On record: each sign-in and the sign-out, by whom; the links' secrets never in the broker's log.
         let kinds = try fx.eventKinds()
-        XCTAssertEqual(kinds.filter { $0 == "console_signed_in" }.count, 4, "alice by curl and by browser, bob, carol: \(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "console_signed_in" }.count, 5, "alice by curl and by browser, bob, carol, dave: \(kinds)")
         XCTAssertEqual(kinds.filter { $0 == "console_signed_out" }.count, 1, "\(kinds)")
         XCTAssertFalse(fx.broker.stderr.contains(fresh.components(separatedBy: ".").last ?? "?"), "a link's secret in the log")
         XCTAssertTrue(fx.broker.stderr.contains("refused console") || fx.broker.stdout.contains("refused console"), "refusals are logged")

@@ -17,6 +17,17 @@ public struct RecordingViewed: EventPayload {
     }
 }
 
+/// Someone (an auditor or an admin) began to watch a running shell, read-only, in the console.
+public struct LiveWatched: EventPayload {
+    public static let kind = EventKind.liveWatched
+    /// Where they watch from: `console`.
+    public var via: String
+
+    public init(via: String) {
+        self.via = via
+    }
+}
+
 /// A recording could not be written and the session went on, as the operator chose.
 public struct RecordingFailed: EventPayload {
     public static let kind = EventKind.recordingFailed

@@ -83,3 +83,36 @@ struct RecordingView {
         }
     }
 }
+
+struct LivePageView {
+    var frame: PageFrame
+    var sessions: [Row]
+    var hasSessions: Bool
+
+    struct Row {
+        var id: String
+        var ticket: Int
+        var technician: String
+        var since: String
+        var sinceISO: String
+        var watchable: Bool
+
+        init(_ s: LiveSessionView) {
+            id = ConsoleText.field(s.id, limit: 64)
+            ticket = s.ticket
+            technician = ConsoleText.field(s.technician, limit: 64)
+            since = ConsoleText.time(s.since)
+            sinceISO = ConsoleText.iso(s.since)
+            watchable = s.watchable
+        }
+    }
+}
+
+struct WatchPageView {
+    var frame: PageFrame
+    var id: String
+    var ticket: Int
+    var technician: String
+    var canEnd: Bool
+    var csrf: String
+}

@@ -9,6 +9,7 @@ struct ConsolePages: Sendable {
     static let templates: [String: String] = [
         "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message,
         "tickets": TicketsTemplate.text, "ticket": TicketTemplate.text, "session": SessionTemplate.text,
+        "live": LiveTemplates.list, "watch": LiveTemplates.watch,
     ]
 
     init() throws {
@@ -38,7 +39,7 @@ struct ConsolePages: Sendable {
         var who: PageFrame.Who?
         if let caller = context.caller, let cookie = context.consoleCookie {
             who = PageFrame.Who(name: ConsoleText.field(caller.user.name, limit: 64), role: caller.user.role.rawValue,
-                                csrf: ConsoleCookie.csrfToken(for: cookie))
+                                csrf: ConsoleCookie.csrfToken(for: cookie), watcher: caller.user.role != .technician)
         }
         return PageFrame(title: ConsoleText.field(title, limit: 120), heading: ConsoleText.field(heading ?? title, limit: 300), who: who, player: player)
     }

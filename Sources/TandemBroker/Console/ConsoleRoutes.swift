@@ -29,6 +29,7 @@ struct ConsoleRoutes: Sendable {
         signedIn.get("tickets/:ticket/record.json") { _, context in try await self.record(context) }
         signedIn.get("sessions/:session") { _, context in try await self.session(context) }
         signedIn.get("sessions/:session/recordings/:cast") { _, context in try await self.recording(context) }
+        addLive(to: signedIn)
     }
 
     func signedInCaller(_ context: APIRequestContext) throws -> Caller {

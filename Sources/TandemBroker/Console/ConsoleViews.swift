@@ -15,6 +15,8 @@ struct PageFrame {
         var name: String
         var role: String
         var csrf: String
+        /// Auditors and admins: the live sessions page is theirs.
+        var watcher: Bool
     }
 }
 

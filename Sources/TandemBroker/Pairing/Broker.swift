@@ -20,6 +20,8 @@ public actor Broker {
     public nonisolated let journal: EventJournal
     /// The helpdesks tickets are linked to and their records sent to (through the outbox).
     public nonisolated let helpdesks: Helpdesks
+    /// Running shells that auditors and admins may watch, read-only.
+    public nonisolated let liveFeeds = LiveFeeds()
     let clock: any WallClock
     let logger: Logger
     var limiter: GuessLimiter

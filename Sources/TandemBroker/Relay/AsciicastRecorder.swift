@@ -30,6 +30,8 @@ public final class AsciicastRecorder: @unchecked Sendable {
     private var finished = false
     private let budget: RecordingBudget?
     private let onFailure: @Sendable (RecordingFailure) -> Void
+    /// Watchers of this shell, live (the console); fed from the writer queue.
+    public let live: LiveFeed?
     /// Set by the first failed write; nothing is written after it.
     private var failure: RecordingFailure?
     /// Bytes of a UTF-8 character split across reads, per stream, kept for the next chunk.
@@ -46,7 +48,8 @@ public final class AsciicastRecorder: @unchecked Sendable {
     static let batchBytes = 64 * 1024
 
     public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String,
-                budget: RecordingBudget? = nil, onFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in }) throws {
+                budget: RecordingBudget? = nil, live: LiveFeed? = nil, onFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in }) throws {
+        self.live = live
         self.directory = directory
         self.budget = budget
         self.onFailure = onFailure
@@ -80,6 +83,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
             }
             carry.removeAll()
             writeBatch()
+            live?.finish()
             RecordingWriter.shared.forget(self)
             finished = true
             if failure == nil && fsync(fd) != 0 { fail(.fromErrno(errno, "cannot flush the recording")) }
@@ -136,6 +140,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
             if cut < text.count { carry[kind] = Array(text[cut...]) }
             guard cut > 0 else { continue }
             addLine(Self.frame(time: t, kind: kind, text: text[..<cut]))
+            if let live, kind != "i" { live.publish(time: t, kind: kind, text: String(decoding: text[..<cut], as: UTF8.self)) }
         }
     }
 

@@ -31,11 +31,14 @@ extension TechnicianChannelHandler {
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
                 let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
+                // A shell can be watched live (auditors and admins, in the console) while it runs.
+                let feed = kind == "shell" ? LiveFeed(columns: size.columns, rows: size.rows) : nil
                 do {
                     recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
                                                      term: pty?.term ?? "xterm",
                                                      title: "Tandem \(id) ticket #\(ticket)" + (kind == "exec" ? " exec" : ""),
-                                                     budget: budget, onFailure: failed)
+                                                     budget: budget, live: feed, onFailure: failed)
+                    if let feed { broker.liveFeeds.add(id.rawValue, feed) }
                 } catch let why as RecordingFailure {
                     await broker.recordingFailed(id, why)
                     // Fail closed unless the operator chose to go on unrecorded.
@@ -152,6 +155,7 @@ extension TechnicianChannelHandler {
             if let token { await broker.forgetChannel(attached.id, token: token) }
             // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
             let recording = recorder?.finish()
+            if let feed = recorder?.live { broker.liveFeeds.remove(attached.id.rawValue, feed) }
             let closed = ChannelClosed(channel: attached.kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
                                        exitStatus: status, recordingSha256: recording?.sha256,
                                        recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)

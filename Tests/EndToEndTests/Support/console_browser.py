@@ -8,6 +8,7 @@ failure ends the run with `FAIL name: why` and exit status 1. Every wait has a d
 Screenshots of each page go to the folder in the scenario.
 """
 import json
+import re
 import os
 import sys
 import tempfile
@@ -265,6 +266,8 @@ def main():
         check("another technician's ticket is not found", "no such" in body(d).lower() or "not found" in body(d).lower(), body(d)[:300])
         visit(d, f"/console/sessions/{S['session']}", "14-bob-session")
         check("another technician's session is not found", "not found" in body(d).lower() or "no such" in body(d).lower(), body(d)[:300])
+        visit(d, "/console/live", "14b-bob-live")
+        check("a technician may not see live sessions", "may not see the sessions running now" in body(d) and "Live sessions" not in d.find_element(By.TAG_NAME, "nav").text, body(d)[:300])
 
         # An auditor reads everything.
         visit(d, S["links"]["carol"], "15-carol-sign-in")
@@ -274,6 +277,39 @@ def main():
         check("an auditor replays another technician's session", len(players) == S["recordings"], f"{len(players)} players: {body(d)[:300]!r}")
         visit(d, f"/console/tickets?q=nothing-matches-this", "17-search-empty")
         check("a search that matches nothing says so", "0 tickets." in body(d), body(d)[:300])
+
+        # 5. A live session: listed for the auditor, watched read-only; new output within a second.
+        visit(d, "/console/live", "18-live")
+        rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "main table tbody tr")]
+        check("the auditor sees the running session, its ticket and technician",
+              any(S["live_session"] in r and f"#{S['live_ticket']}" in r and "alice" in r for r in rows) and not any(S["session"] in r for r in rows), str(rows))
+        accessible(d, "live")
+        d.find_element(By.LINK_TEXT, "Watch live").click()
+        live = d.find_element(By.CSS_SELECTOR, "figure.live")
+        def ticks():
+            found = [int(n) for n in re.findall(r"tick-(\d+)", live.text)]
+            return max(found) if found else 0
+        wait(d, 10, lambda d: ticks() > 0, "live output appears", lambda: live.text[:300])
+        latencies = []
+        for _ in range(3):
+            seen, started = ticks(), time.monotonic()
+            wait(d, 5, lambda d: ticks() > seen, "new live output", lambda: live.text[-300:])
+            latencies.append(time.monotonic() - started)
+        check("new output appears within a second", max(latencies) < 1.0, f"waits {latencies}")
+        check("the auditor watches read-only, with no way to end it", not d.find_elements(By.CSS_SELECTOR, "form.end"), body(d)[:300])
+        shot(d, "19-live-watching")
+
+        # An admin ends it from the page, with a reason.
+        visit(d, S["links"]["dave"], "20-dave-sign-in")
+        wait(d, 10, lambda d: d.current_url.endswith("/console/tickets"), "dave signs in", lambda: body(d)[:300])
+        visit(d, f"/console/sessions/{S['live_session']}/live", "21-dave-watching")
+        wait(d, 10, lambda d: "tick-" in d.find_element(By.CSS_SELECTOR, "figure.live").text, "the admin watches", lambda: body(d)[:300])
+        accessible(d, "watch")
+        d.find_element(By.ID, "reason").send_keys("audit stop")
+        d.find_element(By.CSS_SELECTOR, "form.end button").click()
+        wait(d, 10, lambda d: "Session ended" in h1(d), "the admin ends it", lambda: body(d)[:300])
+        check("the admin ends it from the page and is told the reason", "ended by admin dave: audit stop" in body(d), body(d)[:300])
+        shot(d, "22-ended-by-admin")
 
         # 7. No CSP violation or script error on any page.
         check("no CSP violation or script error on any page", not problems_in_console, "\n".join(problems_in_console))

@@ -219,7 +219,20 @@ enum ConsoleScript {
         });
       }
 
+      // A running shell, read-only: the player reads the broker's event stream; nothing is sent back.
+      function watchLive(figure) {
+        if (typeof AsciinemaPlayer === "undefined") {
+          setState(figure, "unavailable", "The player is not installed on this broker (its operator runs scripts/setup.sh and sets console-assets).");
+          return;
+        }
+        figure.player = AsciinemaPlayer.create({ driver: "eventsource", url: figure.dataset.stream, bufferTime: 0 },
+                                               figure.querySelector(".player"), { fit: "width", autoPlay: true, controls: false });
+        figure.player.addEventListener("ended", function () { setState(figure, "ended", "The shell ended; the session's page holds its recording."); });
+        setState(figure, "watching", "Live and read-only: what the technician sees appears here as it happens.");
+      }
+
       document.querySelectorAll("figure.replay[data-cast]").forEach(replay);
+      document.querySelectorAll("figure.live[data-stream]").forEach(watchLive);
       document.querySelectorAll("section.verify[data-record]").forEach(verifier);
       window.TandemConsole = { visible: visible, typedLines: typedLines, verifyRecord: verifyRecord };
     })();

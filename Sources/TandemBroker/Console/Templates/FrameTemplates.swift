@@ -19,6 +19,7 @@ enum FrameTemplates {
     <header class="bar">
     <nav aria-label="Console">
     <a href="/console/tickets">Tickets</a>
+    {{#who.watcher}}<a href="/console/live">Live sessions</a>{{/who.watcher}}
     </nav>
     {{#who}}
     <form class="who" method="post" action="/console/sign-out">
