@@ -19,7 +19,9 @@ public struct AuditBundle: Sendable {
         self.withheld = withheld
     }
 
-    public func archive() -> Data {
+    /// `extra` files (the export's `index.html` and what it loads) go in beside the record, and
+    /// `readme` is added to README.txt.
+    public func archive(extra: [TarArchive.Entry] = [], readme: String = "") -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var entries = [
@@ -30,7 +32,7 @@ public struct AuditBundle: Sendable {
                 audit_public_key   the key those signatures verify with (compare with 'tandemd info')
                 recordings/        terminal recordings (asciicast v2), named by their SHA-256
 
-                """.utf8)),
+                """.utf8) + Data(readme.utf8)),
             TarArchive.Entry(name: "events.jsonl", data: Data(events.map { $0.exportLine + "\n" }.joined().utf8)),
             TarArchive.Entry(name: "checkpoints.jsonl",
                              data: Data(checkpoints.compactMap { (try? encoder.encode($0)).map { String(decoding: $0, as: UTF8.self) + "\n" } }.joined().utf8)),
@@ -39,6 +41,7 @@ public struct AuditBundle: Sendable {
         for (sha, data) in recordings.sorted(by: { $0.key < $1.key }) {
             entries.append(TarArchive.Entry(name: "recordings/\(sha).cast", data: data))
         }
+        entries += extra
         if !withheld.isEmpty {
             entries.append(TarArchive.Entry(name: "withheld.txt", data: Data(withheld.sorted().map { $0 + "\n" }.joined().utf8)))
         }

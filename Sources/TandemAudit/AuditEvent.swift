@@ -78,7 +78,9 @@ public struct AuditEvent: Codable, Sendable, Equatable {
 
     /// The exported line: the canonical fields plus the stored hash.
     public var exportLine: String {
-        String(canonical.dropLast()) + ",\"hash\":\"\(hash)\"}"
+        // The stored hash is written as a JSON string like any other field: a hash column edited to
+        // hold `","prev":"…` stays one string and cannot add keys to the line.
+        String(canonical.dropLast()) + ",\"hash\":" + CanonicalJSON.encode(.string(hash)) + "}"
     }
 }
 

@@ -160,7 +160,7 @@ extension Tandemd {
                 ], default: .endSession)
                 settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824, in: 1...(1 << 50))
                 settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608, in: 1...(1 << 34))
-                settings.consoleAssetsDirectory = sources.string("console-assets")
+                settings.consoleAssets = try ConsoleAssets.load(from: sources.string("console-assets"))
                 let grace = Duration.seconds(try sources.number("shutdown-grace", default: 10, in: 0.1...3600))
                 let metrics = try sources.address("metrics-listen", default: nil)
                 let format = try sources.choice("log-format", ["text": "text", "json": "json"], default: "text")

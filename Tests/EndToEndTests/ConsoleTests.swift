@@ -33,8 +33,10 @@ final class ConsoleTests: XCTestCase {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func headers(_ fx: BrokerFixture, _ path: String) throws -> String {
-        let r = try runTool("/usr/bin/curl", ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", "certs/ca.crt", "https://127.0.0.1:\(fx.port)\(path)"], in: fx.dir)
+    private func headers(_ fx: BrokerFixture, _ path: String, form: String? = nil, extra: [String] = []) throws -> String {
+        var args = ["-sS", "-D", "-", "-o", "/dev/null", "--cacert", "certs/ca.crt"] + extra
+        if let form { args += ["--data", form] }
+        let r = try runTool("/usr/bin/curl", args + ["https://127.0.0.1:\(fx.port)\(path)"], in: fx.dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout
     }
@@ -67,15 +69,21 @@ final class ConsoleTests: XCTestCase {
         let recordings = Int(try fx.sql("SELECT count(*) FROM events WHERE session_id = '\(id)' AND kind = 'channel_closed' AND json_extract(data, '$.recording_sha256') IS NOT NULL")
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         XCTAssertEqual(recordings, 2, "one for the exec, one for the shell")
+        let recordingSha = try fx.sql("SELECT json_extract(data, '$.recording_sha256') FROM events WHERE session_id = '\(id)' AND kind = 'channel_closed' "
+                                      + "AND json_extract(data, '$.recording_sha256') IS NOT NULL LIMIT 1").trimmingCharacters(in: .whitespacesAndNewlines)
 
         // Headers, checked on the wire: the cookie's attributes and every page's policy.
         let fresh = try link(fx)
-        let signIn = try headers(fx, fresh)
+        let linkText = fresh.components(separatedBy: "link=")[1]
+        // Opening a link spends nothing: it asks. A form another site sends is refused, and the link stays good.
+        XCTAssertTrue(try headers(fx, fresh).hasPrefix("HTTP/1.1 200"))
+        XCTAssertTrue(try headers(fx, "/console/sign-in", form: "link=\(linkText)", extra: ["-H", "Sec-Fetch-Site: cross-site"]).hasPrefix("HTTP/1.1 403"))
+        let signIn = try headers(fx, "/console/sign-in", form: "link=\(linkText)")
         let cookieLine = signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: tandem_console=con_") } ?? ""
         for attribute in ["Path=/console", "Max-Age=28800", "HttpOnly", "Secure", "SameSite=Strict"] {
             XCTAssertTrue(cookieLine.contains(attribute), "\(attribute) missing: \(signIn)")
         }
-        for page in [fresh, "/console/signed-out", "/console/tickets", "/console/assets/console.js"] {
+        for page in [try link(fx), "/console/signed-out", "/console/tickets", "/console/assets/console.js"] {
             let h = try headers(fx, page).lowercased()
             XCTAssertTrue(h.contains("content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'"), "\(page): \(h)")
             XCTAssertFalse(h.contains("unsafe-inline"), "\(page): \(h)")
@@ -88,6 +96,22 @@ final class ConsoleTests: XCTestCase {
         let expired = try link(fx)
         let expiredID = String(expired.components(separatedBy: "link=")[1].prefix { $0 != "." })
         _ = try fx.sql("UPDATE tokens SET expires = 1000 WHERE id = '\(expiredID)'")
+
+        // 6. A portable export: index.html and what it loads, beside the record, for an auditor.
+        let exported = fx.dir.appendingPathComponent("export")
+        try FileManager.default.createDirectory(at: exported, withIntermediateDirectories: true)
+        let tarball = fx.dir.appendingPathComponent("ticket-1.tar")
+        let export = try fx.tandem(as: "carol", ["audit", "export", "--ticket", "1", "-o", tarball.path])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(try runTool("/bin/tar", ["-xf", tarball.path, "-C", exported.path], in: fx.dir).status, 0)
+        for name in ["index.html", "console.js", "console.css", "asciinema-player.js", "asciinema-player.css", "events.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: exported.appendingPathComponent(name).path), "\(name) missing from the export")
+        }
+        let readme = try String(contentsOf: exported.appendingPathComponent("README.txt"), encoding: .utf8)
+        XCTAssertTrue(readme.contains("async function verifyRecord(record, key, fetchBytes)") && readme.contains("crypto.subtle.verify"),
+                      "the README holds the verifier's text: \(readme.prefix(600))")
+        let offline = try fx.tandem(["audit", "verify", tarball.path])
+        XCTAssertEqual(offline.status, 0, "the bundle with its page still verifies: \(offline.stderr)")
 
         // A second ticket, signed, then one of its events edited in the database behind the broker's back.
         XCTAssertEqual(try fx.tandem(["ticket", "new", "Laptop battery", "--requester", "omar"]).status, 0)
@@ -118,7 +142,7 @@ final class ConsoleTests: XCTestCase {
             "base": "https://127.0.0.1:\(fx.port)", "spki": try spki(fx), "shots": shots.path,
             "links": ["alice": try link(fx), "expired": expired, "bob": try link(fx, as: "bob"), "carol": try link(fx, as: "carol"),
                       "dave": try link(fx, as: "dave")],
-            "live_session": liveID, "live_ticket": 3,
+            "live_session": liveID, "live_ticket": 3, "recording_sha": recordingSha, "export_index": exported.appendingPathComponent("index.html").path,
             "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
             "file_sha256": String(sha), "end_reason": "ended by technician", "typed": "echo typed-in-console",
             "recordings": recordings, "shell_recording_index": recordings - 1,
@@ -130,7 +154,7 @@ final class ConsoleTests: XCTestCase {
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 41, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 51, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
 
         // 5. The admin's end reached both sides, with its reason, and is on record with the watches.
@@ -145,8 +169,11 @@ final class ConsoleTests: XCTestCase {
         // On record: each sign-in and the sign-out, by whom; the links' secrets never in the broker's log.
         let kinds = try fx.eventKinds()
         XCTAssertEqual(kinds.filter { $0 == "console_signed_in" }.count, 5, "alice by curl and by browser, bob, carol, dave: \(kinds)")
-        XCTAssertEqual(kinds.filter { $0 == "console_signed_out" }.count, 1, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "console_signed_out" }.count, 3, "alice's sign-out; bob's and carol's sessions ended by the next sign-in in that browser: \(kinds)")
         XCTAssertFalse(fx.broker.stderr.contains(fresh.components(separatedBy: ".").last ?? "?"), "a link's secret in the log")
+        let cookieSecret = cookieLine.components(separatedBy: ";")[0].components(separatedBy: ".").last ?? "?"
+        XCTAssertGreaterThan(cookieSecret.count, 20)
+        XCTAssertFalse(fx.broker.stderr.contains(cookieSecret) || fx.broker.stdout.contains(cookieSecret), "a console cookie's secret in the log")
         XCTAssertTrue(fx.broker.stderr.contains("refused console") || fx.broker.stdout.contains("refused console"), "refusals are logged")
 
         // sign-out-all ends every console session of the caller (the curl one is still live).

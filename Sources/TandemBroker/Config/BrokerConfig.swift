@@ -28,8 +28,8 @@ public struct BrokerConfig: Sendable {
     public var maxRecordingBytes = 1 << 30
     /// Kept free as a file, and released when the disk fills, so the end of every session can still be written.
     public var storageReserveBytes = 8 << 20
-    /// Where asciinema-player's files are (`scripts/setup.sh` fetches them); nil serves the console without its player.
-    public var consoleAssetsDirectory: String?
+    /// The console's script and style, and asciinema-player when `console-assets` names it (checked at start).
+    public var consoleAssets = ConsoleAssets.builtIn
 
     public init(dataDirectory: String, certificatePath: String, keyPath: String) {
         self.dataDirectory = dataDirectory

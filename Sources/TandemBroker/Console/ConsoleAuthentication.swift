@@ -38,9 +38,18 @@ struct ConsoleAuthentication: RouterMiddleware {
                                      + "Reload the page and try again.", status: .forbidden, context: context)
             }
             context.form = fields
-            return try await next(request, context)
+            return await answer(request, context, next)
         }
-        return try await next(request, context)
+        return await answer(request, context, next)
+    }
+
+    /// A refusal or failure is a page with the reader's own bar (who is signed in, sign out).
+    private func answer(_ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response) async -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return ConsoleHeaders.page(for: error, request: request, context: context, pages: pages, logger: logger)
+        }
     }
 
     /// An Origin header, when the browser sends one, must be the console's own. With the pages'

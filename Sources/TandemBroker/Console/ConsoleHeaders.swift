@@ -13,15 +13,22 @@ struct ConsoleHeaders: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as HTTPResponseError {
-            let message = error.status == .notFound ? "There is no such page." : "This request could not be served (\(error.status.code))."
-            response = pages.message(title: "Not served", text: message, status: error.status, context: context)
         } catch {
-            let failure = ServiceFailure(error)
-            failure.log("console \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200))", to: logger)
-            response = pages.message(title: "Not served", text: failure.view.error.message, status: .init(code: failure.httpStatus), context: context)
+            response = Self.page(for: error, request: request, context: context, pages: pages, logger: logger)
         }
         ConsoleResponse.secure(&response)
         return response
+    }
+
+    /// A failure as a page that says what happened (a failure of the broker itself is logged).
+    static func page(for error: any Error, request: Request, context: Context, pages: ConsolePages, logger: Logger) -> Response {
+        if let error = error as? HTTPResponseError {
+            let message = error.status == .notFound ? "There is no such page." : "This request could not be served (\(error.status.code))."
+            return pages.message(title: "Not served", text: message, status: error.status, context: context)
+        }
+        let failure = ServiceFailure(error)
+        failure.log("console \(request.method) \(TerminalText.field(RefusalLogBudget.redacted(request.uri.path), limit: 200))", to: logger)
+        return pages.message(title: "Not served", text: ConsoleText.field(failure.view.error.message, limit: 400),
+                             status: .init(code: failure.httpStatus), context: context)
     }
 }

@@ -68,8 +68,9 @@ struct RecordingView {
 
     /// `command` is the exec's, for an exec channel's recording.
     init(_ e: AuditEvent, session: SessionID, ticket: Int, command: String?) {
-        let sha = e.data["recording_sha256"] ?? ""
-        sha256 = ConsoleText.field(sha, limit: 64)
+        // Only a digest reaches a URL or an id; anything else in the field is shown, not linked.
+        let sha = (try? ConsoleRoutes.digest(e.data["recording_sha256"] ?? "")) ?? "invalid-digest"
+        sha256 = sha
         url = "/console/sessions/\(session.rawValue)/recordings/\(sha256).cast"
         self.ticket = ticket
         eventID = e.id
@@ -115,4 +116,12 @@ struct WatchPageView {
     var technician: String
     var canEnd: Bool
     var csrf: String
+}
+
+struct SignInPageView {
+    var frame: PageFrame
+    var name: String
+    var role: String
+    /// The link itself, back to this broker in the form (it was in the address already).
+    var link: String
 }

@@ -7,14 +7,15 @@ struct ConsolePages: Sendable {
 
     /// Every template by name; the frame's parts are partials of the others.
     static let templates: [String: String] = [
-        "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message,
+        "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message, "sign-in": FrameTemplates.signIn,
         "tickets": TicketsTemplate.text, "ticket": TicketTemplate.text, "session": SessionTemplate.text,
-        "live": LiveTemplates.list, "watch": LiveTemplates.watch,
+        "live": LiveTemplates.list, "watch": LiveTemplates.watch, "export": ExportTemplate.text,
     ]
 
     init() throws {
+        MustacheContentTypes.register(ScalarHTML(), named: ScalarHTML.name)
         var library = MustacheLibrary()
-        for (name, text) in Self.templates { try library.register(text, named: name) }
+        for (name, text) in Self.templates { try library.register("{{% CONTENT_TYPE: \(ScalarHTML.name)}}" + text, named: name) }
         self.library = library
     }
 
@@ -53,5 +54,26 @@ struct MessagePage {
     struct Link {
         var href: String
         var label: String
+    }
+}
+
+/// HTML escaping one Unicode scalar at a time. Mustache's own escaping looks at whole characters,
+/// so a quote followed by a combining mark (one character) would pass unescaped and end an attribute.
+struct ScalarHTML: MustacheContentType {
+    static let name = "TANDEM_HTML"
+
+    func escapeText(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
     }
 }

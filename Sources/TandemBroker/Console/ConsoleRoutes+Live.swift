@@ -43,15 +43,24 @@ extension ConsoleRoutes {
         let caller = try signedInCaller(context)
         let id = try SessionID.parse(context.parameters.get("session") ?? "")
         let (start, frames) = try await services.sessions.watch(caller, id)
+        let cookie = context.consoleCookie ?? ""
+        let console = services.console
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
         let body = ResponseBody { writer in
-            var first = Array(#"data: {"cols":\#(start.columns),"rows":\#(start.rows),"time":\#(start.time),"init":"#.utf8)
+            var first = Array(#"retry: 5000\#ndata: {"cols":\#(start.columns),"rows":\#(start.rows),"time":\#(start.time),"init":"#.utf8)
             JSONEscaping.appendQuoted(start.recent.utf8, to: &first)
             first += Array("}\n\n".utf8)
             try await writer.write(ByteBuffer(bytes: first))
             for await frame in frames {
+                if frame.kind == "ping" {
+                    // A watch lasts only as long as its reader may watch: signed out, disabled or no
+                    // longer an auditor or admin, it ends at the next ping.
+                    guard let reader = try? await console.authenticate(cookie: cookie), reader.user.role != .technician else { break }
+                    try await writer.write(ByteBuffer(string: ": ping\n\n"))
+                    continue
+                }
                 var line = Array("data: [\(frame.time), \"\(frame.kind)\", ".utf8)
                 JSONEscaping.appendQuoted(frame.text.utf8, to: &line)
                 line += Array("]\n\n".utf8)

@@ -5,6 +5,7 @@ import TandemAPI
 import TandemAudit
 import TandemCore
 import TandemText
+import HTTPTypes
 
 /// The auditor's web console under `/console`: server-rendered pages over the same services
 /// as the CLI and the API, with the caller's role and visibility, read without JavaScript.
@@ -16,7 +17,8 @@ struct ConsoleRoutes: Sendable {
 
     func add(to router: Router<APIRequestContext>) {
         let console = router.group("console").add(middleware: ConsoleHeaders(pages: pages, logger: logger))
-        console.get("sign-in") { request, context in try await self.signIn(request, context) }
+        console.get("sign-in") { request, context in try await self.confirmSignIn(request, context) }
+        console.post("sign-in") { request, context in try await self.signIn(request, context) }
         console.get("signed-out") { _, context in
             self.pages.message(title: "Signed out", text: "You are signed out of the Tandem console.", status: .ok, context: context)
         }
@@ -37,12 +39,39 @@ struct ConsoleRoutes: Sendable {
         return caller
     }
 
-    /// The link's answer is a page, not a redirect: a cookie that is `SameSite=Strict` is sent
-    /// on the next request only when that request starts on this site, wherever the link was clicked.
-    private func signIn(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+    /// A link opens a page that names whose it is and asks; nothing is spent until the person says so.
+    private func confirmSignIn(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let link = request.uri.queryParameters["link"].map(String.init) ?? ""
         do {
-            let (cookie, caller) = try await services.console.signIn(link: link)
+            let user = try await services.console.preview(link: link)
+            let view = SignInPageView(frame: pages.frame("Sign in", context: context), name: ConsoleText.field(user.name, limit: 64),
+                                      role: user.role.rawValue, link: link)
+            return pages.render(view, "sign-in")
+        } catch let why as ConsoleService.Refusal {
+            BrokerMetrics.refusal("console_link")
+            logger.notice("refused a console sign-in from \(context.peer): \(why.logText)")
+            return pages.message(title: "Sign in", text: why.message, status: .unauthorized, context: context)
+        }
+    }
+
+    /// Spends the link. The answer is a page, not a redirect: a cookie that is `SameSite=Strict` is
+    /// sent on the next request only when that request starts on this site. A browser's own
+    /// `Sec-Fetch-Site` must say the form was sent from this console (another site cannot sign a
+    /// reader in to an account of its choosing); a client that sends none (curl) is not a browser.
+    private func signIn(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin" {
+            logger.notice("refused a console sign-in from \(context.peer): a form sent from another site (\(TerminalText.field(site, limit: 32)))")
+            return pages.message(title: "Sign in", text: "This sign-in was sent from another site, so it was refused. Open your link yourself.",
+                                 status: .forbidden, context: context)
+        }
+        var request = request
+        let fields = (try? ConsoleForm.parse(Array(buffer: try await request.collectBody(upTo: ConsoleForm.maxBytes)))) ?? [:]
+        do {
+            let (cookie, caller) = try await services.console.signIn(link: fields["link"] ?? "")
+            // One console session per browser: the one this browser held ends.
+            if let old = ConsoleCookie.value(in: request.headers[.cookie]), let previous = try? await services.console.authenticate(cookie: old) {
+                try? await services.console.signOut(previous)
+            }
             var signed = context
             signed.caller = caller
             signed.consoleCookie = cookie

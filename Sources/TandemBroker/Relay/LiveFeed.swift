@@ -11,7 +11,8 @@ public final class LiveFeed: Sendable {
     public struct Frame: Sendable, Equatable {
         /// Seconds since the shell's recording began.
         public var time: Double
-        /// `o` output or `r` resize (`COLSxROWS`).
+        /// `o` output, `r` resize (`COLSxROWS`), or `ping` (every `pingInterval`, nothing to show: the
+        /// watcher's connection is checked, and so is the watcher's right to go on watching).
         public var kind: String
         public var text: String
     }
@@ -36,10 +37,12 @@ public final class LiveFeed: Sendable {
 
     /// Recent output kept for a new watcher's first screen.
     static let recentLimit = 64 * 1024
-    /// Frames a watcher may be behind before its oldest are dropped.
-    static let watcherBuffer = 4096
+    /// Frames a watcher may be behind before its oldest are dropped: with the relay's reads of at
+    /// most 64 KiB, a stalled watcher holds at most 8 MiB, and a shell's watchers 64 MiB.
+    static let watcherBuffer = 128
     /// Watchers of one shell at once.
-    public static let maxWatchers = 16
+    public static let maxWatchers = 8
+    static let pingInterval: Duration = .seconds(15)
 
     private let state: Mutex<State>
     private let start = Date()
@@ -74,7 +77,16 @@ public final class LiveFeed: Sendable {
             let id = s.nextWatcher
             s.nextWatcher += 1
             s.watchers[id] = continuation
-            continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) } }
+            let pinger = Task {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: Self.pingInterval) } catch { return }
+                    continuation.yield(Frame(time: 0, kind: "ping", text: ""))
+                }
+            }
+            continuation.onTermination = { [weak self] _ in
+                pinger.cancel()
+                self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+            }
             return Start(columns: s.columns, rows: s.rows, time: now, recent: s.recent.joined())
         }
         guard let first else {

@@ -23,8 +23,7 @@ public final class BrokerServer: Sendable {
     /// `metrics` renders the Prometheus text for `/metrics` (admin tokens only); nil serves none there.
     public init(broker: Broker, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil) throws {
         self.broker = broker
-        http = try HTTPSide(services: BrokerServices(broker: broker), metrics: metrics,
-                            assets: ConsoleAssets.load(from: broker.config.consoleAssetsDirectory), logger: logger)
+        http = try HTTPSide(services: BrokerServices(broker: broker), metrics: metrics, assets: broker.config.consoleAssets, logger: logger)
         self.config = broker.config
         self.logger = logger
         tls = try TandemTLS.serverContext(certificatePath: config.certificatePath, keyPath: config.keyPath)

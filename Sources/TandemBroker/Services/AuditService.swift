@@ -87,9 +87,16 @@ public struct AuditService: Sendable {
     /// The ticket's bundle as a tar archive, for verification anywhere; the export is on record.
     public func export(_ caller: Caller, ticket: Int) async throws -> Data {
         let policy = Policy(broker: broker, caller: caller)
-        _ = try await policy.visibleTicket(ticket, operation: "audit.export")
+        let record = try await policy.visibleTicket(ticket, operation: "audit.export")
         let bundle = try await bundle(policy, ticket: ticket)
-        let archive = try await Self.offPool { bundle.archive() }
+        let export = ConsoleExport(assets: broker.config.consoleAssets)
+        let who = caller.user.name
+        let archive = try await Self.offPool { () -> Data in
+            // The page is for people; the record verifies without it, so a page that cannot be made is left out, not fatal.
+            let files = (try? export.files(ticket: ticket, title: record.title, events: bundle.events, checkpoints: bundle.checkpoints,
+                                           recordings: bundle.recordings, publicKeyText: bundle.publicKeyText, exportedBy: who)) ?? []
+            return bundle.archive(extra: files, readme: files.isEmpty ? "" : ConsoleExport.readme)
+        }
         await broker.recordEvent(Exported(), session: nil, ticket: ticket, actor: caller.user.name)
         return archive
     }
@@ -99,6 +106,12 @@ public struct AuditService: Sendable {
         _ = try await Policy(broker: broker, caller: caller).visibleSession(id, operation: "audit.recordings", content: true)
         var seen = Set<String>()
         return try await broker.store.events(sessionID: id.rawValue).compactMap(\.recordingMade).filter { seen.insert($0).inserted }
+    }
+
+    /// Whether the caller may read a session's recordings (no refusal goes on record: nothing was fetched).
+    public func mayReadRecordings(_ caller: Caller, session id: SessionID) async throws -> Bool {
+        let policy = Policy(broker: broker, caller: caller)
+        return policy.access.canReadContent(of: try await policy.visibleSession(id, operation: "audit.recordings", content: false))
     }
 
     /// One recording (asciicast v2) named by an event of the session; the viewing is on record.
@@ -133,7 +146,8 @@ public struct AuditService: Sendable {
         var recordings: [String: Data] = [:]
         var withheld: [String] = []
         for e in events {
-            guard let sha = e.data["recording_sha256"] else { continue }
+            // Each recording once, however many events name it (a viewing names it again).
+            guard let sha = e.data["recording_sha256"], recordings[sha] == nil, !withheld.contains(sha) else { continue }
             let allowed: Bool
             if forEveryone || policy.access.seesEverything {
                 allowed = true
@@ -167,6 +181,17 @@ public struct ChainRecord: Sendable {
 }
 
 extension AuditService {
+    /// The ticket's chain and signatures, without reading any recording: cheap enough for every
+    /// page view (recordings are checked by a full verification, in the browser or the CLI).
+    public func verifyChain(_ caller: Caller, ticket: Int) async throws -> VerificationView {
+        _ = try await Policy(broker: broker, caller: caller).visibleTicket(ticket, operation: "audit.verify")
+        await broker.checkpointIfUnsigned(chain: ticket)
+        let events = try await broker.store.events(ticketID: ticket)
+        let bundle = AuditBundle(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket), recordings: [:],
+                                 publicKeyText: broker.identity.auditPublicKeyText, withheld: events.compactMap { $0.data["recording_sha256"] })
+        return VerificationView(try await Self.offPool { bundle.verify(acceptWithheld: true) })
+    }
+
     public func chain(_ caller: Caller, ticket: Int) async throws -> ChainRecord {
         let policy = Policy(broker: broker, caller: caller)
         _ = try await policy.visibleTicket(ticket, operation: "audit.verify")
@@ -177,7 +202,7 @@ extension AuditService {
         var readable: [String: Bool] = [:]
         var recordings: [(String, String?, Bool)] = []
         for e in events {
-            guard let sha = e.data["recording_sha256"], seen.insert(sha).inserted else { continue }
+            guard let sha = e.recordingMade, seen.insert(sha).inserted else { continue }
             var allowed = policy.access.seesEverything
             if !allowed, let session = e.session {
                 if readable[session] == nil {

@@ -63,6 +63,16 @@ public struct ConsoleService: Sendable {
         return ConsoleLinkView(path: "/console/sign-in?link=" + link.text, expiresIn: Self.linkSeconds)
     }
 
+    /// Whose link this is, without spending it: the page a link opens asks before it signs in, so a
+    /// link opened by a preview bot, or planted by another site, signs no one in by itself.
+    public func preview(link text: String) async throws -> User {
+        guard let id = SecretToken.id(of: text, prefix: Self.linkPrefix) else { throw Refusal.malformed }
+        guard let record = try await broker.store.token(secretHash: SecretToken.hash(text)), record.id == id else { throw Refusal.unknown(id) }
+        if record.revoked != nil { throw Refusal.used(id) }
+        if record.expires <= Date() { throw Refusal.expired(id) }
+        return try await activeOwner(of: record)
+    }
+
     /// Exchanges a link for a console session: the link is spent first, whatever follows, so it
     /// signs in once even when two browsers race with it. Answers the cookie's value and the caller.
     public func signIn(link text: String) async throws -> (cookie: String, caller: Caller) {

@@ -14,7 +14,7 @@ extension TicketService {
             }
             matched.append(ticket)
         }
-        let page = max(1, query.page)
+        let page = min(max(1, query.page), 1_000_000)
         let start = min(matched.count, (page - 1) * TicketQuery.pageSize)
         let slice = matched[start..<min(matched.count, start + TicketQuery.pageSize)]
         return TicketPage(tickets: Array(slice), total: matched.count, page: page)

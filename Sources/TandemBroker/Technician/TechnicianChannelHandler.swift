@@ -35,6 +35,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     let counter = RelayCounter()
     /// This channel's watch on its session (`Broker.watchChannel`), forgotten when it closes.
     let watchToken = WatchToken()
+    /// The last write of a control answer (the exit status waits for it).
+    let answerTail = AnswerTail()
     /// The technician sent EOF before the agent's channel was up: pass it on once it is.
     var inputClosedWhileConnecting = false
 
@@ -167,12 +169,13 @@ extension TechnicianChannelHandler {
         default:
             mode = .control
             let channel = context.channel
+            let tail = answerTail
             let adapter = ControlAdapter(services: BrokerServices(broker: broker), user: user, emit: { text, stderr in
                 var buffer = channel.allocator.buffer(capacity: text.utf8.count)
                 buffer.writeString(text)
-                channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer)), promise: nil)
+                tail.wrote(channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer))))
             }, emitData: { data in
-                channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data))), promise: nil)
+                tail.wrote(channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data)))))
             })
             context.eventLoop.makeFutureWithTask { await adapter.run(request) }.assumeIsolated().whenSuccess { status in
                 self.finish(status: status, stderr: nil, context: context)
@@ -182,14 +185,24 @@ extension TechnicianChannelHandler {
 
     /// Sends an optional message, the exit status and closes: the end of a broker command.
     func finish(status: Int32, stderr: String?, context: ChannelHandlerContext) {
+        var stderrWritten: EventLoopFuture<Void>?
         if let stderr {
             var buffer = context.channel.allocator.buffer(capacity: stderr.utf8.count)
             buffer.writeString(stderr)
-            context.write(wrapOutboundOut(SSHChannelData(type: .stdErr, data: .byteBuffer(buffer))), promise: nil)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.write(wrapOutboundOut(SSHChannelData(type: .stdErr, data: .byteBuffer(buffer))), promise: written)
+            stderrWritten = written.futureResult
         }
-        context.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: Int(status)), promise: nil)
+        // The answer may still wait for the client's SSH window (an export, a recording): a close
+        // now would drop what is queued. The status and the close follow the last byte out.
+        let channel = context.channel
+        let last = stderrWritten ?? answerTail.last
         context.flush()
-        context.close(promise: nil)
+        let done: @Sendable () -> Void = {
+            channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: Int(status)), promise: nil)
+            channel.close(promise: nil)
+        }
+        if let last { last.whenComplete { _ in done() } } else { done() }
     }
 
     func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
@@ -198,6 +211,13 @@ extension TechnicianChannelHandler {
         logger.notice("refused \(what) '\(TerminalText.field(detail, limit: 64))' for \(TerminalText.field(who, limit: 64))")
         broker.journal.submit(ChannelRefused(request: what, detail: String(detail.prefix(256))), ticket: attached?.ticket, session: attached?.id, actor: who)
     }
+}
+
+/// The last write of a control answer: the exit status and the close wait until it is out.
+final class AnswerTail: Sendable {
+    private let future = Mutex<EventLoopFuture<Void>?>(nil)
+    func wrote(_ write: EventLoopFuture<Void>) { future.withLock { $0 = write } }
+    var last: EventLoopFuture<Void>? { future.withLock { $0 } }
 }
 
 /// The token of a channel's watch on its session, set from the attach task and read at close.

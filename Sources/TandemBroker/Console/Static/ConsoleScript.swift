@@ -4,6 +4,12 @@
 /// Everything from a recording is put on the page as text (`textContent`), after `visible`,
 /// which shows control characters as escapes the way `TerminalText` does on a terminal.
 enum ConsoleScript {
+    /// The verifier alone (hashing, chain, signatures, recordings), as an export's README shows it.
+    static var verifier: String {
+        guard let start = text.range(of: "// --- verifier ---"), let end = text.range(of: "// --- end of verifier ---") else { return "" }
+        return String(text[start.lowerBound..<end.upperBound])
+    }
+
     static let text = #"""
     "use strict";
     (function () {
@@ -66,6 +72,12 @@ enum ConsoleScript {
         return (m < 10 ? "0" : "") + m + ":" + (s % 60 < 10 ? "0" : "") + (s % 60);
       }
 
+      function embedded(id) {
+        var el = document.getElementById(id);
+        if (!el) throw new Error("this page lacks " + id);
+        return el.textContent;
+      }
+
       function setState(figure, state, text) {
         figure.dataset.state = state;
         var el = figure.querySelector(".state");
@@ -81,10 +93,14 @@ enum ConsoleScript {
           return;
         }
         setState(figure, "loading", "Loading the recording…");
-        fetch(figure.dataset.cast, { credentials: "same-origin" }).then(function (r) {
-          if (!r.ok) throw new Error("the broker answered " + r.status);
-          return r.text();
-        }).then(function (cast) {
+        // In an export the recording is in the page (a file page may not fetch its neighbours).
+        var load = figure.dataset.castInline
+          ? new Promise(function (done) { done(embedded(figure.dataset.castInline)); })
+          : fetch(figure.dataset.cast, { credentials: "same-origin" }).then(function (r) {
+              if (!r.ok) throw new Error("the broker answered " + r.status);
+              return r.text();
+            });
+        load.then(function (cast) {
           function make(at, play) {
             if (figure.player) figure.player.dispose();
             var options = { fit: "width", speed: Number(speed.value) || 1, controls: true };
@@ -119,6 +135,7 @@ enum ConsoleScript {
         });
       }
 
+      // --- verifier ---
       // Verification the reader does not have to take on trust: the same checks as
       // `tandem audit verify` (ChainVerifier), made here with WebCrypto against a key the reader pinned.
       var KEY_PREFIX = "tandem-audit-ed25519 ";
@@ -151,12 +168,17 @@ enum ConsoleScript {
         var enc = new TextEncoder();
         var name = "ticket #" + record.ticket;
         var previous = "0".repeat(64), expected = 1, hashes = {}, problems = [];
+        var TAIL = /,"hash":"([0-9a-f]{64})"\}$/;
         for (var line of record.events) {
-          var ev = JSON.parse(line);
+          // What the hash covers is the line without its hash; every field is read from that part,
+          // so nothing after it (a hash column edited to hold more keys) can change what is checked.
+          var tail = TAIL.exec(line);
+          if (!tail) { problems.push(name + ": an event line does not end with its hash: the record was edited"); break; }
+          var canonical = line.slice(0, tail.index) + "}";
+          var ev = JSON.parse(canonical);
+          ev.hash = tail[1];
           if (ev.seq !== expected) { problems.push(name + ": event #" + expected + " of the chain is missing (the next one present is #" + ev.seq + ", id " + ev.id + "): events were deleted"); break; }
-          var cut = line.lastIndexOf(',"hash":"');
-          var canonical = line.slice(0, cut) + "}";
-          if (cut < 0 || await sha256(enc.encode(canonical)) !== ev.hash) {
+          if (await sha256(enc.encode(canonical)) !== ev.hash) {
             problems.push(name + ": event #" + ev.seq + " (id " + ev.id + ", " + visible(String(ev.kind)) + ") was altered: its content does not match its hash"); break;
           }
           if (ev.prev !== previous) { problems.push(name + ": event #" + ev.seq + " (id " + ev.id + ") does not link to the event before it: the chain was edited"); break; }
@@ -187,6 +209,7 @@ enum ConsoleScript {
         }
         return { ok: !problems.length, problems: problems, events: expected - 1, signed: signed, checkpoints: record.checkpoints.length, recordings: checked, withheld: withheld };
       }
+      // --- end of verifier ---
 
       function verifier(section) {
         var input = section.querySelector("#audit-key"), button = section.querySelector("#verify-here"), out = section.querySelector("#browser-verification");
@@ -198,10 +221,17 @@ enum ConsoleScript {
           try {
             var key = await importAuditKey(input.value);
             try { localStorage.setItem("tandem-audit-key", input.value.trim()); } catch (e) { /* kept for this page only */ }
-            var response = await fetch(section.dataset.record, { credentials: "same-origin" });
-            if (!response.ok) throw new Error("the broker answered " + response.status);
-            var record = await response.json();
+            var record;
+            if (section.dataset.recordInline) {
+              record = JSON.parse(embedded(section.dataset.recordInline));
+            } else {
+              var response = await fetch(section.dataset.record, { credentials: "same-origin" });
+              if (!response.ok) throw new Error("the broker answered " + response.status);
+              record = await response.json();
+            }
             var report = await verifyRecord(record, key, async function (url) {
+              // "#cast-…": a recording embedded in this page (an export), as its file's UTF-8 bytes.
+              if (url.charAt(0) === "#") return new TextEncoder().encode(embedded(url.slice(1)));
               var r = await fetch(url, { credentials: "same-origin" });
               if (!r.ok) throw new Error("a recording could not be fetched (" + r.status + ")");
               return new Uint8Array(await r.arrayBuffer());
@@ -231,9 +261,9 @@ enum ConsoleScript {
         setState(figure, "watching", "Live and read-only: what the technician sees appears here as it happens.");
       }
 
-      document.querySelectorAll("figure.replay[data-cast]").forEach(replay);
+      document.querySelectorAll("figure.replay[data-cast], figure.replay[data-cast-inline]").forEach(replay);
       document.querySelectorAll("figure.live[data-stream]").forEach(watchLive);
-      document.querySelectorAll("section.verify[data-record]").forEach(verifier);
+      document.querySelectorAll("section.verify[data-record], section.verify[data-record-inline]").forEach(verifier);
       window.TandemConsole = { visible: visible, typedLines: typedLines, verifyRecord: verifyRecord };
     })();
     """#

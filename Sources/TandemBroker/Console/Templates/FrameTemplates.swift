@@ -11,6 +11,7 @@ enum FrameTemplates {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{{title}} · Tandem console</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="/console/assets/console.css">
     {{#player}}<link rel="stylesheet" href="/console/assets/asciinema-player.css">{{/player}}
     </head>
@@ -40,6 +41,18 @@ enum FrameTemplates {
     <script src="/console/assets/console.js"></script>
     </body>
     </html>
+    """#
+
+    /// What a sign-in link opens: whose account, and a button that spends the link.
+    static let signIn = #"""
+    {{> top}}
+    <p>This link signs you in to the Tandem console as <strong>{{name}}</strong> ({{role}}), for 8 hours.
+    If that is not you, close this page.</p>
+    <form method="post" action="/console/sign-in">
+    <input type="hidden" name="link" value="{{link}}">
+    <p><button type="submit" id="sign-in">Sign in as {{name}}</button></p>
+    </form>
+    {{> bottom}}
     """#
 
     /// A page that only says something: signed out, refused, not found.
