@@ -12,7 +12,7 @@ final class ConsoleTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: assets.appendingPathComponent("asciinema-player.js").path) else {
             throw Failure("asciinema-player is not in \(assets.path): run scripts/setup.sh")
         }
-        return try BrokerFixture(name: name, serveArguments: ["--console-assets", assets.path])
+        return try BrokerFixture(name: name, serveArguments: ["--console-assets", assets.path, "--capture-files", "on"])
     }
 
     /// A one-time link from `tandem console --no-open`, as the person would print it.
@@ -144,17 +144,19 @@ final class ConsoleTests: XCTestCase {
                       "dave": try link(fx, as: "dave")],
             "live_session": liveID, "live_ticket": 3, "recording_sha": recordingSha, "export_index": exported.appendingPathComponent("index.html").path,
             "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
-            "file_sha256": String(sha), "end_reason": "ended by technician", "typed": "echo typed-in-console",
+            "file_sha256": String(sha), "file_text": "retries = 3\n", "end_reason": "ended by technician", "typed": "echo typed-in-console",
             "recordings": recordings, "shell_recording_index": recordings - 1,
             "audit_key": auditKey, "wrong_key": wrongKey, "edited_ticket": 2, "edited_seq": 1, "edited_id": Int(editedID) ?? -1,
         ]
         let input = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)
         let script = Self.repo.appendingPathComponent("Tests/EndToEndTests/Support/console_browser.py").path
         let run = try runTool("/usr/bin/python3", [script], in: fx.dir, stdin: input, timeout: 240)
+        // The browser's account of itself, in the test log whether it passed or not.
+        print(run.stdout)
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 51, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 53, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
 
         // 5. The admin's end reached both sides, with its reason, and is on record with the watches.

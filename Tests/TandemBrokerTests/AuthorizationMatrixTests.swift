@@ -268,3 +268,47 @@ final class AuthorizationMatrixTests: XCTestCase {
         }
     }
 }
+
+/// The console's ticket list: pages of 50, newest first, filtered by the same visibility as the CLI.
+final class TicketSearchTests: XCTestCase {
+    func testTicketsComeInPagesOfFiftyNewestFirstAndOnlyTheReadersOwn() async throws {
+        let harness = try await BrokerHarness()
+        addTeardownBlock { await harness.remove() }
+        let services = BrokerServices(broker: harness.broker)
+        let loadUser = try await harness.store.user(named: "load")
+        let load = try await services.caller(try XCTUnwrap(loadUser), via: .sshKey)
+        try await harness.store.addUser(name: "bob", role: .technician,
+                                        publicKey: String(openSSHPublicKey: NIOSSHPrivateKey(ed25519Key: .init()).publicKey), now: Date())
+        try await harness.store.addUser(name: "carol", role: .auditor,
+                                        publicKey: String(openSSHPublicKey: NIOSSHPrivateKey(ed25519Key: .init()).publicKey), now: Date())
+        let bobUser = try await harness.store.user(named: "bob")
+        let bob = try await services.caller(try XCTUnwrap(bobUser), via: .sshKey)
+        let carolUser = try await harness.store.user(named: "carol")
+        let carol = try await services.caller(try XCTUnwrap(carolUser), via: .sshKey)
+        for n in 1...120 { _ = try await services.tickets.create(load, title: n % 3 == 0 ? "Printer \(n)" : "Laptop \(n)", requester: "jane") }
+        let bobs = try await services.tickets.create(bob, title: "Printer of bob", requester: "omar")
+
+        let first = try await services.tickets.search(load, TicketQuery())
+        XCTAssertEqual(first.total, 120, "not bob's")
+        XCTAssertEqual(first.pages, 3)
+        XCTAssertEqual(first.tickets.count, 50)
+        XCTAssertEqual(first.tickets.first?.title, "Printer 120", "newest first")
+        let last = try await services.tickets.search(load, TicketQuery(page: 3))
+        XCTAssertEqual(last.tickets.count, 20)
+        XCTAssertEqual(last.tickets.last?.title, "Laptop 1")
+        let beyond = try await services.tickets.search(load, TicketQuery(page: 4))
+        XCTAssertTrue(beyond.tickets.isEmpty)
+        let huge = try await services.tickets.search(load, TicketQuery(page: Int.max))
+        XCTAssertEqual(huge.tickets.count, 0, "a huge page traps nothing")
+        let printers = try await services.tickets.search(load, TicketQuery(text: "printer"))
+        XCTAssertEqual(printers.total, 40)
+        let bobsPrinters = try await services.tickets.search(bob, TicketQuery(text: "printer"))
+        XCTAssertEqual(bobsPrinters.tickets.map(\.id), [bobs.id])
+        let notLoads = try await services.tickets.search(load, TicketQuery(technician: "bob"))
+        XCTAssertEqual(notLoads.total, 0, "bob's ticket is not load's to see")
+        let everyBob = try await services.tickets.search(carol, TicketQuery(technician: "bob"))
+        XCTAssertEqual(everyBob.tickets.map(\.id), [bobs.id], "an auditor finds bob's ticket by its technician")
+        let everyone = try await services.tickets.search(carol, TicketQuery())
+        XCTAssertEqual(everyone.total, 121)
+    }
+}

@@ -48,6 +48,7 @@ public enum EventKind: String, CaseIterable, Sendable {
     // Records and the broker itself
     case exported
     case recordingViewed = "recording_viewed"
+    case captureDownloaded = "capture_downloaded"
     case liveWatched = "live_watched"
     case recordingFailed = "recording_failed"
     case recordingRecovered = "recording_recovered"
@@ -97,6 +98,7 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .portForwardRefused: PortForwardRefused.self
         case .exported: Exported.self
         case .recordingViewed: RecordingViewed.self
+        case .captureDownloaded: CaptureDownloaded.self
         case .liveWatched: LiveWatched.self
         case .recordingFailed: RecordingFailed.self
         case .recordingRecovered: RecordingRecovered.self

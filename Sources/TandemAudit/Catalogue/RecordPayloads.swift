@@ -17,6 +17,16 @@ public struct RecordingViewed: EventPayload {
     }
 }
 
+/// Someone (an auditor or an admin) downloaded the broker's copy of a transferred file.
+public struct CaptureDownloaded: EventPayload {
+    public static let kind = EventKind.captureDownloaded
+    public var sha256: String
+
+    public init(sha256: String) {
+        self.sha256 = sha256
+    }
+}
+
 /// Someone (an auditor or an admin) began to watch a running shell, read-only, in the console.
 public struct LiveWatched: EventPayload {
     public static let kind = EventKind.liveWatched

@@ -23,11 +23,11 @@ public struct ConsoleExport: Sendable {
             guard let sha = e.recordingMade, seen.insert(sha).inserted else { continue }
             let data = recordings[sha]
             let base = RecordingView(e, session: .init(rawValue: e.session ?? "-"), ticket: ticket, command: command)
-            views.append(.init(title: base.title, sha256: base.sha256, session: ConsoleText.field(e.session ?? "-", limit: 64),
+            views.append(.init(title: base.title, sha256: base.sha256, url: "#cast-" + base.sha256, session: ConsoleText.field(e.session ?? "-", limit: 64),
                                withheld: data == nil, cast: data.map { String(decoding: $0, as: UTF8.self) } ?? ""))
         }
         let record = BrowserRecord(ticket: ticket, events: events.map(\.exportLine), checkpoints: checkpoints,
-                                   recordings: views.map { .init(sha256: $0.sha256, url: $0.withheld ? nil : "#cast-" + $0.sha256) })
+                                   recordings: views.map { .init(sha256: $0.sha256, url: $0.withheld ? nil : $0.url) })
         let seconds = now.timeIntervalSince1970
         let page = ExportPageView(ticket: ticket, title: ConsoleText.field(title), exported: ConsoleText.time(seconds), exportedISO: ConsoleText.iso(seconds),
                                   exportedBy: ConsoleText.field(exportedBy, limit: 64), auditKey: ConsoleText.field(publicKeyText),
@@ -77,6 +77,8 @@ struct ExportPageView {
     struct Recording {
         var title: String
         var sha256: String
+        /// Where the page finds it: embedded, `#cast-…`.
+        var url: String
         var session: String
         var withheld: Bool
         var cast: String

@@ -7,7 +7,7 @@ struct ConsolePages: Sendable {
 
     /// Every template by name; the frame's parts are partials of the others.
     static let templates: [String: String] = [
-        "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message, "sign-in": FrameTemplates.signIn,
+        "top": FrameTemplates.top, "bottom": FrameTemplates.bottom, "message": FrameTemplates.message, "sign-in": FrameTemplates.signIn, "replay": SessionTemplate.replay,
         "tickets": TicketsTemplate.text, "ticket": TicketTemplate.text, "session": SessionTemplate.text,
         "live": LiveTemplates.list, "watch": LiveTemplates.watch, "export": ExportTemplate.text,
     ]

@@ -29,7 +29,8 @@ extension ConsoleRoutes {
         let deliveries = DeliveryRow.summarise(try await services.tickets.syncStatus(caller, id))
         let timeline = detail.timeline
         let rows = sessions.map { s in SessionRow(s, events: timeline.filter { $0.session == s.id }) }
-        let files = timeline.compactMap(FileRow.init)
+        let readsCaptures = caller.user.role != .technician
+        let files = timeline.compactMap { FileRow($0, readsCaptures: readsCaptures) }
         let ticket = TicketRow(detail.ticket)
         let view = TicketPageView(
             frame: pages.frame("Ticket #\(id)", heading: "Ticket #\(id): \(detail.ticket.title)", context: context),
@@ -94,5 +95,18 @@ extension ConsoleRoutes {
             throw TandemError.notFound("recording")
         }
         return text
+    }
+}
+
+extension ConsoleRoutes {
+    func capturedFile(_ context: APIRequestContext) async throws -> Response {
+        let caller = try signedInCaller(context)
+        let id = try SessionID.parse(context.parameters.get("session") ?? "")
+        let sha = try Self.digest(context.parameters.get("sha256") ?? "")
+        let data = try await services.audit.capturedFile(caller, session: id, sha256: sha)
+        var response = ConsoleResponse.bytes(data, contentType: "application/octet-stream")
+        // A file from the user's machine is never shown as a page of this site.
+        response.headers[.contentDisposition] = "attachment; filename=\"\(sha).bin\""
+        return response
     }
 }

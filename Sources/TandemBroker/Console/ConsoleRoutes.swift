@@ -31,6 +31,7 @@ struct ConsoleRoutes: Sendable {
         signedIn.get("tickets/:ticket/record.json") { _, context in try await self.record(context) }
         signedIn.get("sessions/:session") { _, context in try await self.session(context) }
         signedIn.get("sessions/:session/recordings/:cast") { _, context in try await self.recording(context) }
+        signedIn.get("sessions/:session/files/:sha256") { _, context in try await self.capturedFile(context) }
         addLive(to: signedIn)
     }
 

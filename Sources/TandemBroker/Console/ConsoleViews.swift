@@ -1,6 +1,7 @@
 import Foundation
 import TandemAPI
 import TandemAudit
+import TandemCore
 
 // What the templates render: every string already made page text by `ConsoleText`.
 
@@ -104,9 +105,11 @@ struct FileRow {
     var path: String
     var bytes: String
     var sha256: String
+    /// The broker's copy, for an auditor or an admin, when capture kept one.
+    var capture: String?
 
     /// A `file_transfer` event, else nil.
-    init?(_ e: AuditEvent) {
+    init?(_ e: AuditEvent, readsCaptures: Bool = false) {
         guard e.kind == EventKind.fileTransfer.rawValue else { return nil }
         time = ConsoleText.time(Double(e.timeMicros) / 1e6)
         timeISO = ConsoleText.iso(Double(e.timeMicros) / 1e6)
@@ -115,6 +118,10 @@ struct FileRow {
         path = ConsoleText.whole(e.data["path"] ?? "")
         bytes = ConsoleText.field(e.data["bytes"], limit: 32)
         sha256 = ConsoleText.field(e.data["sha256"] ?? "(partial: no whole-file hash)", limit: 80)
+        if readsCaptures, let session = e.session.flatMap({ try? SessionID.parse($0) }),
+           let copy = e.data["content_sha256"].flatMap({ try? ConsoleRoutes.digest($0) }) {
+            capture = "/console/sessions/\(session.rawValue)/files/\(copy)"
+        }
     }
 }
 

@@ -108,6 +108,31 @@ public struct AuditService: Sendable {
         return try await broker.store.events(sessionID: id.rawValue).compactMap(\.recordingMade).filter { seen.insert($0).inserted }
     }
 
+    /// The broker's copy of a file a session transferred (`capture-files = on`), for auditors and
+    /// admins; the download is on record.
+    public func capturedFile(_ caller: Caller, session id: SessionID, sha256: String) async throws -> Data {
+        let policy = Policy(broker: broker, caller: caller)
+        try await policy.requireRole([.auditor, .admin], "download captured copies of files", operation: "audit.capture")
+        _ = try await policy.visibleSession(id, operation: "audit.capture", content: true)
+        let named = try await broker.store.events(sessionID: id.rawValue).contains {
+            $0.kind == EventKind.fileTransfer.rawValue && $0.data["content_sha256"] == sha256
+        }
+        let path = broker.config.filesDirectory + "/" + sha256
+        let limit = broker.config.captureLimit
+        guard named, let data = try await Self.offPool({ () -> Data? in
+            // Never more than the capture cap: a file that grew on disk is not the one captured.
+            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? handle.close() }
+            return try? handle.read(upToCount: limit + 1)
+        }), data.count <= limit else {
+            throw TandemError.notFound("a captured copy \(sha256) of session \(id)")
+        }
+        guard await broker.recordEvent(CaptureDownloaded(sha256: sha256), session: id, actor: caller.user.name) else {
+            throw TandemError.io("the download could not be recorded, so it was refused; the broker's operator has been told")
+        }
+        return data
+    }
+
     /// Whether the caller may read a session's recordings (no refusal goes on record: nothing was fetched).
     public func mayReadRecordings(_ caller: Caller, session id: SessionID) async throws -> Bool {
         let policy = Policy(broker: broker, caller: caller)

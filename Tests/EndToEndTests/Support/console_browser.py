@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -96,7 +96,9 @@ def fetch_status(driver, path, method="GET", body_text=None):
 
 def wait(driver, seconds, condition, name, why):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(lambda d: condition(d))
+        # A page that is being replaced may take an element away under the condition: look again.
+        return WebDriverWait(driver, seconds, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(lambda d: condition(d))
     except TimeoutException:
         shot(driver, "failed-" + name)
         fail(name, why() if callable(why) else why)
@@ -200,6 +202,7 @@ def main():
         check("the ticket page lists the exec's command", S["exec_command"] in text, text[:800])
         check("the ticket page lists the file's SHA-256", S["file_sha256"] in text, text[:800])
         check("the ticket page lists the session's end reason", S["end_reason"] in text, text[:800])
+        check("a technician is offered no captured copy", not d.find_elements(By.LINK_TEXT, "captured copy"), text[:800])
         check("the ticket's record is verified by the broker", "verified by the broker" in text, text[:400])
         accessible(d, "ticket")
         check("foreign text is shown escaped, not run", "\\x1b" in text and d.execute_script("return window.pwned === undefined"), text[:800])
@@ -294,13 +297,21 @@ def main():
             "stream": fetch_status(d, f"/console/sessions/{S['live_session']}/live/stream"),
             "watch": fetch_status(d, f"/console/sessions/{S['live_session']}/live"),
             "end": fetch_status(d, f"/console/sessions/{S['live_session']}/end", "POST", f"csrf={csrf}&reason=mine"),
+            "capture": fetch_status(d, f"/console/sessions/{S['session']}/files/{S['file_sha256']}"),
         }
         console_problems(d, "bob's requests", expect_error=True)
         check("a technician reaches none of another's record, recording, live stream or end",
-              statuses == {"record": 404, "recording": 404, "stream": 403, "watch": 403, "end": 403}, str(statuses))
+              statuses == {"record": 404, "recording": 404, "stream": 403, "watch": 403, "end": 403, "capture": 403}, str(statuses))
 
         # An auditor reads everything.
         sign_in(d, S["links"]["carol"], "15-carol-sign-in", "carol")
+        visit(d, f"/console/tickets/{S['ticket']}", "15b-carol-ticket")
+        copy = d.find_element(By.LINK_TEXT, "captured copy").get_attribute("href")
+        got = d.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));
+        """, copy)
+        check("an auditor downloads the captured copy of the file", got[0] == 200 and got[2] == S["file_text"] and got[1].startswith("attachment"), str(got))
         visit(d, f"/console/sessions/{S['session']}", "16-carol-session")
         players = d.find_elements(By.CSS_SELECTOR, "figure.replay")
         check("an auditor replays another technician's session", len(players) == S["recordings"], f"{len(players)} players: {body(d)[:300]!r}")
@@ -335,7 +346,7 @@ def main():
         accessible(d, "watch")
         d.find_element(By.ID, "reason").send_keys("audit stop")
         d.find_element(By.CSS_SELECTOR, "form.end button").click()
-        wait(d, 10, lambda d: "Session ended" in h1(d), "the admin ends it", lambda: body(d)[:300])
+        wait(d, 30, lambda d: "Session ended" in h1(d), "the admin ends it", lambda: body(d)[:300])
         check("the admin ends it from the page and is told the reason", "ended by admin dave: audit stop" in body(d), body(d)[:300])
         shot(d, "22-ended-by-admin")
 

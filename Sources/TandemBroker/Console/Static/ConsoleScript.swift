@@ -94,9 +94,10 @@ enum ConsoleScript {
         }
         setState(figure, "loading", "Loading the recording…");
         // In an export the recording is in the page (a file page may not fetch its neighbours).
-        var load = figure.dataset.castInline
-          ? new Promise(function (done) { done(embedded(figure.dataset.castInline)); })
-          : fetch(figure.dataset.cast, { credentials: "same-origin" }).then(function (r) {
+        var source = figure.dataset.cast;
+        var load = source.charAt(0) === "#"
+          ? new Promise(function (done) { done(embedded(source.slice(1))); })
+          : fetch(source, { credentials: "same-origin" }).then(function (r) {
               if (!r.ok) throw new Error("the broker answered " + r.status);
               return r.text();
             });
@@ -261,7 +262,7 @@ enum ConsoleScript {
         setState(figure, "watching", "Live and read-only: what the technician sees appears here as it happens.");
       }
 
-      document.querySelectorAll("figure.replay[data-cast], figure.replay[data-cast-inline]").forEach(replay);
+      document.querySelectorAll("figure.replay[data-cast]").forEach(replay);
       document.querySelectorAll("figure.live[data-stream]").forEach(watchLive);
       document.querySelectorAll("section.verify[data-record], section.verify[data-record-inline]").forEach(verifier);
       window.TandemConsole = { visible: visible, typedLines: typedLines, verifyRecord: verifyRecord };

@@ -45,15 +45,7 @@ enum ExportTemplate {
     <p>Session {{session}}, recording SHA-256 <code class="hash">{{sha256}}</code>, file <code class="hash">recordings/{{sha256}}.cast</code>.</p>
     {{#withheld}}<p class="message">This recording belongs to another technician's session and was withheld from this export; its hash is on the chain.</p>{{/withheld}}
     {{^withheld}}
-    <figure class="replay" data-cast-inline="cast-{{sha256}}">
-    <div class="player" aria-label="Terminal replay of {{title}}"></div>
-    <figcaption>
-    <span class="state" role="status">The replay needs JavaScript; the file above plays in asciinema.</span>
-    <label>Speed <select class="speed"><option value="0.5">0.5×</option><option value="1" selected>1×</option><option value="2">2×</option><option value="4">4×</option></select></label>
-    </figcaption>
-    <h4>Commands typed</h4>
-    <ol class="commands" aria-label="Commands typed; each jumps the replay to its moment"></ol>
-    </figure>
+    {{> replay}}
     <pre hidden id="cast-{{sha256}}">{{cast}}</pre>
     {{/withheld}}
     </section>

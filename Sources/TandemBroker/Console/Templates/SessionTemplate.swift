@@ -1,5 +1,19 @@
 /// One session: its facts, each recording with the player and the commands typed, and its events.
 enum SessionTemplate {
+    /// One recording's player and its list of typed commands (the session page and the export's
+    /// `index.html`); `url` is the recording's address, or `#cast-…` for one embedded in the page.
+    static let replay = #"""
+    <figure class="replay" data-cast="{{url}}">
+    <div class="player" aria-label="Terminal replay of {{title}}"></div>
+    <figcaption>
+    <span class="state" role="status">The replay needs JavaScript; the recording's file plays in asciinema.</span>
+    <label>Speed <select class="speed"><option value="0.5">0.5×</option><option value="1" selected>1×</option><option value="2">2×</option><option value="4">4×</option></select></label>
+    </figcaption>
+    <h4>Commands typed</h4>
+    <ol class="commands" aria-label="Commands typed; each jumps the replay to its moment"></ol>
+    </figure>
+    """#
+
     static let text = #"""
     {{> top}}
     <p><a href="/console/tickets/{{session.ticket}}">Ticket #{{session.ticket}}</a></p>
@@ -19,15 +33,7 @@ enum SessionTemplate {
     <h3 id="rec-{{sha256}}">{{title}}</h3>
     <p>Recording SHA-256 <code class="hash">{{sha256}}</code>, named by event <a href="/console/tickets/{{ticket}}#event-{{eventID}}">#{{eventSeq}} ({{eventKind}})</a>.
     <a href="{{url}}" download="{{sha256}}.cast">Download (asciicast v2)</a></p>
-    <figure class="replay" data-cast="{{url}}">
-    <div class="player" aria-label="Terminal replay of {{title}}"></div>
-    <figcaption>
-    <span class="state" role="status">The replay needs JavaScript; the download above plays in asciinema.</span>
-    <label>Speed <select class="speed"><option value="0.5">0.5×</option><option value="1" selected>1×</option><option value="2">2×</option><option value="4">4×</option></select></label>
-    </figcaption>
-    <h4>Commands typed</h4>
-    <ol class="commands" aria-label="Commands typed; each jumps the replay to its moment"></ol>
-    </figure>
+    {{> replay}}
     </section>
     {{/recordings}}
 

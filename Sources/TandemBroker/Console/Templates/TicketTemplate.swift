@@ -41,7 +41,7 @@ enum TicketTemplate {
     <caption>Every whole file read or written, with its SHA-256</caption>
     <thead><tr><th scope="col">Time</th><th scope="col">Session</th><th scope="col">Direction</th><th scope="col">Path</th><th scope="col">Bytes</th><th scope="col">SHA-256</th></tr></thead>
     <tbody>
-    {{#files}}<tr><td><time datetime="{{timeISO}}">{{time}}</time></td><td><a href="/console/sessions/{{session}}">{{session}}</a></td><td>{{direction}}</td><td class="path">{{path}}</td><td>{{bytes}}</td><td class="hash">{{sha256}}</td></tr>
+    {{#files}}<tr><td><time datetime="{{timeISO}}">{{time}}</time></td><td><a href="/console/sessions/{{session}}">{{session}}</a></td><td>{{direction}}</td><td class="path">{{path}}</td><td>{{bytes}}</td><td class="hash">{{sha256}}{{#capture}} <a href="{{capture}}" download>captured copy</a>{{/capture}}</td></tr>
     {{/files}}
     </tbody>
     </table></div>
