@@ -75,10 +75,17 @@ final class ConsoleTests: XCTestCase {
         // Headers, checked on the wire: the cookie's attributes and every page's policy.
         let fresh = try link(fx)
         let linkText = fresh.components(separatedBy: "link=")[1]
-        // Opening a link spends nothing: it asks. A form another site sends is refused, and the link stays good.
-        XCTAssertTrue(try headers(fx, fresh).hasPrefix("HTTP/1.1 200"))
-        XCTAssertTrue(try headers(fx, "/console/sign-in", form: "link=\(linkText)", extra: ["-H", "Sec-Fetch-Site: cross-site"]).hasPrefix("HTTP/1.1 403"))
-        let signIn = try headers(fx, "/console/sign-in", form: "link=\(linkText)")
+        // Opening a link spends nothing: it asks, with a nonce in a SameSite=Strict cookie and in its form.
+        // A form without the page's nonce, or one another site sends, is refused, and the link stays good.
+        let jar = fx.dir.appendingPathComponent("signin.jar").path
+        let page = try runTool("/usr/bin/curl", ["-sS", "-c", jar, "--cacert", "certs/ca.crt", "https://127.0.0.1:\(fx.port)\(fresh)"], in: fx.dir).stdout
+        XCTAssertTrue(page.contains("Sign in as alice"), page)
+        let nonce = page.components(separatedBy: #"name="nonce" value=""#).dropFirst().first.map { String($0.prefix { $0 != "\"" }) } ?? ""
+        XCTAssertEqual(nonce.count, 32, page)
+        XCTAssertTrue(try headers(fx, "/console/sign-in", form: "link=\(linkText)&nonce=\(nonce)").hasPrefix("HTTP/1.1 403"), "no nonce cookie")
+        XCTAssertTrue(try headers(fx, "/console/sign-in", form: "link=\(linkText)&nonce=\(nonce)",
+                                  extra: ["-b", jar, "-H", "Sec-Fetch-Site: cross-site"]).hasPrefix("HTTP/1.1 403"), "another site's form")
+        let signIn = try headers(fx, "/console/sign-in", form: "link=\(linkText)&nonce=\(nonce)", extra: ["-b", jar])
         let cookieLine = signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: tandem_console=con_") } ?? ""
         for attribute in ["Path=/console", "Max-Age=28800", "HttpOnly", "Secure", "SameSite=Strict"] {
             XCTAssertTrue(cookieLine.contains(attribute), "\(attribute) missing: \(signIn)")
@@ -156,7 +163,7 @@ final class ConsoleTests: XCTestCase {
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 53, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 54, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
 
         // 5. The admin's end reached both sides, with its reason, and is on record with the watches.
@@ -172,7 +179,8 @@ final class ConsoleTests: XCTestCase {
         let kinds = try fx.eventKinds()
         XCTAssertEqual(kinds.filter { $0 == "console_signed_in" }.count, 5, "alice by curl and by browser, bob, carol, dave: \(kinds)")
         XCTAssertEqual(kinds.filter { $0 == "console_signed_out" }.count, 3, "alice's sign-out; bob's and carol's sessions ended by the next sign-in in that browser: \(kinds)")
-        XCTAssertFalse(fx.broker.stderr.contains(fresh.components(separatedBy: ".").last ?? "?"), "a link's secret in the log")
+        let linkSecret = fresh.components(separatedBy: ".").last ?? "?"
+        XCTAssertFalse(fx.broker.stderr.contains(linkSecret) || fx.broker.stdout.contains(linkSecret), "a link's secret in the log")
         let cookieSecret = cookieLine.components(separatedBy: ";")[0].components(separatedBy: ".").last ?? "?"
         XCTAssertGreaterThan(cookieSecret.count, 20)
         XCTAssertFalse(fx.broker.stderr.contains(cookieSecret) || fx.broker.stdout.contains(cookieSecret), "a console cookie's secret in the log")

@@ -118,6 +118,21 @@ final class ConsolePiecesTests: XCTestCase {
         XCTAssertEqual(object["hash"] as? String, #"abc","prev":"forged"#)
     }
 
+    func testAnExportEmbedsEachRecordingByteForByte() throws {
+        // A recording cut short mid-character (a full disk) and holding a NUL is still the file the chain names.
+        let cast = Data("{\"version\":2}\n[0.1, \"o\", \"x\u{0}\"]\n".utf8) + Data([0xE2, 0x82])
+        let sha = "ab" + String(repeating: "0", count: 62)
+        let closed = AuditEvent(id: 1, chain: 1, seq: 1, timeMicros: 0, session: "s-0123abcd", actor: "alice", kind: "channel_closed",
+                                data: ["channel": "shell", "recording_sha256": sha], prev: AuditEvent.genesis, hash: "")
+        let files = try ConsoleExport(assets: .builtIn).files(ticket: 1, title: "<b>t</b>", events: [closed], checkpoints: [], recordings: [sha: cast],
+                                                             publicKeyText: "k", exportedBy: "carol")
+        XCTAssertEqual(Set(files.map(\.name)), ["index.html", "console.js", "console.css"])
+        let html = String(decoding: try XCTUnwrap(files.first { $0.name == "index.html" }).data, as: UTF8.self)
+        let embedded = try XCTUnwrap(html.components(separatedBy: #"data-encoding="base64">"#).dropFirst().first?.prefix { $0 != "<" })
+        XCTAssertEqual(Data(base64Encoded: String(embedded)), cast)
+        XCTAssertTrue(html.contains("Ticket #1: &lt;b&gt;t&lt;/b&gt;"))
+    }
+
     func testAPageSaysWhyThereIsNothingToReplay() {
         func view(_ state: String) -> SessionView {
             SessionView(id: "s-0123abcd", ticket: 1, technician: "alice", scopes: ["shell"], state: state, created: 0, timeLimit: 60, endReason: nil)

@@ -7,12 +7,16 @@ enum ConsoleCookie {
     /// A Cookie header longer than this is not read (browsers send at most a few KiB).
     static let maxHeaderBytes = 8192
 
+    /// The sign-in page's nonce: the form that spends a link must come with it, and a form another
+    /// site sends cannot (the cookie is `SameSite=Strict`), even from a browser that sends no `Sec-Fetch-Site`.
+    static let signInNonce = "tandem_signin"
+
     /// The console session cookie's value among a Cookie header's pairs, if it is there once.
-    static func value(in header: String?) -> String? {
+    static func value(in header: String?, named name: String = ConsoleResponse.cookieName) -> String? {
         guard let header, header.utf8.count <= maxHeaderBytes else { return nil }
         let values = header.split(separator: ";").compactMap { pair -> Substring? in
             let trimmed = pair.drop { $0 == " " }
-            guard let eq = trimmed.firstIndex(of: "="), trimmed[..<eq] == ConsoleResponse.cookieName else { return nil }
+            guard let eq = trimmed.firstIndex(of: "="), trimmed[..<eq] == name else { return nil }
             return trimmed[trimmed.index(after: eq)...]
         }
         // Two cookies of the same name (one planted by a sibling domain, say): trust neither.

@@ -6,6 +6,9 @@ import TandemAudit
 /// in the browser, from a file with no network) with the scripts and styles it loads.
 public struct ConsoleExport: Sendable {
     let assets: ConsoleAssets
+    /// Recordings larger than this are left out of the page (they stay in `recordings/`): a page
+    /// must open in a browser, and an export is held in memory while it is made.
+    static let embedLimit = 16 << 20
 
     public init(assets: ConsoleAssets) {
         self.assets = assets
@@ -16,18 +19,22 @@ public struct ConsoleExport: Sendable {
     public func files(ticket: Int, title: String, events: [AuditEvent], checkpoints: [Checkpoint], recordings: [String: Data],
                       publicKeyText: String, exportedBy: String, now: Date = Date()) throws -> [TarArchive.Entry] {
         var views: [ExportPageView.Recording] = []
-        var command: String?
+        // The newest exec of each session names the recording its channel leaves.
+        var commands: [String: String] = [:]
         var seen = Set<String>()
         for e in events {
-            if e.kind == EventKind.exec.rawValue { command = e.data["command"] }
+            if e.kind == EventKind.exec.rawValue, let session = e.session { commands[session] = e.data["command"] }
             guard let sha = e.recordingMade, seen.insert(sha).inserted else { continue }
             let data = recordings[sha]
-            let base = RecordingView(e, session: .init(rawValue: e.session ?? "-"), ticket: ticket, command: command)
+            let base = RecordingView(e, session: .init(rawValue: e.session ?? "-"), ticket: ticket, command: e.session.flatMap { commands[$0] })
+            // Embedded as base64, so the page hashes the file's exact bytes (a recording cut short
+            // mid-character is still the file the chain names); past the cap it stays a file only.
+            let embedded = data.flatMap { $0.count <= Self.embedLimit ? $0.base64EncodedString() : nil }
             views.append(.init(title: base.title, sha256: base.sha256, url: "#cast-" + base.sha256, session: ConsoleText.field(e.session ?? "-", limit: 64),
-                               withheld: data == nil, cast: data.map { String(decoding: $0, as: UTF8.self) } ?? ""))
+                               withheld: data == nil, tooLarge: data != nil && embedded == nil, cast: embedded ?? ""))
         }
         let record = BrowserRecord(ticket: ticket, events: events.map(\.exportLine), checkpoints: checkpoints,
-                                   recordings: views.map { .init(sha256: $0.sha256, url: $0.withheld ? nil : $0.url) })
+                                   recordings: views.map { .init(sha256: $0.sha256, url: $0.withheld || $0.tooLarge ? nil : $0.url) })
         let seconds = now.timeIntervalSince1970
         let page = ExportPageView(ticket: ticket, title: ConsoleText.field(title), exported: ConsoleText.time(seconds), exportedISO: ConsoleText.iso(seconds),
                                   exportedBy: ConsoleText.field(exportedBy, limit: 64), auditKey: ConsoleText.field(publicKeyText),
@@ -81,6 +88,9 @@ struct ExportPageView {
         var url: String
         var session: String
         var withheld: Bool
+        /// Over `embedLimit`: in the bundle, not in the page.
+        var tooLarge: Bool
+        /// The file, base64.
         var cast: String
     }
 }

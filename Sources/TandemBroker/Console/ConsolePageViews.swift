@@ -124,4 +124,6 @@ struct SignInPageView {
     var role: String
     /// The link itself, back to this broker in the form (it was in the address already).
     var link: String
+    /// The same as the page's `tandem_signin` cookie.
+    var nonce: String
 }

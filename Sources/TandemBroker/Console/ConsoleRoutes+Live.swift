@@ -42,22 +42,29 @@ extension ConsoleRoutes {
     func stream(_ context: APIRequestContext) async throws -> Response {
         let caller = try signedInCaller(context)
         let id = try SessionID.parse(context.parameters.get("session") ?? "")
-        let (start, frames) = try await services.sessions.watch(caller, id)
+        let watch = try await services.sessions.watch(caller, id)
+        let start = watch.start
         let cookie = context.consoleCookie ?? ""
         let console = services.console
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
         let body = ResponseBody { writer in
+            // However the stream ends (the shell, the reader gone, a write that failed), its place is given back.
+            defer { watch.cancel() }
             var first = Array(#"retry: 5000\#ndata: {"cols":\#(start.columns),"rows":\#(start.rows),"time":\#(start.time),"init":"#.utf8)
             JSONEscaping.appendQuoted(start.recent.utf8, to: &first)
             first += Array("}\n\n".utf8)
             try await writer.write(ByteBuffer(bytes: first))
-            for await frame in frames {
-                if frame.kind == "ping" {
-                    // A watch lasts only as long as its reader may watch: signed out, disabled or no
-                    // longer an auditor or admin, it ends at the next ping.
+            var checked = ContinuousClock.now
+            for await frame in watch.frames {
+                // A watch lasts only as long as its reader may watch: signed out, disabled or no longer
+                // an auditor or admin, it ends within a ping's interval, however busy the shell is.
+                if ContinuousClock.now - checked >= .seconds(15) {
                     guard let reader = try? await console.authenticate(cookie: cookie), reader.user.role != .technician else { break }
+                    checked = ContinuousClock.now
+                }
+                if frame.kind == "ping" {
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                     continue
                 }
@@ -65,6 +72,7 @@ extension ConsoleRoutes {
                 JSONEscaping.appendQuoted(frame.text.utf8, to: &line)
                 line += Array("]\n\n".utf8)
                 try await writer.write(ByteBuffer(bytes: line))
+                watch.sent(frame)
             }
             try await writer.write(ByteBuffer(string: "event: done\ndata: {}\n\n"))
             try await writer.finish(nil)

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Hummingbird
 import TandemAPI
 import TandemAudit
@@ -103,10 +104,36 @@ extension ConsoleRoutes {
         let caller = try signedInCaller(context)
         let id = try SessionID.parse(context.parameters.get("session") ?? "")
         let sha = try Self.digest(context.parameters.get("sha256") ?? "")
-        let data = try await services.audit.capturedFile(caller, session: id, sha256: sha)
-        var response = ConsoleResponse.bytes(data, contentType: "application/octet-stream")
+        let file = try await services.audit.capturedFile(caller, session: id, sha256: sha)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        headers[.cacheControl] = "no-store"
         // A file from the user's machine is never shown as a page of this site.
-        response.headers[.contentDisposition] = "attachment; filename=\"\(sha).bin\""
-        return response
+        headers[.contentDisposition] = "attachment; filename=\"\(sha).bin\""
+        let body = ResponseBody(contentLength: file.size) { writer in
+            let fd = try await AuditService.offPool { open(file.path, O_RDONLY | O_CLOEXEC) }
+            guard fd >= 0 else { throw TandemError.notFound("the captured copy \(sha)") }
+            defer { close(fd) }
+            var sent = 0
+            // A megabyte at a time, read on the thread pool: the event loop never waits for the disk.
+            while sent < file.size {
+                let want = min(1 << 20, file.size - sent)
+                let chunk = try await AuditService.offPool { CaptureChunk.read(fd, max: want) }
+                guard let chunk, !chunk.isEmpty else { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+                sent += chunk.count
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
+
+/// One read(2) of a captured file.
+enum CaptureChunk {
+    static func read(_ fd: Int32, max: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: max)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) }
+        return n < 0 ? nil : Array(buffer[..<n])
     }
 }

@@ -45,9 +45,13 @@ struct ConsoleRoutes: Sendable {
         let link = request.uri.queryParameters["link"].map(String.init) ?? ""
         do {
             let user = try await services.console.preview(link: link)
+            let nonce = SecretToken.random(bytes: 16).hexString
             let view = SignInPageView(frame: pages.frame("Sign in", context: context), name: ConsoleText.field(user.name, limit: 64),
-                                      role: user.role.rawValue, link: link)
-            return pages.render(view, "sign-in")
+                                      role: user.role.rawValue, link: link, nonce: nonce)
+            var response = pages.render(view, "sign-in")
+            response.headers.append(HTTPField(name: .setCookie,
+                                              value: "\(ConsoleCookie.signInNonce)=\(nonce); Path=/console/sign-in; Max-Age=300; HttpOnly; Secure; SameSite=Strict"))
+            return response
         } catch let why as ConsoleService.Refusal {
             BrokerMetrics.refusal("console_link")
             logger.notice("refused a console sign-in from \(context.peer): \(why.logText)")
@@ -67,6 +71,12 @@ struct ConsoleRoutes: Sendable {
         }
         var request = request
         let fields = (try? ConsoleForm.parse(Array(buffer: try await request.collectBody(upTo: ConsoleForm.maxBytes)))) ?? [:]
+        guard let nonce = ConsoleCookie.value(in: request.headers[.cookie], named: ConsoleCookie.signInNonce), let sent = fields["nonce"],
+              ConsoleCookie.sameToken(nonce, sent) else {
+            logger.notice("refused a console sign-in from \(context.peer): the form did not come from its sign-in page")
+            return pages.message(title: "Sign in", text: "This sign-in did not come from its own page (or the page is older than 5 minutes). "
+                                 + "Open your link again.", status: .forbidden, context: context)
+        }
         do {
             let (cookie, caller) = try await services.console.signIn(link: fields["link"] ?? "")
             // One console session per browser: the one this browser held ends.
@@ -80,6 +90,7 @@ struct ConsoleRoutes: Sendable {
                                          context: signed, link: .init(href: "/console/tickets", label: "Continue to the tickets"))
             response.headers[.init("Refresh")!] = "0; url=/console/tickets"
             ConsoleResponse.setCookie(cookie, on: &response)
+            response.headers.append(HTTPField(name: .setCookie, value: "\(ConsoleCookie.signInNonce)=; Path=/console/sign-in; Max-Age=0; HttpOnly; Secure; SameSite=Strict"))
             logger.notice("\(TerminalText.field(caller.user.name, limit: 64)) signed in to the console (\(caller.via)) from \(context.peer)")
             return response
         } catch let why as ConsoleService.Refusal {

@@ -4,9 +4,9 @@ import Synchronization
 /// A shell's output as it is recorded, for people watching it live and read-only (the console).
 ///
 /// The recorder publishes each frame it encodes (on its writer queue, never the relay's event
-/// loop); each watcher has a bounded buffer that drops its oldest frames when the watcher is slow,
-/// so no watcher can hold the recording or the relay back. A new watcher first gets the screen's
-/// recent output, so it sees what the technician sees.
+/// loop). Each watcher may be at most `watcherBytes` behind; one that falls further behind is let
+/// go (its stream ends), so no watcher can hold memory, the recording or the relay. A new watcher
+/// first gets the screen's recent output, so it sees what the technician sees.
 public final class LiveFeed: Sendable {
     public struct Frame: Sendable, Equatable {
         /// Seconds since the shell's recording began.
@@ -25,21 +25,39 @@ public final class LiveFeed: Sendable {
         public var recent: String
     }
 
+    /// One watcher's place: its first screen, its frames, and what it reports as sent.
+    public struct Watch: Sendable {
+        public let start: Start
+        public let frames: AsyncStream<Frame>
+        let id: Int
+        let feed: LiveFeed
+
+        /// The watcher sent a frame on: that many bytes are no longer behind.
+        public func sent(_ frame: Frame) { feed.sent(id, bytes: frame.text.utf8.count) }
+        /// Lets the watcher go (its stream ends).
+        public func cancel() { feed.drop(id) }
+    }
+
+    private struct Watcher {
+        var continuation: AsyncStream<Frame>.Continuation
+        var behind = 0
+    }
+
     private struct State {
         var columns: Int
         var rows: Int
         var recent: [String] = []
         var recentBytes = 0
-        var watchers: [Int: AsyncStream<Frame>.Continuation] = [:]
+        var watchers: [Int: Watcher] = [:]
         var nextWatcher = 0
         var finished = false
     }
 
     /// Recent output kept for a new watcher's first screen.
     static let recentLimit = 64 * 1024
-    /// Frames a watcher may be behind before its oldest are dropped: with the relay's reads of at
-    /// most 64 KiB, a stalled watcher holds at most 8 MiB, and a shell's watchers 64 MiB.
-    static let watcherBuffer = 128
+    /// How far behind a watcher may fall before it is let go: with `maxWatchers`, a shell's
+    /// watchers hold at most 32 MiB.
+    static let watcherBytes = 4 << 20
     /// Watchers of one shell at once.
     public static let maxWatchers = 8
     static let pingInterval: Duration = .seconds(15)
@@ -53,60 +71,83 @@ public final class LiveFeed: Sendable {
 
     func publish(time: Double, kind: String, text: String) {
         let frame = Frame(time: time, kind: kind, text: text)
-        state.withLock { s in
-            guard !s.finished else { return }
+        let size = text.utf8.count
+        let dropped = state.withLock { s -> [AsyncStream<Frame>.Continuation] in
+            guard !s.finished else { return [] }
             if kind == "o" {
                 s.recent.append(text)
-                s.recentBytes += text.utf8.count
+                s.recentBytes += size
                 while s.recentBytes > Self.recentLimit, s.recent.count > 1 { s.recentBytes -= s.recent.removeFirst().utf8.count }
             } else if kind == "r" {
                 let parts = text.split(separator: "x").compactMap { Int($0) }
                 if parts.count == 2, parts.allSatisfy({ (1...10_000).contains($0) }) { (s.columns, s.rows) = (parts[0], parts[1]) }
             }
-            for watcher in s.watchers.values { watcher.yield(frame) }
+            var dropped: [AsyncStream<Frame>.Continuation] = []
+            for (id, var watcher) in s.watchers {
+                if watcher.behind + size > Self.watcherBytes {
+                    s.watchers[id] = nil
+                    dropped.append(watcher.continuation)
+                } else {
+                    watcher.behind += size
+                    s.watchers[id] = watcher
+                    watcher.continuation.yield(frame)
+                }
+            }
+            return dropped
         }
+        dropped.forEach { $0.finish() }
     }
 
     /// A new watcher's first screen and the frames after it; nil once the shell has ended or
     /// `maxWatchers` already watch.
-    public func watch() -> (start: Start, frames: AsyncStream<Frame>)? {
-        let (stream, continuation) = AsyncStream.makeStream(of: Frame.self, bufferingPolicy: .bufferingNewest(Self.watcherBuffer))
+    public func watch() -> Watch? {
+        let (stream, continuation) = AsyncStream.makeStream(of: Frame.self)
         let now = Date().timeIntervalSince(start)
-        let first: Start? = state.withLock { s in
+        let first: (Int, Start)? = state.withLock { s in
             guard !s.finished, s.watchers.count < Self.maxWatchers else { return nil }
             let id = s.nextWatcher
             s.nextWatcher += 1
-            s.watchers[id] = continuation
-            let pinger = Task {
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: Self.pingInterval) } catch { return }
-                    continuation.yield(Frame(time: 0, kind: "ping", text: ""))
-                }
-            }
-            continuation.onTermination = { [weak self] _ in
-                pinger.cancel()
-                self?.state.withLock { _ = $0.watchers.removeValue(forKey: id) }
-            }
-            return Start(columns: s.columns, rows: s.rows, time: now, recent: s.recent.joined())
+            s.watchers[id] = Watcher(continuation: continuation)
+            return (id, Start(columns: s.columns, rows: s.rows, time: now, recent: s.recent.joined()))
         }
-        guard let first else {
+        guard let (id, start) = first else {
             continuation.finish()
             return nil
         }
-        return (first, stream)
+        let pinger = Task {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: Self.pingInterval) } catch { return }
+                continuation.yield(Frame(time: 0, kind: "ping", text: ""))
+            }
+        }
+        continuation.onTermination = { [weak self] _ in
+            pinger.cancel()
+            self?.drop(id)
+        }
+        return Watch(start: start, frames: stream, id: id, feed: self)
+    }
+
+    func sent(_ id: Int, bytes: Int) {
+        state.withLock { s in s.watchers[id]?.behind -= bytes }
+    }
+
+    func drop(_ id: Int) {
+        let gone = state.withLock { $0.watchers.removeValue(forKey: id) }
+        gone?.continuation.finish()
     }
 
     /// The shell ended: every watcher's stream ends.
     public func finish() {
-        let watchers = state.withLock { s -> [AsyncStream<Frame>.Continuation] in
+        let watchers = state.withLock { s -> [Watcher] in
             s.finished = true
             defer { s.watchers = [:] }
             return Array(s.watchers.values)
         }
-        watchers.forEach { $0.finish() }
+        watchers.forEach { $0.continuation.finish() }
     }
 
     public var isFinished: Bool { state.withLock { $0.finished } }
+    var watcherCount: Int { state.withLock { $0.watchers.count } }
 }
 
 /// The live shells by session: the newest shell of each, while it runs.

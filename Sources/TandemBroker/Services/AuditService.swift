@@ -109,28 +109,25 @@ public struct AuditService: Sendable {
     }
 
     /// The broker's copy of a file a session transferred (`capture-files = on`), for auditors and
-    /// admins; the download is on record.
-    public func capturedFile(_ caller: Caller, session id: SessionID, sha256: String) async throws -> Data {
+    /// admins; the download is on record before a byte is sent. Answers where it is and its size:
+    /// the adapter streams it, never holding a whole file.
+    public func capturedFile(_ caller: Caller, session id: SessionID, sha256: String) async throws -> CapturedFile {
         let policy = Policy(broker: broker, caller: caller)
         try await policy.requireRole([.auditor, .admin], "download captured copies of files", operation: "audit.capture")
         _ = try await policy.visibleSession(id, operation: "audit.capture", content: true)
-        let named = try await broker.store.events(sessionID: id.rawValue).contains {
-            $0.kind == EventKind.fileTransfer.rawValue && $0.data["content_sha256"] == sha256
+        guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              try await broker.store.events(sessionID: id.rawValue).contains(where: {
+                  $0.kind == EventKind.fileTransfer.rawValue && $0.data["content_sha256"] == sha256
+              }) else {
+            throw TandemError.notFound("a captured copy \(sha256.prefix(64)) of session \(id)")
         }
         let path = broker.config.filesDirectory + "/" + sha256
-        let limit = broker.config.captureLimit
-        guard named, let data = try await Self.offPool({ () -> Data? in
-            // Never more than the capture cap: a file that grew on disk is not the one captured.
-            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-            defer { try? handle.close() }
-            return try? handle.read(upToCount: limit + 1)
-        }), data.count <= limit else {
-            throw TandemError.notFound("a captured copy \(sha256) of session \(id)")
-        }
+        let size = try await Self.offPool { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil }
+        guard let size, size <= broker.config.captureLimit else { throw TandemError.notFound("a captured copy \(sha256) of session \(id)") }
         guard await broker.recordEvent(CaptureDownloaded(sha256: sha256), session: id, actor: caller.user.name) else {
             throw TandemError.io("the download could not be recorded, so it was refused; the broker's operator has been told")
         }
-        return data
+        return CapturedFile(path: path, size: size)
     }
 
     /// Whether the caller may read a session's recordings (no refusal goes on record: nothing was fetched).
@@ -239,4 +236,10 @@ extension AuditService {
         }
         return ChainRecord(events: events, checkpoints: try await broker.store.checkpoints(chain: ticket), recordings: recordings)
     }
+}
+
+/// A captured file's place and size, for an adapter to stream.
+public struct CapturedFile: Sendable {
+    public let path: String
+    public let size: Int
 }

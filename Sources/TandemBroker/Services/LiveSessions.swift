@@ -17,16 +17,18 @@ extension SessionService {
     }
 
     /// The running shell's first screen and what follows; the watch is on record before it begins.
-    public func watch(_ caller: Caller, _ id: SessionID) async throws -> (start: LiveFeed.Start, frames: AsyncStream<LiveFeed.Frame>) {
+    public func watch(_ caller: Caller, _ id: SessionID) async throws -> LiveFeed.Watch {
         let policy = Policy(broker: broker, caller: caller)
         try await policy.requireRole([.auditor, .admin], "watch a session live", operation: "session.watch")
         _ = try await policy.visibleSession(id, operation: "session.watch", content: true)
         guard let feed = broker.liveFeeds.feed(id.rawValue) else { throw TandemError.notFound("a running shell in session \(id)") }
-        guard await broker.recordEvent(LiveWatched(via: "console"), session: id, actor: caller.user.name) else {
-            throw TandemError.io("watching could not be recorded, so it was not allowed; the broker's operator has been told")
-        }
         guard let watch = feed.watch() else {
             throw TandemError.notFound("a running shell in session \(id) with room for another watcher (at most \(LiveFeed.maxWatchers))")
+        }
+        // The place is held first, so only a watch that happens goes on record; none starts unrecorded.
+        guard await broker.recordEvent(LiveWatched(via: "console"), session: id, actor: caller.user.name) else {
+            watch.cancel()
+            throw TandemError.io("watching could not be recorded, so it was not allowed; the broker's operator has been told")
         }
         return watch
     }

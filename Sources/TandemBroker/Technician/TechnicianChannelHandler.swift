@@ -202,8 +202,17 @@ extension TechnicianChannelHandler {
             channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: Int(status)), promise: nil)
             channel.close(promise: nil)
         }
-        if let last { last.whenComplete { _ in done() } } else { done() }
+        guard let last else { return done() }
+        // A client that never opens its window must not hold the answer forever.
+        let deadline = context.eventLoop.scheduleTask(in: Self.answerDrainLimit) { channel.close(promise: nil) }
+        last.whenComplete { _ in
+            deadline.cancel()
+            done()
+        }
     }
+
+    /// How long a control answer may wait for the client to take it (an export over a slow link).
+    static let answerDrainLimit: TimeAmount = .minutes(15)
 
     func refuse(_ what: String, detail: String, context: ChannelHandlerContext) {
         let who = identity.user?.name ?? "unknown"

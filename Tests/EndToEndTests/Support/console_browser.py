@@ -205,7 +205,7 @@ def main():
         check("a technician is offered no captured copy", not d.find_elements(By.LINK_TEXT, "captured copy"), text[:800])
         check("the ticket's record is verified by the broker", "verified by the broker" in text, text[:400])
         accessible(d, "ticket")
-        check("foreign text is shown escaped, not run", "\\x1b" in text and d.execute_script("return window.pwned === undefined"), text[:800])
+        check("foreign text is shown escaped, not run", "\\x1b" in text and d.execute_script("return document.querySelectorAll('main img').length === 0"), text[:800])
 
         # 3. Verification in this browser: OK with the right key (pinned once, kept), the broken event
         # named after an edit in the database, "do not match" with a wrong key.
@@ -357,7 +357,9 @@ def main():
         console_problems(d, "export")
         shot(d, "23-export")
         text = body(d)
-        check("the export shows the timeline offline", S["exec_command"] in text and "ticket_created" in text and S["file_sha256"] in text, text[:600])
+        check("the export shows the timeline offline, its markup inert",
+              S["exec_command"] in text and "ticket_created" in text and S["file_sha256"] in text
+              and d.execute_script("return document.querySelectorAll('img').length === 0 && window.pwned === undefined"), text[:600])
         figures = d.find_elements(By.CSS_SELECTOR, "figure.replay")
         check("the export holds a player per recording", len(figures) == S["recordings"], f"{len(figures)} players")
         shell = figures[S["shell_recording_index"]]
@@ -367,6 +369,8 @@ def main():
         wait(d, 20, lambda d: S["typed"] in shell.find_element(By.CSS_SELECTOR, ".ap-terminal").text, "the export shows the typed command",
              lambda: shell.find_element(By.CSS_SELECTOR, ".ap-terminal").text[:500])
         print("CHECK the export plays its recording from a file with the network off", flush=True)
+        check("an export does not offer a key kept in the browser's file storage", d.find_element(By.ID, "audit-key").get_attribute("value") == "",
+              d.find_element(By.ID, "audit-key").get_attribute("value"))
         state, said = verify_here(S["audit_key"])
         check("the export verifies in the browser from a file", state == "ok" and said.startswith("OK:") and f"{S['recordings']} recordings verified" in said, said)
         shot(d, "24-export-verified")

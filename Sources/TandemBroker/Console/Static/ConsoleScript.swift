@@ -72,10 +72,19 @@ enum ConsoleScript {
         return (m < 10 ? "0" : "") + m + ":" + (s % 60 < 10 ? "0" : "") + (s % 60);
       }
 
-      function embedded(id) {
+      // What an export embeds: text, or a file's exact bytes as base64.
+      function embeddedBytes(id) {
         var el = document.getElementById(id);
         if (!el) throw new Error("this page lacks " + id);
-        return el.textContent;
+        if (el.dataset.encoding !== "base64") return new TextEncoder().encode(el.textContent);
+        var raw = atob(el.textContent.trim());
+        var out = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+        return out;
+      }
+
+      function embedded(id) {
+        return new TextDecoder().decode(embeddedBytes(id));
       }
 
       function setState(figure, state, text) {
@@ -168,7 +177,7 @@ enum ConsoleScript {
       async function verifyRecord(record, key, fetchBytes) {
         var enc = new TextEncoder();
         var name = "ticket #" + record.ticket;
-        var previous = "0".repeat(64), expected = 1, hashes = {}, problems = [];
+        var previous = "0".repeat(64), expected = 1, hashes = {}, problems = [], named = [];
         var TAIL = /,"hash":"([0-9a-f]{64})"\}$/;
         for (var line of record.events) {
           // What the hash covers is the line without its hash; every field is read from that part,
@@ -178,6 +187,8 @@ enum ConsoleScript {
           var canonical = line.slice(0, tail.index) + "}";
           var ev = JSON.parse(canonical);
           ev.hash = tail[1];
+          if (ev.chain !== record.ticket) { problems.push(name + ": event id " + ev.id + " belongs to another chain (" + visible(String(ev.chain)) + ")"); break; }
+          if (ev.data && typeof ev.data.recording_sha256 === "string") named.push(ev.data.recording_sha256);
           if (ev.seq !== expected) { problems.push(name + ": event #" + expected + " of the chain is missing (the next one present is #" + ev.seq + ", id " + ev.id + "): events were deleted"); break; }
           if (await sha256(enc.encode(canonical)) !== ev.hash) {
             problems.push(name + ": event #" + ev.seq + " (id " + ev.id + ", " + visible(String(ev.kind)) + ") was altered: its content does not match its hash"); break;
@@ -188,6 +199,7 @@ enum ConsoleScript {
         var signed = 0, badSignatures = 0;
         if (!problems.length) {
           for (var mark of record.checkpoints) {
+            if (mark.chain !== record.ticket) { problems.push(name + ": a checkpoint of another chain was offered"); break; }
             var text = "tandem-checkpoint-v1\n" + mark.chain + "\n" + mark.seq + "\n" + mark.eventID + "\n" + mark.head + "\n" + mark.timeMicros;
             var ok = false;
             try { ok = await crypto.subtle.verify({ name: "Ed25519" }, key, base64Bytes(mark.signature), enc.encode(text)); } catch (e) { ok = false; }
@@ -201,11 +213,14 @@ enum ConsoleScript {
         }
         var checked = 0, withheld = 0;
         if (!problems.length) {
-          for (var r of record.recordings) {
-            if (!r.url) { withheld++; continue; }
-            var actual = await sha256(await fetchBytes(r.url));
+          // The recordings are the ones the verified events name, not a list the page was handed.
+          var where = {};
+          for (var r of record.recordings) if (r.url) where[r.sha256] = r.url;
+          for (var sha of new Set(named)) {
+            if (!where[sha]) { withheld++; continue; }
+            var actual = await sha256(await fetchBytes(where[sha]));
             checked++;
-            if (actual !== r.sha256) problems.push(name + ": recording " + r.sha256 + ".cast was altered (its SHA-256 is now " + actual + ")");
+            if (actual !== sha) problems.push(name + ": recording " + visible(sha) + ".cast was altered (its SHA-256 is now " + actual + ")");
           }
         }
         return { ok: !problems.length, problems: problems, events: expected - 1, signed: signed, checkpoints: record.checkpoints.length, recordings: checked, withheld: withheld };
@@ -214,14 +229,17 @@ enum ConsoleScript {
 
       function verifier(section) {
         var input = section.querySelector("#audit-key"), button = section.querySelector("#verify-here"), out = section.querySelector("#browser-verification");
-        try { input.value = localStorage.getItem("tandem-audit-key") || ""; } catch (e) { /* storage off: paste each time */ }
+        // Every page opened from a file shares one storage: there, a key kept could be planted by
+        // any other file, so an export asks for it each time.
+        var keep = location.protocol !== "file:";
+        try { if (keep) input.value = localStorage.getItem("tandem-audit-key") || ""; } catch (e) { /* storage off: paste each time */ }
         out.textContent = "Paste the audit public key once, then verify.";
         button.addEventListener("click", async function () {
           section.dataset.state = "running";
           out.textContent = "Checking…";
           try {
             var key = await importAuditKey(input.value);
-            try { localStorage.setItem("tandem-audit-key", input.value.trim()); } catch (e) { /* kept for this page only */ }
+            try { if (keep) localStorage.setItem("tandem-audit-key", input.value.trim()); } catch (e) { /* kept for this page only */ }
             var record;
             if (section.dataset.recordInline) {
               record = JSON.parse(embedded(section.dataset.recordInline));
@@ -231,8 +249,8 @@ enum ConsoleScript {
               record = await response.json();
             }
             var report = await verifyRecord(record, key, async function (url) {
-              // "#cast-…": a recording embedded in this page (an export), as its file's UTF-8 bytes.
-              if (url.charAt(0) === "#") return new TextEncoder().encode(embedded(url.slice(1)));
+              // "#cast-…": a recording embedded in this page (an export), as its file's bytes.
+              if (url.charAt(0) === "#") return embeddedBytes(url.slice(1));
               var r = await fetch(url, { credentials: "same-origin" });
               if (!r.ok) throw new Error("a recording could not be fetched (" + r.status + ")");
               return new Uint8Array(await r.arrayBuffer());
@@ -240,7 +258,7 @@ enum ConsoleScript {
             section.dataset.state = report.ok ? "ok" : "broken";
             out.textContent = report.ok
               ? "OK: " + report.events + " events, " + report.checkpoints + " signed checkpoints and " + report.recordings + " recordings verified in this browser" +
-                (report.withheld ? " (" + report.withheld + " recordings of other technicians' sessions not yours to fetch; their hashes are on the chain)" : "") +
+                (report.withheld ? " (" + report.withheld + " recordings not here to check: other technicians' sessions, or too large for this page; their hashes are on the chain)" : "") +
                 (report.events > report.signed ? "; the newest " + (report.events - report.signed) + " events are not signed yet." : ".")
               : "NOT VERIFIED: " + report.problems.map(visible).join(" ");
           } catch (e) {

@@ -1,7 +1,7 @@
 /// `index.html` of an export bundle: the ticket's timeline and its recordings, opened from a file
 /// with no server and no network. Scripts and styles are files beside it in the bundle; each
-/// recording and the chain are embedded as escaped text in hidden `<pre>` elements (a script
-/// block would not decode the escaping, and a file page may not fetch its neighbours).
+/// recording (base64, its exact bytes) and the chain (escaped text) are embedded in hidden `<pre>`
+/// elements: a file page may not fetch its neighbours.
 enum ExportTemplate {
     static let text = #"""
     <!doctype html>
@@ -44,10 +44,11 @@ enum ExportTemplate {
     <h3 id="rec-{{sha256}}">{{title}}</h3>
     <p>Session {{session}}, recording SHA-256 <code class="hash">{{sha256}}</code>, file <code class="hash">recordings/{{sha256}}.cast</code>.</p>
     {{#withheld}}<p class="message">This recording belongs to another technician's session and was withheld from this export; its hash is on the chain.</p>{{/withheld}}
-    {{^withheld}}
+    {{#tooLarge}}<p class="message">This recording is too large to play in this page: play <code class="hash">recordings/{{sha256}}.cast</code> with asciinema, and check it with tandem audit verify.</p>{{/tooLarge}}
+    {{^withheld}}{{^tooLarge}}
     {{> replay}}
-    <pre hidden id="cast-{{sha256}}">{{cast}}</pre>
-    {{/withheld}}
+    <pre hidden id="cast-{{sha256}}" data-encoding="base64">{{cast}}</pre>
+    {{/tooLarge}}{{/withheld}}
     </section>
     {{/recordings}}
 

@@ -50,6 +50,7 @@ enum FrameTemplates {
     If that is not you, close this page.</p>
     <form method="post" action="/console/sign-in">
     <input type="hidden" name="link" value="{{link}}">
+    <input type="hidden" name="nonce" value="{{nonce}}">
     <p><button type="submit" id="sign-in">Sign in as {{name}}</button></p>
     </form>
     {{> bottom}}
