@@ -140,7 +140,7 @@ public final class AsciicastRecorder: @unchecked Sendable {
             if cut < text.count { carry[kind] = Array(text[cut...]) }
             guard cut > 0 else { continue }
             addLine(Self.frame(time: t, kind: kind, text: text[..<cut]))
-            if let live, kind != "i" { live.publish(time: t, kind: kind, text: String(decoding: text[..<cut], as: UTF8.self)) }
+            if let live, kind != "i" { live.publish(time: t, kind: kind, bytes: text[..<cut]) }
         }
     }
 

@@ -46,7 +46,8 @@ public final class LiveFeed: Sendable {
     private struct State {
         var columns: Int
         var rows: Int
-        var recent: [String] = []
+        /// Recent output, each chunk cut at a character boundary by the recorder.
+        var recent: [[UInt8]] = []
         var recentBytes = 0
         var watchers: [Int: Watcher] = [:]
         var nextWatcher = 0
@@ -69,26 +70,31 @@ public final class LiveFeed: Sendable {
         state = Mutex(State(columns: max(1, columns), rows: max(1, rows)))
     }
 
-    func publish(time: Double, kind: String, text: String) {
-        let frame = Frame(time: time, kind: kind, text: text)
-        let size = text.utf8.count
+    /// Called by the recorder for each frame it encodes. With nobody watching it only keeps the
+    /// recent bytes (no decoding: this runs for every shell); frames are made for watchers only.
+    func publish(time: Double, kind: String, bytes: ArraySlice<UInt8>) {
+        let size = bytes.count
         let dropped = state.withLock { s -> [AsyncStream<Frame>.Continuation] in
             guard !s.finished else { return [] }
             if kind == "o" {
-                s.recent.append(text)
+                s.recent.append(Array(bytes))
                 s.recentBytes += size
-                while s.recentBytes > Self.recentLimit, s.recent.count > 1 { s.recentBytes -= s.recent.removeFirst().utf8.count }
+                while s.recentBytes > Self.recentLimit, s.recent.count > 1 { s.recentBytes -= s.recent.removeFirst().count }
             } else if kind == "r" {
-                let parts = text.split(separator: "x").compactMap { Int($0) }
+                let parts = String(decoding: bytes, as: UTF8.self).split(separator: "x").compactMap { Int($0) }
                 if parts.count == 2, parts.allSatisfy({ (1...10_000).contains($0) }) { (s.columns, s.rows) = (parts[0], parts[1]) }
             }
+            guard !s.watchers.isEmpty else { return [] }
+            let frame = Frame(time: time, kind: kind, text: String(decoding: bytes, as: UTF8.self))
+            // Counted as sent: the text as decoded, which `Watch.sent` gives back.
+            let sending = frame.text.utf8.count
             var dropped: [AsyncStream<Frame>.Continuation] = []
             for (id, var watcher) in s.watchers {
-                if watcher.behind + size > Self.watcherBytes {
+                if watcher.behind + sending > Self.watcherBytes {
                     s.watchers[id] = nil
                     dropped.append(watcher.continuation)
                 } else {
-                    watcher.behind += size
+                    watcher.behind += sending
                     s.watchers[id] = watcher
                     watcher.continuation.yield(frame)
                 }
@@ -96,6 +102,10 @@ public final class LiveFeed: Sendable {
             return dropped
         }
         dropped.forEach { $0.finish() }
+    }
+
+    func publish(time: Double, kind: String, text: String) {
+        publish(time: time, kind: kind, bytes: ArraySlice(Array(text.utf8)))
     }
 
     /// A new watcher's first screen and the frames after it; nil once the shell has ended or
@@ -108,7 +118,7 @@ public final class LiveFeed: Sendable {
             let id = s.nextWatcher
             s.nextWatcher += 1
             s.watchers[id] = Watcher(continuation: continuation)
-            return (id, Start(columns: s.columns, rows: s.rows, time: now, recent: s.recent.joined()))
+            return (id, Start(columns: s.columns, rows: s.rows, time: now, recent: String(decoding: s.recent.joined(), as: UTF8.self)))
         }
         guard let (id, start) = first else {
             continuation.finish()
