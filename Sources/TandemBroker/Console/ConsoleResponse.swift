@@ -44,4 +44,11 @@ enum ConsoleResponse {
         let maxAge = value == nil ? 0 : ConsoleService.sessionSeconds
         response.headers.append(HTTPField(name: .setCookie, value: "\(cookieName)=\(value ?? ""); Path=/console; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"))
     }
+
+    /// The sign-in page's nonce (nil clears it): readable only by its own form's target.
+    static func setSignInNonce(_ value: String?, on response: inout Response) {
+        let maxAge = value == nil ? 0 : 300
+        response.headers.append(HTTPField(name: .setCookie,
+                                          value: "\(ConsoleCookie.signInNonce)=\(value ?? ""); Path=/console/sign-in; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"))
+    }
 }
