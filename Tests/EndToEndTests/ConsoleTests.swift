@@ -98,6 +98,12 @@ final class ConsoleTests: XCTestCase {
             XCTAssertTrue(h.contains("referrer-policy: no-referrer"), "\(page): \(h)")
         }
         XCTAssertTrue(try headers(fx, "/console/tickets").hasPrefix("HTTP/1.1 401"), "no cookie, no page")
+        // Reading needs no JavaScript: the ticket page as a client that runs none (curl) gets it.
+        let cookiePair = String(cookieLine.dropFirst("set-cookie: ".count).prefix { $0 != ";" })
+        let plain = try runTool("/usr/bin/curl", ["-sS", "--cacert", "certs/ca.crt", "-H", "Cookie: \(cookiePair)",
+                                                  "https://127.0.0.1:\(fx.port)/console/tickets/1"], in: fx.dir).stdout
+        XCTAssertTrue(plain.contains("echo console-exec &#39;&lt;img src=x onerror=window.pwned=1&gt;&#39; \\x1b[31m"), String(plain.prefix(3000)))
+        XCTAssertTrue(plain.contains(String(sha)) && plain.contains("ended by technician"), "files and end reason, server-rendered")
 
         // An expired link: made, then aged in the database.
         let expired = try link(fx)

@@ -54,8 +54,9 @@ public final class LiveFeed: Sendable {
         var finished = false
     }
 
-    /// Recent output kept for a new watcher's first screen.
-    static let recentLimit = 64 * 1024
+    /// Recent output kept for a new watcher's first screen: kept for every running shell, watched or
+    /// not (2,000 shells hold 32 MiB), and enough for a full screen's redraw.
+    static let recentLimit = 16 * 1024
     /// How far behind a watcher may fall before it is let go: with `maxWatchers`, a shell's
     /// watchers hold at most 32 MiB.
     static let watcherBytes = 4 << 20
