@@ -335,6 +335,7 @@ def main():
             seen, started = ticks(), time.monotonic()
             wait(d, 5, lambda d: ticks() > seen, "new live output", lambda: live.text[-300:])
             latencies.append(time.monotonic() - started)
+        print(f"MEASURED new live output after {', '.join(f'{t:.2f}' for t in latencies)} s", flush=True)
         check("new output appears within a second", max(latencies) < 1.0, f"waits {latencies}")
         check("the auditor watches read-only, with no way to end it", not d.find_elements(By.CSS_SELECTOR, "form.end"), body(d)[:300])
         shot(d, "19-live-watching")
