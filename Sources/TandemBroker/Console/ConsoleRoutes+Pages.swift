@@ -25,7 +25,7 @@ extension ConsoleRoutes {
         let caller = try signedInCaller(context)
         guard let id = context.parameters.get("ticket").flatMap(Int.init), id > 0 else { throw TandemError.notFound("ticket") }
         let detail = try await services.tickets.show(caller, id)
-        let sessions = try await services.tickets.sessions(caller, id)
+        let sessions = try await services.tickets.sessions(caller, id, timeline: detail.timeline)
         let verification = try? await services.audit.verifyChain(caller, ticket: id)
         let deliveries = DeliveryRow.summarise(try await services.tickets.syncStatus(caller, id))
         let timeline = detail.timeline

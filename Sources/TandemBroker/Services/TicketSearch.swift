@@ -1,5 +1,6 @@
 import Foundation
 import TandemAPI
+import TandemAudit
 import TandemCore
 import TandemStore
 
@@ -32,12 +33,15 @@ extension TicketService {
         return true
     }
 
-    /// The sessions a ticket's timeline names, in the order they began.
-    public func sessions(_ caller: Caller, _ id: Int) async throws -> [SessionView] {
+    /// The sessions a ticket's timeline names, in the order they began; `timeline` is the ticket's,
+    /// when the caller has just read it (`show`), so it is not read twice.
+    public func sessions(_ caller: Caller, _ id: Int, timeline: [AuditEvent]? = nil) async throws -> [SessionView] {
         _ = try await Policy(broker: broker, caller: caller).visibleTicket(id, operation: "ticket.show")
         var seen = Set<String>()
         var views: [SessionView] = []
-        for event in try await broker.store.events(ticketID: id) {
+        let events: [AuditEvent]
+        if let timeline { events = timeline } else { events = try await broker.store.events(ticketID: id) }
+        for event in events where event.chain == id {
             guard let sid = event.session, seen.insert(sid).inserted else { continue }
             let sessionID = SessionID(rawValue: sid)
             if let record = try await broker.store.session(id: sessionID) {
