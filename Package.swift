@@ -157,7 +157,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TandemCore", "CPTY", "TandemTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemCore", "CPTY", "TandemTestSupport", "TandemText", .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Support/hostile_client.py", "Support/webhook_receiver.py", "Support/console_browser.py"], swiftSettings: strict),
     ]
 )

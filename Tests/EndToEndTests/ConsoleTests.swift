@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TandemText
 import XCTest
 
 /// Issue 12: the web console in a real headless Chromium (Debian's chromium, chromium-driver and
@@ -40,6 +41,10 @@ final class ConsoleTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         return r.stdout
     }
+
+    /// Every kind of character TerminalText escapes, and some it leaves alone.
+    static let escapeCorpus = "a\u{0}\u{7}\t\n\r\u{1B}[31m\u{7F}\u{80}\u{85}\u{9F}\u{A0}\u{61C}\u{200D}\u{200E}\u{200F}\u{2028}\u{2029}"
+        + "\u{202A}\u{202E}\u{2066}\u{2069}\u{206A}é😀\\x1b"
 
     func testSignInPagesReplayAndRolesInChromium() throws {
         let fx = try fixture("console")
@@ -159,6 +164,8 @@ final class ConsoleTests: XCTestCase {
             "ticket": 1, "session": id, "exec_command": "echo console-exec '<img src=x onerror=window.pwned=1>'",
             "file_sha256": String(sha), "file_text": "retries = 3\n", "end_reason": "ended by technician", "typed": "echo typed-in-console",
             "recordings": recordings, "shell_recording_index": recordings - 1,
+            // The browser's escaping of what it reads itself (typed commands) must be the terminal's.
+            "escape_corpus": Self.escapeCorpus, "escape_expected": TerminalText.escape(Self.escapeCorpus),
             "audit_key": auditKey, "wrong_key": wrongKey, "edited_ticket": 2, "edited_seq": 1, "edited_id": Int(editedID) ?? -1,
         ]
         let input = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self)
@@ -169,7 +176,7 @@ final class ConsoleTests: XCTestCase {
         let checks = run.stdout.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }.map { String($0.dropFirst(6)) }
         XCTAssertEqual(run.status, 0, "browser run failed:\n\(run.stdout)\n\(run.stderr.suffix(3000))")
         // Every check ran, not just the ones before an early exit.
-        XCTAssertEqual(checks.count, 54, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
+        XCTAssertEqual(checks.count, 55, "checks that passed:\n\(checks.joined(separator: "\n"))\n\(run.stdout)\n\(run.stderr.suffix(2000))")
         XCTAssertTrue(checks.contains("no CSP violation or script error on any page"), run.stdout)
 
         // 5. The admin's end reached both sides, with its reason, and is on record with the watches.

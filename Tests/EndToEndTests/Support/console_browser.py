@@ -173,6 +173,9 @@ def main():
     try:
         # 1. A link signs in once; a second use, an expired link and a forged cookie are refused.
         sign_in(d, S["links"]["alice"], "01-sign-in", "alice")
+        escaped = d.execute_script("return window.TandemConsole.visible(arguments[0])", S["escape_corpus"])
+        check("the browser escapes foreign text exactly as TerminalText does", escaped == S["escape_expected"],
+              f"{escaped!r} != {S['escape_expected']!r}")
         check("signed in and on the tickets page", h1(d) == "Tickets" and "alice" in body(d), body(d)[:300])
         cookie = d.get_cookie("tandem_console")
         check("the cookie is HttpOnly, Secure and SameSite=Strict",
