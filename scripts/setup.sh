@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Tandem builds and tests against (Debian 12).
 set -euo pipefail
-need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client openssl asciinema util-linux pkg-config python3 python3-venv curl
+need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client rsync openssl asciinema util-linux pkg-config python3 python3-venv curl
       chromium chromium-driver python3-selenium fonts-dejavu-core)
 missing=()
 for p in "${need[@]}"; do

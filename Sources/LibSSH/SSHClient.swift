@@ -5,6 +5,13 @@ public extension SSHSession {
     /// Connects over `fd` (one end of a socketpair that carries the TLS tunnel),
     /// checks the server's key against `expectedFingerprint` when given, and logs in as `user` with `key`.
     static func connect(fd: Int32, user: String, key: SSHKey?, expectedFingerprint: String?) throws(SSHError) -> SSHSession {
+        let s = try open(fd: fd, user: user, expectedFingerprint: expectedFingerprint)
+        try s.login(key: key)
+        return s
+    }
+
+    /// The key exchange only: connects over `fd` and checks the server's key, without logging in.
+    static func open(fd: Int32, user: String, expectedFingerprint: String?) throws(SSHError) -> SSHSession {
         let s = try SSHSession()
         var socket = fd
         try check(ssh_options_set(s.raw, SSH_OPTIONS_FD, &socket), "using the tunnel", s.raw)
@@ -20,17 +27,21 @@ public extension SSHSession {
         if let expectedFingerprint, expectedFingerprint != got {
             throw .hostKeyMismatch(expected: expectedFingerprint, got: got)
         }
+        return s
+    }
+
+    /// Logs in with `key`, or with ssh-agent's and the default key files when nil.
+    func login(key: SSHKey?) throws(SSHError) {
         let rc: Int32
         if let key {
-            rc = ssh_userauth_publickey(s.raw, nil, key.raw)
+            rc = ssh_userauth_publickey(raw, nil, key.raw)
         } else {
-            rc = ssh_userauth_publickey_auto(s.raw, nil, nil)
+            rc = ssh_userauth_publickey_auto(raw, nil, nil)
         }
         guard rc == SSH_AUTH_SUCCESS.rawValue else {
             if rc == SSH_AUTH_DENIED.rawValue { throw .authenticationFailed("key refused") }
-            throw .loginInterrupted(lastError(s.raw))
+            throw .loginInterrupted(lastError(raw))
         }
-        return s
     }
 
     /// A new session channel, opened.

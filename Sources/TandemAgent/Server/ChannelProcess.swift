@@ -88,7 +88,7 @@ final class ChannelProcess {
                 return
             }
             if let sftp = self.sftp {
-                if !sftp.receive(bytes) { return self.endSFTP() }
+                if !sftp.receive(bytes) { return self.endSFTP(status: 1) }
                 // Replies pile up faster than the technician reads them: stop taking requests.
                 if self.channel.pendingBytes > Self.outputHighWater * 8 { self.channel.inputPaused = true }
             } else {
@@ -102,7 +102,7 @@ final class ChannelProcess {
                 self.onEnded(String(decoding: notice, as: UTF8.self))
                 return self.channel.close()
             }
-            if self.sftp != nil { return self.endSFTP() }
+            if self.sftp != nil { return self.endSFTP(status: 0) }
             // Input still queued goes first; the process sees EOF after it.
             self.eofPending = true
             self.closeStdinIfDone()
@@ -232,11 +232,13 @@ final class ChannelProcess {
         stdinWrite = -1
     }
 
-    private func endSFTP() {
+    /// As sshd does when its sftp-server exits: scp (over SFTP) reads ssh's exit status.
+    private func endSFTP(status: Int32) {
         sftp?.shutdown()
         sftp = nil
         finished = true
         channel.flush()
+        channel.sendExitStatus(status)
         channel.sendEOF()
         channel.close()
     }

@@ -87,6 +87,8 @@ public final class BrokerServer: Sendable {
                 }
             }
             try sync.addHandler(ssh, position: .before(guardHandler))
+            try sync.addHandler(ProxyLineHandler(identity: identity, logger: logger), position: .before(ssh))
+            channel.closeFuture.whenComplete { _ in identityBox.value.logUnusableKeys(logger) }
         case .negotiated(TandemTLS.agentALPN):
             let frames = AgentFrameHandler { message in
                 if case .consent(let c) = message { return c.approved }

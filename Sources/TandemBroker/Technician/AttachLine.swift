@@ -28,7 +28,7 @@ enum AttachLine {
 
     static let usage = """
         This is the Tandem broker: use the 'tandem' CLI (tandem --help).
-        With a stock ssh client: 'shell SESSION', 'exec SESSION -- COMMAND' or 'sftp SESSION'.
+        For ssh, sftp, scp and rsync: 'tandem ssh-config >> ~/.ssh/config', then 'ssh s-7f3a9c2e'.
         """
 
     /// A remote command is a typed request when it is a JSON object, else an attach line.

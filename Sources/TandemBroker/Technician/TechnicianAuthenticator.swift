@@ -12,6 +12,13 @@ final class ConnectionIdentity {
     var peer = "unknown"
     /// Refusals put on record for this connection so far.
     var refusals = 0
+    /// The session a stock client named through `tandem proxy` (`ProxyPreamble`); nil for the `tandem` CLI.
+    var target: SessionID?
+    /// The proxy's nonce for its closing notice, when the connection came through `tandem proxy`.
+    var proxyNonce: String?
+    /// The login name the client asked for, and the fingerprints of the keys it proved it holds (up to 8).
+    var loginName: String?
+    var offeredKeys: [String] = []
 
     /// A connection's refusals are recorded up to this many; a client that keeps asking is only logged once more.
     static let refusalsRecorded = 20
@@ -48,11 +55,18 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
     }
 
     func requestReceived(request: NIOSSHUserAuthenticationRequest, responsePromise: EventLoopPromise<NIOSSHUserAuthenticationOutcome>) {
+        let name = String(request.username.prefix(64))
+        identity.loginName = name
+        // An RSA key never gets here (swift-nio-ssh refuses its algorithm first): a client that only
+        // ever sends "none" offered no key the broker can use, which `loginNotice` says.
         guard case .publicKey(let offered) = request.request else {
             responsePromise.succeed(.failure)
             return
         }
-        let name = String(request.username.prefix(64))
+        if identity.offeredKeys.count < 8 {
+            let fingerprint = BrokerIdentity.fingerprint(ofOpenSSHLine: String(openSSHPublicKey: offered.publicKey))
+            if !identity.offeredKeys.contains(fingerprint) { identity.offeredKeys.append(fingerprint) }
+        }
         // The lookup runs off the event loop; the answer comes back to it.
         let store = self.store
         responsePromise.futureResult.eventLoop.makeFutureWithTask { try await store.user(named: name) }

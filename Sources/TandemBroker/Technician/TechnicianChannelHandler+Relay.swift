@@ -10,7 +10,10 @@ import TandemText
 
 extension TechnicianChannelHandler {
     /// Opens the matching channel to the agent and starts relaying once it is up.
-    func attach(_ id: SessionID, user: User, kind: String, command: String, context: ChannelHandlerContext) {
+    /// `scope` is what the user must have granted: by default `files` for SFTP and `shell` for the rest.
+    func attach(_ id: SessionID, user: User, kind: String, command: String, scope: Scope? = nil, context: ChannelHandlerContext) {
+        let scope = scope ?? (kind == "sftp" ? .files : .shell)
+        let logger = self.logger
         mode = .connecting(pending: [])
         let broker = self.broker
         let technician = context.channel
@@ -26,7 +29,7 @@ extension TechnicianChannelHandler {
         let watch = self.watchToken
         let counted = WatchToken()
         context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?, SFTPObserver?) in
-            let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: kind == "sftp" ? .files : .shell)
+            let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: scope)
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
@@ -102,6 +105,7 @@ extension TechnicianChannelHandler {
                 if let ticket = counted.value { Task { await broker.abandonChannel(id, ticket: ticket, kind: kind, actor: user.name) } }
                 self.mode = .control
                 let text = (error as? TandemError)?.description ?? "could not reach the agent (\(error))"
+                logger.notice("refused \(kind) in session \(id) for \(TerminalText.field(user.name, limit: 64)): \(TerminalText.field(text, limit: 300))")
                 self.finish(status: 1, stderr: "tandem: \(TerminalText.escape(text))\n", context: context)
             }
         }

@@ -63,13 +63,26 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let request as SSHChannelRequestEvent.ExecRequest:
             guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
             reply(request.wantReply, ok: true, context: context)
-            start(request.command, context: context)
+            if let target = identity.target {
+                startProxiedExec(request.command, in: target, context: context)
+            } else {
+                start(request.command, context: context)
+            }
         case let request as SSHChannelRequestEvent.ShellRequest:
             guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
             reply(request.wantReply, ok: true, context: context)
-            mode = .control
-            finish(status: 2, stderr: AttachLine.usage + "\n", context: context)
+            if let target = identity.target {
+                startProxiedShell(in: target, context: context)
+            } else {
+                mode = .control
+                finish(status: 2, stderr: AttachLine.usage + "\n", context: context)
+            }
         case let request as SSHChannelRequestEvent.SubsystemRequest:
+            if let target = identity.target, request.subsystem == "sftp", case .idle = mode, let user = identity.user {
+                reply(request.wantReply, ok: true, context: context)
+                attach(target, user: user, kind: "sftp", command: "", context: context)
+                return
+            }
             refuse("subsystem", detail: request.subsystem, context: context)
             reply(request.wantReply, ok: false, context: context)
         case let request as SSHChannelRequestEvent.WindowChangeRequest:
@@ -181,6 +194,29 @@ extension TechnicianChannelHandler {
                 self.finish(status: status, stderr: nil, context: context)
             }
         }
+    }
+
+    /// A stock client's command (`ssh s-… CMD`, rsync's server side) in the session it named.
+    private func startProxiedExec(_ command: String, in id: SessionID, context: ChannelHandlerContext) {
+        guard let user = identity.user else { return finish(status: 1, stderr: "not logged in\n", context: context) }
+        guard command.utf8.count <= ControlRequest.maxCommandBytes else {
+            mode = .control
+            return finish(status: 2, stderr: "tandem: \(ControlRequest.commandTooLong(command.utf8.count))\n", context: context)
+        }
+        // rsync moves files: the user's "files" answer decides it, not "shell".
+        let scope: Scope = RsyncServerLine.isTransfer(command) ? .files : .shell
+        attach(id, user: user, kind: "exec", command: command, scope: scope, context: context)
+    }
+
+    /// A stock client's login shell (`ssh s-…`) in the session it named; it needs a terminal.
+    private func startProxiedShell(in id: SessionID, context: ChannelHandlerContext) {
+        guard let user = identity.user else { return finish(status: 1, stderr: "not logged in\n", context: context) }
+        guard pty != nil else {
+            mode = .control
+            return finish(status: 2, stderr: "tandem: a shell needs a terminal: use 'ssh -t \(id)', or give a command ('ssh \(id) uname -a')\n",
+                          context: context)
+        }
+        attach(id, user: user, kind: "shell", command: "", context: context)
     }
 
     /// Sends an optional message, the exit status and closes: the end of a broker command.

@@ -13,7 +13,8 @@ final class BrokerConnection {
     private let group: MultiThreadedEventLoopGroup
     private let tunnel: Channel
 
-    init(_ options: CLIOptions.Resolved) throws {
+    /// `login: false` stops after checking the broker's SSH key (enough to read it, as `ssh-config` does).
+    init(_ options: CLIOptions.Resolved, login: Bool = true) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let tls = try TandemTLS.clientContext(caPath: options.ca, alpn: TandemTLS.sshALPN)
@@ -26,8 +27,12 @@ final class BrokerConnection {
                 }
             }.wait()
             let (fd, _) = try TLSTunnel.bridge(tunnel, group: group).wait()
-            let key = try options.identity.map { path throws(SSHError) in try SSHKey.loadPrivate(path: path) }
-            session = try SSHSession.connect(fd: fd, user: options.user, key: key, expectedFingerprint: options.fingerprint)
+            let opened = try SSHSession.open(fd: fd, user: options.user, expectedFingerprint: options.fingerprint)
+            if login {
+                let key = try options.identity.map { path throws(SSHError) in try SSHKey.loadPrivate(path: path) }
+                try opened.login(key: key)
+            }
+            session = opened
         } catch let error as SSHError {
             try? group.syncShutdownGracefully()
             throw CLIError.ssh(error)

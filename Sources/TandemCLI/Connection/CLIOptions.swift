@@ -21,9 +21,22 @@ public struct CLIOptions: ParsableArguments {
         var fingerprint: String
     }
 
-    func resolve() throws -> Resolved {
+    /// Where the broker is and which CA vouches for it: all `tandem proxy` needs (ssh checks the SSH key).
+    func resolveTransport() throws -> (broker: BrokerAddress, ca: String?) {
+        let file = try configFile()
+        guard let brokerText = broker ?? file["broker"] else {
+            throw ValidationError("no broker: pass --broker host:port or set 'broker = host:port' in ~/.config/tandem/tandem.conf")
+        }
+        return (try BrokerAddress(parsing: brokerText), ca ?? file["ca"])
+    }
+
+    private func configFile() throws -> KeyValueConfig {
         let explicit = config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"]
-        let file = try KeyValueConfig.load(firstOf: explicit.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
+        return try KeyValueConfig.load(firstOf: explicit.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
+    }
+
+    func resolve() throws -> Resolved {
+        let file = try configFile()
         guard let brokerText = broker ?? file["broker"] else {
             throw ValidationError("no broker: pass --broker host:port or set 'broker = host:port' in ~/.config/tandem/tandem.conf")
         }

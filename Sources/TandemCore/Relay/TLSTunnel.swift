@@ -10,7 +10,7 @@ import NIOTLS
 /// relays copy bytes between the pair and the TLS channel.
 public enum TLSTunnel {
     /// Fired on the TLS channel once the bridge relays both ways (see `EarlyBytesHolder`).
-    public struct Bridged: Sendable {}
+    public struct Bridged: Sendable { public init() {} }
 
     /// Connects with TLS and the given ALPN protocol, verifying the broker's certificate; the
     /// future completes once the handshake has (so a refused certificate fails right here, and

@@ -1,0 +1,70 @@
+import TandemCore
+
+/// The `~/.ssh/config` block `tandem ssh-config` prints: stock ssh, sftp, scp and rsync reach a
+/// session through `tandem proxy`, and ssh itself checks the broker's SSH host key.
+///
+/// The host key is pinned in the block (a `KnownHostsCommand` that prints one known-hosts line
+/// under a `HostKeyAlias`), so the block is all a technician needs and a changed broker key
+/// stops ssh with its own warning.
+struct SSHConfigBlock {
+    var tandemPath: String
+    var broker: BrokerAddress
+    var ca: String?
+    var user: String
+    var identity: String?
+    /// `ssh-ed25519 AAAA…`, read from the broker and checked against the pinned fingerprint.
+    var hostKey: String
+    var fingerprint: String
+
+    /// The name ssh files the broker's key under, whatever session host was typed.
+    var alias: String {
+        let host = broker.host.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? String($0) : "-" }.joined()
+        return "tandem.\(host).\(broker.port)"
+    }
+
+    func render() throws(TandemError) -> String {
+        for (what, value) in [("the tandem program's path", tandemPath), ("the CA path", ca ?? ""), ("the user name", user),
+                              ("the key path", identity ?? "")] {
+            try Self.checkPlain(value, what)
+        }
+        let keyWords = hostKey.split(separator: " ")
+        guard keyWords.count == 2, keyWords.allSatisfy({ $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-@.+/=".contains($0)) } }) else {
+            throw .invalidArgument("the broker's host key is not a plain OpenSSH key line")
+        }
+        var proxy = [tandemPath, "proxy", "--broker", broker.description]
+        if let ca { proxy += ["--ca", ca] }
+        var lines = [
+            "# Tandem: ssh, sftp, scp and rsync into sessions a user approved, through the broker at \(broker).",
+            "# From 'tandem ssh-config'; run it again if the broker, its key, your key or the tandem program moves.",
+            "Host s-* tandem-*",
+            "    User \(Self.configWord(user))",
+            "    ProxyCommand \(proxy.map(shellQuote).joined(separator: " ")) %h",
+            "    # The broker's SSH host key (\(fingerprint)); ssh checks it and refuses another.",
+            "    HostKeyAlias \(alias)",
+            "    KnownHostsCommand /bin/echo \(alias) \(hostKey)",
+            "    UserKnownHostsFile /dev/null",
+            "    GlobalKnownHostsFile /dev/null",
+            "    StrictHostKeyChecking yes",
+            "    UpdateHostKeys no",
+        ]
+        if let identity { lines.append("    IdentityFile \(Self.configWord(identity))") }
+        lines += [
+            "    # The broker forwards neither your agent nor ports.",
+            "    ForwardAgent no",
+            "    ForwardX11 no",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// ssh expands `%` tokens and splits on quotes; a shell runs the ProxyCommand. Rather than
+    /// escape for three readers, such characters are refused with the way out.
+    private static func checkPlain(_ value: String, _ what: String) throws(TandemError) {
+        if let bad = value.unicodeScalars.first(where: { $0.value < 32 || $0.value == 127 || "%\"'\\`$".unicodeScalars.contains($0) }) {
+            throw .invalidArgument("\(what) holds '\(bad.value < 32 || bad.value == 127 ? "a control character" : String(bad))', which an ssh config cannot carry safely: use a path or name without it")
+        }
+    }
+
+    private static func configWord(_ value: String) -> String {
+        value.contains(" ") ? "\"\(value)\"" : value
+    }
+}
