@@ -32,6 +32,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case helpdesk
     /// What a browser sends the web console: its Cookie header, a form body, the tickets search.
     case console
+    /// The first bytes of a technician's connection (the `tandem proxy` line), the broker's closing
+    /// notice as the proxy reads it, a session host name, and an rsync server command line.
+    case proxy
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -44,7 +47,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: _ = try? KeyValueConfig(parsing: String(decoding: bytes, as: UTF8.self), source: "fuzz")
         case .helpdesk: Self.helpdesk(bytes)
         case .console: ConsoleProbe.parse(Array(bytes))
+        case .proxy: Self.proxy(Array(bytes))
         }
+    }
+
+    private static func proxy(_ bytes: [UInt8]) {
+        // As the broker sees them arrive: a byte at a time until it can tell.
+        for end in 0...min(bytes.count, ProxyPreamble.maxBytes + 1) {
+            if case .undecided? = try? ProxyPreamble.classify(bytes.prefix(end)) { continue }
+            break
+        }
+        _ = ProxyNotice.find(in: bytes, nonce: String(repeating: "0", count: 32))
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = try? SessionHost.parse(text)
+        StockClientProbe.parse(text)
     }
 
     private static func helpdesk(_ bytes: UnsafeRawBufferPointer) {

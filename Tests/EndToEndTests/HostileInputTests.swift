@@ -15,7 +15,7 @@ final class HostileInputTests: XCTestCase {
         let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
 
         let clients = try [("tandem-ssh/1", "garbage"), ("tandem-agent/1", "oversized"), ("tandem-agent/1", "silent"),
-                           ("tandem-ssh/1", "silent")].map { alpn, mode in
+                           ("tandem-ssh/1", "silent"), ("tandem-ssh/1", "bad-preamble"), ("tandem-ssh/1", "long-preamble")].map { alpn, mode in
             try Child("/usr/bin/python3", [script, "\(fx.port)", ca, alpn, mode], in: fx.dir, name: "hostile-\(mode)-\(alpn.prefix(9))")
         }
         // The real session works while the hostile connections are open.
@@ -29,7 +29,10 @@ final class HostileInputTests: XCTestCase {
         let log = fx.broker.stderr
         XCTAssertTrue(log.contains("exceeds the 65536-byte limit"), log)
         XCTAssertTrue(log.contains("silent or too slow"), log)
-        XCTAssertGreaterThanOrEqual(log.components(separatedBy: "dropped connection").count - 1, 4, log)
+        // A proxy line naming no session, and one that never ends.
+        XCTAssertTrue(log.contains("'../../etc/passwd' is not a session id"), log)
+        XCTAssertTrue(log.contains("exceeds the 96-byte limit"), log)
+        XCTAssertGreaterThanOrEqual(log.components(separatedBy: "dropped connection").count - 1, 6, log)
 
         let after = try fx.tandem(["exec", id], after: ["--", "echo", "after"])
         XCTAssertEqual(after.stdout, "after\n", after.stderr)

@@ -317,6 +317,14 @@ final class StockToolsTests: XCTestCase {
         XCTAssertFalse(r.stdout.contains("should-not-run"))
         // The real broker, under the same block, still works.
         XCTAssertEqual(try run("/usr/bin/ssh", ["-F", config, id, "echo fine"], fx).stdout, "fine\n")
+
+        // A path ssh would read as a token ('%h') is refused, not written into the block.
+        let odd = fx.dir.appendingPathComponent("ca%h.crt")
+        try FileManager.default.copyItem(at: fx.dir.appendingPathComponent("certs/ca.crt"), to: odd)
+        let refused = try fx.tandem(["ssh-config"], after: ["--ca", odd.path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("the CA path holds '%'"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
     }
 
     // MARK: - Sockets

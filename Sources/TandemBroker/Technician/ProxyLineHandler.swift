@@ -43,7 +43,7 @@ final class ProxyLineHandler: ChannelDuplexHandler {
                 start = try ProxyPreamble.classify(held.readableBytesView)
             } catch {
                 state = .dropped
-                logger.notice("dropped technician connection from \(identity.peer): \(TerminalText.escape(error.description))")
+                logger.notice("dropped connection from \(identity.peer) (technician port): \(TerminalText.escape(error.description))")
                 context.close(promise: nil)
                 return
             }

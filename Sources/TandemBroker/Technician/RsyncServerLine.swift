@@ -58,3 +58,8 @@ enum RsyncServerLine {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "._/+,:=@%-".unicodeScalars.contains(c)
     }
 }
+
+/// The stock-client readers the broker has beyond `TandemCore`'s, reachable from the fuzz targets.
+public enum StockClientProbe {
+    public static func parse(_ text: String) { _ = RsyncServerLine.isTransfer(text) }
+}

@@ -72,6 +72,11 @@ if mode == "garbage":
     tls.sendall(os.urandom(2048) + b"\r\n" + os.urandom(2048))
 elif mode == "oversized":
     tls.sendall(b"\xff\xff\xff\xff" + b"A" * 1024)
+elif mode == "bad-preamble":
+    # What a hostile 'tandem proxy' might name instead of a session.
+    tls.sendall(b"TANDEM-PROXY/1 ../../etc/passwd " + b"0" * 32 + b"\nSSH-2.0-x\r\n")
+elif mode == "long-preamble":
+    tls.sendall(b"TANDEM-PROXY/1 " + b"A" * 4096)
 try:
     while True:
         data = tls.recv(4096)

@@ -1,0 +1,43 @@
+@testable import TandemBroker
+import XCTest
+
+/// rsync's server side counts as a file transfer only when nothing in it can run anything else.
+final class RsyncServerLineTests: XCTestCase {
+    func testWhatRsyncClientsSendIsATransfer() {
+        for line in [
+            "rsync --server -logDtpre.iLsfxCIvu . logs/",                         // rsync -a logs/ host:logs/
+            "rsync --server --sender -logDtpre.iLsfxCIvu . /var/log/app/",        // rsync -a host:/var/log/app/ here/
+            "rsync --server -vlogDtpre.iLsfxCIvu --delete --partial . /srv/www/",
+            "rsync --server -e.LsfxCIvu --no-inc-recursive --timeout=30 . a b",
+            "rsync --server -logDtprze.iLsfxCIvu --compress-level=9 --info=progress2 . backup@2026-12-04/",
+        ] {
+            XCTAssertTrue(RsyncServerLine.isTransfer(line), line)
+        }
+    }
+
+    func testAnythingThatCouldRunAnotherCommandIsNot() {
+        for line in [
+            "rsync --server -logDtpre.iLsfxCIvu . logs/; rm -rf ~",
+            "rsync --server -logDtpre.iLsfxCIvu . $(id)",
+            "rsync --server -logDtpre.iLsfxCIvu . `id`",
+            "rsync --server -logDtpre.iLsfxCIvu . 'a b'",
+            "rsync --server -logDtpre.iLsfxCIvu . a\\ b",
+            "rsync --server -logDtpre.iLsfxCIvu . ~root/",
+            "rsync --server --daemon --config=/tmp/evil.conf . x",
+            "rsync --server --rsh=sh -logDtpre.iLsfxCIvu . x",
+            "rsync --server --log-file=/etc/cron.d/x . x",
+            "rsync --server --timeout=3;id . x",
+            "rsync --server -logDtpre.iLsfxCIvu . -x",
+            "rsync --server -logDtpre.iLsfxCIvu .",
+            "rsync --server -logDtpre.iLsfxCIvu logs/",
+            "rsync --server -logDtpre.iLsfxCIvu  . logs/",
+            "rsync --server -logDtpre.iLsfxCIvu . logs/\n",
+            "/usr/bin/rsync --server -logDtpre.iLsfxCIvu . logs/",
+            "rsync -logDtpre.iLsfxCIvu . logs/",
+            "scp -t /etc/app/",
+            "",
+        ] {
+            XCTAssertFalse(RsyncServerLine.isTransfer(line), line)
+        }
+    }
+}
