@@ -62,6 +62,11 @@ tandem exec -n "$session" -- uname -a
 step "Technician: tandem exec $session -- sh -c 'echo hello from \$(whoami) in \$PWD; exit 3'"
 tandem exec -n "$session" -- sh -c 'echo hello from $(whoami) in $PWD; exit 3' || echo "(exit status $? came back to the technician)"
 
+step "Technician: the same session with OpenSSH's own ssh (tandem ssh-config once, then ssh $session …)"
+tandem ssh-config >"$demo/ssh_config"
+sed 's/^/  /' "$demo/ssh_config"
+ssh -F "$demo/ssh_config" "$session" 'echo "$(hostname): hello from ssh"'
+
 step "Technician: tandem session end $session"
 tandem session end "$session"
 wait $agent || true
