@@ -231,20 +231,14 @@ final class StockToolsTests: XCTestCase {
         XCTAssertTrue(stranger.stderr.contains("'mallory'"), stranger.stderr)
 
         // A key nobody registered, as alice.
-        XCTAssertEqual(try runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", fx.dir.appendingPathComponent("stray").path], in: fx.dir).status, 0)
-        let strayConfig = fx.dir.appendingPathComponent("stray.ssh_config").path
-        try block.replacingOccurrences(of: "IdentityFile \(fx.dir.path)/alice", with: "IdentityFile \(fx.dir.path)/stray\n    IdentitiesOnly yes")
-            .write(toFile: strayConfig, atomically: true, encoding: .utf8)
+        let strayConfig = try keyConfig(with: "ed25519", named: "stray", from: block, fx)
         let stray = try run("/usr/bin/ssh", ["-F", strayConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo no"], fx, expectNotice: true)
         XCTAssertEqual(stray.status, 255)
         XCTAssertTrue(stray.stderr.contains("tandem: no key your ssh offered (SHA256:"), stray.stderr)
         XCTAssertTrue(stray.stderr.contains("tandemd user key add alice"), stray.stderr)
 
         // An RSA-only client: the broker cannot use its key, and says how to make one it can.
-        XCTAssertEqual(try runTool("/usr/bin/ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", fx.dir.appendingPathComponent("rsa").path], in: fx.dir).status, 0)
-        let rsaConfig = fx.dir.appendingPathComponent("rsa.ssh_config").path
-        try block.replacingOccurrences(of: "IdentityFile \(fx.dir.path)/alice", with: "IdentityFile \(fx.dir.path)/rsa\n    IdentitiesOnly yes")
-            .write(toFile: rsaConfig, atomically: true, encoding: .utf8)
+        let rsaConfig = try keyConfig(with: "rsa", named: "rsa", from: block, fx)
         let rsa = try run("/usr/bin/ssh", ["-F", rsaConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo no"], fx, expectNotice: true)
         XCTAssertEqual(rsa.status, 255)
         XCTAssertTrue(rsa.stderr.contains("Ed25519 and ECDSA keys only"), rsa.stderr)
@@ -325,6 +319,17 @@ final class StockToolsTests: XCTestCase {
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("the CA path holds '%'"), refused.stderr)
         XCTAssertEqual(refused.stdout, "")
+    }
+
+    /// The block with alice's key swapped for a new key of `type`, the only one ssh may offer.
+    private func keyConfig(with type: String, named name: String, from block: String, _ fx: BrokerFixture) throws -> String {
+        let key = fx.dir.appendingPathComponent(name).path
+        let made = try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-f", key], in: fx.dir)
+        guard made.status == 0 else { throw Failure("ssh-keygen -t \(type) failed: \(made.stderr)") }
+        let path = fx.dir.appendingPathComponent("\(name).ssh_config").path
+        try block.replacingOccurrences(of: "IdentityFile \(fx.dir.path)/alice", with: "IdentityFile \(key)\n    IdentitiesOnly yes")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     // MARK: - Sockets
