@@ -60,7 +60,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = ProxyNotice.find(in: bytes, nonce: String(repeating: "0", count: 32))
         let text = String(decoding: bytes, as: UTF8.self)
         _ = try? SessionHost.parse(text)
-        StockClientProbe.parse(text)
+        _ = RsyncServerLine.isTransfer(text)
     }
 
     private static func helpdesk(_ bytes: UnsafeRawBufferPointer) {

@@ -57,10 +57,14 @@ final class StockToolsTests: XCTestCase {
         let (id, _) = try fx.activeSession(scope: "shell,files")
         let config = try sshConfig(fx)
         let block = try String(contentsOfFile: config, encoding: .utf8)
-        for line in ["Host s-* tandem-*", "User alice", "HostKeyAlias tandem.127.0.0.1.\(fx.port)", "StrictHostKeyChecking yes",
-                     "KnownHostsCommand /bin/echo tandem.127.0.0.1.\(fx.port) ssh-ed25519 "] {
+        for line in ["Host s-???????? tandem-???????? tandem-s-????????", "User alice", "HostKeyAlias tandem.127.0.0.1.\(fx.port)",
+                     "StrictHostKeyChecking yes", "UserKnownHostsFile \(fx.dir.path)/known_hosts", "GlobalKnownHostsFile /dev/null"] {
             XCTAssertTrue(block.contains(line), "missing '\(line)' in:\n\(block)")
         }
+        // The broker's key, beside tandem.conf, one line under the alias.
+        let known = try String(contentsOf: fx.dir.appendingPathComponent("known_hosts"), encoding: .utf8)
+        XCTAssertTrue(known.hasPrefix("tandem.127.0.0.1.\(fx.port) ssh-ed25519 AAAA"), known)
+        XCTAssertEqual(known.split(separator: "\n").count, 1, known)
         let ssh = "/usr/bin/ssh"
 
         // ssh s-… CMD: its output, and its exit status as ssh's.
@@ -175,19 +179,28 @@ final class StockToolsTests: XCTestCase {
         XCTAssertTrue(remote.stderr.contains("remote port forwarding failed"), remote.stderr)
         XCTAssertFalse(remote.stdout.contains("not-run"))
 
+        // A real service the forwards would reach if they were let through: it greets every caller.
+        let target = try Child("/usr/bin/python3", ["-c", Self.greeter], in: fx.dir, name: "greeter")
+        defer { target.stop() }
+        XCTAssertTrue(Harness.waitUntil(10) { Int(target.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil }, target.stderr)
+        let targetPort = Int(target.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let direct = try connectWhenListening(targetPort)
+        XCTAssertEqual(String(decoding: readSome(direct), as: UTF8.self), "hello-from-target", "the greeter answers a direct caller")
+        close(direct)
+
         let local = try freePort()
         let socks = try freePort()
-        let forwarding = try Child("/usr/bin/ssh", ["-F", config, "-N", "-L", "127.0.0.1:\(local):127.0.0.1:9", "-D", "127.0.0.1:\(socks)", id],
-                                   in: fx.dir, name: "ssh-forwarding")
+        let forwarding = try Child("/usr/bin/ssh", ["-F", config, "-N", "-L", "127.0.0.1:\(local):127.0.0.1:\(targetPort)",
+                                                    "-D", "127.0.0.1:\(socks)", id], in: fx.dir, name: "ssh-forwarding")
         defer { forwarding.stop() }
         let l = try connectWhenListening(local)
         defer { close(l) }
-        XCTAssertEqual(readSome(l), [], "a local forward carried bytes")
+        XCTAssertEqual(readSome(l), [], "a local forward reached the target")
         let d = try connectWhenListening(socks)
         defer { close(d) }
-        // SOCKS5: no authentication, then CONNECT 127.0.0.1:9.
+        // SOCKS5: no authentication, then CONNECT to the greeter.
         let hello: [UInt8] = [5, 1, 0]
-        let connectRequest: [UInt8] = [5, 1, 0, 1, 127, 0, 0, 1, 0, 9]
+        let connectRequest: [UInt8] = [5, 1, 0, 1, 127, 0, 0, 1, UInt8(targetPort >> 8), UInt8(targetPort & 0xff)]
         XCTAssertEqual(write(d, hello, hello.count), hello.count)
         XCTAssertEqual(readSome(d), [5, 0], forwarding.stderr)
         XCTAssertEqual(write(d, connectRequest, connectRequest.count), connectRequest.count)
@@ -200,19 +213,32 @@ final class StockToolsTests: XCTestCase {
             return logged.filter { $0 == "direct-tcpip" }.count == 2 && logged.contains("tcpip-forward")
         }, "\(logged)")
         XCTAssertTrue(fx.broker.stderr.contains("refused remote port forwarding"), fx.broker.stderr)
-        XCTAssertTrue(fx.broker.stderr.contains("refused port forwarding to 127.0.0.1:9"), fx.broker.stderr)
+        XCTAssertTrue(fx.broker.stderr.contains("refused port forwarding to 127.0.0.1:\(targetPort)"), fx.broker.stderr)
 
-        // -A: ssh asks for agent forwarding, and the session has no agent. (swift-nio-ssh 0.15.1
-        // answers the request itself without telling the broker, so this one is not on record.)
-        let agent = try Child("/usr/bin/ssh-agent", ["-D", "-a", fx.dir.appendingPathComponent("agent.sock").path], in: fx.dir, name: "ssh-agent")
+        // -A: ssh asks for agent forwarding with a key in its agent, and the session sees no agent.
+        // (swift-nio-ssh 0.15.1 answers that request itself without telling the broker: not on record.)
+        let socket = fx.dir.appendingPathComponent("agent.sock").path
+        let agent = try Child("/usr/bin/ssh-agent", ["-D", "-a", socket], in: fx.dir, name: "ssh-agent")
         defer { agent.stop() }
-        XCTAssertTrue(Harness.waitUntil(10) { FileManager.default.fileExists(atPath: fx.dir.appendingPathComponent("agent.sock").path) })
-        let forwarded = try run("/usr/bin/env", ["SSH_AUTH_SOCK=\(fx.dir.appendingPathComponent("agent.sock").path)",
-                                                 "/usr/bin/ssh", "-v", "-A", "-F", config, id, "echo agent=${SSH_AUTH_SOCK:-none}"], fx)
+        XCTAssertTrue(Harness.waitUntil(10) { FileManager.default.fileExists(atPath: socket) })
+        let added = try runTool("/usr/bin/env", ["SSH_AUTH_SOCK=\(socket)", "/usr/bin/ssh-add", fx.dir.appendingPathComponent("alice").path], in: fx.dir)
+        XCTAssertEqual(added.status, 0, added.stderr)
+        let forwarded = try run("/usr/bin/env", ["SSH_AUTH_SOCK=\(socket)", "/usr/bin/ssh", "-v", "-A", "-F", config, id,
+                                                 "ssh-add -l; echo status=$?"], fx)
         XCTAssertEqual(forwarded.status, 0, forwarded.stderr)
         XCTAssertTrue(forwarded.stderr.contains("Requesting authentication agent forwarding"), forwarded.stderr)
-        XCTAssertEqual(forwarded.stdout, "agent=none\n")
+        XCTAssertFalse(forwarded.stdout.contains("ED25519"), "the technician's key was listed: \(forwarded.stdout)")
+        XCTAssertTrue(forwarded.stdout.contains("status=2"), "ssh-add found an agent: \(forwarded.stdout)")
     }
+
+    /// A one-port TCP service on 127.0.0.1 that greets each caller (20 at most, 60 s).
+    private static let greeter = """
+        import socket
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); s.settimeout(60)
+        print(s.getsockname()[1], flush=True)
+        for _ in range(20):
+            c, _ = s.accept(); c.sendall(b"hello-from-target"); c.close()
+        """
 
     /// Logins that must fail, each with words that name the fix; sessions that are not yours, or
     /// lack the scope, are refused before anything reaches the agent.
@@ -248,10 +274,14 @@ final class StockToolsTests: XCTestCase {
         XCTAssertTrue(fx.broker.stderr.contains("login refused for 'alice'"), fx.broker.stderr)
         XCTAssertTrue(Harness.waitUntil(10) { fx.broker.stderr.contains("offered no Ed25519 or ECDSA key") }, fx.broker.stderr)
 
+        // Alice's own command reaches the user's screen: the comparison below has something to compare.
+        XCTAssertEqual(try run("/usr/bin/ssh", ["-F", config, id, "true"], fx).status, 0)
+        XCTAssertTrue(Harness.waitUntil(10) { self.notices(agent).contains { $0.contains("ran: true") } }, agent.stderr)
+
         // Another technician's session: bob is a technician too, with his own block.
         try fx.addUser("bob", role: "technician")
         let bobConfig = try sshConfig(fx, as: "bob")
-        let seenByAgent = agent.stdout
+        let seenByAgent = notices(agent)
         let bob = try run("/usr/bin/ssh", ["-F", bobConfig, id, "echo bob-was-here"], fx)
         XCTAssertEqual(bob.status, 1)
         XCTAssertTrue(bob.stderr.contains("tandem: session \(id) not found"), bob.stderr)
@@ -259,7 +289,7 @@ final class StockToolsTests: XCTestCase {
 
         // A shell-only session asked for scp and rsync.
         let (shellOnly, shellAgent) = try fx.activeSession(title: "Shell only", scope: "shell")
-        let seenByShellAgent = shellAgent.stdout
+        let seenByShellAgent = notices(shellAgent)
         let file = fx.dir.appendingPathComponent("note.txt")
         try "note\n".write(to: file, atomically: true, encoding: .utf8)
         let scp = try run("/usr/bin/scp", ["-F", config, file.path, "\(shellOnly):\(fx.dir.path)/copied.txt"], fx)
@@ -275,11 +305,11 @@ final class StockToolsTests: XCTestCase {
         XCTAssertTrue(Harness.waitUntil(10) { fx.broker.stderr.contains("refused sftp in session \(shellOnly) for alice") }, fx.broker.stderr)
         XCTAssertTrue(fx.broker.stderr.contains("refused exec in session \(shellOnly) for alice"), fx.broker.stderr)
         // Nothing reached either agent: no channel was opened, so neither told its user anything.
-        XCTAssertEqual(agent.stdout, seenByAgent)
-        XCTAssertEqual(shellAgent.stdout, seenByShellAgent)
+        XCTAssertEqual(notices(agent), seenByAgent, agent.stderr)
+        XCTAssertEqual(notices(shellAgent), seenByShellAgent, shellAgent.stderr)
         let bobEvents = try events(fx, id)
         XCTAssertTrue(bobEvents.contains { $0.kind == "attach_refused" }, "\(bobEvents)")
-        XCTAssertFalse(bobEvents.contains { $0.kind == "exec" }, "\(bobEvents)")
+        XCTAssertEqual(bobEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"true"}"#], "only alice's own command ran")
         let shellEvents = try events(fx, shellOnly)
         XCTAssertEqual(shellEvents.filter { $0.kind == "channel_refused" && $0.data.contains(#""scope":"files""#) }.count, 2, "\(shellEvents)")
         XCTAssertFalse(shellEvents.contains { $0.kind == "sftp_started" || $0.kind == "exec" }, "\(shellEvents)")
@@ -319,6 +349,83 @@ final class StockToolsTests: XCTestCase {
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("the CA path holds '%'"), refused.stderr)
         XCTAssertEqual(refused.stdout, "")
+    }
+
+    /// rsync needs only "copy files": in a files-only session it works, and a command does not.
+    func testRsyncWorksInAFilesOnlySession() throws {
+        let fx = try BrokerFixture(name: "stock-files-only")
+        defer { fx.stopAll() }
+        let (id, agent) = try fx.activeSession(scope: "files")
+        let config = try sshConfig(fx)
+        let tree = fx.dir.appendingPathComponent("conf")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try "retries = 3\n".write(to: tree.appendingPathComponent("app.conf"), atomically: true, encoding: .utf8)
+        let copy = fx.dir.appendingPathComponent("copied")
+        let up = try run("/usr/bin/rsync", ["-a", "-e", "ssh -F \(config)", tree.path + "/", "\(id):\(copy.path)/"], fx)
+        XCTAssertEqual(up.status, 0, up.stderr)
+        XCTAssertEqual(try String(contentsOf: copy.appendingPathComponent("app.conf"), encoding: .utf8), "retries = 3\n")
+        let back = fx.dir.appendingPathComponent("back")
+        let down = try run("/usr/bin/rsync", ["-a", "-e", "ssh -F \(config)", "\(id):\(copy.path)/", back.path + "/"], fx)
+        XCTAssertEqual(down.status, 0, down.stderr)
+        XCTAssertEqual(try String(contentsOf: back.appendingPathComponent("app.conf"), encoding: .utf8), "retries = 3\n")
+        // The user was told, in words, each time.
+        XCTAssertTrue(Harness.waitUntil(10) { agent.stderr.components(separatedBy: "copied files with rsync").count - 1 == 2 }, agent.stderr)
+
+        let command = try run("/usr/bin/ssh", ["-F", config, id, "touch \(fx.dir.path)/ran"], fx)
+        XCTAssertEqual(command.status, 1)
+        XCTAssertTrue(command.stderr.contains("did not allow 'shell'"), command.stderr)
+        // rsync that asks its server to read more options (-s) is a command, not a copy.
+        let sneaky = try run("/usr/bin/ssh", ["-F", config, id, "rsync --server -s . \(fx.dir.path)/x"], fx)
+        XCTAssertEqual(sneaky.status, 1)
+        XCTAssertTrue(sneaky.stderr.contains("did not allow 'shell'"), sneaky.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fx.dir.appendingPathComponent("ran").path))
+        let kinds = try events(fx, id).map(\.kind)
+        XCTAssertEqual(kinds.filter { $0 == "exec" }.count, 2, "\(kinds)")
+    }
+
+    /// `tandem proxy` never outlives ssh for long, whatever the network does.
+    func testTheProxyEndsWhenTheBrokerIsSilentOrSSHHangsUp() throws {
+        let fx = try BrokerFixture(name: "stock-proxy-ends")
+        defer { fx.stopAll() }
+        // Something that accepts TCP and never speaks TLS.
+        let silent = try Child("/usr/bin/python3", ["-c", Self.silentServer], in: fx.dir, name: "silent")
+        defer { silent.stop() }
+        XCTAssertTrue(Harness.waitUntil(10) { Int(silent.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil }, silent.stderr)
+        let port = silent.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
+
+        let waiting = try Child(Harness.tool("tandem"), ["proxy", "--broker", "127.0.0.1:\(port)", "--ca", ca, "s-00ff00ff"],
+                                in: fx.dir, name: "proxy-silent", stdin: .pipe)
+        XCTAssertEqual(waiting.wait(25), 1, "the proxy waited past its handshake limit")
+        XCTAssertTrue(waiting.stderr.contains("did not answer the secure handshake within 10 s"), waiting.stderr)
+
+        // ssh exiting sends SIGHUP: the proxy ends within its grace, even mid-handshake.
+        let hungUp = try Child(Harness.tool("tandem"), ["proxy", "--broker", "127.0.0.1:\(port)", "--ca", ca, "s-00ff00ff"],
+                               in: fx.dir, name: "proxy-hangup", stdin: .pipe)
+        XCTAssertTrue(Harness.waitUntil(10) { silent.stderr.components(separatedBy: "accepted").count - 1 >= 2 }, silent.stderr)
+        kill(hungUp.process.processIdentifier, SIGHUP)
+        XCTAssertNotNil(hungUp.wait(8), "the proxy outlived ssh's hang-up")
+
+        // A host that is not a session never leaves the machine.
+        let wrong = try runTool(Harness.tool("tandem"), ["proxy", "--broker", "127.0.0.1:\(port)", "--ca", ca, "example.com"], in: fx.dir)
+        XCTAssertEqual(wrong.status, 64)
+        XCTAssertTrue(wrong.stderr.contains("is not a Tandem session host"), wrong.stderr)
+        XCTAssertEqual(silent.stderr.components(separatedBy: "accepted").count - 1, 2, silent.stderr)
+    }
+
+    /// Accepts connections and holds them open without a word (4 at most, 60 s); logs each to stderr.
+    private static let silentServer = """
+        import socket, sys
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); s.settimeout(60)
+        print(s.getsockname()[1], flush=True)
+        held = []
+        for _ in range(4):
+            c, _ = s.accept(); held.append(c); print("accepted", file=sys.stderr, flush=True)
+        """
+
+    /// What an agent told its user about the technician's requests so far (its "▶" lines).
+    private func notices(_ agent: Child) -> [String] {
+        agent.stderr.split(separator: "\n").filter { $0.hasPrefix("▶") }.map(String.init)
     }
 
     /// The block with alice's key swapped for a new key of `type`, the only one ssh may offer.

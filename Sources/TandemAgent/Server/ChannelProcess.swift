@@ -54,8 +54,12 @@ final class ChannelProcess {
             return self.start(command: nil)
         }
         channel.onExecRequest = { [weak self] command in
-            guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
-            self.report("The technician ran: \(TerminalText.field(command, limit: 300))")
+            guard let self, self.pid < 0 else { return false }
+            // "Copy files" covers rsync's server side, read as strictly here as at the broker.
+            let rsync = RsyncServerLine.isTransfer(command)
+            guard self.scopes.contains(.shell) || (rsync && self.scopes.contains(.files)) else { return false }
+            self.report(rsync ? "The technician copied files with rsync: \(TerminalText.field(command, limit: 300))"
+                              : "The technician ran: \(TerminalText.field(command, limit: 300))")
             return self.start(command: command)
         }
         channel.onSubsystemRequest = { [weak self] name in

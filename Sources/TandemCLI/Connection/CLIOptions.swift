@@ -31,8 +31,13 @@ public struct CLIOptions: ParsableArguments {
     }
 
     private func configFile() throws -> KeyValueConfig {
-        let explicit = config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"]
-        return try KeyValueConfig.load(firstOf: explicit.map { [$0] } ?? ["~/.config/tandem/tandem.conf"])
+        try KeyValueConfig.load(firstOf: [configPath])
+    }
+
+    /// The config file in use: `--config`, else `$TANDEM_CONFIG`, else ~/.config/tandem/tandem.conf (tilde expanded).
+    var configPath: String {
+        let path = config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"] ?? "~/.config/tandem/tandem.conf"
+        return (path as NSString).expandingTildeInPath
     }
 
     func resolve() throws -> Resolved {

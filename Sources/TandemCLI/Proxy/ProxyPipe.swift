@@ -12,6 +12,8 @@ import TandemText
 enum ProxyPipe {
     /// How long to wait for the broker's last words once ssh has gone.
     static let noticeWait: TimeAmount = .seconds(3)
+    /// How long the proxy lives after ssh's SIGHUP, whatever it is waiting for (a silent network).
+    static let hangupGrace: Double = 4
 
     static func run(broker: BrokerAddress, ca: String?, preamble: ProxyPreamble) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -29,7 +31,7 @@ enum ProxyPipe {
         let output = dup(1)
         guard input >= 0, output >= 0 else { throw CLIError.local("cannot use stdin/stdout (errno \(errno))") }
         // Not reading until the preamble is out: ssh speaks first, and its bytes go after it.
-        let stdio = try NIOPipeBootstrap(group: group)
+        let stdio = try NIOPipeBootstrap(group: tunnel.eventLoop)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelOption(ChannelOptions.autoRead, value: false)
             .takingOwnershipOfDescriptors(input: input, output: output).wait()
@@ -71,6 +73,8 @@ final class ProxyState {
     func clientLeft() {
         guard !clientGone else { return }
         clientGone = true
+        // Reading may be off (ssh was not taking more): the notice must still be read.
+        tunnel.setAutoRead(true)
         tunnel.close(mode: .output, promise: nil)
         let tunnel = self.tunnel
         tunnel.eventLoop.scheduleTask(in: ProxyPipe.noticeWait) { tunnel.close(promise: nil) }

@@ -3,9 +3,10 @@ import TandemCore
 /// The `~/.ssh/config` block `tandem ssh-config` prints: stock ssh, sftp, scp and rsync reach a
 /// session through `tandem proxy`, and ssh itself checks the broker's SSH host key.
 ///
-/// The host key is pinned in the block (a `KnownHostsCommand` that prints one known-hosts line
-/// under a `HostKeyAlias`), so the block is all a technician needs and a changed broker key
-/// stops ssh with its own warning.
+/// The host key goes into a known-hosts file of Tandem's own (`knownHostsLine`, under a
+/// `HostKeyAlias`) that the block names, so a changed broker key stops ssh with its own warning.
+/// Not `KnownHostsCommand`: OpenSSH before 8.5 rejects the whole config file over an unknown
+/// keyword, even in a block that does not apply.
 struct SSHConfigBlock {
     var tandemPath: String
     var broker: BrokerAddress
@@ -15,6 +16,11 @@ struct SSHConfigBlock {
     /// `ssh-ed25519 AAAA…`, read from the broker and checked against the pinned fingerprint.
     var hostKey: String
     var fingerprint: String
+    var knownHostsFile: String
+
+    /// Session ids only (`s-` or `tandem-` and 8 characters), so the block claims no other host
+    /// and a host name with shell characters in it matches less.
+    static let hostPatterns = "s-???????? tandem-???????? tandem-s-????????"
 
     /// The name ssh files the broker's key under, whatever session host was typed.
     var alias: String {
@@ -22,9 +28,13 @@ struct SSHConfigBlock {
         return "tandem.\(host).\(broker.port)"
     }
 
+    /// The broker's line in `knownHostsFile`.
+    var knownHostsLine: String { "\(alias) \(hostKey)" }
+
     func render() throws(TandemError) -> String {
         for (what, value) in [("the tandem program's path", tandemPath), ("the CA path", ca ?? ""), ("the user name", user),
-                              ("the key path", identity ?? "")] {
+                              ("the key path", identity ?? ""), ("the broker address", broker.description),
+                              ("the known-hosts path", knownHostsFile)] {
             try Self.checkPlain(value, what)
         }
         let keyWords = hostKey.split(separator: " ")
@@ -36,13 +46,13 @@ struct SSHConfigBlock {
         var lines = [
             "# Tandem: ssh, sftp, scp and rsync into sessions a user approved, through the broker at \(broker).",
             "# From 'tandem ssh-config'; run it again if the broker, its key, your key or the tandem program moves.",
-            "Host s-* tandem-*",
+            "Host \(Self.hostPatterns)",
             "    User \(Self.configWord(user))",
             "    ProxyCommand \(proxy.map(shellQuote).joined(separator: " ")) %h",
-            "    # The broker's SSH host key (\(fingerprint)); ssh checks it and refuses another.",
+            "    # The broker's SSH host key (\(fingerprint)); ssh checks it and refuses another:",
+            "    #   \(knownHostsLine)",
             "    HostKeyAlias \(alias)",
-            "    KnownHostsCommand /bin/echo \(alias) \(hostKey)",
-            "    UserKnownHostsFile /dev/null",
+            "    UserKnownHostsFile \(Self.configWord(knownHostsFile))",
             "    GlobalKnownHostsFile /dev/null",
             "    StrictHostKeyChecking yes",
             "    UpdateHostKeys no",
@@ -54,6 +64,12 @@ struct SSHConfigBlock {
             "    ForwardX11 no",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `existing` (a known-hosts file's text) with this broker's line in place of any older one.
+    func mergedKnownHosts(_ existing: String) -> String {
+        let kept = existing.split(separator: "\n", omittingEmptySubsequences: true).filter { !$0.hasPrefix(alias + " ") }
+        return (kept.map(String.init) + [knownHostsLine]).joined(separator: "\n") + "\n"
     }
 
     /// ssh expands `%` tokens and splits on quotes; a shell runs the ProxyCommand. Rather than

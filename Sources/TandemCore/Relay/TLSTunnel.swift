@@ -36,9 +36,17 @@ public enum TLSTunnel {
             }
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
-                channel.eventLoop.flatSubmit {
+                // A peer that accepts TCP and then says nothing must not hold the caller for ever.
+                let deadline = channel.eventLoop.scheduleTask(in: handshakeLimit) {
+                    channel.pipeline.fireErrorCaught(ConnectFailure.Cause.handshakeTimedOut)
+                    channel.close(promise: nil)
+                }
+                return channel.eventLoop.flatSubmit {
                     do {
-                        return try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done.map { channel }
+                        return try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done.map {
+                            deadline.cancel()
+                            return channel
+                        }
                     } catch {
                         return channel.eventLoop.makeFailedFuture(error)
                     }
@@ -48,6 +56,9 @@ public enum TLSTunnel {
                 }
             }
     }
+
+    /// How long the TLS handshake may take once TCP is up.
+    public static let handshakeLimit: TimeAmount = .seconds(10)
 
     /// Makes a socketpair, relays one end to `channel`, and returns the other end for libssh.
     public static func bridge(_ channel: Channel, group: EventLoopGroup) -> EventLoopFuture<(fd: Int32, pair: Channel)> {

@@ -9,6 +9,7 @@ public enum ConnectFailure {
     /// Failures of our own that NIO has no error for.
     public enum Cause: Error, Sendable {
         case closedDuringHandshake
+        case handshakeTimedOut
     }
 
     /// Explains `error` from `TLSTunnel.connect`. A refused certificate is looked at once more,
@@ -46,6 +47,9 @@ public enum ConnectFailure {
         }
         if text.contains("PROTOCOL_VERSION") || text.contains("UNSUPPORTED_PROTOCOL") {
             return "the server at \(place) offers only TLS versions older than 1.2, which Tandem refuses: ask your IT team"
+        }
+        if case Cause.handshakeTimedOut = error {
+            return "the server at \(place) accepted the connection but did not answer the secure handshake within \(TLSTunnel.handshakeLimit.nanoseconds / 1_000_000_000) s: check the broker address"
         }
         if case Cause.closedDuringHandshake = error {
             return "the server at \(place) closed the connection during the secure handshake: check the broker address"

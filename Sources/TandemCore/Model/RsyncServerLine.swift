@@ -1,12 +1,14 @@
-/// Whether an exec from a stock client is `rsync` asking for its server side, and nothing more.
+/// Whether an exec is `rsync` asking for its server side, and nothing more.
 ///
 /// `rsync -a logs/ s-…:logs/` makes ssh run `rsync --server -logDtpre.iLsfxCIvu . logs/` on the
-/// user's machine, through their shell. Such a line moves files, so it needs the `files` scope;
-/// it is accepted as one only when every word is an rsync option on the list below or a plain
-/// path, so nothing in it can become a second command (`;`, `$( )`, quotes) or make rsync run
-/// one (`--daemon --config`, `--rsh`). Any other line is an ordinary exec (the `shell` scope).
-enum RsyncServerLine {
-    static func isTransfer(_ command: String) -> Bool {
+/// user's machine, through their shell. Such a line moves files, so the `files` scope allows it
+/// (the broker and the agent both check). It counts as one only when nothing in it can become a
+/// second command (`;`, `$( )`, quotes) or make rsync run or write one: every short option is a
+/// letter that takes no argument (no `-s`, which reads further options from stdin, no `-T`,
+/// `-B`, `-M`, `-f`, `-@`), the compat string after `e` ends its word, and every long option is
+/// on the list below. Any other line is an ordinary command (the `shell` scope).
+public enum RsyncServerLine {
+    public static func isTransfer(_ command: String) -> Bool {
         let words = command.split(separator: " ", omittingEmptySubsequences: false)
         guard words.count >= 4, words[0] == "rsync", words[1] == "--server" else { return false }
         var paths = 0
@@ -24,6 +26,10 @@ enum RsyncServerLine {
         return sawDot && paths > 0
     }
 
+    /// Short options that take no argument (rsync 3.2): archive, recursion, links, times,
+    /// permissions, owners, devices, checksums, compression, verbosity and the like.
+    static let flagLetters = Set("vqcarRbulLkKHpEAXogDtOJUNSnWxdzCFyihPmI")
+
     /// Long options an rsync client sends to its server for ordinary transfers.
     static let longOptions: Set<Substring> = [
         "sender", "delete", "delete-before", "delete-during", "delete-delay", "delete-after", "delete-excluded",
@@ -39,15 +45,27 @@ enum RsyncServerLine {
             let body = word.dropFirst(2)
             let name = body.prefix { $0 != "=" }
             let value = body.dropFirst(name.count + 1)
-            guard longOptions.contains(name) || (name.hasPrefix("no-") && name.count > 3 && name.allSatisfy(isOptionName)) else { return false }
+            guard longOptions.contains(name) || isNegation(name) else { return false }
             return value.unicodeScalars.allSatisfy { isSafe($0) && $0 != "/" }
         }
-        // Short option clusters, as the client packs them: -logDtpre.iLsfxCIvu
-        return word.count >= 2 && word.hasPrefix("-")
-            && word.dropFirst().unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." }
+        guard word.count >= 2, word.hasPrefix("-") else { return false }
+        var rest = word.dropFirst()
+        while let letter = rest.first {
+            rest = rest.dropFirst()
+            if letter == "e" {
+                // In server mode -e carries the client's protocol flags (".iLsfxCIvu") to the end of the word.
+                return rest.allSatisfy { $0.isASCII && ($0.isLetter || $0 == ".") }
+            }
+            guard flagLetters.contains(letter) else { return false }
+        }
+        return true
     }
 
-    private static func isOptionName(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c == "-") }
+    /// `--no-times` and the like only turn something off; `--no-` on its own, or with anything
+    /// but letters and dashes, is not one.
+    private static func isNegation(_ name: Substring) -> Bool {
+        name.hasPrefix("no-") && name.count > 3 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "-") }
+    }
 
     private static func isPlainPath(_ word: Substring) -> Bool {
         !word.isEmpty && !word.hasPrefix("-") && word.unicodeScalars.allSatisfy(isSafe)
@@ -57,9 +75,4 @@ enum RsyncServerLine {
     private static func isSafe(_ c: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "._/+,:=@%-".unicodeScalars.contains(c)
     }
-}
-
-/// The stock-client readers the broker has beyond `TandemCore`'s, reachable from the fuzz targets.
-public enum StockClientProbe {
-    public static func parse(_ text: String) { _ = RsyncServerLine.isTransfer(text) }
 }
