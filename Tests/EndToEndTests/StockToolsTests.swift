@@ -263,6 +263,14 @@ final class StockToolsTests: XCTestCase {
         XCTAssertTrue(stray.stderr.contains("tandem: no key your ssh offered (SHA256:"), stray.stderr)
         XCTAssertTrue(stray.stderr.contains("tandemd user key add alice"), stray.stderr)
 
+        // An ECDSA key, once registered, logs in as an Ed25519 key does.
+        let ecdsaConfig = try keyConfig(with: "ecdsa", named: "ecdsa", from: block, fx)
+        let registered = try runTool(Harness.tool("tandemd"), ["user", "key", "add", "alice", fx.dir.appendingPathComponent("ecdsa.pub").path,
+                                                               "--data", fx.data.path], in: fx.dir)
+        XCTAssertEqual(registered.status, 0, registered.stderr)
+        let ecdsa = try run("/usr/bin/ssh", ["-F", ecdsaConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo ecdsa-ok"], fx)
+        XCTAssertEqual(ecdsa.stdout, "ecdsa-ok\n", ecdsa.stderr)
+
         // An RSA-only client: the broker cannot use its key, and says how to make one it can.
         let rsaConfig = try keyConfig(with: "rsa", named: "rsa", from: block, fx)
         let rsa = try run("/usr/bin/ssh", ["-F", rsaConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo no"], fx, expectNotice: true)
@@ -309,7 +317,7 @@ final class StockToolsTests: XCTestCase {
         XCTAssertEqual(notices(shellAgent), seenByShellAgent, shellAgent.stderr)
         let bobEvents = try events(fx, id)
         XCTAssertTrue(bobEvents.contains { $0.kind == "attach_refused" }, "\(bobEvents)")
-        XCTAssertEqual(bobEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"true"}"#], "only alice's own command ran")
+        XCTAssertEqual(bobEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"echo ecdsa-ok"}"#, #"{"command":"true"}"#], "only alice's own commands ran")
         let shellEvents = try events(fx, shellOnly)
         XCTAssertEqual(shellEvents.filter { $0.kind == "channel_refused" && $0.data.contains(#""scope":"files""#) }.count, 2, "\(shellEvents)")
         XCTAssertFalse(shellEvents.contains { $0.kind == "sftp_started" || $0.kind == "exec" }, "\(shellEvents)")
