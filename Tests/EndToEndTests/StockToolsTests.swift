@@ -14,29 +14,21 @@ final class StockToolsTests: XCTestCase {
         return path
     }
 
-    /// Runs a stock tool to its end; stderr is read once the proxy (which outlives ssh by a moment
-    /// when the broker has last words) has let go of it too.
+    /// Runs a stock tool to its end; with `expectNotice`, stderr is read again until the proxy
+    /// (which outlives ssh by a moment when the broker has last words) has written them too.
     private func run(_ tool: String, _ arguments: [String], _ fx: BrokerFixture, stdin: String? = nil, expectNotice: Bool = false,
                      timeout: Double = 60) throws -> (status: Int32?, stdout: String, stderr: String) {
-        let r = try runTool(tool, arguments, in: fx.dir, stdin: stdin, timeout: timeout)
-        guard expectNotice else { return r }
-        var stderr = r.stderr
-        _ = Harness.waitUntil(10) {
-            stderr = (try? String(contentsOf: self.lastStderr(fx), encoding: .utf8)) ?? stderr
-            return stderr.contains("tandem: ")
+        let name = "stock-\(UUID().uuidString.prefix(6))"
+        var input: Child.StdinMode = .null
+        if let stdin {
+            let path = fx.dir.appendingPathComponent("\(name).in")
+            try Data(stdin.utf8).write(to: path)
+            input = .handle(try FileHandle(forReadingFrom: path))
         }
-        return (r.status, r.stdout, stderr)
-    }
-
-    /// runTool's most recent stderr file (the proxy writes its notice there after ssh exits).
-    private func lastStderr(_ fx: BrokerFixture) -> URL {
-        let files = (try? FileManager.default.contentsOfDirectory(at: fx.dir, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-        let runs = files.filter { $0.lastPathComponent.hasPrefix("run-") && $0.pathExtension == "err" }
-        return runs.max { a, b in
-            let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            return da < db
-        } ?? fx.dir
+        let child = try Child(tool, arguments, in: fx.dir, name: name, stdin: input)
+        let status = child.wait(timeout)
+        if expectNotice { _ = Harness.waitUntil(10) { child.stderr.contains("tandem: ") } }
+        return (status, child.stdout, child.stderr)
     }
 
     private func sha256(_ path: String) throws -> String {
@@ -190,7 +182,7 @@ final class StockToolsTests: XCTestCase {
 
         let local = try freePort()
         let socks = try freePort()
-        let forwarding = try Child("/usr/bin/ssh", ["-F", config, "-N", "-L", "127.0.0.1:\(local):127.0.0.1:\(targetPort)",
+        let forwarding = try Child("/usr/bin/ssh", ["-F", config, "-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:\(local):127.0.0.1:\(targetPort)",
                                                     "-D", "127.0.0.1:\(socks)", id], in: fx.dir, name: "ssh-forwarding")
         defer { forwarding.stop() }
         let l = try connectWhenListening(local)
@@ -268,8 +260,9 @@ final class StockToolsTests: XCTestCase {
         let registered = try runTool(Harness.tool("tandemd"), ["user", "key", "add", "alice", fx.dir.appendingPathComponent("ecdsa.pub").path,
                                                                "--data", fx.data.path], in: fx.dir)
         XCTAssertEqual(registered.status, 0, registered.stderr)
-        let ecdsa = try run("/usr/bin/ssh", ["-F", ecdsaConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo ecdsa-ok"], fx)
+        let ecdsa = try run("/usr/bin/ssh", ["-v", "-F", ecdsaConfig, "-o", "BatchMode=yes", "-o", "IdentityAgent=none", id, "echo ecdsa-ok"], fx)
         XCTAssertEqual(ecdsa.stdout, "ecdsa-ok\n", ecdsa.stderr)
+        XCTAssertTrue(ecdsa.stderr.contains("Server accepts key: \(fx.dir.path)/ecdsa ECDSA"), ecdsa.stderr)
 
         // An RSA-only client: the broker cannot use its key, and says how to make one it can.
         let rsaConfig = try keyConfig(with: "rsa", named: "rsa", from: block, fx)
@@ -309,18 +302,27 @@ final class StockToolsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: fx.dir.appendingPathComponent("copied.txt").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: fx.dir.appendingPathComponent("rsynced.txt").path))
 
+        // A command each agent does run, after the refused ones: once its notice is there, any
+        // notice of the refused ones would be there too.
+        XCTAssertEqual(try run("/usr/bin/ssh", ["-F", config, id, "echo after"], fx).status, 0)
+        XCTAssertEqual(try run("/usr/bin/ssh", ["-F", config, shellOnly, "echo after"], fx).status, 0)
+        XCTAssertTrue(Harness.waitUntil(10) { self.notices(agent).last?.contains("ran: echo after") ?? false }, agent.stderr)
+        XCTAssertTrue(Harness.waitUntil(10) { self.notices(shellAgent).last?.contains("ran: echo after") ?? false }, shellAgent.stderr)
+
         XCTAssertTrue(Harness.waitUntil(10) { fx.broker.stderr.contains("refused exec in session \(id) for bob") }, fx.broker.stderr)
         XCTAssertTrue(Harness.waitUntil(10) { fx.broker.stderr.contains("refused sftp in session \(shellOnly) for alice") }, fx.broker.stderr)
         XCTAssertTrue(fx.broker.stderr.contains("refused exec in session \(shellOnly) for alice"), fx.broker.stderr)
         // Nothing reached either agent: no channel was opened, so neither told its user anything.
-        XCTAssertEqual(notices(agent), seenByAgent, agent.stderr)
-        XCTAssertEqual(notices(shellAgent), seenByShellAgent, shellAgent.stderr)
+        XCTAssertEqual(notices(agent), seenByAgent + ["▶ The technician ran: echo after"], agent.stderr)
+        XCTAssertEqual(notices(shellAgent), seenByShellAgent + ["▶ The technician ran: echo after"], shellAgent.stderr)
         let bobEvents = try events(fx, id)
         XCTAssertTrue(bobEvents.contains { $0.kind == "attach_refused" }, "\(bobEvents)")
-        XCTAssertEqual(bobEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"echo ecdsa-ok"}"#, #"{"command":"true"}"#], "only alice's own commands ran")
+        XCTAssertEqual(bobEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"echo ecdsa-ok"}"#, #"{"command":"true"}"#, #"{"command":"echo after"}"#],
+                       "only alice's own commands ran")
         let shellEvents = try events(fx, shellOnly)
         XCTAssertEqual(shellEvents.filter { $0.kind == "channel_refused" && $0.data.contains(#""scope":"files""#) }.count, 2, "\(shellEvents)")
-        XCTAssertFalse(shellEvents.contains { $0.kind == "sftp_started" || $0.kind == "exec" }, "\(shellEvents)")
+        XCTAssertFalse(shellEvents.contains { $0.kind == "sftp_started" }, "\(shellEvents)")
+        XCTAssertEqual(shellEvents.filter { $0.kind == "exec" }.map(\.data), [#"{"command":"echo after"}"#], "\(shellEvents)")
     }
 
     /// A broker answering with another SSH host key under the same name: ssh's own warning, and it stops.
@@ -336,7 +338,9 @@ final class StockToolsTests: XCTestCase {
                                                          "--cert", "certs/broker.crt", "--key", "certs/broker.key"], in: fx.dir, name: "impostor")
         defer { impostor.stop() }
         XCTAssertTrue(Harness.waitUntil(15) { impostor.stdout.contains("listening on") }, impostor.stderr)
-        let port = impostor.stdout.components(separatedBy: "127.0.0.1:")[1].prefix { $0.isNumber }
+        guard let port = impostor.stdout.components(separatedBy: "127.0.0.1:").dropFirst().first?.prefix(while: { $0.isNumber }) else {
+            return XCTFail("the second broker did not say where it listens: \(impostor.stdout) \(impostor.stderr)")
+        }
         let moved = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "--broker 127.0.0.1:\(fx.port) ", with: "--broker 127.0.0.1:\(port) ")
         XCTAssertNotEqual(moved, try String(contentsOfFile: config, encoding: .utf8))
@@ -412,7 +416,7 @@ final class StockToolsTests: XCTestCase {
                                in: fx.dir, name: "proxy-hangup", stdin: .pipe)
         XCTAssertTrue(Harness.waitUntil(10) { silent.stderr.components(separatedBy: "accepted").count - 1 >= 2 }, silent.stderr)
         kill(hungUp.process.processIdentifier, SIGHUP)
-        XCTAssertNotNil(hungUp.wait(8), "the proxy outlived ssh's hang-up")
+        XCTAssertEqual(hungUp.wait(8), 0, "the proxy outlived ssh's hang-up, or ended another way: \(hungUp.stderr)")
 
         // A host that is not a session never leaves the machine.
         let wrong = try runTool(Harness.tool("tandem"), ["proxy", "--broker", "127.0.0.1:\(port)", "--ca", ca, "example.com"], in: fx.dir)

@@ -10,6 +10,7 @@ final class RsyncServerLineTests: XCTestCase {
             "rsync --server -vlogDtpre.iLsfxCIvu --delete --partial . /srv/www/",
             "rsync --server -e.LsfxCIvu --no-inc-recursive --timeout=30 . a b",
             "rsync --server -vvre.iLsfxCIvu . a",
+            "rsync --server -logDtpre.iLsfxCIvu --log-format=%i . logs/",
             "rsync --server -logDtprze.iLsfxCIvu --compress-level=9 --info=progress2 . backup@2026-12-04/",
         ] {
             XCTAssertTrue(RsyncServerLine.isTransfer(line), line)
@@ -43,6 +44,11 @@ final class RsyncServerLineTests: XCTestCase {
             "rsync --server -e.iLs;id . x",
             "rsync --server --no- . x",
             "rsync --server --no-x;y . x",
+            // An option's value as the next word would make "." or a path its value.
+            "rsync --server -ve . x y",
+            "rsync --server --timeout . x",
+            "rsync --server --sender=yes . x",
+            "rsync --server -\u{212A} . x",
             "rsync --server -logDtpre.iLsfxCIvu . -x",
             "rsync --server -logDtpre.iLsfxCIvu .",
             "rsync --server -logDtpre.iLsfxCIvu logs/",

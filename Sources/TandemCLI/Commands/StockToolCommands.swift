@@ -51,11 +51,18 @@ extension TandemCommand {
         static func writeKnownHosts(_ block: SSHConfigBlock, to path: String) throws {
             let folder = (path as NSString).deletingLastPathComponent
             var existing = ""
+            let files = FileManager.default
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                if FileManager.default.fileExists(atPath: path) {
-                    let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-                    guard size <= 1 << 20 else { throw CLIError.local("\(path) is over 1 MiB: not a known-hosts file of Tandem's") }
+                try files.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                // Others who can write the folder could swap the file between our read and our rename.
+                let mode = (try files.attributesOfItem(atPath: folder)[.posixPermissions] as? Int) ?? 0
+                guard mode & 0o022 == 0 else { throw CLIError.local("\(folder) can be written by others: choose a folder of your own with --known-hosts") }
+                if let attributes = try? files.attributesOfItem(atPath: path) {
+                    // Not followed: a link, a FIFO or a device is not the file we keep.
+                    guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                        throw CLIError.local("\(path) is not a plain file: choose another with --known-hosts")
+                    }
+                    guard ((attributes[.size] as? Int) ?? 0) <= 1 << 20 else { throw CLIError.local("\(path) is over 1 MiB: not a known-hosts file of Tandem's") }
                     existing = try String(contentsOfFile: path, encoding: .utf8)
                 }
                 try Data(block.mergedKnownHosts(existing).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -108,7 +115,8 @@ extension TandemCommand {
             signal(SIGHUP, SIG_IGN)
             let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
             hangup.setEventHandler {
-                DispatchQueue.global().asyncAfter(deadline: .now() + ProxyPipe.hangupGrace) { Foundation.exit(0) }
+                // _exit: no atexit work while NIO's threads run; every write so far went straight to its fd.
+                DispatchQueue.global().asyncAfter(deadline: .now() + ProxyPipe.hangupGrace) { _exit(0) }
             }
             hangup.resume()
             try ProxyPipe.run(broker: transport.broker, ca: transport.ca, preamble: .make(for: id))

@@ -36,8 +36,9 @@ public struct CLIOptions: ParsableArguments {
 
     /// The config file in use: `--config`, else `$TANDEM_CONFIG`, else ~/.config/tandem/tandem.conf (tilde expanded).
     var configPath: String {
-        let path = config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"] ?? "~/.config/tandem/tandem.conf"
-        return (path as NSString).expandingTildeInPath
+        let path = (config ?? ProcessInfo.processInfo.environment["TANDEM_CONFIG"] ?? "~/.config/tandem/tandem.conf") as NSString
+        let expanded = path.expandingTildeInPath
+        return expanded.hasPrefix("/") ? expanded : FileManager.default.currentDirectoryPath + "/" + expanded
     }
 
     func resolve() throws -> Resolved {

@@ -18,9 +18,10 @@ struct SSHConfigBlock {
     var fingerprint: String
     var knownHostsFile: String
 
-    /// Session ids only (`s-` or `tandem-` and 8 characters), so the block claims no other host
-    /// and a host name with shell characters in it matches less.
-    static let hostPatterns = "s-???????? tandem-???????? tandem-s-????????"
+    /// Session ids only (`s-` or `tandem-` and 8 characters), so the block claims no other host;
+    /// never a name with shell characters, which an OpenSSH before 9.6 would hand to the
+    /// ProxyCommand's shell as they are (a hostile submodule URL, CVE-2023-51385).
+    static let hostPatterns = "s-???????? tandem-???????? tandem-s-???????? !*`* !*$* !*;* !*|* !*&* !*(* !*)* !*<* !*>* !*{* !*}*"
 
     /// The name ssh files the broker's key under, whatever session host was typed.
     var alias: String {

@@ -28,33 +28,38 @@ public enum RsyncServerLine {
 
     /// Short options that take no argument (rsync 3.2): archive, recursion, links, times,
     /// permissions, owners, devices, checksums, compression, verbosity and the like.
-    static let flagLetters = Set("vqcarRbulLkKHpEAXogDtOJUNSnWxdzCFyihPmI")
+    static let flagLetters = Set("vqcarRbulLkKHpEAXogDtOJUNSnWxdzCFyihPmI".unicodeScalars)
 
-    /// Long options an rsync client sends to its server for ordinary transfers.
-    static let longOptions: Set<Substring> = [
+    /// Long options an rsync client sends to its server for ordinary transfers, without a value…
+    static let longFlags: Set<Substring> = [
         "sender", "delete", "delete-before", "delete-during", "delete-delay", "delete-after", "delete-excluded",
         "partial", "inplace", "append", "append-verify", "numeric-ids", "safe-links", "munge-links",
         "copy-unsafe-links", "ignore-errors", "force", "size-only", "existing", "ignore-existing",
         "remove-source-files", "list-only", "omit-dir-times", "omit-link-times", "preallocate", "mkpath",
-        "fake-super", "checksum-choice", "compress-choice", "compress-level", "modify-window", "timeout",
-        "max-delete", "max-size", "min-size", "bwlimit", "block-size", "info", "debug", "stats",
+        "fake-super", "stats",
+    ]
+
+    /// …and with one, always joined by `=` (a separate word would shift what counts as the paths).
+    static let longValues: Set<Substring> = [
+        "checksum-choice", "compress-choice", "compress-level", "modify-window", "timeout", "max-delete",
+        "max-size", "min-size", "bwlimit", "block-size", "info", "debug", "log-format",
     ]
 
     private static func isAllowedOption(_ word: Substring) -> Bool {
         if word.hasPrefix("--") {
             let body = word.dropFirst(2)
             let name = body.prefix { $0 != "=" }
+            guard name.count < body.count else { return longFlags.contains(name) || isNegation(name) }
             let value = body.dropFirst(name.count + 1)
-            guard longOptions.contains(name) || isNegation(name) else { return false }
-            return value.unicodeScalars.allSatisfy { isSafe($0) && $0 != "/" }
+            return longValues.contains(name) && value.unicodeScalars.allSatisfy { isSafe($0) && $0 != "/" }
         }
         guard word.count >= 2, word.hasPrefix("-") else { return false }
-        var rest = word.dropFirst()
+        var rest = word.unicodeScalars.dropFirst()
         while let letter = rest.first {
             rest = rest.dropFirst()
             if letter == "e" {
                 // In server mode -e carries the client's protocol flags (".iLsfxCIvu") to the end of the word.
-                return rest.allSatisfy { $0.isASCII && ($0.isLetter || $0 == ".") }
+                return !rest.isEmpty && rest.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "." }
             }
             guard flagLetters.contains(letter) else { return false }
         }
@@ -64,7 +69,7 @@ public enum RsyncServerLine {
     /// `--no-times` and the like only turn something off; `--no-` on its own, or with anything
     /// but letters and dashes, is not one.
     private static func isNegation(_ name: Substring) -> Bool {
-        name.hasPrefix("no-") && name.count > 3 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "-") }
+        name.hasPrefix("no-") && name.count > 3 && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || $0 == "-" }
     }
 
     private static func isPlainPath(_ word: Substring) -> Bool {

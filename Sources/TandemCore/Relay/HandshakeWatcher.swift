@@ -31,6 +31,19 @@ final class HandshakeWatcher: ChannelInboundHandler {
         settle(ConnectFailure.Cause.closedDuringHandshake)
     }
 
+    /// The handshake of `channel` (which holds a watcher), failed with `handshakeTimedOut` and the
+    /// channel closed if it takes longer than `limit`: a peer that accepts TCP and then says
+    /// nothing must not hold anyone for ever. Call on the channel's event loop.
+    static func completion(of channel: Channel, within limit: TimeAmount) throws -> EventLoopFuture<Void> {
+        let done = try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done
+        let deadline = channel.eventLoop.scheduleTask(in: limit) {
+            channel.pipeline.fireErrorCaught(ConnectFailure.Cause.handshakeTimedOut)
+            channel.close(promise: nil)
+        }
+        done.whenComplete { _ in deadline.cancel() }
+        return done
+    }
+
     private func settle(_ error: Error?) {
         guard !settled else { return }
         settled = true

@@ -36,17 +36,9 @@ public enum TLSTunnel {
             }
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
-                // A peer that accepts TCP and then says nothing must not hold the caller for ever.
-                let deadline = channel.eventLoop.scheduleTask(in: handshakeLimit) {
-                    channel.pipeline.fireErrorCaught(ConnectFailure.Cause.handshakeTimedOut)
-                    channel.close(promise: nil)
-                }
-                return channel.eventLoop.flatSubmit {
+                channel.eventLoop.flatSubmit {
                     do {
-                        return try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done.map {
-                            deadline.cancel()
-                            return channel
-                        }
+                        return try HandshakeWatcher.completion(of: channel, within: handshakeLimit).map { channel }
                     } catch {
                         return channel.eventLoop.makeFailedFuture(error)
                     }

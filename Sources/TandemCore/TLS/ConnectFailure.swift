@@ -94,7 +94,7 @@ public enum ConnectFailure {
             .flatMap { channel -> EventLoopFuture<(notBefore: Date, notAfter: Date)?> in
                 channel.eventLoop.flatSubmit {
                     do {
-                        return try channel.pipeline.syncOperations.handler(type: HandshakeWatcher.self).done.flatMapThrowing {
+                        return try HandshakeWatcher.completion(of: channel, within: .seconds(5)).flatMapThrowing {
                             defer { channel.close(promise: nil) }
                             let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self)
                             guard let cert = tls.peerCertificate else { return nil }
