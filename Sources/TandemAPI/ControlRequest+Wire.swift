@@ -7,7 +7,7 @@ import TandemCore
 /// (sizes, ranges, session ids, digests); whether the caller may make it is the services' rule.
 extension ControlRequest: Codable {
     enum Key: String, CodingKey {
-        case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", command, sha256
+        case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", idleLimit = "idle_limit", command, sha256
         case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk"
     }
 
@@ -56,7 +56,9 @@ extension ControlRequest: Codable {
             }
             let limit = try c.decodeIfPresent(Int.self, forKey: .timeLimit)
             if let limit, !(1...86_400).contains(limit) { throw Self.invalid(c, .timeLimit, "time_limit takes seconds, 1 to 86400") }
-            self = .sessionNew(ticket: try reference(), scopes: scopes, timeLimit: limit)
+            let idle = try c.decodeIfPresent(Int.self, forKey: .idleLimit)
+            if let idle, !(1...86_400).contains(idle) { throw Self.invalid(c, .idleLimit, "idle_limit takes seconds, 1 to 86400") }
+            self = .sessionNew(ticket: try reference(), scopes: scopes, timeLimit: limit, idleLimit: idle)
         case "session.show": self = .sessionShow(try session())
         case "session.end": self = .sessionEnd(try session())
         case "shell": self = .shell(try session())
@@ -119,13 +121,14 @@ extension ControlRequest: Codable {
         case .ticketAssign(let ticket, let user):
             try c.encode(ticket, forKey: .ticket)
             try c.encode(user, forKey: .user)
-        case .sessionNew(let ticket, let scopes, let limit):
+        case .sessionNew(let ticket, let scopes, let limit, let idle):
             switch ticket {
             case .number(let n): try c.encode(n, forKey: .ticket)
             case .external: try c.encode(ticket.description, forKey: .ticket)
             }
             try c.encode(scopes.map(\.rawValue).joined(separator: ","), forKey: .scopes)
             try c.encodeIfPresent(limit, forKey: .timeLimit)
+            try c.encodeIfPresent(idle, forKey: .idleLimit)
         case .sessionShow(let id), .sessionEnd(let id), .shell(let id), .sftp(let id), .auditRecordings(let id):
             try c.encode(id.rawValue, forKey: .session)
         case .exec(let id, let command):

@@ -12,7 +12,7 @@ public enum ControlRequest: Sendable, Equatable {
     case ticketSyncStatus(ticket: Int)
     /// Puts a ticket's failed deliveries back in line.
     case ticketResync(ticket: Int)
-    case sessionNew(ticket: TicketReference, scopes: [Scope], timeLimit: Int?)
+    case sessionNew(ticket: TicketReference, scopes: [Scope], timeLimit: Int?, idleLimit: Int? = nil)
     case sessionShow(SessionID)
     case sessionEnd(SessionID)
     case shell(SessionID)

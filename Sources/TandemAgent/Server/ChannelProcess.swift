@@ -12,6 +12,8 @@ import TandemText
 final class ChannelProcess {
     /// Must match the broker's `AgentLink.endNoticeSubsystem`.
     static let endNoticeSubsystem = "tandem-end@tandem"
+    /// Must match the broker's `AgentLink.noticeSubsystem`: a notice shown while the session goes on.
+    static let noticeSubsystem = "tandem-notice@tandem"
     let channel: SSHChannel
     private let loop: SSHEventLoop
     private let scopes: [Scope]
@@ -26,6 +28,8 @@ final class ChannelProcess {
     private var exitStatus: Int32?
     private(set) var finished = false
     private var sftp: SFTPServer?
+    /// This channel carries a notice to show (the idle warning), not the session's end.
+    private var noticeOnly = false
     private var paused: [(fd: Int32, stderr: Bool)] = []
     private var inbox: [UInt8] = []
     private var eofPending = false
@@ -69,6 +73,11 @@ final class ChannelProcess {
                 self.endNotice = []
                 return true
             }
+            if name == ChannelProcess.noticeSubsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil {
+                self.endNotice = []
+                self.noticeOnly = true
+                return true
+            }
             guard name == "sftp", self.scopes.contains(.files), self.pid < 0, self.sftp == nil else {
                 self.report("Refused a request for '\(TerminalText.field(name, limit: 40))' (not allowed in this session).")
                 return false
@@ -103,7 +112,8 @@ final class ChannelProcess {
             guard let self else { return }
             if let notice = self.endNotice {
                 self.endNotice = nil
-                self.onEnded(String(decoding: notice, as: UTF8.self))
+                let text = String(decoding: notice, as: UTF8.self)
+                if self.noticeOnly { self.report(TerminalText.field(text, limit: 300)) } else { self.onEnded(text) }
                 return self.channel.close()
             }
             if self.sftp != nil { return self.endSFTP(status: 0) }

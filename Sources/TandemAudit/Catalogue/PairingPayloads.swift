@@ -5,10 +5,13 @@ public struct SessionRequested: EventPayload {
     public static let kind = EventKind.sessionRequested
     public var scopes: CommaList
     public var timeLimit: Int
+    /// Seconds without input or output after which the session ends (absent in records made before it existed).
+    public var idleLimit: Int?
 
-    public init(scopes: CommaList, timeLimit: Int) {
+    public init(scopes: CommaList, timeLimit: Int, idleLimit: Int? = nil) {
         self.scopes = scopes
         self.timeLimit = timeLimit
+        self.idleLimit = idleLimit
     }
 }
 

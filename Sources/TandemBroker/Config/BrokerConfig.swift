@@ -16,6 +16,8 @@ public struct BrokerConfig: Sendable {
     /// How long the agent's user may think about the offer.
     public var consentTimeout: TimeInterval = 300
     public var defaultTimeLimit: Int = 3600
+    /// Seconds without input or output before a session ends (`idle-limit`; a session may ask for another).
+    public var idleLimit: Int = 900
     /// A chain is signed after this many new events, at every session end, and on the interval.
     public var checkpointEvery: Int = 100
     public var checkpointInterval: TimeInterval = 60

@@ -35,6 +35,17 @@ extension AgentLink {
     /// The subsystem the broker opens to tell the agent why the session ends; only the broker
     /// can open channels to the agent, and it never relays a technician's request for this name.
     public static let endNoticeSubsystem = "tandem-end@tandem"
+    /// The subsystem for a notice the agent shows while the session goes on (the idle warning).
+    public static let noticeSubsystem = "tandem-notice@tandem"
+
+    /// Shows `text` to the end-user; the session goes on. A link that cannot take it is left as it is.
+    public func notice(_ text: String) {
+        _ = openSessionChannel { child in
+            child.eventLoop.makeCompletedFuture {
+                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: text, subsystem: AgentLink.noticeSubsystem))
+            }
+        }
+    }
 
     /// Tells the agent why the session ends (it shows the user), then closes the link; a
     /// link that cannot be told in two seconds is closed anyway.
@@ -43,7 +54,7 @@ extension AgentLink {
         let deadline = parent.eventLoop.scheduleTask(in: .seconds(2)) { parent.close(promise: nil) }
         openSessionChannel { child in
             child.eventLoop.makeCompletedFuture {
-                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: reason))
+                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: reason, subsystem: AgentLink.endNoticeSubsystem))
             }
         }.flatMap { $0.closeFuture }.whenComplete { _ in
             deadline.cancel()
@@ -52,17 +63,21 @@ extension AgentLink {
     }
 }
 
-/// Asks for the end-notice subsystem, sends the reason, and closes.
+/// Asks for a notice subsystem (the end, or a warning), sends the text, and closes.
 private final class EndNoticeHandler: ChannelDuplexHandler {
     typealias InboundIn = SSHChannelData
     typealias OutboundIn = SSHChannelData
     typealias OutboundOut = SSHChannelData
     private let reason: String
+    private let subsystem: String
 
-    init(reason: String) { self.reason = reason }
+    init(reason: String, subsystem: String) {
+        self.reason = reason
+        self.subsystem = subsystem
+    }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(SSHChannelRequestEvent.SubsystemRequest(subsystem: AgentLink.endNoticeSubsystem, wantReply: true),
+        context.triggerUserOutboundEvent(SSHChannelRequestEvent.SubsystemRequest(subsystem: subsystem, wantReply: true),
                                          promise: nil)
         context.fireChannelActive()
     }

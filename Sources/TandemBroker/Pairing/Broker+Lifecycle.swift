@@ -43,6 +43,52 @@ extension Broker {
             await self?.end(id, reason: "time limit reached", actor: "broker")
         }
         live[id]?.timers.append(timer)
+        // Idle from now: the minutes the user took to answer are not the technician's silence.
+        s.activity.touch()
+        live[id]?.timers.append(idleWatch(id, limit: s.idleLimit, activity: s.activity))
+    }
+
+    /// Ends the session once nothing has crossed its relay for `limit` seconds, after warning both
+    /// sides a minute before (half the limit, for limits under two minutes). Runs until cancelled
+    /// with the session's other timers; each turn sleeps until the next thing it could do.
+    private func idleWatch(_ id: SessionID, limit: Int, activity: SessionActivity) -> Task<Void, Never> {
+        let lead = min(60, Double(limit) / 2)
+        let warnAt = Double(limit) - lead
+        return Task { [weak self] in
+            var warned = false
+            while !Task.isCancelled {
+                let quiet = activity.quietSeconds
+                if quiet >= Double(limit) {
+                    await self?.end(id, reason: "idle limit reached: no input or output for \(Self.spoken(limit))", actor: "broker")
+                    return
+                }
+                if quiet >= warnAt, !warned {
+                    warned = true
+                    await self?.warnIdle(id, quiet: Int(quiet), left: Int((Double(limit) - quiet).rounded(.up)))
+                } else if quiet < warnAt {
+                    warned = false
+                }
+                let next = quiet < warnAt ? warnAt - quiet : Double(limit) - quiet
+                do { try await Task.sleep(for: .milliseconds(Int(max(0.1, next) * 1000))) } catch { return }
+            }
+        }
+    }
+
+    /// Both sides hear that the session is about to end for being idle.
+    private func warnIdle(_ id: SessionID, quiet: Int, left: Int) {
+        guard let s = live[id], s.lifecycle.state == .active else { return }
+        let text = "no input or output for \(Self.spoken(quiet)): this session ends in \(Self.spoken(left)) unless something is typed or shown"
+        logger.info("session \(id): \(text)", metadata: about(id))
+        for watch in s.watches.values { watch.tell(text, .warning) }
+        s.agent?.notice("The session has been idle for \(Self.spoken(quiet)); it ends in \(Self.spoken(left)) unless the technician goes on.")
+    }
+
+    /// "45 s", "15 min", "1 h 30 min": durations as people read them.
+    static func spoken(_ seconds: Int) -> String {
+        if seconds < 120 { return "\(seconds) s" }
+        let minutes = seconds / 60
+        if minutes < 120 { return "\(minutes) min" }
+        return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes / 60) h \(minutes % 60) min"
     }
 
     /// Ends a session for `reason`: the technician's open channels and the agent are each
@@ -62,7 +108,7 @@ extension Broker {
         s.watches = [:]
         s.pendingEnd = PendingEnd(reason: reason, actor: actor, receipt: receipt)
         live[id] = s
-        for watch in watches { watch.tell(reason, false) }
+        for watch in watches { watch.tell(reason, .ended) }
         journal.submitState(id, s.lifecycle.state, endReason: reason)
         logger.info("session \(id) ended: \(TerminalText.escape(reason))", metadata: about(id))
         finish(id, with: .ended(reason))
@@ -121,9 +167,9 @@ extension Broker {
 
     /// Watches a technician channel of session `id`: `tell` hears the reason when the session
     /// ends (at once if it already has). Returns a token for `forgetChannel`.
-    func watchChannel(_ id: SessionID, user: String, tell: @escaping @Sendable (_ reason: String, _ close: Bool) -> Void) -> Int? {
+    func watchChannel(_ id: SessionID, user: String, tell: @escaping @Sendable (_ text: String, _ notice: WatchNotice) -> Void) -> Int? {
         guard live[id]?.lifecycle.state == .active else {
-            tell(live[id]?.record.endReason ?? "the session is over", false)
+            tell(live[id]?.record.endReason ?? "the session is over", .ended)
             return nil
         }
         watchCounter += 1
@@ -148,7 +194,8 @@ extension Broker {
     }
 
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
-    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) async throws(TandemError) -> (AgentLink, ticket: Int, budget: RecordingBudget) {
+    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) async throws(TandemError)
+        -> (AgentLink, ticket: Int, budget: RecordingBudget, activity: SessionActivity) {
         // What the store says is read first: from the live check on, nothing suspends.
         let active = await isActive(user)
         var stored: SessionRecord?
@@ -186,7 +233,7 @@ extension Broker {
         if config.onRecordingFailure == .endSession, storageTrouble != nil {
             throw .io("broker storage full: nothing more can be recorded, so nothing more may run; the session is ending")
         }
-        return (agent, s.record.ticketID, s.budget)
+        return (agent, s.record.ticketID, s.budget, s.activity)
     }
 
     /// A live session as it stands now (its row is written through the journal, a moment later).

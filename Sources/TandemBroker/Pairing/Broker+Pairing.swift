@@ -8,7 +8,8 @@ import TandemStore
 
 extension Broker {
     /// Stores a pending session and returns its code; the code itself is never stored.
-    public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?) async throws(TandemError) -> (SessionID, SessionCode) {
+    public func createSession(technician: String, ticketID: Int, scopes: [Scope], timeLimit: Int?,
+                              idleLimit: Int? = nil) async throws(TandemError) -> (SessionID, SessionCode) {
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         if let full = storageRefusal() { throw .io(full) }
         guard let ticket = (try? await store.ticket(id: ticketID)) ?? nil else {
@@ -31,9 +32,11 @@ extension Broker {
         // Stopping began while the row was written: it stays pending and is closed at the next start.
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         live[id] = LiveSession(record: newSession, lifecycle: SessionLifecycle(expiresAt: newSession.expires),
-                               budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: ticket.title)
+                               budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: ticket.title,
+                               idleLimit: idleLimit ?? config.idleLimit)
         codeIndex[newSession.codeHash] = id
-        record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds),
+        record(SessionRequested(scopes: CommaList(scopes.map(\.rawValue)), timeLimit: newSession.timeLimitSeconds,
+                                idleLimit: idleLimit ?? config.idleLimit),
                ticket: ticketID, session: id, actor: technician)
         let issued = record(CodeIssued(expires: ISO8601DateFormatter().string(from: newSession.expires)), ticket: ticketID, session: id, actor: "broker")
         let lifetime = config.codeLifetime

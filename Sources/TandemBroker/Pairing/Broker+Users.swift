@@ -20,7 +20,7 @@ extension Broker {
         // Someone else's channels on a session (an admin's) close alone; the session goes on.
         for (id, s) in live {
             for (token, watch) in s.watches where now[watch.user] != nil && watch.user != s.record.technician {
-                watch.tell("your account was \(now[watch.user] == .removed ? "removed" : "disabled")", true)
+                watch.tell("your account was \(now[watch.user] == .removed ? "removed" : "disabled")", .closed)
                 live[id]?.watches[token] = nil
             }
         }

@@ -79,6 +79,10 @@ public actor Broker {
         var openChannels = 0
         /// Set when the session is over but a channel's end is still coming: `ended` waits for it.
         var pendingEnd: PendingEnd?
+        /// Seconds without input or output after which the session ends.
+        var idleLimit: Int
+        /// When bytes last crossed the relay, touched from the event loops.
+        let activity = SessionActivity()
     }
 
     /// An `ended` event held back until the session's last channel is on record.
@@ -89,11 +93,21 @@ public actor Broker {
         var receipt: EventReceipt
     }
 
+    /// What a technician channel is told about its session.
+    enum WatchNotice: Sendable {
+        /// The session ended for this reason.
+        case ended
+        /// This channel alone is closed, for this reason.
+        case closed
+        /// Something is about to happen (the idle limit); the channel goes on.
+        case warning
+    }
+
     /// One technician channel attached to a live session.
     struct ChannelWatch {
         var user: String
-        /// Shows the reason on the channel; `close` also closes it.
-        var tell: @Sendable (_ reason: String, _ close: Bool) -> Void
+        /// Shows the text on the channel, as `notice` says.
+        var tell: @Sendable (_ text: String, _ notice: WatchNotice) -> Void
     }
 
 

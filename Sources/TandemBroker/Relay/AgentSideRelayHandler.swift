@@ -13,7 +13,10 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     private let counter: RelayCounter
     private var eofSent: EventLoopFuture<Void>?
 
-    init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter) {
+    private let activity: SessionActivity
+
+    init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter, activity: SessionActivity) {
+        self.activity = activity
         self.technician = technician
         self.recorder = recorder
         self.observer = observer
@@ -27,6 +30,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         technician.write(message, promise: nil)
+        activity.touch()
         if case .byteBuffer(let bytes) = message.data {
             counter.fromAgent(bytes.readableBytes)
             if let recorder { recorder.output(bytes) }

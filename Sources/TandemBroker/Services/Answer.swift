@@ -24,8 +24,8 @@ extension BrokerServices {
         case .ticketList: return .many(try await tickets.list(caller))
         case .ticketShow(let id): return .one(try await tickets.show(caller, id))
         case .ticketAssign(let id, let assignee): return .one(try await tickets.assign(caller, id, to: assignee))
-        case .sessionNew(let ticket, let scopes, let limit):
-            return .offer(try await sessions.request(caller, ticket: ticket, scopes: scopes, timeLimit: limit))
+        case .sessionNew(let ticket, let scopes, let limit, let idle):
+            return .offer(try await sessions.request(caller, ticket: ticket, scopes: scopes, timeLimit: limit, idleLimit: idle))
         case .sessionShow(let id): return .one(try await sessions.show(caller, id))
         case .sessionEnd(let id): return .one(try await sessions.end(caller, id))
         case .auditLog(.ticket(let ticket)): return .many(try await audit.timeline(caller, ticket: ticket))

@@ -10,11 +10,13 @@ public struct SessionService: Sendable {
 
     /// Issues a code for a new session on a ticket the caller may read; a helpdesk ticket must
     /// exist and be open there first.
-    public func request(_ caller: Caller, ticket reference: TicketReference, scopes: [Scope], timeLimit: Int?) async throws -> SessionOffer {
+    public func request(_ caller: Caller, ticket reference: TicketReference, scopes: [Scope], timeLimit: Int?,
+                        idleLimit: Int? = nil) async throws -> SessionOffer {
         let policy = Policy(broker: broker, caller: caller)
         try await policy.requireRole([.technician, .admin], "start sessions", operation: "session.new")
         let ticket = try await TicketLinks(broker: broker, policy: policy).ticket(for: reference)
-        let (id, code) = try await broker.createSession(technician: caller.user.name, ticketID: ticket.id, scopes: scopes, timeLimit: timeLimit)
+        let (id, code) = try await broker.createSession(technician: caller.user.name, ticketID: ticket.id, scopes: scopes, timeLimit: timeLimit,
+                                                       idleLimit: idleLimit)
         return SessionOffer(session: id.rawValue, code: code.digits, expiresIn: Int(broker.config.codeLifetime))
     }
 

@@ -28,8 +28,8 @@ extension TechnicianChannelHandler {
         let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         let watch = self.watchToken
         let counted = WatchToken()
-        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?, SFTPObserver?) in
-            let (link, ticket, budget) = try await broker.attach(id, user: user.name, role: role, scope: scope)
+        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?, SFTPObserver?, SessionActivity) in
+            let (link, ticket, budget, activity) = try await broker.attach(id, user: user.name, role: role, scope: scope)
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
@@ -48,15 +48,18 @@ extension TechnicianChannelHandler {
                     if config.onRecordingFailure == .endSession { throw TandemError.io(why.endReason) }
                 }
             }
-            let token = await broker.watchChannel(id, user: user.name) { reason, close in
+            let token = await broker.watchChannel(id, user: user.name) { reason, notice in
                 // The channel hears why before the agent's side closes it.
                 told.eventLoop.execute {
                     let channel = told.value
                     var text = channel.allocator.buffer(capacity: 64)
-                    text.writeString(close ? "\r\ntandem: \(TerminalText.escape(reason)); this channel is closed\r\n"
-                                           : "\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
+                    switch notice {
+                    case .closed: text.writeString("\r\ntandem: \(TerminalText.escape(reason)); this channel is closed\r\n")
+                    case .ended: text.writeString("\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
+                    case .warning: text.writeString("\r\ntandem: \(TerminalText.escape(reason))\r\n")
+                    }
                     channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
-                    if close { channel.close(promise: nil) }
+                    if case .closed = notice { channel.close(promise: nil) }
                 }
             }
             watch.set(token)
@@ -85,19 +88,21 @@ extension TechnicianChannelHandler {
                 captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
                 onCaptureFailure: failed,
                 record: { payload in journal.submit(payload, ticket: ticket, session: id, actor: user.name) }) : nil
-            return (link, ticket, recorder, observer)
-        }.flatMap { (link, ticket, recorder, observer) in
+            return (link, ticket, recorder, observer, activity)
+        }.flatMap { (link, ticket, recorder, observer, activity) in
             link.openSessionChannel { agentChannel in
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
-                        AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter))
+                        AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
+                                              activity: activity))
                 }
-            }.map { ($0, ticket, recorder, observer) }
+            }.map { ($0, ticket, recorder, observer, activity) }
         }.assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let (agentChannel, ticket, recorder, observer)):
+            case .success(let (agentChannel, ticket, recorder, observer, activity)):
                 self.recorder = recorder
                 self.observer = observer
+                self.activity = activity
                 self.attached = (id, ticket, kind, command)
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):

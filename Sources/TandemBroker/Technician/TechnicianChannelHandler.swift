@@ -33,6 +33,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var observer: SFTPObserver?
     var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
     let counter = RelayCounter()
+    /// The session's idle clock, set once relaying starts.
+    var activity: SessionActivity?
     /// This channel's watch on its session (`Broker.watchChannel`), forgotten when it closes.
     let watchToken = WatchToken()
     /// The last write of a control answer (the exit status waits for it).
@@ -107,6 +109,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         switch mode {
         case .relaying(let agent):
             agent.write(message, promise: nil)
+            activity?.touch()
             if case .byteBuffer(let bytes) = message.data {
                 counter.toAgent(bytes.readableBytes)
                 if let recorder { recorder.input(bytes) }

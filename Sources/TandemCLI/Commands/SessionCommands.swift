@@ -26,6 +26,8 @@ extension TandemCommand {
             @Option(help: "The ticket this work belongs to: 42, rt:1042 or redmine:77.") var ticket: String
             @Option(help: "What the user is asked to allow: shell, files, or shell,files.") var scope = "shell"
             @Option(help: "Longest the session may last, in seconds.") var timeLimit: Int?
+            @Option(help: "Seconds without input or output before the session ends (the broker warns both sides first). (default: the broker's idle-limit)")
+            var idleLimit: Int?
             @Flag(help: "Do not open a shell after approval; print the session id and exit.") var noShell = false
 
             func validate() throws {
@@ -43,7 +45,8 @@ extension TandemCommand {
                 let pump = ChannelPump(session: connection.session, channel: channel, forwardStdin: false, stdoutSink: { bytes in
                     lines.add(bytes) { sessionID = PairingProgress.show($0) ?? sessionID }
                 }, stderrSink: { bytes in errors.add(bytes, RemoteCall.showError) })
-                try channel.requestExec(ControlRequest.sessionNew(ticket: reference, scopes: try Scope.parseList(scope), timeLimit: timeLimit).json)
+                try channel.requestExec(ControlRequest.sessionNew(ticket: reference, scopes: try Scope.parseList(scope), timeLimit: timeLimit,
+                                                                  idleLimit: idleLimit).json)
                 let status = try pump.run()
                 errors.finish(RemoteCall.showError)
                 guard status == 0, let sessionID else { throw ExitCode(status) }

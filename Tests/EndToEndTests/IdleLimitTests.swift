@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// Issue 14, acceptance 5: a session with no input or output ends after a warning to both sides;
+/// a busy one is not ended.
+final class IdleLimitTests: XCTestCase {
+    func testASilentSessionEndsAfterTheWarningAndABusyOneGoesOn() throws {
+        let fx = try BrokerFixture(name: "idle")
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(["ticket", "new", "Slow laptop", "--requester", "ana"]).status, 0)
+        // Both ask for a 4-second idle limit (the broker's default is 15 min): a warning at 2 s.
+        let quiet = try fx.requestSession(ticket: 1, extra: ["--idle-limit", "4"])
+        let quietAgent = try fx.agent(code: quiet.code, answer: "y")
+        XCTAssertEqual(quiet.child.wait(20), 0, quiet.child.stderr)
+        let busy = try fx.requestSession(ticket: 1, extra: ["--idle-limit", "4"])
+        let busyAgent = try fx.agent(code: busy.code, answer: "y")
+        XCTAssertEqual(busy.child.wait(20), 0, busy.child.stderr)
+
+        let busyShell = try PseudoTerminal(Harness.tool("tandem"), ["shell", busy.id] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
+        defer { busyShell.stop() }
+        XCTAssertNotNil(busyShell.waitForMatch("[$#] "), busyShell.text)
+        busyShell.type("for i in $(seq 1 40); do echo tick-$i; sleep 0.5; done\r")
+        let quietShell = try PseudoTerminal(Harness.tool("tandem"), ["shell", quiet.id] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
+        defer { quietShell.stop() }
+        XCTAssertNotNil(quietShell.waitForMatch("[$#] "), quietShell.text)
+
+        // Nobody types and nothing prints: both sides are warned, then it ends.
+        XCTAssertTrue(quietShell.waitFor("unless something is typed or shown", seconds: 10), quietShell.text)
+        XCTAssertTrue(Harness.waitUntil(10) { quietAgent.stderr.contains("The session has been idle for 2 s") }, quietAgent.stderr)
+        XCTAssertTrue(quietShell.waitFor("the session ended: idle limit reached: no input or output for 4 s", seconds: 10), quietShell.text)
+        XCTAssertNotNil(quietAgent.wait(15), "the agent of the idle session did not end")
+        XCTAssertTrue(quietAgent.stderr.contains("idle limit reached"), quietAgent.stderr)
+        // The warning came before the end, on both sides.
+        let warnedAt = quietShell.text.range(of: "unless something is typed")?.lowerBound
+        let endedAt = quietShell.text.range(of: "idle limit reached")?.lowerBound
+        if let warnedAt, let endedAt { XCTAssertLessThan(warnedAt, endedAt) }
+        var reason = ""
+        XCTAssertTrue(Harness.waitUntil(10) {
+            reason = (try? fx.sql("SELECT json_extract(data, '$.reason') FROM events WHERE session_id = '\(quiet.id)' AND kind = 'ended'")) ?? ""
+            return !reason.isEmpty
+        })
+        XCTAssertEqual(reason.trimmingCharacters(in: .whitespacesAndNewlines), "idle limit reached: no input or output for 4 s")
+        let requested = try fx.sql("SELECT json_extract(data, '$.idle_limit') FROM events WHERE session_id = '\(quiet.id)' AND kind = 'session_requested'")
+        XCTAssertEqual(requested.trimmingCharacters(in: .whitespacesAndNewlines), "4")
+
+        // The busy one printed for more than twice its limit and is still there.
+        XCTAssertTrue(busyShell.waitFor("tick-20", seconds: 30), busyShell.text)
+        let still = try fx.tandem(["exec", busy.id], after: ["--", "echo", "still-here"])
+        XCTAssertEqual(still.stdout, "still-here\n", still.stderr)
+        XCTAssertFalse(busyShell.text.contains("unless something is typed"), busyShell.text)
+        XCTAssertFalse(busyShell.text.contains("idle limit reached"), busyShell.text)
+        XCTAssertFalse(busyAgent.stderr.contains("has been idle"), busyAgent.stderr)
+        XCTAssertTrue(fx.broker.stderr.contains("session \(quiet.id): no input or output for 2 s"), fx.broker.stderr)
+    }
+}
