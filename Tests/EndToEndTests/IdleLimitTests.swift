@@ -30,6 +30,9 @@ final class IdleLimitTests: XCTestCase {
         XCTAssertTrue(quietShell.waitFor("the session ended: idle limit reached: no input or output for 4 s", seconds: 10), quietShell.text)
         XCTAssertNotNil(quietAgent.wait(15), "the agent of the idle session did not end")
         XCTAssertTrue(quietAgent.stderr.contains("idle limit reached"), quietAgent.stderr)
+        // What it came to, on both sides: a shell, nothing else.
+        XCTAssertTrue(quietShell.text.contains("; 0 commands, 1 shell, no files moved)"), quietShell.text)
+        XCTAssertTrue(quietAgent.stderr.contains("; 0 commands, 1 shell, no files moved)"), quietAgent.stderr)
         // The warning came before the end, on both sides.
         let warnedAt = quietShell.text.range(of: "unless something is typed")?.lowerBound
         let endedAt = quietShell.text.range(of: "idle limit reached")?.lowerBound

@@ -45,6 +45,7 @@ extension Broker {
         live[id]?.timers.append(timer)
         // Idle from now: the minutes the user took to answer are not the technician's silence.
         s.activity.touch()
+        live[id]?.activeSince = clock.now
         live[id]?.timers.append(idleWatch(id, limit: s.idleLimit, activity: s.activity))
     }
 
@@ -83,6 +84,19 @@ extension Broker {
         s.agent?.notice("The session has been idle for \(Self.spoken(quiet)); it ends in \(Self.spoken(left)) unless the technician goes on.")
     }
 
+    /// "lasted 12 min; 3 commands, 1 shell, 2 files moved (1 up, 1 down)".
+    static func summary(_ s: LiveSession, now: Date) -> String {
+        let lasted = Int(now.timeIntervalSince(s.activeSince ?? now))
+        let files = s.activity.filesMoved
+        let moved = files.up + files.down
+        let counted = [
+            s.commands == 1 ? "1 command" : "\(s.commands) commands",
+            s.shells == 1 ? "1 shell" : "\(s.shells) shells",
+            moved == 0 ? "no files moved" : "\(moved) file\(moved == 1 ? "" : "s") moved (\(files.up) up, \(files.down) down)",
+        ]
+        return "lasted \(spoken(lasted)); " + counted.joined(separator: ", ")
+    }
+
     /// "45 s", "15 min", "1 h 30 min": durations as people read them.
     static func spoken(_ seconds: Int) -> String {
         if seconds < 120 { return "\(seconds) s" }
@@ -108,11 +122,13 @@ extension Broker {
         s.watches = [:]
         s.pendingEnd = PendingEnd(reason: reason, actor: actor, receipt: receipt)
         live[id] = s
-        for watch in watches { watch.tell(reason, .ended) }
+        // Both sides see what the session came to, beside why it ended (the record keeps the reason alone).
+        let told = s.activeSince == nil ? reason : "\(reason) (\(Self.summary(s, now: clock.now)))"
+        for watch in watches { watch.tell(told, .ended) }
         journal.submitState(id, s.lifecycle.state, endReason: reason)
         logger.info("session \(id) ended: \(TerminalText.escape(reason))", metadata: about(id))
         finish(id, with: .ended(reason))
-        agent?.end(reason: reason)
+        agent?.end(reason: told)
         if s.openChannels == 0 {
             writeEnded(id)
         } else {
@@ -144,6 +160,8 @@ extension Broker {
         guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil else { return nil }
         live[id]?.openChannels += 1
         openChannels += 1
+        if start is Exec { live[id]?.commands += 1 }
+        if start is ShellStarted { live[id]?.shells += 1 }
         return record(start, ticket: s.record.ticketID, session: id, actor: actor)
     }
 

@@ -81,8 +81,12 @@ public actor Broker {
         var pendingEnd: PendingEnd?
         /// Seconds without input or output after which the session ends.
         var idleLimit: Int
-        /// When bytes last crossed the relay, touched from the event loops.
+        /// When bytes last crossed the relay, touched from the event loops; files moved.
         let activity = SessionActivity()
+        /// When it became active, and what was started in it: for the summary at its end.
+        var activeSince: Date?
+        var commands = 0
+        var shells = 0
     }
 
     /// An `ended` event held back until the session's last channel is on record.

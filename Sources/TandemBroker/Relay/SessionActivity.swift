@@ -1,11 +1,21 @@
 import Dispatch
 import Synchronization
 
-/// When bytes last crossed a session's relay, either way: what its idle limit measures.
+/// What crossed a session's relay: when bytes last did, either way (what its idle limit
+/// measures), and the files moved (for the summary at its end).
 ///
 /// Touched from the event loops on every read (one atomic store), read by the session's idle watch.
 public final class SessionActivity: Sendable {
     private let last = Atomic<UInt64>(SessionActivity.nowMilliseconds())
+    private let uploads = Atomic<Int>(0)
+    private let downloads = Atomic<Int>(0)
+
+    /// A whole file went one way through SFTP.
+    public func fileMoved(upload: Bool) {
+        if upload { uploads.add(1, ordering: .relaxed) } else { downloads.add(1, ordering: .relaxed) }
+    }
+
+    public var filesMoved: (up: Int, down: Int) { (uploads.load(ordering: .relaxed), downloads.load(ordering: .relaxed)) }
 
     public init() {}
 

@@ -87,7 +87,10 @@ extension TechnicianChannelHandler {
             let observer: SFTPObserver? = kind == "sftp" ? SFTPObserver(
                 captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
                 onCaptureFailure: failed,
-                record: { payload in journal.submit(payload, ticket: ticket, session: id, actor: user.name) }) : nil
+                record: { payload in
+                    if let moved = payload as? FileTransfer, moved.status == nil { activity.fileMoved(upload: moved.direction == "upload") }
+                    journal.submit(payload, ticket: ticket, session: id, actor: user.name)
+                }) : nil
             return (link, ticket, recorder, observer, activity)
         }.flatMap { (link, ticket, recorder, observer, activity) in
             link.openSessionChannel { agentChannel in
