@@ -148,7 +148,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemAuditTests", dependencies: [
-            "TandemAudit", .product(name: "Crypto", package: "swift-crypto"),
+            "TandemAudit", "TandemText", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "TandemBrokerTests", dependencies: [
             "TandemAPI", "TandemBroker", "TandemStore", "TandemAudit", "TandemHelpdesk", "TandemSimulation", "TandemTestSupport", "TandemText",

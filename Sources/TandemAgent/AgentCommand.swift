@@ -26,6 +26,8 @@ public struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Broker address host:port (default: from the config file).") var broker: String?
         @Option(help: "CA certificate that signed the broker's certificate.") var ca: String?
         @Option(help: "Config file to read instead of the default places.") var config: String?
+        @Flag(help: "Do not show the technician's shell on this screen; show only one-line notices of what they do.")
+        var noView = false
         @Flag(name: .customLong("yes-for-tests"), help: .hidden) var yesForTests = false
 
         /// The only way past the question without a person; no release sets this variable.
@@ -48,7 +50,7 @@ public struct AgentCommand: AsyncParsableCommand {
             }
             let address = try BrokerAddress(parsing: brokerText)
             let auto = yesForTests
-            let run = AgentRun(broker: address, caPath: ca ?? file["ca"], code: code.joined()) { question in
+            let run = AgentRun(broker: address, caPath: ca ?? file["ca"], code: code.joined(), view: !noView) { question in
                 FileHandle.standardError.write(Data(question.utf8))
                 if auto {
                     FileHandle.standardError.write(Data("y (answered by --yes-for-tests)\n".utf8))

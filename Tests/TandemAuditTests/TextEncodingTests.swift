@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import TandemAudit
+import TandemText
 
 final class TextEncodingTests: XCTestCase {
     func testQuotedStringsAreValidJSONThatRoundTrips() throws {

@@ -4,16 +4,25 @@ import Synchronization
 import TandemCore
 import TandemText
 
-/// What the end-user sees: plain lines, and one status line redrawn in place on a terminal.
+/// What the end-user sees: plain lines, one status line redrawn in place on a terminal, and
+/// while a shell runs (unless `--no-view`) that shell's screen above the status line.
 enum Console {
-    private static let lock = Mutex<Bool>(false)
+    private struct State {
+        /// The status line is on the cursor's line (no view): the next line clears it first.
+        var statusShown = false
+        /// While the view shows a shell: the terminal's rows, the last one kept for the status.
+        var viewRows: Int?
+    }
+
+    private static let lock = Mutex(State())
     static let isTerminal = isatty(2) == 1
 
     static func say(_ text: String) {
-        lock.withLock { statusShown in
-            if statusShown { write("\r\u{1B}[K") }
-            statusShown = false
-            write(text + "\n")
+        lock.withLock { state in
+            if state.statusShown { write("\r\u{1B}[K") }
+            state.statusShown = false
+            // Inside the view the shell may have left the cursor mid-line.
+            write(state.viewRows == nil ? text + "\n" : "\r\n" + text + "\r\n")
         }
     }
 
@@ -22,9 +31,45 @@ enum Console {
 
     static func status(_ text: String) {
         guard isTerminal else { return }
-        lock.withLock { statusShown in
-            write("\r\u{1B}[K" + text)
-            statusShown = true
+        lock.withLock { state in
+            if let rows = state.viewRows {
+                // Drawn on the last row, outside the scrolling region, and the cursor put back.
+                write("\u{1B}7\u{1B}[\(rows);1H\u{1B}[2K" + text + "\u{1B}8")
+            } else {
+                write("\r\u{1B}[K" + text)
+                state.statusShown = true
+            }
+        }
+    }
+
+    /// The shell's screen begins: on a terminal, everything but the last row scrolls.
+    static func beginView() {
+        lock.withLock { state in
+            if state.statusShown { write("\r\u{1B}[K") }
+            state.statusShown = false
+            write("── The technician's shell, as they see it (read-only; your typing does not reach it) ──\n")
+            guard isTerminal else { return }
+            var size = winsize()
+            let rows = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_row > 2 ? Int(size.ws_row) : 24
+            state.viewRows = rows
+            write("\u{1B}[1;\(rows - 1)r\u{1B}[\(rows - 1);1H")
+        }
+    }
+
+    /// Text already filtered by `LiveView`: the shell's output, drawn as it comes.
+    static func view(_ text: String) {
+        guard !text.isEmpty else { return }
+        lock.withLock { _ in write(text) }
+    }
+
+    /// The shell closed: the whole terminal scrolls again.
+    static func endView() {
+        lock.withLock { state in
+            if let rows = state.viewRows {
+                write("\u{1B}7\u{1B}[\(rows);1H\u{1B}[2K\u{1B}8\u{1B}[r\u{1B}[\(rows);1H")
+            }
+            state.viewRows = nil
+            write("\r\n── The technician's shell closed ──\n")
         }
     }
 

@@ -40,8 +40,10 @@ struct SessionMonitor: Sendable {
                     return
                 }
                 let t = Int(elapsed)
-                Console.status(String(format: "● %@ is connected · ticket #%d · %02d:%02d:%02d · Ctrl-C to end",
-                                      OfferText.who(offer), offer.ticketID, t / 3600, t / 60 % 60, t % 60))
+                let left = max(0, Int(limit - elapsed))
+                Console.status(String(format: "● %@ is connected · ticket #%d · %02d:%02d:%02d used, %02d:%02d:%02d left · Ctrl-C to end",
+                                      OfferText.who(offer), offer.ticketID, t / 3600, t / 60 % 60, t % 60,
+                                      left / 3600, left / 60 % 60, left % 60))
                 try? await Task.sleep(for: .seconds(1))
             }
         }

@@ -15,11 +15,14 @@ public struct AgentRun: Sendable {
     public var code: String
     /// Reads the user's answer; nil means the window was closed (no).
     public var ask: @Sendable (String) -> String?
+    /// Show the technician's shell on the user's terminal (`--no-view` turns it off).
+    public var view: Bool
 
-    public init(broker: BrokerAddress, caPath: String?, code: String, ask: @escaping @Sendable (String) -> String?) {
+    public init(broker: BrokerAddress, caPath: String?, code: String, view: Bool = true, ask: @escaping @Sendable (String) -> String?) {
         self.broker = broker
         self.caPath = caPath
         self.code = code
+        self.view = view
         self.ask = ask
     }
 
@@ -91,7 +94,8 @@ public struct AgentRun: Sendable {
         channel.pipeline.fireUserInboundEventTriggered(BridgeReadyEvent())
 
         let server = AgentSSHServer(
-            setup: .init(fd: fd, hostKeyBase64: try hostKey.privateBase64(), brokerPublicKey: offer.brokerPublicKey, scopes: offer.scopes),
+            setup: .init(fd: fd, hostKeyBase64: try hostKey.privateBase64(), brokerPublicKey: offer.brokerPublicKey, scopes: offer.scopes,
+                         view: view),
             report: { Console.event($0) })
         return await SessionMonitor(offer: offer, server: server).run()
     }

@@ -14,6 +14,8 @@ final class AgentSSHServer: Sendable {
         var hostKeyBase64: String
         var brokerPublicKey: String
         var scopes: [Scope]
+        /// Show the technician's shell on the user's terminal (false with `--no-view`).
+        var view = true
     }
 
     private let setup: Setup
@@ -47,11 +49,13 @@ final class AgentSSHServer: Sendable {
             let loop = try SSHEventLoop()
             let scopes = setup.scopes
             let report = self.report
+            // For a person at a terminal: a log file or a pipe nobody reads gets the notices only.
+            let view = setup.view && Console.isTerminal ? LiveView() : nil
             let server = try SSHServer(
                 fd: setup.fd, hostKey: hostKey,
                 authorize: { _, key in key.samePublicKey(as: brokerKey) },
                 onChannel: { channel in
-                    processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report,
+                    processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report, view: view,
                                                     onEnded: { brokerReason = $0 }))
                     return true
                 })
@@ -60,11 +64,15 @@ final class AgentSSHServer: Sendable {
             while !stopFlag.load(ordering: .relaxed) && brokerReason == nil {
                 let healthy = loop.poll(timeoutMs: 100)
                 for p in processes { p.poll() }
+                for p in processes where p.isDone { p.leaveView() }
                 processes.removeAll { $0.isDone }
                 turns += 1
                 if !healthy || !server.session.isConnected { break }
             }
-            for p in processes { p.terminate() }
+            for p in processes {
+                p.terminate()
+                p.leaveView()
+            }
             let stopped = stopFlag.load(ordering: .relaxed)
             server.session.disconnect()
             if let brokerReason { return brokerReason.isEmpty ? "the support service ended it" : brokerReason }

@@ -30,6 +30,9 @@ final class ChannelProcess {
     private var sftp: SFTPServer?
     /// This channel carries a notice to show (the idle warning), not the session's end.
     private var noticeOnly = false
+    private let view: LiveView?
+    /// This channel's shell is on the end-user's screen.
+    private var viewing = false
     private var paused: [(fd: Int32, stderr: Bool)] = []
     private var inbox: [UInt8] = []
     private var eofPending = false
@@ -38,8 +41,10 @@ final class ChannelProcess {
     private let onEnded: (String) -> Void
 
     /// `onEnded` receives the broker's reason when it ends the session.
+    /// `view` shows a shell's screen to the end-user (nil with `--no-view`).
     init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void,
-         onEnded: @escaping (String) -> Void = { _ in }) {
+         view: LiveView? = nil, onEnded: @escaping (String) -> Void = { _ in }) {
+        self.view = view
         self.channel = channel
         self.loop = loop
         self.scopes = scopes
@@ -153,6 +158,10 @@ final class ChannelProcess {
                                            UInt16(clamping: size.rows), UInt16(clamping: size.columns), &master)
                     guard pid > 0 else { return false }
                     ptyMaster = master
+                    if command == nil, let view {
+                        viewing = true
+                        view.shellOpened()
+                    }
                     _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
                     watch(master, stderr: false)
                     return true
@@ -186,7 +195,11 @@ final class ChannelProcess {
             guard let self else { return false }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                buffer.withUnsafeBytes { self.channel.enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stderr: stderr) }
+                buffer.withUnsafeBytes {
+                    let bytes = UnsafeRawBufferPointer(rebasing: $0[0..<n])
+                    self.channel.enqueue(bytes, stderr: stderr)
+                    if self.viewing && fd == self.ptyMaster { self.view?.show(bytes) }
+                }
                 if self.channel.pendingBytes > Self.outputHighWater {
                     // The technician reads slower than the process writes: stop reading until it drains.
                     self.paused.append((fd, stderr))
@@ -292,6 +305,13 @@ final class ChannelProcess {
     }
 
     var isDone: Bool { (finished && channel.pendingBytes == 0) || channel.isClosed }
+
+    /// The shell is over or its channel gone: off the end-user's screen (once).
+    func leaveView() {
+        guard viewing else { return }
+        viewing = false
+        view?.shellClosed()
+    }
 }
 
 /// Who the agent runs as: the end-user, in their home directory.

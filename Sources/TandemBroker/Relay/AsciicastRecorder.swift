@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import TandemAudit
 import TandemCore
+import TandemText
 
 /// Writes one shell channel as an asciicast v2 file, off the relay's event loop.
 ///
