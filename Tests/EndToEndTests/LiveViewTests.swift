@@ -31,6 +31,11 @@ final class LiveViewTests: XCTestCase {
         XCTAssertTrue(agent.waitFor("echo view-$((6*7))"), agent.text)
         XCTAssertTrue(agent.waitFor("view-42"), agent.text)
         XCTAssertTrue(agent.text.contains("The technician's shell, as they see it"), agent.text)
+        // The status line: who, the ticket, time used and left, and the key that ends it, on the
+        // terminal's last row (30), outside the scrolling region the shell draws in.
+        XCTAssertTrue(agent.waitFor("\u{1B}[1;29r"), agent.text)
+        XCTAssertNotNil(agent.waitForMatch("\u{1B}\\[30;1H\u{1B}\\[2K● alice is connected · ticket #1 · 00:00:[0-9]{2} used, 00:59:[0-9]{2} left · Ctrl-C to end"),
+                        agent.text)
 
         // Typing on the user's terminal goes nowhere near the shell.
         agent.type("echo injected-$((2*3))\r")
