@@ -40,6 +40,7 @@ public struct ReplayFilter: Sendable {
             case 0x1B: state = .escape
             case 0x90, 0x98, 0x9D, 0x9E, 0x9F: startString()
             case 0x9B: state = .csi(["\u{1B}", "["])
+            case 0x9A: dropped += 1  // DECID, 8-bit: the terminal would answer it
             default: out.append(s)
             }
         case .escape:
@@ -59,6 +60,13 @@ public struct ReplayFilter: Sendable {
                 state = .ground
                 return
             }
+            // A terminal abandons an unfinished CSI at ESC or a C1 control and starts anew there:
+            // kept, the ESC would pass inside "the CSI" and begin whatever follows (`\e[\e]52;…`).
+            if s.value == 0x1B || (0x80...0x9F).contains(s.value) {
+                dropped += 1
+                state = .ground
+                return step(s, into: &out)
+            }
             buffer.append(s)
             if (0x40...0x7E).contains(s.value) {
                 state = .ground
@@ -74,6 +82,10 @@ public struct ReplayFilter: Sendable {
                 state = .csi(buffer)
             }
         case .csiSkipping:
+            if s.value == 0x1B || (0x80...0x9F).contains(s.value) {
+                state = .ground
+                return step(s, into: &out)
+            }
             if (0x40...0x7E).contains(s.value) || s.value == 0x18 || s.value == 0x1A { state = .ground }
         case .string:
             switch s.value {

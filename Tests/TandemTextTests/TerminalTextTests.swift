@@ -94,6 +94,19 @@ final class ReplayFilterTests: XCTestCase {
         XCTAssertEqual(f.filter("32mgreen"), "\u{1B}[32mgreen")
     }
 
+    /// An unfinished CSI ends at ESC or a C1 control, as on a terminal, so nothing can hide
+    /// behind its start: `ESC [` then a clipboard write, a position report or an 8-bit query.
+    func testAnEscapeInsideACSIStartsANewSequence() {
+        var f = ReplayFilter()
+        XCTAssertEqual(f.filter("a\u{1B}[\u{1B}]52;c;aGVsbG8=\u{7}b"), "ab")
+        XCTAssertEqual(f.filter("c\u{1B}[1\u{1B}[6nd"), "cd")
+        XCTAssertEqual(f.filter("e\u{1B}[\u{1B}[cf"), "ef")
+        XCTAssertEqual(f.filter("g\u{1B}[1\u{9D}52;c;x\u{7}h"), "gh")
+        XCTAssertEqual(f.filter("i\u{9A}j"), "ij")
+        let long = "\u{1B}[" + String(repeating: "1;", count: 40)
+        XCTAssertEqual(f.filter("k" + long + "\u{1B}]0;t\u{7}\u{1B}[1mbold"), "k\u{1B}[1mbold")
+    }
+
     func testAnEscapeInsideAStringStartsANewSequence() {
         var f = ReplayFilter()
         XCTAssertEqual(f.filter("\u{1B}]2;title\u{1B}[1mbold"), "\u{1B}[1mbold")
