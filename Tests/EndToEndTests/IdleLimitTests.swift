@@ -9,17 +9,19 @@ final class IdleLimitTests: XCTestCase {
         defer { fx.stopAll() }
         XCTAssertEqual(try fx.tandem(["ticket", "new", "Slow laptop", "--requester", "ana"]).status, 0)
         // Both ask for a 4-second idle limit (the broker's default is 15 min): a warning at 2 s.
-        let quiet = try fx.requestSession(ticket: 1, extra: ["--idle-limit", "4"])
-        let quietAgent = try fx.agent(code: quiet.code, answer: "y")
-        XCTAssertEqual(quiet.child.wait(20), 0, quiet.child.stderr)
+        // The busy one first, printing before the quiet one exists, so no set-up time counts.
         let busy = try fx.requestSession(ticket: 1, extra: ["--idle-limit", "4"])
         let busyAgent = try fx.agent(code: busy.code, answer: "y")
         XCTAssertEqual(busy.child.wait(20), 0, busy.child.stderr)
-
         let busyShell = try PseudoTerminal(Harness.tool("tandem"), ["shell", busy.id] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
         defer { busyShell.stop() }
         XCTAssertNotNil(busyShell.waitForMatch("[$#] "), busyShell.text)
-        busyShell.type("for i in $(seq 1 40); do echo tick-$i; sleep 0.5; done\r")
+        busyShell.type("for i in $(seq 1 60); do echo tick-$i; sleep 0.5; done\r")
+        XCTAssertTrue(busyShell.waitFor("tick-1\r\n"), busyShell.text)
+
+        let quiet = try fx.requestSession(ticket: 1, extra: ["--idle-limit", "4"])
+        let quietAgent = try fx.agent(code: quiet.code, answer: "y")
+        XCTAssertEqual(quiet.child.wait(20), 0, quiet.child.stderr)
         let quietShell = try PseudoTerminal(Harness.tool("tandem"), ["shell", quiet.id] + fx.cliConfig, in: fx.dir, rows: 24, columns: 80)
         defer { quietShell.stop() }
         XCTAssertNotNil(quietShell.waitForMatch("[$#] "), quietShell.text)
@@ -34,9 +36,12 @@ final class IdleLimitTests: XCTestCase {
         XCTAssertTrue(quietShell.text.contains("; 0 commands, 1 shell, no files moved)"), quietShell.text)
         XCTAssertTrue(quietAgent.stderr.contains("; 0 commands, 1 shell, no files moved)"), quietAgent.stderr)
         // The warning came before the end, on both sides.
-        let warnedAt = quietShell.text.range(of: "unless something is typed")?.lowerBound
-        let endedAt = quietShell.text.range(of: "idle limit reached")?.lowerBound
-        if let warnedAt, let endedAt { XCTAssertLessThan(warnedAt, endedAt) }
+        let warnedAt = try XCTUnwrap(quietShell.text.range(of: "unless something is typed")?.lowerBound)
+        let endedAt = try XCTUnwrap(quietShell.text.range(of: "idle limit reached")?.lowerBound)
+        XCTAssertLessThan(warnedAt, endedAt)
+        let agentWarned = try XCTUnwrap(quietAgent.stderr.range(of: "has been idle")?.lowerBound)
+        let agentEnded = try XCTUnwrap(quietAgent.stderr.range(of: "idle limit reached")?.lowerBound)
+        XCTAssertLessThan(agentWarned, agentEnded)
         var reason = ""
         XCTAssertTrue(Harness.waitUntil(10) {
             reason = (try? fx.sql("SELECT json_extract(data, '$.reason') FROM events WHERE session_id = '\(quiet.id)' AND kind = 'ended'")) ?? ""
@@ -54,5 +59,10 @@ final class IdleLimitTests: XCTestCase {
         XCTAssertFalse(busyShell.text.contains("idle limit reached"), busyShell.text)
         XCTAssertFalse(busyAgent.stderr.contains("has been idle"), busyAgent.stderr)
         XCTAssertTrue(fx.broker.stderr.contains("session \(quiet.id): no input or output for 2 s"), fx.broker.stderr)
+
+        // A session may ask for less than the broker's limit, not more.
+        let looser = try fx.tandem(["session", "new", "--ticket", "1", "--idle-limit", "901", "--no-shell"])
+        XCTAssertNotEqual(looser.status, 0)
+        XCTAssertTrue(looser.stderr.contains("--idle-limit 901 is longer than this broker allows (900 s)"), looser.stderr)
     }
 }

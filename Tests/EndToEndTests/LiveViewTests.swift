@@ -34,7 +34,7 @@ final class LiveViewTests: XCTestCase {
         // The status line: who, the ticket, time used and left, and the key that ends it, on the
         // terminal's last row (30), outside the scrolling region the shell draws in.
         XCTAssertTrue(agent.waitFor("\u{1B}[1;29r"), agent.text)
-        XCTAssertNotNil(agent.waitForMatch("\u{1B}\\[30;1H\u{1B}\\[2K● alice is connected · ticket #1 · 00:00:[0-9]{2} used, 00:59:[0-9]{2} left · Ctrl-C to end"),
+        XCTAssertNotNil(agent.waitForMatch("\u{1B}\\[30;1H\u{1B}\\[0m\u{1B}\\[2K● alice is connected · ticket #1 · 00:00:[0-9]{2} used, 00:59:[0-9]{2} left · Ctrl-C to end"),
                         agent.text)
 
         // Typing on the user's terminal goes nowhere near the shell.
@@ -52,6 +52,15 @@ final class LiveViewTests: XCTestCase {
         XCTAssertFalse(agent.text.contains("\u{1B}]52"), agent.text)
         XCTAssertFalse(agent.text.contains("\u{1B}]0;owned"), agent.text)
         XCTAssertFalse(agent.text.contains("\u{1B}[6n"), agent.text)
+        // Nor anything that changes how the user's terminal behaves: mouse reports, a keyboard
+        // mode in which Ctrl-C stops interrupting, the alternate screen, a scroll region that
+        // would cover the status line, a full reset; and a row below the shell's is clamped.
+        shell.type("printf 'mode\\033[?1000h\\033[>4;2m\\033[?1049h\\033[1;30r\\033c\\033[30;1Hs-%s\\n' ok\r")
+        XCTAssertTrue(shell.waitFor("s-ok"), shell.text)
+        XCTAssertTrue(agent.waitFor("\u{1B}[29;1Hs-ok"), agent.text.suffix(600).debugDescription)
+        for sequence in ["\u{1B}[?1000h", "\u{1B}[>4;2m", "\u{1B}[?1049h", "\u{1B}[1;30r", "\u{1B}c", "\u{1B}[30;1Hs-ok"] {
+            XCTAssertFalse(agent.text.contains(sequence), sequence.debugDescription)
+        }
 
         shell.type("exit\r")
         XCTAssertTrue(Harness.waitUntil(15) { !shell.process.isRunning })

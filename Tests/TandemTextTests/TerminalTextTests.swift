@@ -133,3 +133,30 @@ final class ReplayFilterTests: XCTestCase {
         XCTAssertEqual(f.filter("\u{1B}[2 q\u{1B}[4;20r"), "\u{1B}[2 q\u{1B}[4;20r", "cursor style and scroll region draw")
     }
 }
+
+/// The live view's second filter: only drawing reaches the end-user's own terminal.
+final class ScreenOnlyFilterTests: XCTestCase {
+    func testDrawingPassesAndTheStatusRowIsKeptFree() {
+        var f = ScreenOnlyFilter(rows: 29)
+        let drawing = "\u{1B}[1;31mred\u{1B}[0m\r\n\u{1B}[2J\u{1B}[3;4H\u{1B}[K\u{1B}[2A\u{1B}[?25l\u{1B}[?25h\u{1B}[38:2:1:2:3m€\tx\u{8}"
+        XCTAssertEqual(f.filter(drawing), drawing)
+        // Absolute rows below the shell's area are clamped to its last row.
+        XCTAssertEqual(f.filter("\u{1B}[30;1H\u{1B}[99d\u{1B}[;5H"), "\u{1B}[29;1H\u{1B}[29d\u{1B}[1;5H")
+    }
+
+    func testWhatWouldChangeTheTerminalIsDropped() {
+        var f = ScreenOnlyFilter(rows: 29)
+        let hostile = [
+            "\u{1B}[?1000h", "\u{1B}[?1003h", "\u{1B}[?1006h", "\u{1B}[?1004h", "\u{1B}[?2004h", "\u{1B}[?1049h",
+            "\u{1B}[>4;2m", "\u{1B}[>1u", "\u{1B}[=1;1u", "\u{1B}[5;10r", "\u{1B}[?6h", "\u{1B}c", "\u{1B}#8", "\u{1B}(0",
+            "\u{0E}", "\u{0F}", "\u{7}", "\u{1B}7", "\u{1B}8", "\u{1B}[s", "\u{1B}[u", "\u{1B}[4h", "\u{1B}[20h", "\u{1B}[1 q",
+            "\u{1B}[!p", "\u{1B}=", "\u{9B}?1000h",
+        ]
+        for sequence in hostile {
+            XCTAssertEqual(f.filter("a" + sequence + "b"), "ab", sequence.debugDescription)
+        }
+        // Split across reads, and an ESC that abandons a CSI.
+        XCTAssertEqual(f.filter("x\u{1B}[?10"), "x")
+        XCTAssertEqual(f.filter("00hy\u{1B}[1\u{1B}[?1049hz"), "yz")
+    }
+}

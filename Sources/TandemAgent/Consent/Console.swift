@@ -21,8 +21,8 @@ enum Console {
         lock.withLock { state in
             if state.statusShown { write("\r\u{1B}[K") }
             state.statusShown = false
-            // Inside the view the shell may have left the cursor mid-line.
-            write(state.viewRows == nil ? text + "\n" : "\r\n" + text + "\r\n")
+            // Inside the view the shell may have left the cursor mid-line, and any colours on.
+            write(state.viewRows == nil ? text + "\n" : "\r\n\u{1B}[0m" + text + "\r\n")
         }
     }
 
@@ -34,7 +34,8 @@ enum Console {
         lock.withLock { state in
             if let rows = state.viewRows {
                 // Drawn on the last row, outside the scrolling region, and the cursor put back.
-                write("\u{1B}7\u{1B}[\(rows);1H\u{1B}[2K" + text + "\u{1B}8")
+                // In plain colours whatever the shell left on; the cursor and its colours put back.
+                write("\u{1B}7\u{1B}[\(rows);1H\u{1B}[0m\u{1B}[2K" + text + "\u{1B}8")
             } else {
                 write("\r\u{1B}[K" + text)
                 state.statusShown = true
@@ -42,17 +43,20 @@ enum Console {
         }
     }
 
-    /// The shell's screen begins: on a terminal, everything but the last row scrolls.
-    static func beginView() {
+    /// The shell's screen begins: on a terminal, everything but the last row scrolls. Returns
+    /// the terminal's rows.
+    @discardableResult
+    static func beginView() -> Int {
         lock.withLock { state in
             if state.statusShown { write("\r\u{1B}[K") }
             state.statusShown = false
             write("── The technician's shell, as they see it (read-only; your typing does not reach it) ──\n")
-            guard isTerminal else { return }
             var size = winsize()
             let rows = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_row > 2 ? Int(size.ws_row) : 24
+            guard isTerminal else { return rows }
             state.viewRows = rows
             write("\u{1B}[1;\(rows - 1)r\u{1B}[\(rows - 1);1H")
+            return rows
         }
     }
 
@@ -66,7 +70,8 @@ enum Console {
     static func endView() {
         lock.withLock { state in
             if let rows = state.viewRows {
-                write("\u{1B}7\u{1B}[\(rows);1H\u{1B}[2K\u{1B}8\u{1B}[r\u{1B}[\(rows);1H")
+                // Plain colours, the cursor shown, the whole screen scrolling again.
+                write("\u{1B}[0m\u{1B}[?25h\u{1B}7\u{1B}[\(rows);1H\u{1B}[2K\u{1B}8\u{1B}[r\u{1B}[\(rows);1H")
             }
             state.viewRows = nil
             write("\r\n── The technician's shell closed ──\n")

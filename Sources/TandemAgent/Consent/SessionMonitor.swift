@@ -51,6 +51,9 @@ struct SessionMonitor: Sendable {
         finished.store(true, ordering: .relaxed)
         ticker.cancel()
         let why = reason.withLock { $0 } ?? serverReason
+        // What the user typed during the session was read by no one: it must not run in their
+        // own shell once the agent exits.
+        if isatty(0) == 1 { tcflush(0, TCIFLUSH) }
         Console.say("Session \(TerminalText.field(offer.sessionID, limit: 32)) ended: \(TerminalText.escape(why)).")
         return 0
     }

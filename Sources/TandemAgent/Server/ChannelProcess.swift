@@ -31,8 +31,8 @@ final class ChannelProcess {
     /// This channel carries a notice to show (the idle warning), not the session's end.
     private var noticeOnly = false
     private let view: LiveView?
-    /// This channel's shell is on the end-user's screen.
-    private var viewing = false
+    /// This channel's shell on the end-user's screen, while it is.
+    private var screen: ShellScreen?
     private var paused: [(fd: Int32, stderr: Bool)] = []
     private var inbox: [UInt8] = []
     private var eofPending = false
@@ -158,10 +158,7 @@ final class ChannelProcess {
                                            UInt16(clamping: size.rows), UInt16(clamping: size.columns), &master)
                     guard pid > 0 else { return false }
                     ptyMaster = master
-                    if command == nil, let view {
-                        viewing = true
-                        view.shellOpened()
-                    }
+                    if command == nil, let view { screen = view.shellOpened() }
                     _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
                     watch(master, stderr: false)
                     return true
@@ -198,7 +195,7 @@ final class ChannelProcess {
                 buffer.withUnsafeBytes {
                     let bytes = UnsafeRawBufferPointer(rebasing: $0[0..<n])
                     self.channel.enqueue(bytes, stderr: stderr)
-                    if self.viewing && fd == self.ptyMaster { self.view?.show(bytes) }
+                    if fd == self.ptyMaster { self.screen?.show(bytes) }
                 }
                 if self.channel.pendingBytes > Self.outputHighWater {
                     // The technician reads slower than the process writes: stop reading until it drains.
@@ -308,8 +305,8 @@ final class ChannelProcess {
 
     /// The shell is over or its channel gone: off the end-user's screen (once).
     func leaveView() {
-        guard viewing else { return }
-        viewing = false
+        guard screen != nil else { return }
+        screen = nil
         view?.shellClosed()
     }
 }

@@ -12,6 +12,10 @@ extension Broker {
                               idleLimit: Int? = nil) async throws(TandemError) -> (SessionID, SessionCode) {
         if stopping { throw .io("the broker is stopping; try again in a moment") }
         if let full = storageRefusal() { throw .io(full) }
+        // A session may be stricter than the operator's idle limit, never looser.
+        if let idleLimit, idleLimit > config.idleLimit {
+            throw .invalidArgument("--idle-limit \(idleLimit) is longer than this broker allows (\(config.idleLimit) s)")
+        }
         guard let ticket = (try? await store.ticket(id: ticketID)) ?? nil else {
             throw .notFound("ticket #\(ticketID) (create it with 'tandem ticket new')")
         }

@@ -88,7 +88,7 @@ extension TechnicianChannelHandler {
                 captureDirectory: config.captureFiles ? config.filesDirectory : nil, captureLimit: config.captureLimit,
                 onCaptureFailure: failed,
                 record: { payload in
-                    if let moved = payload as? FileTransfer, moved.status == nil { activity.fileMoved(upload: moved.direction == "upload") }
+                    if let moved = payload as? FileTransfer, moved.sha256 != nil { activity.fileMoved(upload: moved.direction == "upload") }
                     journal.submit(payload, ticket: ticket, session: id, actor: user.name)
                 }) : nil
             return (link, ticket, recorder, observer, activity)
