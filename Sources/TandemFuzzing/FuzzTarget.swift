@@ -23,7 +23,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case controlCommand = "control-command"
     /// An audit bundle an auditor was handed (tar reader, events, checkpoints, verification).
     case auditBundle = "audit-bundle"
-    /// A terminal recording, parsed and played through the replay filter and the escaper.
+    /// A terminal recording, parsed and played through the replay filter and the escaper, and
+    /// through the live view's screen-only filter.
     case asciicast
     /// `key = value` config files.
     case config
@@ -106,6 +107,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     private static func asciicast(_ bytes: UnsafeRawBufferPointer) {
         guard let cast = try? Asciicast.parse(Data(bytes)) else { return }
         var filter = ReplayFilter()
-        for frame in cast.frames { _ = TerminalText.escape(filter.filter(frame.data), .multiLine) }
+        // The agent's live view: the same output through its second, allow-list filter.
+        var screen = ScreenOnlyFilter(rows: 23)
+        for frame in cast.frames {
+            let replayed = filter.filter(frame.data)
+            _ = TerminalText.escape(replayed, .multiLine)
+            _ = screen.filter(replayed)
+        }
     }
 }
