@@ -53,9 +53,15 @@ final class BrokerFixture {
         guard Harness.waitUntil(15, { self.broker.stdout.contains("listening on") }) else {
             throw Failure("broker did not start: \(broker.stderr)")
         }
-        let line = broker.stdout
-        port = Int(line.components(separatedBy: "127.0.0.1:")[1].prefix { $0.isNumber })!
-        fingerprint = String(line.components(separatedBy: "fingerprint ")[1].prefix { !$0.isWhitespace })
+        // The listening line, not the first address: "metrics on 127.0.0.1:…" may come first.
+        let output = broker.stdout
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("listening on 127.0.0.1:") }),
+              let port = Int(line.components(separatedBy: "listening on 127.0.0.1:")[1].prefix { $0.isNumber }),
+              let fingerprint = line.components(separatedBy: "fingerprint ").dropFirst().first?.prefix(while: { !$0.isWhitespace }) else {
+            throw Failure("the broker's listening line is not as expected: \(output)")
+        }
+        self.port = port
+        self.fingerprint = String(fingerprint)
         let conf = """
             broker = 127.0.0.1:\(port)
             ca = \(dir.path)/certs/ca.crt
