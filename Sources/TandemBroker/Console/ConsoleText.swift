@@ -27,12 +27,7 @@ enum ConsoleText {
         ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = max(0, Int(seconds.rounded()))
-        if s < 60 { return "\(s) s" }
-        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
-        return "\(s / 3600) h \(s % 3600 / 60) min"
-    }
+    static func duration(_ seconds: Double) -> String { SpokenDuration.of(seconds: Int(seconds.rounded())) }
 
     /// An event's data as `key=value` pairs, in key order, escaped.
     static func details(_ event: AuditEvent) -> String {

@@ -60,7 +60,7 @@ extension Broker {
             while !Task.isCancelled {
                 let quiet = activity.quietSeconds
                 if quiet >= Double(limit) {
-                    await self?.end(id, reason: "idle limit reached: no input or output for \(Self.spoken(limit))", actor: "broker")
+                    await self?.end(id, reason: "idle limit reached: no input or output for \(SpokenDuration.of(seconds: limit))", actor: "broker")
                     return
                 }
                 if quiet >= warnAt, !warned {
@@ -78,13 +78,13 @@ extension Broker {
     /// Both sides hear that the session is about to end for being idle.
     private func warnIdle(_ id: SessionID, quiet: Int, left: Int) {
         guard let s = live[id], s.lifecycle.state == .active else { return }
-        let text = "no input or output for \(Self.spoken(quiet)): this session ends in \(Self.spoken(left)) unless something is typed or shown"
+        let text = "no input or output for \(SpokenDuration.of(seconds: quiet)): this session ends in \(SpokenDuration.of(seconds: left)) unless something is typed or shown"
         logger.info("session \(id): \(text)", metadata: about(id))
         for watch in s.watches.values { watch.tell(text, .warning) }
-        s.agent?.notice("The session has been idle for \(Self.spoken(quiet)); it ends in \(Self.spoken(left)) unless the technician goes on.")
+        s.agent?.notice("The session has been idle for \(SpokenDuration.of(seconds: quiet)); it ends in \(SpokenDuration.of(seconds: left)) unless the technician goes on.")
     }
 
-    /// "lasted 12 min; 3 commands, 1 shell, 2 files moved (1 up, 1 down)".
+    /// "lasted 12 min 31 s; 3 commands, 1 shell, 2 files moved (1 up, 1 down)".
     static func summary(_ s: LiveSession, now: Date) -> String {
         let lasted = Int(now.timeIntervalSince(s.activeSince ?? now))
         let files = s.activity.filesMoved
@@ -94,16 +94,9 @@ extension Broker {
             s.shells == 1 ? "1 shell" : "\(s.shells) shells",
             moved == 0 ? "no files moved" : "\(moved) file\(moved == 1 ? "" : "s") moved (\(files.up) up, \(files.down) down)",
         ]
-        return "lasted \(spoken(lasted)); " + counted.joined(separator: ", ")
+        return "lasted \(SpokenDuration.of(seconds: lasted)); " + counted.joined(separator: ", ")
     }
 
-    /// "45 s", "15 min", "1 h 30 min": durations as people read them.
-    static func spoken(_ seconds: Int) -> String {
-        if seconds < 120 { return "\(seconds) s" }
-        let minutes = seconds / 60
-        if minutes < 120 { return "\(minutes) min" }
-        return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes / 60) h \(minutes % 60) min"
-    }
 
     /// Ends a session for `reason`: the technician's open channels and the agent are each
     /// told why, then closing the agent link ends every relayed channel. `ended` is written

@@ -30,7 +30,6 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         technician.write(message, promise: nil)
-        activity.touch()
         if case .byteBuffer(let bytes) = message.data {
             counter.fromAgent(bytes.readableBytes)
             if let recorder { recorder.output(bytes) }
@@ -42,6 +41,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         technician.flush()
+        activity.touch()
         context.fireChannelReadComplete()
     }
 

@@ -109,7 +109,6 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         switch mode {
         case .relaying(let agent):
             agent.write(message, promise: nil)
-            activity?.touch()
             if case .byteBuffer(let bytes) = message.data {
                 counter.toAgent(bytes.readableBytes)
                 if let recorder { recorder.input(bytes) }
@@ -128,7 +127,11 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .relaying(let agent) = mode { agent.flush() }
+        if case .relaying(let agent) = mode {
+            agent.flush()
+            // Once per batch of reads: the idle limit counts in seconds.
+            activity?.touch()
+        }
         context.fireChannelReadComplete()
     }
 

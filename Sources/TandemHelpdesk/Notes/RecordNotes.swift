@@ -98,12 +98,7 @@ public enum RecordNotes {
         return f.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
     }
 
-    static func duration(micros: Int64) -> String {
-        let s = max(0, Int(micros / 1_000_000))
-        if s < 60 { return "\(s) s" }
-        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
-        return "\(s / 3600) h \(s / 60 % 60) min"
-    }
+    static func duration(micros: Int64) -> String { SpokenDuration.of(seconds: Int(micros / 1_000_000)) }
 
     static func size(_ bytes: Int) -> String {
         bytes < 1024 ? "\(bytes) bytes" : String(format: "%.1f KiB", Double(bytes) / 1024) + " (\(bytes) bytes)"
