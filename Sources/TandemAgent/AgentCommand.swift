@@ -56,7 +56,7 @@ public struct AgentCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("y (answered by --yes-for-tests)\n".utf8))
                     return "y"
                 }
-                return readLine(strippingNewline: true)
+                return AnswerReader.line()
             }
             let status = await run.run()
             throw ExitCode(status)

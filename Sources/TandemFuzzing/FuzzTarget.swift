@@ -78,6 +78,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     private static func sftp(_ bytes: UnsafeRawBufferPointer) {
+        // The technician's stream as the files:ask gate frames it.
+        SFTPConsentProbe.run(Array(bytes))
         var framer = SFTPCodec.Framer()
         // Split in two, so a packet that straddles reads is exercised too.
         let cut = bytes.count / 2
@@ -102,6 +104,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         while let message = try? channel.readInbound(as: AgentMessage.self) {
             if case .offer(let offer) = message { _ = TerminalText.field(offer.ticketTitle) }
         }
+        // A question from the broker during the session, as the agent reads it.
+        if let question = try? ConsentQuestion.decode(Array(bytes)) { _ = TerminalText.field(question.path ?? question.who) }
     }
 
     private static func asciicast(_ bytes: UnsafeRawBufferPointer) {

@@ -12,6 +12,8 @@ enum Console {
         var statusShown = false
         /// While the view shows a shell: the terminal's rows, the last one kept for the status.
         var viewRows: Int?
+        /// A question waits for the user's typing on the cursor's line: the status stays put.
+        var asking = false
     }
 
     private static let lock = Mutex(State())
@@ -26,12 +28,33 @@ enum Console {
         }
     }
 
+    /// A question, on a line of its own, the cursor left after it for the typed answer.
+    static func ask(_ question: String) {
+        lock.withLock { state in
+            if state.statusShown { write("\r\u{1B}[K") }
+            state.statusShown = false
+            state.asking = true
+            write(state.viewRows == nil ? "\n" + question : "\r\n\u{1B}[0m" + question)
+        }
+    }
+
+    /// The answer to the question, in words; the status line comes back.
+    static func answered(_ text: String, afterTyping: Bool) {
+        lock.withLock { state in
+            state.asking = false
+            // Nothing typed (the time ran out): the cursor is still after the question.
+            if !afterTyping { write(state.viewRows == nil ? "\n" : "\r\n") }
+        }
+        say(text)
+    }
+
     /// Something the technician did, as it happens; one line, since it quotes their words.
     static func event(_ text: String) { say("▶ \(TerminalText.escape(text))") }
 
     static func status(_ text: String) {
         guard isTerminal else { return }
         lock.withLock { state in
+            if state.asking && state.viewRows == nil { return }
             if let rows = state.viewRows {
                 // Drawn on the last row, outside the scrolling region, and the cursor put back.
                 // In plain colours whatever the shell left on; the cursor and its colours put back.

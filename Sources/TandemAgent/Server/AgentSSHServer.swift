@@ -51,12 +51,13 @@ final class AgentSSHServer: Sendable {
             let report = self.report
             // For a person at a terminal: a log file or a pipe nobody reads gets the notices only.
             let view = setup.view && Console.isTerminal ? LiveView() : nil
+            let prompter = Prompter(home: UserAccount.current().home)
             let server = try SSHServer(
                 fd: setup.fd, hostKey: hostKey,
                 authorize: { _, key in key.samePublicKey(as: brokerKey) },
                 onChannel: { channel in
                     processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report, view: view,
-                                                    onEnded: { brokerReason = $0 }))
+                                                    prompter: prompter, onEnded: { brokerReason = $0 }))
                     return true
                 })
             try loop.add(server.session)

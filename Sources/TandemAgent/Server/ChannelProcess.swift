@@ -39,12 +39,18 @@ final class ChannelProcess {
     /// The broker's reason for ending the session, while its end notice arrives.
     private var endNotice: [UInt8]?
     private let onEnded: (String) -> Void
+    /// Asks the end-user the broker's questions (nil: questions are answered no).
+    private let prompter: Prompter?
+    /// A question from the broker, while it arrives; then where its answer waits.
+    private var question: [UInt8]?
+    private var answer: AnswerSlot?
 
     /// `onEnded` receives the broker's reason when it ends the session.
     /// `view` shows a shell's screen to the end-user (nil with `--no-view`).
     init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void,
-         view: LiveView? = nil, onEnded: @escaping (String) -> Void = { _ in }) {
+         view: LiveView? = nil, prompter: Prompter? = nil, onEnded: @escaping (String) -> Void = { _ in }) {
         self.view = view
+        self.prompter = prompter
         self.channel = channel
         self.loop = loop
         self.scopes = scopes
@@ -83,7 +89,11 @@ final class ChannelProcess {
                 self.noticeOnly = true
                 return true
             }
-            guard name == "sftp", self.scopes.contains(.files), self.pid < 0, self.sftp == nil else {
+            if name == ConsentQuestion.subsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil, self.question == nil {
+                self.question = []
+                return true
+            }
+            guard name == "sftp", self.scopes.allowsFiles, self.pid < 0, self.sftp == nil else {
                 self.report("Refused a request for '\(TerminalText.field(name, limit: 40))' (not allowed in this session).")
                 return false
             }
@@ -100,6 +110,12 @@ final class ChannelProcess {
         }
         channel.onData = { [weak self] bytes, _ in
             guard let self else { return }
+            if var question = self.question {
+                // One byte past the limit is enough to refuse it.
+                question.append(contentsOf: bytes.prefix(max(0, ConsentQuestion.maxBytes + 1 - question.count)))
+                self.question = question
+                return
+            }
             if var notice = self.endNotice {
                 notice.append(contentsOf: bytes.prefix(max(0, 512 - notice.count)))
                 self.endNotice = notice
@@ -115,6 +131,9 @@ final class ChannelProcess {
         }
         channel.onEOF = { [weak self] in
             guard let self else { return }
+            if let question = self.question, self.answer == nil {
+                return self.ask(question)
+            }
             if let notice = self.endNotice {
                 self.endNotice = nil
                 let text = String(decoding: notice, as: UTF8.self)
@@ -135,6 +154,30 @@ final class ChannelProcess {
             self?.sftp?.shutdown()
             self?.terminate()
         }
+    }
+
+    /// Shows the broker's question to the user; the answer goes back from `poll`.
+    private func ask(_ bytes: [UInt8]) {
+        let slot = AnswerSlot()
+        answer = slot
+        do {
+            let question = try ConsentQuestion.decode(bytes)
+            guard let prompter else { return slot.put(.no) }
+            prompter.ask(question) { slot.put($0) }
+        } catch {
+            report("Ignored a question from the support service that this agent cannot read (\(error)); it counts as no.")
+            slot.put(.noAnswer)
+        }
+    }
+
+    /// The user answered: the answer goes back, and the question's channel closes.
+    private func sendAnswer() {
+        guard let slot = answer, !finished, let value = slot.take() else { return }
+        finished = true
+        channel.enqueue(Array(value.rawValue.utf8))
+        channel.flush()
+        channel.sendEOF()
+        channel.close()
     }
 
     private func start(command: String?) -> Bool {
@@ -270,6 +313,7 @@ final class ChannelProcess {
     /// Called each loop turn: sends queued output, resumes paused output, and once output
     /// ended and the process exited, sends the exit status.
     func poll() {
+        sendAnswer()
         pumpInput()
         let drained = channel.flush()
         if drained && !paused.isEmpty {

@@ -101,6 +101,26 @@ public struct FileOp: EventPayload {
     }
 }
 
+/// The end-user answered a question about one file operation (a `files:ask` session); the
+/// actor is the end-user, `technician` who asked.
+public struct FileConsent: EventPayload {
+    public static let kind = EventKind.fileConsent
+    public var op: String
+    public var path: String
+    public var to: String?
+    /// allowed, refused, allowed_all or no_answer
+    public var answer: String
+    public var technician: String
+
+    public init(op: String, path: String, to: String? = nil, answer: String, technician: String) {
+        self.op = op
+        self.path = path
+        self.to = to
+        self.answer = answer
+        self.technician = technician
+    }
+}
+
 /// A file operation failed on the user's machine.
 public struct FileOpFailed: EventPayload {
     public static let kind = EventKind.fileOpFailed

@@ -37,6 +37,7 @@ public enum EventKind: String, CaseIterable, Sendable {
     case fileTransferInterrupted = "file_transfer_interrupted"
     case fileOp = "file_op"
     case fileOpFailed = "file_op_failed"
+    case fileConsent = "file_consent"
     case fileNameRefused = "file_name_refused"
     case sftpUnknownRequest = "sftp_unknown_request"
     case sftpMalformed = "sftp_malformed"
@@ -89,6 +90,7 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .fileTransferInterrupted: FileTransferInterrupted.self
         case .fileOp: FileOp.self
         case .fileOpFailed: FileOpFailed.self
+        case .fileConsent: FileConsent.self
         case .fileNameRefused: FileNameRefused.self
         case .sftpUnknownRequest: SFTPUnknownRequest.self
         case .sftpMalformed: SFTPMalformed.self

@@ -205,8 +205,9 @@ extension Broker {
     }
 
     /// The agent link for a technician who may use `scope` in session `id`, and the session's recording budget.
-    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) async throws(TandemError)
-        -> (AgentLink, ticket: Int, budget: RecordingBudget, activity: SessionActivity) {
+    /// `.filesAsk` asks for SFTP, which either files scope allows; `.files` (rsync, which cannot
+    /// stop for a question at each file) needs the plain `files` scope.
+    func attach(_ id: SessionID, user: String, role: Role, scope: Scope) async throws(TandemError) -> Attachment {
         // What the store says is read first: from the live check on, nothing suspends.
         let active = await isActive(user)
         var stored: SessionRecord?
@@ -232,9 +233,13 @@ extension Broker {
             // Not "belongs to someone else": that would confirm the session exists.
             throw .notFound("session \(id)")
         }
-        guard s.record.scopes.contains(scope) else {
-            record(ChannelRefused(reason: "scope", scope: scope.rawValue), ticket: s.record.ticketID, session: id, actor: user)
-            throw .permissionDenied(scope == .files
+        let granted = scope == .filesAsk ? s.record.scopes.allowsFiles : s.record.scopes.contains(scope)
+        guard granted else {
+            record(ChannelRefused(reason: "scope", scope: scope == .filesAsk ? "files" : scope.rawValue), ticket: s.record.ticketID, session: id, actor: user)
+            if scope == .files, s.record.scopes.contains(.filesAsk) {
+                throw .permissionDenied("the user asked to approve each file in session \(id), and rsync cannot stop to ask; use scp, sftp or 'tandem put|get'")
+            }
+            throw .permissionDenied(scope != .shell
                 ? "the user did not grant file access in session \(id); start a session with --scope shell,files"
                 : "the user did not allow '\(scope.rawValue)' in session \(id)")
         }
@@ -244,7 +249,8 @@ extension Broker {
         if config.onRecordingFailure == .endSession, storageTrouble != nil {
             throw .io("broker storage full: nothing more can be recorded, so nothing more may run; the session is ending")
         }
-        return (agent, s.record.ticketID, s.budget, s.activity)
+        return Attachment(agent: agent, ticket: s.record.ticketID, budget: s.budget, activity: s.activity,
+                          asksForFiles: s.record.scopes.asksForFiles, fileConsent: s.fileConsent, endUser: s.endUser)
     }
 
     /// A live session as it stands now (its row is written through the journal, a moment later).

@@ -113,6 +113,7 @@ extension Broker {
         let actor = "\(agentUser)@\(agentHost)"
         switch action {
         case .sendOffer:
+            live[id]?.endUser = actor
             journal.submitState(s.record.id, .offered)
             record(JoinAccepted(source: source), ticket: s.record.ticketID, session: s.record.id, actor: actor)
             let offer = Offer(

@@ -87,6 +87,22 @@ public actor Broker {
         var activeSince: Date?
         var commands = 0
         var shells = 0
+        /// Who answered the offer on the user's machine (`user@host`): the actor of their answers.
+        var endUser = "end-user"
+        /// The user's "all" to file questions (`files:ask`).
+        let fileConsent = FileConsentMemory()
+    }
+
+    /// What a technician channel needs from the session it attaches to.
+    struct Attachment: Sendable {
+        var agent: AgentLink
+        var ticket: Int
+        var budget: RecordingBudget
+        var activity: SessionActivity
+        /// Each file operation waits for the user's answer (`files:ask`, until they say "all").
+        var asksForFiles: Bool
+        var fileConsent: FileConsentMemory
+        var endUser: String
     }
 
     /// An `ended` event held back until the session's last channel is on record.

@@ -12,7 +12,7 @@ extension TechnicianChannelHandler {
     /// Opens the matching channel to the agent and starts relaying once it is up.
     /// `scope` is what the user must have granted: by default `files` for SFTP and `shell` for the rest.
     func attach(_ id: SessionID, user: User, kind: String, command: String, scope: Scope? = nil, context: ChannelHandlerContext) {
-        let scope = scope ?? (kind == "sftp" ? .files : .shell)
+        let scope = scope ?? (kind == "sftp" ? .filesAsk : .shell)
         let logger = self.logger
         mode = .connecting(pending: [])
         let broker = self.broker
@@ -28,8 +28,9 @@ extension TechnicianChannelHandler {
         let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         let watch = self.watchToken
         let counted = WatchToken()
-        context.eventLoop.makeFutureWithTask { () async throws -> (AgentLink, Int, AsciicastRecorder?, SFTPObserver?, SessionActivity) in
-            let (link, ticket, budget, activity) = try await broker.attach(id, user: user.name, role: role, scope: scope)
+        context.eventLoop.makeFutureWithTask { () async throws -> (Broker.Attachment, AsciicastRecorder?, SFTPObserver?) in
+            let attachment = try await broker.attach(id, user: user.name, role: role, scope: scope)
+            let (ticket, budget, activity) = (attachment.ticket, attachment.budget, attachment.activity)
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
@@ -91,22 +92,26 @@ extension TechnicianChannelHandler {
                     if let moved = payload as? FileTransfer, moved.sha256 != nil { activity.fileMoved(upload: moved.direction == "upload") }
                     journal.submit(payload, ticket: ticket, session: id, actor: user.name)
                 }) : nil
-            return (link, ticket, recorder, observer, activity)
-        }.flatMap { (link, ticket, recorder, observer, activity) in
-            link.openSessionChannel { agentChannel in
+            return (attachment, recorder, observer)
+        }.flatMap { (attachment, recorder, observer) in
+            attachment.agent.openSessionChannel { agentChannel in
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
                         AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                              activity: activity))
+                                              activity: attachment.activity))
                 }
-            }.map { ($0, ticket, recorder, observer, activity) }
+            }.map { ($0, attachment, recorder, observer) }
         }.assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let (agentChannel, ticket, recorder, observer, activity)):
+            case .success(let (agentChannel, attachment, recorder, observer)):
                 self.recorder = recorder
                 self.observer = observer
-                self.activity = activity
-                self.attached = (id, ticket, kind, command)
+                self.activity = attachment.activity
+                self.attached = (id, attachment.ticket, kind, command)
+                if kind == "sftp", attachment.asksForFiles {
+                    self.consent = FileQuestions(link: attachment.agent, memory: attachment.fileConsent, endUser: attachment.endUser,
+                                                 technician: user.name)
+                }
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
             case .failure(let error):
                 // Its start is on record (`counted` holds its ticket): so is its end, with nothing moved.
@@ -139,13 +144,7 @@ extension TechnicianChannelHandler {
         } else {
             agent.triggerUserOutboundEvent(SSHChannelRequestEvent.ExecRequest(command: command, wantReply: true), promise: nil)
         }
-        for message in pending {
-            if case .byteBuffer(let bytes) = message.data {
-                counter.toAgent(bytes.readableBytes)
-                _ = bytes.withUnsafeReadableBytes { observer?.fromTechnician($0) }
-            }
-            agent.write(message, promise: nil)
-        }
+        for message in pending { relay(message, to: agent, context: context) }
         agent.flush()
         if inputClosedWhileConnecting { agent.close(mode: .output, promise: nil) }
     }

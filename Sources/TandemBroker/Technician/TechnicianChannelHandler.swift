@@ -41,6 +41,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     let answerTail = AnswerTail()
     /// The technician sent EOF before the agent's channel was up: pass it on once it is.
     var inputClosedWhileConnecting = false
+    /// In a `files:ask` session's SFTP channel: whom to ask, and the requests held for an answer.
+    var consent: FileQuestions?
 
     init(broker: Broker, identity: ConnectionIdentity, logger: Logger) {
         self.broker = broker
@@ -108,22 +110,46 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         let message = unwrapInboundIn(data)
         switch mode {
         case .relaying(let agent):
-            agent.write(message, promise: nil)
-            if case .byteBuffer(let bytes) = message.data {
-                counter.toAgent(bytes.readableBytes)
-                if let recorder { recorder.input(bytes) }
-                if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {
-                    logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(TerminalText.field(why, limit: 200))")
-                    agent.close(promise: nil)
-                    context.close(promise: nil)
-                }
-            }
+            relay(message, to: agent, context: context)
         case .connecting(var pending):
             pending.append(message)
             mode = .connecting(pending: pending)
         default:
             break
         }
+    }
+
+    /// The technician's bytes on their way to the agent: through the file questions first, if any.
+    func relay(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext) {
+        if consent != nil, message.type == .channel, case .byteBuffer(let bytes) = message.data {
+            return ask(about: bytes, agent: agent, context: context)
+        }
+        pass(message, to: agent, context: context)
+    }
+
+    /// Sends to the agent, counting, recording and observing what goes.
+    func pass(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext) {
+        agent.write(message, promise: nil)
+        guard case .byteBuffer(let bytes) = message.data else { return }
+        counter.toAgent(bytes.readableBytes)
+        if let recorder { recorder.input(bytes) }
+        if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {
+            logger.warning("closed a file transfer in session \(attached?.id.rawValue ?? "-"): \(TerminalText.field(why, limit: 200))")
+            agent.close(promise: nil)
+            context.close(promise: nil)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The agent's replies: a refusal made here may go only between two of them.
+        if consent != nil {
+            let message = unwrapOutboundIn(data)
+            if message.type == .channel, case .byteBuffer(let bytes) = message.data { consent?.replies.passed(bytes) }
+            context.write(data, promise: promise)
+            sendRefusals(context: context)
+            return
+        }
+        context.write(data, promise: promise)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
