@@ -8,7 +8,7 @@ import TandemCore
 extension ControlRequest: Codable {
     enum Key: String, CodingKey {
         case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", idleLimit = "idle_limit", command, sha256
-        case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk"
+        case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk", mode
     }
 
     public init(from decoder: any Decoder) throws {
@@ -68,6 +68,10 @@ extension ControlRequest: Codable {
             guard command.utf8.count <= Self.maxCommandBytes else { throw Self.invalid(c, .command, Self.commandTooLong(command.utf8.count)) }
             self = .exec(try session(), command: command)
         case "sftp": self = .sftp(try session())
+        case "join":
+            let mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "observe"
+            guard mode == "observe" || mode == "pair" else { throw Self.invalid(c, .mode, "mode is observe or pair") }
+            self = .join(try session(), pair: mode == "pair")
         case "audit.log":
             if c.contains(.session) { self = .auditLog(.session(try session())) } else { self = .auditLog(.ticket(try ticket())) }
         case "audit.verify":
@@ -134,6 +138,9 @@ extension ControlRequest: Codable {
         case .exec(let id, let command):
             try c.encode(id.rawValue, forKey: .session)
             try c.encode(command, forKey: .command)
+        case .join(let id, let pair):
+            try c.encode(id.rawValue, forKey: .session)
+            try c.encode(pair ? "pair" : "observe", forKey: .mode)
         case .auditLog(.ticket(let ticket)): try c.encode(ticket, forKey: .ticket)
         case .auditLog(.session(let id)): try c.encode(id.rawValue, forKey: .session)
         case .auditRecording(let id, let sha):

@@ -18,6 +18,8 @@ public enum ControlRequest: Sendable, Equatable {
     case shell(SessionID)
     case exec(SessionID, command: String)
     case sftp(SessionID)
+    /// Watch (or, with `pair`, also type in) another technician's running shell, once the user agrees.
+    case join(SessionID, pair: Bool)
     case auditLog(AuditSubject)
     /// With `againstHelpdesk`, also compares the chain with the signed checkpoints its helpdesk ticket holds.
     case auditVerify(ticket: Int, againstHelpdesk: Bool = false)
@@ -62,6 +64,7 @@ public enum ControlRequest: Sendable, Equatable {
         case .shell: "shell"
         case .exec: "exec"
         case .sftp: "sftp"
+        case .join: "join"
         case .auditLog: "audit.log"
         case .auditVerify: "audit.verify"
         case .auditExport: "audit.export"

@@ -185,8 +185,12 @@ final class ConsoleTests: XCTestCase {
         XCTAssertTrue(liveAgent.stderr.contains("ended by admin dave: audit stop"), "the end-user's agent: \(liveAgent.stderr.suffix(400))")
         let ended = try fx.sql("SELECT actor || ' ' || data FROM events WHERE session_id = '\(liveID)' AND kind = 'ended'")
         XCTAssertTrue(ended.contains("dave") && ended.contains("ended by admin dave: audit stop"), ended)
-        let watchers = try fx.sql("SELECT actor FROM events WHERE session_id = '\(liveID)' AND kind = 'live_watched' ORDER BY id")
-        XCTAssertEqual(watchers.split(separator: "\n"), ["carol", "dave"], "each watch is on record")
+        let watchers = try fx.sql("""
+            SELECT actor || ' ' || json_extract(data, '$.consent') FROM events WHERE session_id = '\(liveID)' AND kind = 'participant_joined'
+            AND json_extract(data, '$.via') = 'console' ORDER BY id
+            """)
+        XCTAssertEqual(watchers.split(separator: "\n"), ["carol told", "dave told"], "each watch is on record, and the user was told")
+        XCTAssertTrue(liveAgent.stderr.contains("carol (auditor) joined this session, watching"), liveAgent.stderr)
 
         // On record: each sign-in and the sign-out, by whom; the links' secrets never in the broker's log.
         let kinds = try fx.eventKinds()

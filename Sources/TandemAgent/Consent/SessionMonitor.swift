@@ -41,8 +41,8 @@ struct SessionMonitor: Sendable {
                 }
                 let t = Int(elapsed)
                 let left = max(0, Int(limit - elapsed))
-                Console.status(String(format: "● %@ is connected · ticket #%d · %02d:%02d:%02d used, %02d:%02d:%02d left · Ctrl-C to end",
-                                      OfferText.who(offer), offer.ticketID, t / 3600, t / 60 % 60, t % 60,
+                Console.status(String(format: "● %@ · ticket #%d · %02d:%02d:%02d used, %02d:%02d:%02d left · Ctrl-C to end",
+                                      server.people.connected(technician: OfferText.who(offer)), offer.ticketID, t / 3600, t / 60 % 60, t % 60,
                                       left / 3600, left / 60 % 60, left % 60))
                 try? await Task.sleep(for: .seconds(1))
             }

@@ -16,9 +16,13 @@ final class AgentSSHServer: Sendable {
         var scopes: [Scope]
         /// Show the technician's shell on the user's terminal (false with `--no-view`).
         var view = true
+        /// Who is in the session, as the broker says (the status line reads it).
+        var people = PeopleBoard()
     }
 
     private let setup: Setup
+    /// Who is in the session now.
+    var people: PeopleBoard { setup.people }
     private let stopFlag = Atomic<Bool>(false)
     private let report: @Sendable (String) -> Void
 
@@ -52,12 +56,14 @@ final class AgentSSHServer: Sendable {
             // For a person at a terminal: a log file or a pipe nobody reads gets the notices only.
             let view = setup.view && Console.isTerminal ? LiveView() : nil
             let prompter = Prompter(home: UserAccount.current().home)
+            let people = setup.people
             let server = try SSHServer(
                 fd: setup.fd, hostKey: hostKey,
                 authorize: { _, key in key.samePublicKey(as: brokerKey) },
                 onChannel: { channel in
                     processes.append(ChannelProcess(channel: channel, loop: loop, scopes: scopes, report: report, view: view,
-                                                    prompter: prompter, onEnded: { brokerReason = $0 }))
+                                                    prompter: prompter, onPeople: { people.set($0) },
+                                                    onEnded: { brokerReason = $0 }))
                     return true
                 })
             try loop.add(server.session)

@@ -41,6 +41,9 @@ final class ChannelProcess {
     private let onEnded: (String) -> Void
     /// Asks the end-user the broker's questions (nil: questions are answered no).
     private let prompter: Prompter?
+    /// The broker's list of who is in the session, while it arrives.
+    private var peopleList: [UInt8]?
+    private let onPeople: (SessionPeople) -> Void
     /// A question from the broker, while it arrives; then where its answer waits.
     private var question: [UInt8]?
     private var answer: AnswerSlot?
@@ -48,8 +51,10 @@ final class ChannelProcess {
     /// `onEnded` receives the broker's reason when it ends the session.
     /// `view` shows a shell's screen to the end-user (nil with `--no-view`).
     init(channel: SSHChannel, loop: SSHEventLoop, scopes: [Scope], report: @escaping (String) -> Void,
-         view: LiveView? = nil, prompter: Prompter? = nil, onEnded: @escaping (String) -> Void = { _ in }) {
+         view: LiveView? = nil, prompter: Prompter? = nil, onPeople: @escaping (SessionPeople) -> Void = { _ in },
+         onEnded: @escaping (String) -> Void = { _ in }) {
         self.view = view
+        self.onPeople = onPeople
         self.prompter = prompter
         self.channel = channel
         self.loop = loop
@@ -89,7 +94,12 @@ final class ChannelProcess {
                 self.noticeOnly = true
                 return true
             }
-            if name == ConsentQuestion.subsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil, self.question == nil {
+            if name == SessionPeople.subsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil, self.question == nil {
+                self.peopleList = []
+                return true
+            }
+            if name == ConsentQuestion.subsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil, self.peopleList == nil,
+               self.question == nil {
                 self.question = []
                 return true
             }
@@ -110,6 +120,11 @@ final class ChannelProcess {
         }
         channel.onData = { [weak self] bytes, _ in
             guard let self else { return }
+            if var list = self.peopleList {
+                list.append(contentsOf: bytes.prefix(max(0, SessionPeople.maxBytes + 1 - list.count)))
+                self.peopleList = list
+                return
+            }
             if var question = self.question {
                 // One byte past the limit is enough to refuse it.
                 question.append(contentsOf: bytes.prefix(max(0, ConsentQuestion.maxBytes + 1 - question.count)))
@@ -133,6 +148,11 @@ final class ChannelProcess {
             guard let self else { return }
             if let question = self.question, self.answer == nil {
                 return self.ask(question)
+            }
+            if let list = self.peopleList {
+                self.peopleList = nil
+                if let people = try? SessionPeople.decode(list) { self.onPeople(people) }
+                return self.channel.close()
             }
             if let notice = self.endNotice {
                 self.endNotice = nil

@@ -28,6 +28,9 @@ public enum EventKind: String, CaseIterable, Sendable {
     case refused
     case started
     case ended
+    case participantJoined = "participant_joined"
+    case participantRefused = "participant_refused"
+    case participantLeft = "participant_left"
     // Work in a session
     case shellStarted = "shell_started"
     case sftpStarted = "sftp_started"
@@ -82,6 +85,9 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .refused: Refused.self
         case .started: Started.self
         case .ended: Ended.self
+        case .participantJoined: ParticipantJoined.self
+        case .participantRefused: ParticipantRefused.self
+        case .participantLeft: ParticipantLeft.self
         case .shellStarted: ShellStarted.self
         case .sftpStarted: SFTPStarted.self
         case .exec: Exec.self

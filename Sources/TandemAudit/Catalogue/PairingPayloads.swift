@@ -115,6 +115,44 @@ public struct Ended: EventPayload {
     }
 }
 
+/// Another person joined the session's shell (`tandem join`, or the console's live view):
+/// `mode` is `observe` or `pair`; `consent` says whether the user was `asked` or only `told`.
+public struct ParticipantJoined: EventPayload {
+    public static let kind = EventKind.participantJoined
+    public var mode: String
+    public var consent: String
+    public var via: String
+
+    public init(mode: String, consent: String, via: String) {
+        self.mode = mode
+        self.consent = consent
+        self.via = via
+    }
+}
+
+/// The user did not let a person join (`refused`, or `no_answer` within the time), or the
+/// broker's policy does not allow it (`policy`).
+public struct ParticipantRefused: EventPayload {
+    public static let kind = EventKind.participantRefused
+    public var mode: String
+    public var answer: String
+
+    public init(mode: String, answer: String) {
+        self.mode = mode
+        self.answer = answer
+    }
+}
+
+/// A person who joined left (or the shell they joined closed).
+public struct ParticipantLeft: EventPayload {
+    public static let kind = EventKind.participantLeft
+    public var mode: String
+
+    public init(mode: String) {
+        self.mode = mode
+    }
+}
+
 /// Why an agent could not join.
 public enum JoinRefusal: String, Codable, Sendable {
     case rateLimited = "rate_limited"

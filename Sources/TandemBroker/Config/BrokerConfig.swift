@@ -30,6 +30,8 @@ public struct BrokerConfig: Sendable {
     public var maxRecordingBytes = 1 << 30
     /// Kept free as a file, and released when the disk fills, so the end of every session can still be written.
     public var storageReserveBytes = 8 << 20
+    /// Whether auditors may watch a running shell live, and how the end-user learns of it (`live-watch`).
+    public var liveWatch = LiveWatchPolicy.tell
     /// The console's script and style, and asciinema-player when `console-assets` names it (checked at start).
     public var consoleAssets = ConsoleAssets.builtIn
 
@@ -43,6 +45,13 @@ public struct BrokerConfig: Sendable {
     public var recordingsDirectory: String { dataDirectory + "/recordings" }
     public var filesDirectory: String { dataDirectory + "/files" }
     public var reservePath: String { dataDirectory + "/storage.reserve" }
+}
+
+/// `live-watch`: auditors and admins watching a shell live (the console, `tandem join` by an
+/// auditor) are allowed with the end-user told (`tell`), allowed once the user agrees (`ask`),
+/// or not at all (`off`). Technicians joining another's session are always asked.
+public enum LiveWatchPolicy: String, Sendable, CaseIterable {
+    case tell, ask, off
 }
 
 /// `on-recording-failure`: fail closed (end the session) or carry on without a recording.

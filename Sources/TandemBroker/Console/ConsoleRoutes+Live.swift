@@ -42,7 +42,8 @@ extension ConsoleRoutes {
     func stream(_ context: APIRequestContext) async throws -> Response {
         let caller = try signedInCaller(context)
         let id = try SessionID.parse(context.parameters.get("session") ?? "")
-        let watch = try await services.sessions.watch(caller, id)
+        let joined = try await services.sessions.watch(caller, id)
+        let watch = joined.watch
         let start = watch.start
         let cookie = context.consoleCookie ?? ""
         let console = services.console
@@ -51,7 +52,10 @@ extension ConsoleRoutes {
         headers[.cacheControl] = "no-store"
         let body = ResponseBody { writer in
             // However the stream ends (the shell, the reader gone, a write that failed), its place is given back.
-            defer { watch.cancel() }
+            defer {
+                watch.cancel()
+                Task { await joined.leave() }
+            }
             var first = Array(#"retry: 5000\#ndata: {"cols":\#(start.columns),"rows":\#(start.rows),"time":\#(start.time),"init":"#.utf8)
             JSONEscaping.appendQuoted(start.recent.utf8, to: &first)
             first += Array("}\n\n".utf8)

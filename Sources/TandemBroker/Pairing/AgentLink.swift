@@ -42,7 +42,7 @@ extension AgentLink {
     public func notice(_ text: String) {
         _ = openSessionChannel { child in
             child.eventLoop.makeCompletedFuture {
-                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: text, subsystem: AgentLink.noticeSubsystem))
+                try child.pipeline.syncOperations.addHandler(NoticeWriter(text: text, subsystem: AgentLink.noticeSubsystem))
             }
         }
     }
@@ -54,7 +54,7 @@ extension AgentLink {
         let deadline = parent.eventLoop.scheduleTask(in: .seconds(2)) { parent.close(promise: nil) }
         openSessionChannel { child in
             child.eventLoop.makeCompletedFuture {
-                try child.pipeline.syncOperations.addHandler(EndNoticeHandler(reason: reason, subsystem: AgentLink.endNoticeSubsystem))
+                try child.pipeline.syncOperations.addHandler(NoticeWriter(text: reason, subsystem: AgentLink.endNoticeSubsystem))
             }
         }.flatMap { $0.closeFuture }.whenComplete { _ in
             deadline.cancel()
@@ -63,16 +63,22 @@ extension AgentLink {
     }
 }
 
-/// Asks for a notice subsystem (the end, or a warning), sends the text, and closes.
-private final class EndNoticeHandler: ChannelDuplexHandler {
+/// Asks for a subsystem of the broker's own (the end, a notice, the people list), sends its
+/// bytes, and closes.
+final class NoticeWriter: ChannelDuplexHandler {
     typealias InboundIn = SSHChannelData
     typealias OutboundIn = SSHChannelData
     typealias OutboundOut = SSHChannelData
-    private let reason: String
+    private let bytes: [UInt8]
     private let subsystem: String
 
-    init(reason: String, subsystem: String) {
-        self.reason = reason
+    /// A text notice: the agent shows at most 512 bytes of it.
+    convenience init(text: String, subsystem: String) {
+        self.init(bytes: Array(String(text.prefix(512)).utf8), subsystem: subsystem)
+    }
+
+    init(bytes: [UInt8], subsystem: String) {
+        self.bytes = bytes
         self.subsystem = subsystem
     }
 
@@ -85,7 +91,7 @@ private final class EndNoticeHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelSuccessEvent:
-            let buffer = context.channel.allocator.buffer(string: String(reason.prefix(512)))
+            let buffer = context.channel.allocator.buffer(bytes: bytes)
             context.writeAndFlush(wrapOutboundOut(SSHChannelData(type: .channel, data: .byteBuffer(buffer))), promise: nil)
             context.close(mode: .output, promise: nil)
         case is ChannelFailureEvent:
@@ -99,4 +105,4 @@ private final class EndNoticeHandler: ChannelDuplexHandler {
 }
 
 @available(*, unavailable)
-extension EndNoticeHandler: Sendable {}
+extension NoticeWriter: Sendable {}

@@ -31,6 +31,7 @@ public actor Broker {
     /// Why the broker's storage is full, while it is: new sessions are refused.
     var storageTrouble: String?
     var watchCounter = 0
+    var participantCounter = 0
     /// Technician channels whose end is not yet on record (`stop` waits for them).
     var openChannels = 0
     /// How long an ended session waits for its channels' ends before `ended` is written anyway.
@@ -91,6 +92,10 @@ public actor Broker {
         var endUser = "end-user"
         /// The user's "all" to file questions (`files:ask`).
         let fileConsent = FileConsentMemory()
+        /// The newest running shell, which others may join.
+        var shell: ShellPort?
+        /// People who joined, by their token.
+        var participants: [Int: Participant] = [:]
     }
 
     /// What a technician channel needs from the session it attaches to.

@@ -16,21 +16,15 @@ extension SessionService {
         }
     }
 
-    /// The running shell's first screen and what follows; the watch is on record before it begins.
-    public func watch(_ caller: Caller, _ id: SessionID) async throws -> LiveFeed.Watch {
+    /// The running shell's first screen and what follows, as the broker's `live-watch` policy
+    /// allows: the end-user is told (or asked), and the watch is on record before it begins.
+    public func watch(_ caller: Caller, _ id: SessionID) async throws -> SessionWatch {
         let policy = Policy(broker: broker, caller: caller)
         try await policy.requireRole([.auditor, .admin], "watch a session live", operation: "session.watch")
         _ = try await policy.visibleSession(id, operation: "session.watch", content: true)
-        guard let feed = broker.liveFeeds.feed(id.rawValue) else { throw TandemError.notFound("a running shell in session \(id)") }
-        guard let watch = feed.watch() else {
-            throw TandemError.notFound("a running shell in session \(id) with room for another watcher (at most \(LiveFeed.maxWatchers))")
-        }
-        // The place is held first, so only a watch that happens goes on record; none starts unrecorded.
-        guard await broker.recordEvent(LiveWatched(via: "console"), session: id, actor: caller.user.name) else {
-            watch.cancel()
-            throw TandemError.io("watching could not be recorded, so it was not allowed; the broker's operator has been told")
-        }
-        return watch
+        let joined = try await broker.join(id, user: caller.user.name, role: caller.user.role, pair: false, via: "console", told: { _ in })
+        let broker = self.broker
+        return SessionWatch(watch: joined.watch, leave: { await broker.leave(id, token: joined.token) })
     }
 
     /// An admin ends a session with the reason both sides are shown and the record keeps.
@@ -51,6 +45,12 @@ extension SessionService {
         }
         return SessionEnded(session: id.rawValue, alreadyOver: false, reason: full)
     }
+}
+
+/// A watch from the console: its frames, and how it ends (on record, and the others told).
+public struct SessionWatch: Sendable {
+    public let watch: LiveFeed.Watch
+    public let leave: @Sendable () async -> Void
 }
 
 extension SessionService {

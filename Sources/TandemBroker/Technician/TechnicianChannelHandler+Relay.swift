@@ -113,6 +113,10 @@ extension TechnicianChannelHandler {
                                                  technician: user.name)
                 }
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
+                if kind == "shell", let feed = recorder?.live {
+                    let port = ShellPort(agent: agentChannel, recorder: recorder, feed: feed, activity: attachment.activity)
+                    Task { await broker.shellOpened(id, port) }
+                }
             case .failure(let error):
                 // Its start is on record (`counted` holds its ticket): so is its end, with nothing moved.
                 if let ticket = counted.value { Task { await broker.abandonChannel(id, ticket: ticket, kind: kind, actor: user.name) } }
@@ -166,7 +170,10 @@ extension TechnicianChannelHandler {
             if let token { await broker.forgetChannel(attached.id, token: token) }
             // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
             let recording = recorder?.finish()
-            if let feed = recorder?.live { broker.liveFeeds.remove(attached.id.rawValue, feed) }
+            if let feed = recorder?.live {
+                broker.liveFeeds.remove(attached.id.rawValue, feed)
+                await broker.shellClosed(attached.id, feed: feed)
+            }
             let closed = ChannelClosed(channel: attached.kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
                                        exitStatus: status, recordingSha256: recording?.sha256,
                                        recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)

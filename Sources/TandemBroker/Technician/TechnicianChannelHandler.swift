@@ -20,6 +20,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case control
         case connecting(pending: [SSHChannelData])
         case relaying(agent: Channel)
+        /// In another technician's shell (`tandem join`), watching or, with `pair`, typing too.
+        case joined(JoinedShell, pair: Bool, session: SessionID)
         case closed
     }
 
@@ -111,6 +113,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         switch mode {
         case .relaying(let agent):
             relay(message, to: agent, context: context)
+        case .joined(let joined, let pair, _):
+            joinedInput(message, joined: joined, pair: pair, context: context)
         case .connecting(var pending):
             pending.append(message)
             mode = .connecting(pending: pending)
@@ -170,6 +174,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .relaying(let agent) = mode { agent.close(promise: nil) }
+        leaveJoined()
         mode = .closed
         closeRecording()
         context.fireChannelInactive()
@@ -211,6 +216,12 @@ extension TechnicianChannelHandler {
             attach(id, user: user, kind: "exec", command: remote, context: context)
         case .sftp(let id):
             attach(id, user: user, kind: "sftp", command: "", context: context)
+        case .join(let id, let pair):
+            guard pty != nil else {
+                mode = .control
+                return finish(status: 2, stderr: "tandem: 'join' needs a terminal; run 'tandem join \(id)' from a terminal\n", context: context)
+            }
+            join(id, pair: pair, user: user, context: context)
         default:
             mode = .control
             let channel = context.channel

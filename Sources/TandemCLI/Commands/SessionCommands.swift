@@ -88,13 +88,46 @@ extension TandemCommand {
     }
 }
 
+extension TandemCommand {
+    struct Join: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Watch, or type in, another technician's session once its end-user agrees.",
+            discussion: """
+                The end-user is asked first ("bob from your support team wants to watch this session.
+                Allow? [y/N]") and sees that you are there for as long as you stay; the session's
+                technician is told too. Every join and leave is on the ticket.
+                  tandem join s-7f3a9c2e           watch, read-only (the default)
+                  tandem join s-7f3a9c2e --pair    watch and type in the shell
+                Ctrl-] leaves (and Ctrl-C, when only watching). Auditors may watch when the broker's
+                live-watch policy allows it; the end-user is told.
+                """)
+        @OptionGroup var options: CLIOptions
+        @Argument(help: "The session id.") var session: String
+        @Flag(help: "Watch only: nothing you type reaches the shell (the default).") var observe = false
+        @Flag(help: "Also type in the shell, after the end-user agrees.") var pair = false
+        func validate() throws {
+            _ = try SessionID.parse(session)
+            if observe && pair { throw ValidationError("choose one of --observe and --pair") }
+        }
+        func run() throws {
+            let connection = try BrokerConnection(try options.resolve())
+            throw ExitCode(try openShell(connection.session, request: .join(try SessionID.parse(session), pair: pair)))
+        }
+    }
+}
+
 /// A raw-mode shell on the agent; returns the shell's exit status.
 func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
+    try openShell(session, request: .shell(SessionID(rawValue: sessionID)))
+}
+
+/// A raw-mode terminal on `request` (a shell, or a joined one); returns its exit status.
+func openShell(_ session: SSHSession, request: ControlRequest) throws -> Int32 {
     let channel = try session.openChannel()
     let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color"
     let pump = ChannelPump(session: session, channel: channel, forwardStdin: true, forwardResize: true)
     try channel.requestPty(term: term, size: TerminalMode.currentSize())
-    try channel.requestExec(ControlRequest.shell(SessionID(rawValue: sessionID)).json)
+    try channel.requestExec(request.json)
     let mode = TerminalMode()
     mode.enterRaw()
     defer { mode.restore() }

@@ -22,7 +22,7 @@ public struct TandemCommand: ParsableCommand {
               fingerprint = SHA256:…   (from 'tandemd info')
             """,
         version: TandemVersion.current,
-        subcommands: [Ticket.self, SessionCommand.self, Shell.self, Exec.self, Put.self, Get.self, Ls.self, SSHConfig.self, Proxy.self,
+        subcommands: [Ticket.self, SessionCommand.self, Shell.self, Join.self, Exec.self, Put.self, Get.self, Ls.self, SSHConfig.self, Proxy.self,
                       Audit.self, Token.self, Console.self])
 
     public init() {}

@@ -48,7 +48,7 @@ public struct ConsentQuestion: Codable, Sendable, Equatable {
     }
 
     /// Reads a question; anything longer than `maxBytes` or not a question is an error.
-    public static func decode(_ bytes: [UInt8]) throws(ConsentQuestionError) -> ConsentQuestion {
+    public static func decode(_ bytes: [UInt8]) throws(BrokerMessageError) -> ConsentQuestion {
         guard bytes.count <= maxBytes else { throw .oversized(bytes.count) }
         guard let question = try? JSONDecoder().decode(ConsentQuestion.self, from: Data(bytes)) else { throw .malformed }
         guard !question.who.isEmpty else { throw .malformed }
@@ -89,14 +89,15 @@ public enum ConsentAnswer: String, Sendable, Equatable {
     }
 }
 
-public enum ConsentQuestionError: Error, Equatable, CustomStringConvertible {
+/// A question or a list from the broker that the agent will not read.
+public enum BrokerMessageError: Error, Equatable, CustomStringConvertible {
     case oversized(Int)
     case malformed
 
     public var description: String {
         switch self {
-        case .oversized(let n): return "a question of \(n) bytes exceeds the \(ConsentQuestion.maxBytes)-byte limit"
-        case .malformed: return "not a question the agent knows"
+        case .oversized(let n): return "a message of \(n) bytes is over the limit"
+        case .malformed: return "not a message this agent knows"
         }
     }
 }
