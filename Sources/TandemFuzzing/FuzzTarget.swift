@@ -106,6 +106,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         // A question from the broker during the session, as the agent reads it.
         if let question = try? ConsentQuestion.decode(Array(bytes)) { _ = TerminalText.field(question.path ?? question.who) }
+        if let people = try? SessionPeople.decode(Array(bytes)) { for p in people.people { _ = TerminalText.field(p.who) } }
     }
 
     private static func asciicast(_ bytes: UnsafeRawBufferPointer) {
