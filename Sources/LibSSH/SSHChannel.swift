@@ -28,6 +28,8 @@ public final class SSHChannel {
     public var onSubsystemRequest: ((String) -> Bool)?
     public var onWindowChange: ((TerminalSize) -> Void)?
     public var onSignal: ((String) -> Void)?
+    /// An environment variable the peer sets (`name`, `value`); true accepts it.
+    public var onEnvRequest: ((String, String) -> Bool)?
 
     init(raw: OpaquePointer, session: SSHSession) {
         self.raw = raw
@@ -180,6 +182,7 @@ extension SSHChannel {
         cb.pointee.channel_subsystem_request_function = subsystemTrampoline
         cb.pointee.channel_pty_window_change_function = windowTrampoline
         cb.pointee.channel_signal_function = signalTrampoline
+        cb.pointee.channel_env_request_function = envTrampoline
         callbacks = cb
         ssh_set_channel_callbacks(raw, cb)
     }
@@ -219,6 +222,10 @@ private let subsystemTrampoline: ssh_channel_subsystem_request_callback = { _, _
 private let windowTrampoline: ssh_channel_pty_window_change_callback = { _, _, width, height, _, _, userdata in
     channel(userdata).onWindowChange?(TerminalSize(columns: Int(width), rows: Int(height)))
     return 0
+}
+private let envTrampoline: ssh_channel_env_request_callback = { _, _, name, value, userdata in
+    guard let name, let value else { return -1 }
+    return (channel(userdata).onEnvRequest?(String(cString: name), String(cString: value)) ?? false) ? 0 : -1
 }
 private let signalTrampoline: ssh_channel_signal_callback = { _, _, name, userdata in
     if let name { channel(userdata).onSignal?(String(cString: name)) }

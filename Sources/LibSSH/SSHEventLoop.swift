@@ -25,6 +25,13 @@ public final class SSHEventLoop {
         sessions.append(session)
     }
 
+    /// Stops watching a session (one whose connection is gone).
+    public func remove(_ session: SSHSession) {
+        guard let index = sessions.firstIndex(where: { $0 === session }) else { return }
+        ssh_event_remove_session(raw, session.raw)
+        sessions.remove(at: index)
+    }
+
     /// Calls `readable` whenever `fd` has input or hung up; it returns false to stop watching.
     public func watch(fd: Int32, readable: @escaping () -> Bool) {
         let handler = FDHandler(fd: fd, loop: self, readable: readable)

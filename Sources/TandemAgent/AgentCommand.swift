@@ -29,6 +29,8 @@ public struct AgentCommand: AsyncParsableCommand {
         @Flag(help: "Do not show the technician's shell on this screen; show only one-line notices of what they do.")
         var noView = false
         @Flag(name: .customLong("yes-for-tests"), help: .hidden) var yesForTests = false
+        /// Appends each resume token the agent holds to this file, so a test can try to replay one.
+        @Option(name: .customLong("resume-tokens-for-tests"), help: .hidden) var resumeTokensForTests: String?
 
         /// The only way past the question without a person; no release sets this variable.
         static let testFlagsVariable = "TANDEM_ALLOW_TEST_FLAGS"
@@ -37,6 +39,9 @@ public struct AgentCommand: AsyncParsableCommand {
             _ = try SessionCode.parse(code.joined())
             if yesForTests && ProcessInfo.processInfo.environment[Self.testFlagsVariable] != "1" {
                 throw ValidationError("--yes-for-tests answers for the user and exists only for automated tests; it is refused unless \(Self.testFlagsVariable)=1 is set")
+            }
+            if resumeTokensForTests != nil && ProcessInfo.processInfo.environment[Self.testFlagsVariable] != "1" {
+                throw ValidationError("--resume-tokens-for-tests writes secrets to a file and exists only for automated tests; it is refused unless \(Self.testFlagsVariable)=1 is set")
             }
         }
 
@@ -50,7 +55,7 @@ public struct AgentCommand: AsyncParsableCommand {
             }
             let address = try BrokerAddress(parsing: brokerText)
             let auto = yesForTests
-            let run = AgentRun(broker: address, caPath: ca ?? file["ca"], code: code.joined(), view: !noView) { question in
+            var run = AgentRun(broker: address, caPath: ca ?? file["ca"], code: code.joined(), view: !noView) { question in
                 FileHandle.standardError.write(Data(question.utf8))
                 if auto {
                     FileHandle.standardError.write(Data("y (answered by --yes-for-tests)\n".utf8))
@@ -58,6 +63,7 @@ public struct AgentCommand: AsyncParsableCommand {
                 }
                 return AnswerReader.line()
             }
+            run.resumeTokensFile = resumeTokensForTests
             let status = await run.run()
             throw ExitCode(status)
         }

@@ -107,6 +107,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         // A question from the broker during the session, as the agent reads it.
         if let question = try? ConsentQuestion.decode(Array(bytes)) { _ = TerminalText.field(question.path ?? question.who) }
         if let people = try? SessionPeople.decode(Array(bytes)) { for p in people.people { _ = TerminalText.field(p.who) } }
+        // The first line of a channel that takes a relay up again, read by both sides.
+        if let (line, _) = try? ResumeLine.parse(Array(bytes)), case .refused(let why) = line { _ = TerminalText.field(why) }
     }
 
     private static func asciicast(_ bytes: UnsafeRawBufferPointer) {

@@ -38,6 +38,8 @@ extension Tandemd {
         @Option(help: "Most bytes of recordings one session may write. (default: 1073741824)") var maxRecordingBytes: Int?
         @Option(help: "Auditors and admins watching a shell live (web console, 'tandem join' by an auditor): tell (allowed, the end-user is told), ask (the end-user decides) or off. (default: tell)")
         var liveWatch: String?
+        @Option(help: "Seconds a session waits for the end-user's or the technician's dropped connection to come back before it ends; 0 ends it at once. (default: 120)")
+        var resumeGrace: Int?
         @Option(help: "Seconds without input or output before a session ends, after a warning to both sides; 'tandem session new --idle-limit' may ask for another. (default: 900)")
         var idleLimit: Int?
         @Option(help: "Space kept in reserve so session ends can be recorded on a full disk, in bytes. (default: 8388608)")
@@ -130,7 +132,7 @@ extension Tandemd {
              "guess-limit": guessLimit.map { "\($0)" }, "guess-window": guessWindow.map { "\($0)" },
              "handshake-timeout": handshakeTimeout.map { "\($0)" }, "consent-timeout": consentTimeout.map { "\($0)" },
              "capture-files": captureFiles, "capture-max-bytes": captureMaxBytes.map { "\($0)" },
-             "on-recording-failure": onRecordingFailure, "max-recording-bytes": maxRecordingBytes.map { "\($0)" }, "idle-limit": idleLimit.map { "\($0)" }, "live-watch": liveWatch,
+             "on-recording-failure": onRecordingFailure, "max-recording-bytes": maxRecordingBytes.map { "\($0)" }, "idle-limit": idleLimit.map { "\($0)" }, "live-watch": liveWatch, "resume-grace": resumeGrace.map { "\($0)" },
              "storage-reserve-bytes": storageReserveBytes.map { "\($0)" }, "shutdown-grace": shutdownGrace.map { "\($0)" },
              "database": database, "database-password-file": databasePasswordFile, "log-format": logFormat,
              "metrics-listen": metricsListen, "rt-url": rtUrl, "rt-token-file": rtTokenFile, "redmine-url": redmineUrl,
@@ -164,6 +166,7 @@ extension Tandemd {
                 ], default: .endSession)
                 settings.maxRecordingBytes = try sources.count("max-recording-bytes", default: 1_073_741_824, in: 1...(1 << 50))
                 settings.idleLimit = try sources.count("idle-limit", default: 900, in: 1...86_400)
+                settings.resumeGrace = try sources.count("resume-grace", default: 120, in: 0...3600)
                 settings.liveWatch = try sources.choice("live-watch", Dictionary(uniqueKeysWithValues: LiveWatchPolicy.allCases.map { ($0.rawValue, $0) }),
                                                         default: .tell)
                 settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608, in: 1...(1 << 34))

@@ -14,7 +14,8 @@ final class ChannelProcess {
     static let endNoticeSubsystem = "tandem-end@tandem"
     /// Must match the broker's `AgentLink.noticeSubsystem`: a notice shown while the session goes on.
     static let noticeSubsystem = "tandem-notice@tandem"
-    let channel: SSHChannel
+    /// The SSH channel it is bound to now: after a dropped connection, a new one (`rebind`).
+    private(set) var channel: SSHChannel
     private let loop: SSHEventLoop
     private let scopes: [Scope]
     private let report: (String) -> Void
@@ -47,6 +48,25 @@ final class ChannelProcess {
     /// A question from the broker, while it arrives; then where its answer waits.
     private var question: [UInt8]?
     private var answer: AnswerSlot?
+    /// The broker's name for this relayed channel (`TANDEM_CHANNEL`), to take it up after a drop.
+    private(set) var tag: Int?
+    /// What was sent to the technician, kept to send again from where the broker stopped receiving.
+    var output = ReplayLog(capacity: ChannelProcess.replayBytes)
+    /// Bytes of the technician's input received, which the broker sends again from after a drop.
+    var inputReceived: UInt64 = 0
+    /// False while the connection to the broker is gone: the process runs on, nothing is sent.
+    var linked = true
+    private var closeRequested = false
+    /// A channel opened to take up another process's relay: what it asks, while it arrives.
+    var resumeRequest: [UInt8]?
+    /// Finds the process a resume channel names (set by the server).
+    var onResume: ((ResumeLine, SSHChannel) -> ResumeLine)?
+    /// This channel now belongs to another process: nothing of it is this one's.
+    var handedOver = false
+
+    static let channelTagVariable = "TANDEM_CHANNEL"
+    /// Output kept per relayed channel for a resume (the SSH window and the sockets hold less).
+    static let replayBytes = 8 << 20
 
     /// `onEnded` receives the broker's reason when it ends the session.
     /// `view` shows a shell's screen to the end-user (nil with `--no-view`).
@@ -61,6 +81,11 @@ final class ChannelProcess {
         self.scopes = scopes
         self.report = report
         self.onEnded = onEnded
+        install(on: channel)
+    }
+
+    /// Routes what the broker asks of `channel` to this process.
+    private func install(on channel: SSHChannel) {
         channel.onPtyRequest = { [weak self] term, size in
             guard let self, self.scopes.contains(.shell), self.pid < 0 else { return false }
             self.term = String(term.prefix(64))
@@ -94,6 +119,11 @@ final class ChannelProcess {
                 self.noticeOnly = true
                 return true
             }
+            if name == ResumeLine.subsystem, self.pid < 0, self.sftp == nil, self.tag == nil, self.endNotice == nil,
+               self.question == nil, self.peopleList == nil, self.resumeRequest == nil {
+                self.resumeRequest = []
+                return true
+            }
             if name == SessionPeople.subsystem, self.pid < 0, self.sftp == nil, self.endNotice == nil, self.question == nil {
                 self.peopleList = []
                 return true
@@ -107,9 +137,8 @@ final class ChannelProcess {
                 self.report("Refused a request for '\(TerminalText.field(name, limit: 40))' (not allowed in this session).")
                 return false
             }
-            let channel = self.channel
-            self.sftp = SFTPServer(home: UserAccount.current().home, reply: { bytes in
-                channel.enqueue(bytes)
+            self.sftp = SFTPServer(home: UserAccount.current().home, reply: { [weak self] bytes in
+                self?.emit(bytes)
             }, report: self.report)
             return true
         }
@@ -125,6 +154,11 @@ final class ChannelProcess {
                 self.peopleList = list
                 return
             }
+            if var request = self.resumeRequest {
+                request.append(contentsOf: bytes)
+                self.resumeRequest = request
+                return self.takeUpIfAsked()
+            }
             if var question = self.question {
                 // One byte past the limit is enough to refuse it.
                 question.append(contentsOf: bytes.prefix(max(0, ConsentQuestion.maxBytes + 1 - question.count)))
@@ -136,6 +170,7 @@ final class ChannelProcess {
                 self.endNotice = notice
                 return
             }
+            if self.tag != nil { self.inputReceived += UInt64(bytes.count) }
             if let sftp = self.sftp {
                 if !sftp.receive(bytes) { return self.endSFTP(status: 1) }
                 // Replies pile up faster than the technician reads them: stop taking requests.
@@ -170,10 +205,39 @@ final class ChannelProcess {
             let map: [String: Int32] = ["INT": SIGINT, "TERM": SIGTERM, "HUP": SIGHUP, "KILL": SIGKILL, "QUIT": SIGQUIT]
             if self.pid > 0, let sig = map[name] { kill(-self.pid, sig) }
         }
-        channel.onClose = { [weak self] in
-            self?.sftp?.shutdown()
-            self?.terminate()
+        channel.onEnvRequest = { [weak self] name, value in
+            // The broker names each relayed channel, so it can be taken up again after a drop.
+            guard let self, name == ChannelProcess.channelTagVariable, self.tag == nil, self.pid < 0, self.sftp == nil,
+                  let tag = Int(value), tag >= 0 else { return false }
+            self.tag = tag
+            return true
         }
+        channel.onClose = { [weak self] in
+            // Acted on after the loop's turn: a close that comes with a lost connection is not the broker's.
+            self?.closeRequested = true
+        }
+    }
+
+    /// The end was sent on a channel that is gone: `poll` sends it again once the output is out.
+    func reopenEnd() {
+        if exitStatus != nil, sftp == nil { finished = false }
+    }
+
+    /// Takes `newChannel` in place of the one lost with the connection.
+    func rebindChannel(_ newChannel: SSHChannel) {
+        channel = newChannel
+        install(on: newChannel)
+        linked = true
+        closeRequested = false
+    }
+
+    /// The broker closed the channel (not a dropped connection): the process ends.
+    func closeIfRequested(connected: Bool) {
+        guard closeRequested else { return }
+        closeRequested = false
+        guard connected else { return }
+        sftp?.shutdown()
+        terminate()
     }
 
     /// Shows the broker's question to the user; the answer goes back from `poll`.
@@ -257,7 +321,7 @@ final class ChannelProcess {
             if n > 0 {
                 buffer.withUnsafeBytes {
                     let bytes = UnsafeRawBufferPointer(rebasing: $0[0..<n])
-                    self.channel.enqueue(bytes, stderr: stderr)
+                    self.emit(bytes, stderr: stderr)
                     if fd == self.ptyMaster { self.screen?.show(bytes) }
                 }
                 if self.channel.pendingBytes > Self.outputHighWater {
@@ -335,6 +399,8 @@ final class ChannelProcess {
     func poll() {
         sendAnswer()
         pumpInput()
+        // Without the broker the process runs on; its output waits (up to the high-water mark).
+        guard linked else { return }
         let drained = channel.flush()
         if drained && !paused.isEmpty {
             let resumed = paused
@@ -365,7 +431,11 @@ final class ChannelProcess {
         kill(pid, SIGHUP)
     }
 
-    var isDone: Bool { (finished && channel.pendingBytes == 0) || channel.isClosed }
+    var isDone: Bool {
+        if handedOver { return true }
+        guard linked else { return false }
+        return (finished && channel.pendingBytes == 0) || channel.isClosed
+    }
 
     /// The shell is over or its channel gone: off the end-user's screen (once).
     func leaveView() {

@@ -31,6 +31,11 @@ public enum EventKind: String, CaseIterable, Sendable {
     case participantJoined = "participant_joined"
     case participantRefused = "participant_refused"
     case participantLeft = "participant_left"
+    case agentDisconnected = "agent_disconnected"
+    case agentResumed = "agent_resumed"
+    case technicianDisconnected = "technician_disconnected"
+    case technicianResumed = "technician_resumed"
+    case resumeRefused = "resume_refused"
     // Work in a session
     case shellStarted = "shell_started"
     case sftpStarted = "sftp_started"
@@ -88,6 +93,11 @@ public enum EventKind: String, CaseIterable, Sendable {
         case .participantJoined: ParticipantJoined.self
         case .participantRefused: ParticipantRefused.self
         case .participantLeft: ParticipantLeft.self
+        case .agentDisconnected: AgentDisconnected.self
+        case .agentResumed: AgentResumed.self
+        case .technicianDisconnected: TechnicianDisconnected.self
+        case .technicianResumed: TechnicianResumed.self
+        case .resumeRefused: ResumeRefused.self
         case .shellStarted: ShellStarted.self
         case .sftpStarted: SFTPStarted.self
         case .exec: Exec.self

@@ -153,6 +153,61 @@ public struct ParticipantLeft: EventPayload {
     }
 }
 
+/// The agent's connection dropped; the session waits `grace` seconds for it to come back.
+public struct AgentDisconnected: EventPayload {
+    public static let kind = EventKind.agentDisconnected
+    public var grace: Int
+
+    public init(grace: Int) { self.grace = grace }
+}
+
+/// The agent came back with its resume token and the session's host key, after `awaySeconds`.
+public struct AgentResumed: EventPayload {
+    public static let kind = EventKind.agentResumed
+    public var awaySeconds: Int
+
+    public init(awaySeconds: Int) { self.awaySeconds = awaySeconds }
+}
+
+/// A technician's connection dropped while their shell ran; the session waits `grace` seconds.
+public struct TechnicianDisconnected: EventPayload {
+    public static let kind = EventKind.technicianDisconnected
+    public var grace: Int
+    public var channel: String
+
+    public init(grace: Int, channel: String) {
+        self.grace = grace
+        self.channel = channel
+    }
+}
+
+/// The technician took their shell up again, after `awaySeconds`.
+public struct TechnicianResumed: EventPayload {
+    public static let kind = EventKind.technicianResumed
+    public var awaySeconds: Int
+    public var channel: String
+
+    public init(awaySeconds: Int, channel: String) {
+        self.awaySeconds = awaySeconds
+        self.channel = channel
+    }
+}
+
+/// A way back into a session was refused: `reason` is `wrong_token` (unknown, used, or
+/// another session's), `not_waiting`, `in_progress` or `key` (not the session's key).
+public struct ResumeRefused: EventPayload {
+    public static let kind = EventKind.resumeRefused
+    public var side: String
+    public var reason: String
+    public var source: String?
+
+    public init(side: String, reason: String, source: String? = nil) {
+        self.side = side
+        self.reason = reason
+        self.source = source
+    }
+}
+
 /// Why an agent could not join.
 public enum JoinRefusal: String, Codable, Sendable {
     case rateLimited = "rate_limited"

@@ -30,6 +30,8 @@ public struct BrokerConfig: Sendable {
     public var maxRecordingBytes = 1 << 30
     /// Kept free as a file, and released when the disk fills, so the end of every session can still be written.
     public var storageReserveBytes = 8 << 20
+    /// Seconds a session waits for a side whose connection dropped to come back (`resume-grace`; 0: never).
+    public var resumeGrace = 120
     /// Whether auditors may watch a running shell live, and how the end-user learns of it (`live-watch`).
     public var liveWatch = LiveWatchPolicy.tell
     /// The console's script and style, and asciinema-player when `console-assets` names it (checked at start).

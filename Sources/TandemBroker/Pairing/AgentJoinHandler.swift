@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSH
+import Synchronization
 import TandemCore
 
 /// Runs the agent's side of pairing on one connection: code → offer → consent → SSH.
@@ -13,6 +14,9 @@ final class AgentJoinHandler: ChannelInboundHandler {
         case checkingCode
         case awaitingConsent(SessionID, actor: String)
         case ssh(SessionID, consentRecorded: EventLoopFuture<Bool>)
+        case checkingResume
+        /// A returning agent: SSH with the session's pinned key, then its relays are taken up again.
+        case resuming(SessionID)
         case done
     }
 
@@ -23,8 +27,10 @@ final class AgentJoinHandler: ChannelInboundHandler {
     private var state = State.awaitingJoin
     private var consentTimer: Scheduled<Void>?
     private var source = "unknown"
+    private let health: LinkHealth
 
-    init(broker: Broker, config: BrokerConfig, frameHandler: AgentFrameHandler, logger: Logger) {
+    init(broker: Broker, config: BrokerConfig, frameHandler: AgentFrameHandler, health: LinkHealth, logger: Logger) {
+        self.health = health
         self.broker = broker
         self.config = config
         self.frameHandler = frameHandler
@@ -50,6 +56,10 @@ final class AgentJoinHandler: ChannelInboundHandler {
         case (.awaitingConsent(let id, let actor), .consent(let consent)):
             consentTimer?.cancel()
             handleConsent(consent, id: id, actor: actor, context: context)
+        case (.awaitingJoin, .resume(let request)):
+            context.fireUserInboundEventTriggered(PeerEstablishedEvent())
+            state = .checkingResume
+            resume(request, context: context)
         default:
             context.fireErrorCaught(TandemError.protocolViolation("unexpected agent message in this state"))
         }
@@ -101,8 +111,17 @@ final class AgentJoinHandler: ChannelInboundHandler {
             context.fireErrorCaught(TandemError.protocolViolation("approval without a valid host key"))
             return
         }
-        let recorded = context.eventLoop.makeFutureWithTask { await broker.consent(id, approved: true, actor: actor) }
+        let token = consent.resumeToken.flatMap { $0.utf8.count <= 128 ? $0 : nil }
+        let recorded = context.eventLoop.makeFutureWithTask {
+            await broker.consent(id, approved: true, actor: actor, hostKey: hostKey, resumeToken: token)
+        }
         state = .ssh(id, consentRecorded: recorded)
+        startSSH(id, hostKey: hostKey, context: context)
+    }
+
+    /// Sends the start frame and becomes the SSH client of the agent, accepting only `hostKey`.
+    private func startSSH(_ id: SessionID, hostKey: NIOSSHPublicKey, context: ChannelHandlerContext) {
+        let broker = self.broker
         // The start frame must precede the SSH banner on the wire.
         context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.startSSH, allocator: context.channel.allocator)), promise: nil)
         do {
@@ -113,21 +132,55 @@ final class AgentJoinHandler: ChannelInboundHandler {
             guard let frameHandler else { throw TandemError.protocolViolation("frame handler gone") }
             try context.pipeline.syncOperations.addHandler(ssh, position: .after(frameHandler))
             // NIOSSHHandler does not pass channelInactive on, so watch the close itself.
+            let link = AgentLink(channel: context.channel, health: health)
+            let established = self.established
+            let resuming: Bool
+            if case .resuming = state { resuming = true } else { resuming = false }
             context.channel.closeFuture.whenComplete { _ in
-                Task { await broker.end(id, reason: "agent disconnected", actor: "agent") }
+                Task { await broker.agentGone(id, link: link, established: established.value, resuming: resuming) }
             }
         } catch {
             context.fireErrorCaught(error)
         }
     }
 
+    /// SSH with the agent reached its login: set once, read when the connection ends.
+    private let established = EstablishedFlag()
+
+    /// A returning agent: its token must be the session's, and its SSH must show the session's key.
+    private func resume(_ request: ResumeRequest, context: ChannelHandlerContext) {
+        let broker = self.broker
+        let source = self.source
+        context.eventLoop.makeFutureWithTask {
+            await broker.resumeAgent(request, source: source)
+        }.assumeIsolated().whenSuccess { result in
+            switch result {
+            case .success(let (id, hostKey)):
+                self.state = .resuming(id)
+                self.startSSH(id, hostKey: hostKey, context: context)
+            case .failure(let error):
+                self.state = .done
+                let rejection = Rejection(reason: .resumeRefused, message: error.description)
+                context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
+                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
+        }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is UserAuthSuccessEvent, case .ssh(let id, let recorded) = state {
             let broker = self.broker
-            let link = AgentLink(channel: context.channel)
+            let link = AgentLink(channel: context.channel, health: health)
+            established.set()
             recorded.whenSuccess { approved in
                 Task { if approved { await broker.agentReady(id, link: link) } else { link.close() } }
             }
+        }
+        if event is UserAuthSuccessEvent, case .resuming(let id) = state {
+            let broker = self.broker
+            let link = AgentLink(channel: context.channel, health: health)
+            established.set()
+            Task { await broker.agentResumed(id, link: link) }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -159,6 +212,13 @@ final class AgentJoinHandler: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension AgentJoinHandler: Sendable {}
+
+/// Set once SSH with the agent is logged in.
+final class EstablishedFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var value: Bool { flag.load(ordering: .relaxed) }
+}
 
 /// Logs the broker in to an agent with the broker's key, once.
 final class BrokerKeyOffer: NIOSSHClientUserAuthenticationDelegate {

@@ -7,6 +7,13 @@ import NIOSSH
 /// `NIOSSHHandler` on that channel's event loop when a new channel is needed.
 public struct AgentLink: Sendable {
     public let channel: Channel
+    /// Whether the connection was lost rather than closed.
+    public let health: LinkHealth
+
+    public init(channel: Channel, health: LinkHealth = LinkHealth()) {
+        self.channel = channel
+        self.health = health
+    }
 
     /// Opens a session channel to the agent and installs `initializer` in it.
     public func openSessionChannel(

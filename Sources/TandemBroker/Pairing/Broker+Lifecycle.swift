@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSH
 import TandemAudit
 import TandemCore
 import TandemStore
@@ -8,8 +9,12 @@ import TandemText
 
 extension Broker {
     /// The end-user answered; a refusal is final and recorded.
-    public func consent(_ id: SessionID, approved: Bool, actor: String) async -> Bool {
+    public func consent(_ id: SessionID, approved: Bool, actor: String, hostKey: NIOSSHPublicKey? = nil,
+                        resumeToken: String? = nil) async -> Bool {
         guard var s = live[id] else { return false }
+        if approved, let hostKey, let resumeToken {
+            s.agentReturn = AgentReturn(hostKey: hostKey, token: Self.tokenHash(resumeToken))
+        }
         let action = s.lifecycle.consent(approved)
         live[id] = s
         switch action {
@@ -243,14 +248,19 @@ extension Broker {
                 ? "the user did not grant file access in session \(id); start a session with --scope shell,files"
                 : "the user did not allow '\(scope.rawValue)' in session \(id)")
         }
+        if s.lifecycle.state == .active, s.agent == nil, s.agentReturn?.awaySince != nil {
+            throw .invalidArgument("the end-user's connection to session \(id) dropped; the session waits up to \(SpokenDuration.of(seconds: config.resumeGrace)) for it to come back: try again in a moment")
+        }
         guard s.lifecycle.state == .active, let agent = s.agent else {
             throw .invalidArgument("session \(id) is not active (it is \(s.lifecycle.state.rawValue))")
         }
         if config.onRecordingFailure == .endSession, storageTrouble != nil {
             throw .io("broker storage full: nothing more can be recorded, so nothing more may run; the session is ending")
         }
+        live[id]?.nextRelayTag += 1
         return Attachment(agent: agent, ticket: s.record.ticketID, budget: s.budget, activity: s.activity,
-                          asksForFiles: s.record.scopes.asksForFiles, fileConsent: s.fileConsent, endUser: s.endUser)
+                          asksForFiles: s.record.scopes.asksForFiles, fileConsent: s.fileConsent, endUser: s.endUser,
+                          tag: s.nextRelayTag)
     }
 
     /// A live session as it stands now (its row is written through the journal, a moment later).

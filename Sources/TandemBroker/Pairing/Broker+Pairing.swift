@@ -119,7 +119,8 @@ extension Broker {
             let offer = Offer(
                 sessionID: s.record.id.rawValue, technician: s.record.technician, ticketID: s.record.ticketID,
                 ticketTitle: s.ticketTitle, scopes: s.record.scopes, timeLimitSeconds: s.record.timeLimitSeconds,
-                brokerPublicKey: identity.publicKeyLine, brokerFingerprint: identity.fingerprint)
+                brokerPublicKey: identity.publicKeyLine, brokerFingerprint: identity.fingerprint,
+                resumeGraceSeconds: config.resumeGrace)
             let offered = record(Offered(scopes: CommaList(s.record.scopes.map(\.rawValue))), ticket: s.record.ticketID, session: s.record.id, actor: "broker")
             // The user sees the offer only once it is on record.
             guard await offered.stored() else { return .failure(.io("the broker could not record this session; ask your technician to try again")) }

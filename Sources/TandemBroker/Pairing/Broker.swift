@@ -96,6 +96,11 @@ public actor Broker {
         var shell: ShellPort?
         /// People who joined, by their token.
         var participants: [Int: Participant] = [:]
+        /// How the agent may come back after its connection drops (set at its consent).
+        var agentReturn: AgentReturn?
+        /// Relays waiting for the agent to come back, by their tag.
+        var suspendedRelays: [Int: RelayResumer] = [:]
+        var nextRelayTag = 0
     }
 
     /// What a technician channel needs from the session it attaches to.
@@ -108,6 +113,8 @@ public actor Broker {
         var asksForFiles: Bool
         var fileConsent: FileConsentMemory
         var endUser: String
+        /// The relay's name on the agent's side, for taking it up again after a drop.
+        var tag: Int
     }
 
     /// An `ended` event held back until the session's last channel is on record.

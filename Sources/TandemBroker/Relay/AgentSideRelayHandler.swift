@@ -14,8 +14,11 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     private var eofSent: EventLoopFuture<Void>?
 
     private let activity: SessionActivity
+    private let health: LinkHealth
 
-    init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter, activity: SessionActivity) {
+    init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter, activity: SessionActivity,
+         health: LinkHealth) {
+        self.health = health
         self.activity = activity
         self.technician = technician
         self.recorder = recorder
@@ -72,6 +75,12 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Gone with a lost connection while the output still ran: the relay waits for the agent.
+        if health.lost && eofSent == nil {
+            technician.pipeline.fireUserInboundEventTriggered(AgentChannelLost())
+            context.fireChannelInactive()
+            return
+        }
         // The technician may not have taken all the output yet: EOF queues behind it,
         // so close only once the EOF has gone out, or the tail of the output is lost.
         let technician = self.technician

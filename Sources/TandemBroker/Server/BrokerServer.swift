@@ -92,10 +92,14 @@ public final class BrokerServer: Sendable {
         case .negotiated(TandemTLS.agentALPN):
             let frames = AgentFrameHandler { message in
                 if case .consent(let c) = message { return c.approved }
+                // A resume is answered with SSH or a refusal and a close: nothing more is framed.
+                if case .resume = message { return true }
                 return false
             }
+            let health = LinkHealth()
+            try sync.addHandler(LinkLossWatcher(health: health), position: .before(guardHandler))
             try sync.addHandler(frames, position: .before(guardHandler))
-            try sync.addHandler(AgentJoinHandler(broker: broker, config: broker.config, frameHandler: frames, logger: logger),
+            try sync.addHandler(AgentJoinHandler(broker: broker, config: broker.config, frameHandler: frames, health: health, logger: logger),
                                 position: .before(guardHandler))
         default:
             logger.warning("dropped connection from \(channel.remoteAddress?.description ?? "?"): no supported ALPN protocol")

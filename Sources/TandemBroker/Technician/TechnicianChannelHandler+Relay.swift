@@ -61,6 +61,8 @@ extension TechnicianChannelHandler {
                     }
                     channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
                     if case .closed = notice { channel.close(promise: nil) }
+                    // A relay waiting for its agent will not get it now: it closes once told why.
+                    if case .ended = notice { channel.pipeline.fireUserInboundEventTriggered(SessionOver()) }
                 }
             }
             watch.set(token)
@@ -98,7 +100,7 @@ extension TechnicianChannelHandler {
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
                         AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                              activity: attachment.activity))
+                                              activity: attachment.activity, health: attachment.agent.health))
                 }
             }.map { ($0, attachment, recorder, observer) }
         }.assumeIsolated().whenComplete { result in
@@ -108,6 +110,8 @@ extension TechnicianChannelHandler {
                 self.observer = observer
                 self.activity = attachment.activity
                 self.attached = (id, attachment.ticket, kind, command)
+                self.tag = attachment.tag
+                self.inputLog = ReplayLog(capacity: Self.inputReplayBytes)
                 if kind == "sftp", attachment.asksForFiles {
                     self.consent = FileQuestions(link: attachment.agent, memory: attachment.fileConsent, endUser: attachment.endUser,
                                                  technician: user.name)
@@ -136,6 +140,10 @@ extension TechnicianChannelHandler {
             return
         }
         mode = .relaying(agent: agent)
+        if let tag {
+            agent.triggerUserOutboundEvent(SSHChannelRequestEvent.EnvironmentRequest(wantReply: false, name: "TANDEM_CHANNEL", value: String(tag)),
+                                           promise: nil)
+        }
         if let pty {
             var request = pty
             request.wantReply = true

@@ -20,6 +20,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case control
         case connecting(pending: [SSHChannelData])
         case relaying(agent: Channel)
+        /// The agent's connection dropped: the technician's input waits for it to come back.
+        case waitingForAgent(held: [SSHChannelData], bytes: Int)
         /// In another technician's shell (`tandem join`), watching or, with `pair`, typing too.
         case joined(JoinedShell, pair: Bool, session: SessionID)
         case closed
@@ -45,6 +47,12 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var inputClosedWhileConnecting = false
     /// In a `files:ask` session's SFTP channel: whom to ask, and the requests held for an answer.
     var consent: FileQuestions?
+    /// The relay's name on the agent's side, and the input sent to the agent, kept to send again
+    /// from where the agent stopped receiving if the agent's connection drops.
+    var tag: Int?
+    var inputLog: ReplayLog?
+    /// Input kept per relay for a resume (the agent's SSH window and the sockets hold less).
+    static let inputReplayBytes = 4 << 20
 
     init(broker: Broker, identity: ConnectionIdentity, logger: Logger) {
         self.broker = broker
@@ -60,6 +68,12 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         switch event {
         case is AgentChannelClosed:
             closeRecording()
+        case is AgentChannelLost:
+            agentLost(context: context)
+        case is SessionOver:
+            // A relay waiting for its agent (or taking it up) will not get it now.
+            if case .waitingForAgent = mode { context.close(promise: nil) }
+            if case .connecting = mode, attached != nil { context.close(promise: nil) }
         case let request as SSHChannelRequestEvent.PseudoTerminalRequest:
             pty = request
             size = (request.terminalCharacterWidth, request.terminalRowHeight)
@@ -118,6 +132,11 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case .connecting(var pending):
             pending.append(message)
             mode = .connecting(pending: pending)
+        case .waitingForAgent(var held, var bytes):
+            held.append(message)
+            if case .byteBuffer(let b) = message.data { bytes += b.readableBytes }
+            mode = .waitingForAgent(held: held, bytes: bytes)
+            if bytes > Self.heldInputLimit { context.channel.setAutoRead(false) }
         default:
             break
         }
@@ -135,6 +154,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     func pass(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext) {
         agent.write(message, promise: nil)
         guard case .byteBuffer(let bytes) = message.data else { return }
+        if inputLog != nil { bytes.withUnsafeReadableBytes { inputLog?.append($0) } }
         counter.toAgent(bytes.readableBytes)
         if let recorder { recorder.input(bytes) }
         if let observer, case .close(let why) = bytes.withUnsafeReadableBytes({ observer.fromTechnician($0) }) {

@@ -10,6 +10,24 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     case consent(Consent)
     /// Broker → agent: after this frame the stream carries SSH.
     case startSSH
+    /// Agent → broker, first on a new connection after a drop: take up session `sessionID` again.
+    case resume(ResumeRequest)
+}
+
+/// An agent's way back into its session after its connection dropped.
+///
+/// `token` is the secret the agent chose at consent (or named as `next` at its last resume):
+/// the broker keeps only its hash, takes it once, and then expects `next`. The SSH that follows
+/// must show the session's pinned host key, so the token alone lets nobody in.
+public struct ResumeRequest: Codable, Sendable, Equatable {
+    public var sessionID: String
+    public var token: String
+    public var next: String
+    public init(sessionID: String, token: String, next: String) {
+        self.sessionID = sessionID
+        self.token = token
+        self.next = next
+    }
 }
 
 public struct JoinRequest: Codable, Sendable, Equatable {
@@ -33,9 +51,12 @@ public struct Offer: Codable, Sendable, Equatable {
     /// The broker's SSH public key (OpenSSH line): the only key the agent lets in.
     public var brokerPublicKey: String
     public var brokerFingerprint: String
+    /// How long the broker keeps the session after this agent's connection drops (`resume-grace`).
+    public var resumeGraceSeconds: Int?
 
     public init(sessionID: String, technician: String, ticketID: Int, ticketTitle: String, scopes: [Scope],
-                timeLimitSeconds: Int, brokerPublicKey: String, brokerFingerprint: String) {
+                timeLimitSeconds: Int, brokerPublicKey: String, brokerFingerprint: String, resumeGraceSeconds: Int? = nil) {
+        self.resumeGraceSeconds = resumeGraceSeconds
         self.sessionID = sessionID
         self.technician = technician
         self.ticketID = ticketID
@@ -48,7 +69,7 @@ public struct Offer: Codable, Sendable, Equatable {
 }
 
 public struct Rejection: Codable, Sendable, Equatable {
-    public enum Reason: String, Codable, Sendable { case unknown, expired, used, rateLimited, malformed, internalError }
+    public enum Reason: String, Codable, Sendable { case unknown, expired, used, rateLimited, malformed, internalError, resumeRefused }
     public var reason: Reason
     public var message: String
     public init(reason: Reason, message: String) {
@@ -61,8 +82,11 @@ public struct Consent: Codable, Sendable, Equatable {
     public var approved: Bool
     /// The agent's host key for this session only (OpenSSH line), when approved.
     public var hostKey: String?
-    public init(approved: Bool, hostKey: String?) {
+    /// A secret of the agent's own for coming back after a drop (`ResumeRequest`), when approved.
+    public var resumeToken: String?
+    public init(approved: Bool, hostKey: String?, resumeToken: String? = nil) {
         self.approved = approved
         self.hostKey = hostKey
+        self.resumeToken = resumeToken
     }
 }

@@ -196,6 +196,9 @@ final class BrokerFixture {
         return "\(server)/\(name)?sslmode=disable"
     }
 
+    /// A process the test started itself, stopped with the fixture's.
+    func adopt(_ child: Child) { children.append(child) }
+
     func stopAll() {
         for c in children { c.stop() }
         broker?.stop()

@@ -7,6 +7,8 @@ MODE: garbage (random bytes after TLS), oversized (a 4 GiB frame header),
       join CODE COUNT SOURCE [HOSTNAME [USERNAME]]: COUNT joins with CODE, each on its own
       connection from the address SOURCE; prints one line per answer (the rejection
       reason, or "offer" followed by a refusal of it).
+      resume SESSION TOKEN: an agent's way back into SESSION with TOKEN; prints the
+      rejection's reason and message, or "startSSH".
 """
 import json, os, socket, ssl, struct, sys, time
 
@@ -64,6 +66,22 @@ if mode == "join":
             print("other")
         sys.stdout.flush()
         tls.close()
+    sys.exit(0)
+
+if mode == "resume":
+    session, token = sys.argv[5], sys.argv[6]
+    tls = connect()
+    send_frame(tls, {"resume": {"_0": {"sessionID": session, "token": token, "next": "f" * 64}}})
+    answer = read_frame(tls)
+    if answer is None:
+        print("closed")
+    elif "rejected" in answer:
+        print(answer["rejected"]["_0"]["reason"], answer["rejected"]["_0"]["message"])
+    elif "startSSH" in answer:
+        print("startSSH")
+    else:
+        print("other")
+    tls.close()
     sys.exit(0)
 
 tls = connect()
