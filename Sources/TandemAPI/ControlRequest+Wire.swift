@@ -8,7 +8,7 @@ import TandemCore
 extension ControlRequest: Codable {
     enum Key: String, CodingKey {
         case op, ticket, session, title, requester, user, scopes, timeLimit = "time_limit", idleLimit = "idle_limit", command, sha256
-        case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk", mode
+        case name, expiresIn = "expires_in", id, againstHelpdesk = "against_helpdesk", mode, resume, token, next, received
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,7 +61,16 @@ extension ControlRequest: Codable {
             self = .sessionNew(ticket: try reference(), scopes: scopes, timeLimit: limit, idleLimit: idle)
         case "session.show": self = .sessionShow(try session())
         case "session.end": self = .sessionEnd(try session())
-        case "shell": self = .shell(try session())
+        case "shell":
+            let resume = try c.decodeIfPresent(String.self, forKey: .resume)
+            if let resume, !Self.isResumeSecret(resume) { throw Self.invalid(c, .resume, "resume takes 32 to 128 lowercase hex digits") }
+            self = .shell(try session(), resume: resume)
+        case "shell.resume":
+            let token = try c.decode(String.self, forKey: .token)
+            let next = try c.decode(String.self, forKey: .next)
+            guard Self.isResumeSecret(token) else { throw Self.invalid(c, .token, "token takes 32 to 128 lowercase hex digits") }
+            guard Self.isResumeSecret(next), next != token else { throw Self.invalid(c, .next, "next takes 32 to 128 lowercase hex digits, not the token") }
+            self = .shellResume(try session(), token: token, next: next, received: try c.decode(UInt64.self, forKey: .received))
         case "exec":
             let command = try c.decode(String.self, forKey: .command)
             guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw Self.invalid(c, .command, "no command given") }
@@ -133,8 +142,16 @@ extension ControlRequest: Codable {
             try c.encode(scopes.map(\.rawValue).joined(separator: ","), forKey: .scopes)
             try c.encodeIfPresent(limit, forKey: .timeLimit)
             try c.encodeIfPresent(idle, forKey: .idleLimit)
-        case .sessionShow(let id), .sessionEnd(let id), .shell(let id), .sftp(let id), .auditRecordings(let id):
+        case .sessionShow(let id), .sessionEnd(let id), .sftp(let id), .auditRecordings(let id):
             try c.encode(id.rawValue, forKey: .session)
+        case .shell(let id, let resume):
+            try c.encode(id.rawValue, forKey: .session)
+            try c.encodeIfPresent(resume, forKey: .resume)
+        case .shellResume(let id, let token, let next, let received):
+            try c.encode(id.rawValue, forKey: .session)
+            try c.encode(token, forKey: .token)
+            try c.encode(next, forKey: .next)
+            try c.encode(received, forKey: .received)
         case .exec(let id, let command):
             try c.encode(id.rawValue, forKey: .session)
             try c.encode(command, forKey: .command)
@@ -151,6 +168,11 @@ extension ControlRequest: Codable {
             try c.encode(seconds, forKey: .expiresIn)
         case .tokenRevoke(let id): try c.encode(id, forKey: .id)
         }
+    }
+
+    /// A resume secret as the CLI makes them: hex, long enough not to be guessed, short enough to bound.
+    static func isResumeSecret(_ text: String) -> Bool {
+        (32...128).contains(text.utf8.count) && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     private static func invalid(_ c: KeyedDecodingContainer<Key>, _ key: Key, _ why: String) -> DecodingError {

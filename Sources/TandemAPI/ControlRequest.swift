@@ -15,7 +15,11 @@ public enum ControlRequest: Sendable, Equatable {
     case sessionNew(ticket: TicketReference, scopes: [Scope], timeLimit: Int?, idleLimit: Int? = nil)
     case sessionShow(SessionID)
     case sessionEnd(SessionID)
-    case shell(SessionID)
+    /// An interactive shell; `resume` is the client's secret for taking it up again after a drop.
+    case shell(SessionID, resume: String? = nil)
+    /// Takes up a shell whose connection dropped: the secret given with it (`token`), the next one,
+    /// and how many bytes of the shell's output the client has.
+    case shellResume(SessionID, token: String, next: String, received: UInt64)
     case exec(SessionID, command: String)
     case sftp(SessionID)
     /// Watch (or, with `pair`, also type in) another technician's running shell, once the user agrees.
@@ -62,6 +66,7 @@ public enum ControlRequest: Sendable, Equatable {
         case .sessionShow: "session.show"
         case .sessionEnd: "session.end"
         case .shell: "shell"
+        case .shellResume: "shell.resume"
         case .exec: "exec"
         case .sftp: "sftp"
         case .join: "join"

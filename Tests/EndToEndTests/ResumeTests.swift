@@ -155,4 +155,74 @@ final class ResumeTests: XCTestCase {
         let echo = try fx.tandem(["exec", a.id], after: ["--", "echo", "still-here"])
         XCTAssertEqual(echo.stdout, "still-here\n", echo.stderr)
     }
+
+    /// The technician's CLI config, reaching the broker through `proxy`.
+    private func throughProxy(_ fx: BrokerFixture, _ proxy: Proxy) throws -> [String] {
+        let conf = try String(contentsOf: fx.dir.appendingPathComponent("tandem.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "127.0.0.1:\(fx.port)", with: "127.0.0.1:\(proxy.port)")
+        let path = fx.dir.appendingPathComponent("proxied.conf")
+        try conf.write(to: path, atomically: true, encoding: .utf8)
+        return ["--config", path.path]
+    }
+
+    func testTheTechniciansShellIsTakenUpAfterTheirConnectionDrops() throws {
+        let fx = try BrokerFixture(name: "resume-technician")
+        defer { fx.stopAll() }
+        let proxy = try Proxy(fx)
+        defer { proxy.stop() }
+        let (id, agent) = try fx.activeSession()
+        let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", id] + (try throughProxy(fx, proxy)), in: fx.dir, rows: 24, columns: 80)
+        defer { shell.stop() }
+        XCTAssertNotNil(shell.waitForMatch("[$#] "), shell.text)
+        shell.type("for i in $(seq 1 400); do echo line-$i; sleep 0.01; done; echo done-$((6*7))\r")
+        XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
+        proxy.cut()
+        XCTAssertTrue(shell.waitFor("the connection to the broker dropped; reconnecting"), shell.text)
+        XCTAssertTrue(shell.waitFor("back in the shell", seconds: 30), shell.text)
+        XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
+        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "line-") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }.filter { $0 > 0 }
+        XCTAssertEqual(lines, Array(1...400), "the output as the technician got it")
+        // The same shell goes on: its state (a variable set before the drop) is still there.
+        shell.type("echo after-$((2*4))\r")
+        XCTAssertTrue(shell.waitFor("after-8"), shell.text)
+        XCTAssertTrue(Harness.waitUntil(10) { agent.stderr.contains("The technician's connection dropped") && agent.stderr.contains("The technician is back.") },
+                      agent.stderr)
+        let events = try kinds(fx, id)
+        let dropped = try XCTUnwrap(events.firstIndex(of: "technician_disconnected"), "\(events)")
+        let resumed = try XCTUnwrap(events.firstIndex(of: "technician_resumed"), "\(events)")
+        XCTAssertLessThan(dropped, resumed)
+        XCTAssertEqual(events.filter { $0 == "shell_started" }.count, 1, "one shell, taken up, not a second one: \(events)")
+        XCTAssertFalse(events.contains("ended"), "\(events)")
+    }
+
+    func testATechnicianWhoDoesNotComeBackEndsTheSessionWithThatReason() throws {
+        let fx = try BrokerFixture(name: "resume-technician-grace", serveArguments: ["--resume-grace", "3"])
+        defer { fx.stopAll() }
+        let proxy = try Proxy(fx)
+        defer { proxy.stop() }
+        let (id, agent) = try fx.activeSession()
+        let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", id] + (try throughProxy(fx, proxy)), in: fx.dir, rows: 24, columns: 80)
+        defer { shell.stop() }
+        XCTAssertNotNil(shell.waitForMatch("[$#] "), shell.text)
+        proxy.toggleRefusing()
+        proxy.cut()
+        XCTAssertNotNil(agent.wait(20), "the session ended on the user's side")
+        XCTAssertTrue(agent.stderr.contains("the technician's connection dropped and did not come back within 3 s"), agent.stderr)
+        var reason = ""
+        XCTAssertTrue(Harness.waitUntil(10) {
+            reason = (try? fx.sql("SELECT json_extract(data, '$.reason') FROM events WHERE session_id = '\(id)' AND kind = 'ended'")) ?? ""
+            return !reason.isEmpty
+        })
+        XCTAssertEqual(reason.trimmingCharacters(in: .whitespacesAndNewlines), "the technician's connection dropped and did not come back within 3 s")
+        // The shell's end is on record before the session's, with its recording.
+        let closed = try fx.sql("SELECT count(*) FROM events WHERE session_id = '\(id)' AND kind = 'channel_closed' AND json_extract(data, '$.recording_sha256') IS NOT NULL")
+        XCTAssertEqual(closed.trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        // Once it can reach the broker again, the CLI hears the shell is gone, and stops.
+        proxy.toggleRefusing()
+        XCTAssertTrue(shell.waitFor("could not take the shell up again", seconds: 30), shell.text)
+        XCTAssertTrue(shell.text.contains("is over"), shell.text)
+    }
 }

@@ -120,6 +120,7 @@ extension Broker {
         s.watches = [:]
         s.pendingEnd = PendingEnd(reason: reason, actor: actor, receipt: receipt)
         live[id] = s
+        endParkedShells(id)
         // Both sides see what the session came to, beside why it ended (the record keeps the reason alone).
         let told = s.activeSince == nil ? reason : "\(reason) (\(Self.summary(s, now: clock.now)))"
         for watch in watches { watch.tell(told, .ended) }

@@ -121,3 +121,72 @@ extension Broker {
         }
     }
 }
+
+// MARK: - The technician's side
+
+extension Broker {
+    /// A technician's connection dropped under their shell: the session waits `resume-grace`
+    /// seconds for them to take it up again, then ends with that reason.
+    func technicianLost(_ parked: ParkedShell) async {
+        let id = parked.session
+        let grace = config.resumeGrace
+        guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil, !stopping, grace > 0 else {
+            if parked.claim() { await parked.end(broker: self) }
+            return
+        }
+        live[id]?.parkedShells[parked.tokenHash] = parked
+        record(TechnicianDisconnected(grace: grace, channel: "shell"), ticket: s.record.ticketID, session: id, actor: parked.user)
+        logger.notice("session \(id): \(TerminalText.field(parked.user, limit: 64))'s connection dropped under their shell; waiting \(grace) s", metadata: about(id))
+        s.agent?.notice("The technician's connection dropped; their shell is kept for up to \(SpokenDuration.of(seconds: grace)) while they reconnect.")
+        let timer = Task { [weak self] in
+            do { try await Task.sleep(for: .seconds(grace)) } catch { return }
+            await self?.technicianDidNotReturn(parked, grace: grace)
+        }
+        live[id]?.timers.append(timer)
+    }
+
+    private func technicianDidNotReturn(_ parked: ParkedShell, grace: Int) async {
+        guard live[parked.session]?.parkedShells[parked.tokenHash] != nil, parked.claim() else { return }
+        live[parked.session]?.parkedShells[parked.tokenHash] = nil
+        await parked.end(broker: self)
+        _ = end(parked.session, reason: "the technician's connection dropped and did not come back within \(SpokenDuration.of(seconds: grace))",
+                actor: "broker")
+    }
+
+    /// A technician taking up their shell: the token must be the shell's, and the user and key the
+    /// ones that opened it. The shell is theirs once this returns.
+    func resumeTechnician(_ id: SessionID, token: String, user: String, loginKey: String?, source: String) -> Result<ParkedShell, TandemError> {
+        let hash = Self.tokenHash(token)
+        func refuse(_ reason: String, _ message: String) -> Result<ParkedShell, TandemError> {
+            record(ResumeRefused(side: "technician", reason: reason, source: source), ticket: live[id]?.record.ticketID,
+                   session: live[id] == nil ? nil : id, actor: user)
+            logger.notice("refused a technician's resume of session \(id) from \(source): \(reason)")
+            return .failure(.permissionDenied(message))
+        }
+        guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil else {
+            return refuse("not_waiting", "session \(id) is over; its shell cannot be taken up")
+        }
+        guard let parked = s.parkedShells[hash] else {
+            return refuse("wrong_token", "no shell of session \(id) is waiting for this client")
+        }
+        guard parked.user == user, parked.loginKey == loginKey else {
+            return refuse("key", "this shell was opened by another user or key")
+        }
+        guard parked.claim() else { return refuse("in_progress", "this shell is being taken up already") }
+        live[id]?.parkedShells[hash] = nil
+        let seconds = Int(clock.now.timeIntervalSince(parked.since).rounded())
+        record(TechnicianResumed(awaySeconds: seconds, channel: "shell"), ticket: s.record.ticketID, session: id, actor: user)
+        logger.notice("session \(id): \(TerminalText.field(user, limit: 64)) took their shell up again after \(seconds) s", metadata: about(id))
+        s.agent?.notice("The technician is back.")
+        return .success(parked)
+    }
+
+    /// The session ends: shells nobody came back for end with it.
+    func endParkedShells(_ id: SessionID) {
+        guard let parked = live[id]?.parkedShells.values, !parked.isEmpty else { return }
+        live[id]?.parkedShells = [:]
+        for shell in parked where shell.claim() {
+            Task { await shell.end(broker: self) }
+        }
+    }
+}

@@ -101,6 +101,8 @@ public actor Broker {
         /// Relays waiting for the agent to come back, by their tag.
         var suspendedRelays: [Int: RelayResumer] = [:]
         var nextRelayTag = 0
+        /// Shells whose technician's connection dropped, by the SHA-256 of their resume secret.
+        var parkedShells: [[UInt8]: ParkedShell] = [:]
     }
 
     /// What a technician channel needs from the session it attaches to.

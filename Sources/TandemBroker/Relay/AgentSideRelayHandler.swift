@@ -1,5 +1,7 @@
 import NIOCore
 import NIOSSH
+import Synchronization
+import TandemCore
 
 /// The agent's half of a relayed channel: what the agent sends goes to the technician.
 final class AgentSideRelayHandler: ChannelDuplexHandler {
@@ -7,7 +9,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     typealias OutboundIn = SSHChannelData
     typealias OutboundOut = SSHChannelData
 
-    private let technician: Channel
+    private var technician: Channel
     private let recorder: AsciicastRecorder?
     private let observer: SFTPObserver?
     private let counter: RelayCounter
@@ -16,8 +18,23 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     private let activity: SessionActivity
     private let health: LinkHealth
 
+    /// A shell's output as sent to the technician, kept to send again if their connection drops.
+    private let sent: SentLog?
+    /// The technician's connection dropped: output is kept, not sent, until they take the shell up.
+    private var technicianAway = false
+    private var keptWhileAway = 0
+    /// The agent's side ended while the technician was away: told once they are back.
+    private var endedWhileAway = false
+    /// The agent's side is closed (the shell exited, or its connection went).
+    private var agentEnded = false
+    private var ownChannel: Channel?
+
+    /// Most output kept for a technician who is away before the shell's output is paused.
+    static let awayLimit = 1 << 20
+
     init(technician: Channel, recorder: AsciicastRecorder?, observer: SFTPObserver?, counter: RelayCounter, activity: SessionActivity,
-         health: LinkHealth) {
+         health: LinkHealth, sent: SentLog? = nil) {
+        self.sent = sent
         self.health = health
         self.activity = activity
         self.technician = technician
@@ -27,13 +44,20 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        ownChannel = context.channel
         context.channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true).whenComplete { _ in }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        technician.write(message, promise: nil)
+        if !technicianAway { technician.write(message, promise: nil) }
         if case .byteBuffer(let bytes) = message.data {
+            // Only the shell's stream is counted for a resume: the broker's own notices go on stderr.
+            if let sent, message.type == .channel { sent.append(bytes) }
+            if technicianAway {
+                keptWhileAway += bytes.readableBytes
+                if keptWhileAway > Self.awayLimit { context.channel.setAutoRead(false) }
+            }
             counter.fromAgent(bytes.readableBytes)
             if let recorder { recorder.output(bytes) }
             if let observer, case .close = bytes.withUnsafeReadableBytes({ observer.fromAgent($0) }) {
@@ -43,13 +67,13 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        technician.flush()
+        if !technicianAway { technician.flush() }
         activity.touch()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        technician.setAutoRead(context.channel.isWritable)
+        if !technicianAway { technician.setAutoRead(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -57,7 +81,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         switch event {
         case let status as SSHChannelRequestEvent.ExitStatus:
             counter.exitStatus = status.exitStatus
-            technician.triggerUserOutboundEvent(status, promise: nil)
+            if !technicianAway { technician.triggerUserOutboundEvent(status, promise: nil) }
         case let signal as SSHChannelRequestEvent.ExitSignal:
             technician.triggerUserOutboundEvent(signal, promise: nil)
         case is ChannelFailureEvent:
@@ -68,13 +92,20 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
             technician.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: 1), promise: nil)
             context.close(promise: nil)
         case ChannelEvent.inputClosed:
-            eofSent = sendEOF()
+            if !technicianAway { eofSent = sendEOF() }
         default:
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        agentEnded = true
+        if technicianAway {
+            // Kept for the technician's return; the parked shell records the end if they do not.
+            endedWhileAway = true
+            context.fireChannelInactive()
+            return
+        }
         // Gone with a lost connection while the output still ran: the relay waits for the agent.
         if health.lost && eofSent == nil {
             technician.pipeline.fireUserInboundEventTriggered(AgentChannelLost())
@@ -91,6 +122,39 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// The technician's connection dropped: output is kept for them from here.
+    func technicianLeft() {
+        technicianAway = true
+        keptWhileAway = 0
+    }
+
+    /// The technician took the shell up on `channel`, having `received` bytes of its output: they
+    /// hear what the broker has of their input, then the output they lack, then the shell goes on.
+    func technicianBack(on channel: Channel, received: UInt64, inputReceived: UInt64) {
+        guard let again = sent?.since(received) else {
+            let line = ResumeLine.refused("the shell's output from byte \(received) on is no longer kept")
+            channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(string: line.text))), promise: nil)
+            channel.close(promise: nil)
+            ownChannel?.close(promise: nil)
+            return
+        }
+        technician = channel
+        technicianAway = false
+        let accepted = ResumeLine.accepted(received: inputReceived).text
+        channel.write(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(string: accepted))), promise: nil)
+        for chunk in again where !chunk.bytes.isEmpty {
+            channel.write(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: chunk.bytes))), promise: nil)
+        }
+        channel.flush()
+        if endedWhileAway || agentEnded {
+            if let status = counter.exitStatus { channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: status), promise: nil) }
+            sendEOF().whenComplete { _ in channel.close(promise: nil) }
+            channel.pipeline.fireUserInboundEventTriggered(AgentChannelClosed())
+        } else {
+            ownChannel?.setAutoRead(channel.isWritable)
+        }
+    }
+
     private func sendEOF() -> EventLoopFuture<Void> {
         let promise = technician.eventLoop.makePromise(of: Void.self)
         technician.close(mode: .output, promise: promise)
@@ -104,6 +168,20 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension AgentSideRelayHandler: Sendable {}
+
+/// A shell's output as sent to its technician, by offset since the shell began: shared by every
+/// agent-side handler the relay has (one per agent connection), so offsets run on across them.
+final class SentLog: Sendable {
+    private let log = Mutex(ReplayLog(capacity: SentLog.capacity))
+    /// The technician's SSH window and the sockets hold less than this at a drop.
+    static let capacity = 4 << 20
+
+    func append(_ bytes: ByteBuffer) {
+        bytes.withUnsafeReadableBytes { raw in log.withLock { $0.append(raw) } }
+    }
+
+    func since(_ offset: UInt64) -> [ReplayLog.Chunk]? { log.withLock { $0.since(offset) } }
+}
 
 /// Told to the technician's channel when the agent's side of a relay is gone.
 struct AgentChannelClosed: Sendable {}

@@ -45,7 +45,7 @@ extension BrokerServices {
         case .userList: return .many(try await users.list(caller))
         case .consoleLink: return .one(try await console.link(caller))
         case .consoleSignOutAll: return .one(try await console.signOutAll(caller))
-        case .shell, .exec, .sftp, .join:
+        case .shell, .shellResume, .exec, .sftp, .join:
             // Relays, not services: the SSH side attaches them to the agent; nothing else can.
             throw TandemError.invalidArgument("\(request.operation) is a relay to the end-user's machine: use 'tandem \(request.operation)'")
         }

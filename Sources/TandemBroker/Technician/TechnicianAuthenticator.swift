@@ -19,6 +19,8 @@ final class ConnectionIdentity {
     /// The login name the client asked for, and the fingerprints of the keys it proved it holds (up to 8).
     var loginName: String?
     var offeredKeys: [String] = []
+    /// The fingerprint of the key the user logged in with (a shell's resume is bound to it).
+    var loginKey: String?
 
     /// A connection's refusals are recorded up to this many; a client that keeps asking is only logged once more.
     static let refusalsRecorded = 20
@@ -100,6 +102,7 @@ final class TechnicianAuthenticator: NIOSSHServerUserAuthenticationDelegate {
             return
         }
         identity.user = user
+        identity.loginKey = BrokerIdentity.fingerprint(ofOpenSSHLine: String(openSSHPublicKey: offered))
         // swift-nio-ssh announces a successful login only on the client side.
         onAuthenticated()
         responsePromise.succeed(.success)

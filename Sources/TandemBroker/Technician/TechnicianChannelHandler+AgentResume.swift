@@ -38,7 +38,7 @@ extension TechnicianChannelHandler {
         guard let tag else { return }
         let technician = context.channel
         let accepted = context.eventLoop.makePromise(of: UInt64.self)
-        let (recorder, observer, counter) = (self.recorder, self.observer, self.counter)
+        let (recorder, observer, counter, outputLog) = (self.recorder, self.observer, self.counter, self.outputLog)
         guard let activity = self.activity else { return }
         let received = counter.totals.fromAgent
         let opened = link.openSessionChannel { agentChannel in
@@ -46,7 +46,7 @@ extension TechnicianChannelHandler {
                 let sync = agentChannel.pipeline.syncOperations
                 try sync.addHandler(ResumeHandshake(tag: tag, received: UInt64(received), accepted: accepted))
                 try sync.addHandler(AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                                          activity: activity, health: link.health))
+                                                          activity: activity, health: link.health, sent: outputLog))
             }
         }
         opened.whenFailure { accepted.fail($0) }
@@ -79,6 +79,12 @@ extension TechnicianChannelHandler {
             return
         }
         mode = .relaying(agent: agent)
+        // A joined pair types into the shell through its agent channel: the new one from now on.
+        if let attached, attached.kind == "shell", let feed = recorder?.live, let activity {
+            let port = ShellPort(agent: agent, recorder: recorder, feed: feed, activity: activity)
+            let broker = self.broker
+            Task { await broker.shellOpened(attached.id, port) }
+        }
         for chunk in again where !chunk.bytes.isEmpty {
             agent.write(SSHChannelData(type: .channel, data: .byteBuffer(agent.allocator.buffer(bytes: chunk.bytes))), promise: nil)
         }

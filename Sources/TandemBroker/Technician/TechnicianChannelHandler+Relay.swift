@@ -25,9 +25,10 @@ extension TechnicianChannelHandler {
         let config = broker.config
         let failed: @Sendable (RecordingFailure) -> Void = { why in Task { await broker.recordingFailed(id, why) } }
         let journal = broker.journal
-        let told = NIOLoopBound(context.channel, eventLoop: context.eventLoop)
         let watch = self.watchToken
         let counted = WatchToken()
+        let outputLog = kind == "shell" ? SentLog() : nil
+        self.outputLog = outputLog
         context.eventLoop.makeFutureWithTask { () async throws -> (Broker.Attachment, AsciicastRecorder?, SFTPObserver?) in
             let attachment = try await broker.attach(id, user: user.name, role: role, scope: scope)
             let (ticket, budget, activity) = (attachment.ticket, attachment.budget, attachment.activity)
@@ -49,22 +50,7 @@ extension TechnicianChannelHandler {
                     if config.onRecordingFailure == .endSession { throw TandemError.io(why.endReason) }
                 }
             }
-            let token = await broker.watchChannel(id, user: user.name) { reason, notice in
-                // The channel hears why before the agent's side closes it.
-                told.eventLoop.execute {
-                    let channel = told.value
-                    var text = channel.allocator.buffer(capacity: 64)
-                    switch notice {
-                    case .closed: text.writeString("\r\ntandem: \(TerminalText.escape(reason)); this channel is closed\r\n")
-                    case .ended: text.writeString("\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
-                    case .warning: text.writeString("\r\ntandem: \(TerminalText.escape(reason))\r\n")
-                    }
-                    channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
-                    if case .closed = notice { channel.close(promise: nil) }
-                    // A relay waiting for its agent will not get it now: it closes once told why.
-                    if case .ended = notice { channel.pipeline.fireUserInboundEventTriggered(SessionOver()) }
-                }
-            }
+            let token = await broker.watchChannel(id, user: user.name, tell: Self.teller(technician))
             watch.set(token)
             let receipt: EventReceipt?
             if kind == "shell" {
@@ -100,7 +86,7 @@ extension TechnicianChannelHandler {
                 agentChannel.eventLoop.makeCompletedFuture {
                     try agentChannel.pipeline.syncOperations.addHandler(
                         AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                              activity: attachment.activity, health: attachment.agent.health))
+                                              activity: attachment.activity, health: attachment.agent.health, sent: outputLog))
                 }
             }.map { ($0, attachment, recorder, observer) }
         }.assumeIsolated().whenComplete { result in
@@ -161,6 +147,25 @@ extension TechnicianChannelHandler {
         if inputClosedWhileConnecting { agent.close(mode: .output, promise: nil) }
     }
 
+    /// What a relay's channel shows when its session tells it something.
+    static func teller(_ channel: Channel) -> @Sendable (_ text: String, _ notice: Broker.WatchNotice) -> Void {
+        { reason, notice in
+            // The channel hears why before the agent's side closes it.
+            channel.eventLoop.execute {
+                var text = channel.allocator.buffer(capacity: 64)
+                switch notice {
+                case .closed: text.writeString("\r\ntandem: \(TerminalText.escape(reason)); this channel is closed\r\n")
+                case .ended: text.writeString("\r\ntandem: the session ended: \(TerminalText.escape(reason))\r\n")
+                case .warning: text.writeString("\r\ntandem: \(TerminalText.escape(reason))\r\n")
+                }
+                channel.writeAndFlush(SSHChannelData(type: .stdErr, data: .byteBuffer(text)), promise: nil)
+                if case .closed = notice { channel.close(promise: nil) }
+                // A relay waiting for its agent will not get it now: it closes once told why.
+                if case .ended = notice { channel.pipeline.fireUserInboundEventTriggered(SessionOver()) }
+            }
+        }
+    }
+
     /// Puts the channel's end on record: byte counts, exit status, recording.
     func closeRecording() {
         observer?.finish()
@@ -169,23 +174,32 @@ extension TechnicianChannelHandler {
         self.attached = nil
         let recorder = self.recorder
         self.recorder = nil
-        let totals = counter.totals
-        let status = counter.exitStatus
+        let counter = self.counter
         let broker = self.broker
         let actor = identity.user?.name ?? "unknown"
         let token = watchToken.value
+        let (id, ticket, kind) = (attached.id, attached.ticket, attached.kind)
         Task {
-            if let token { await broker.forgetChannel(attached.id, token: token) }
-            // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
-            let recording = recorder?.finish()
-            if let feed = recorder?.live {
-                broker.liveFeeds.remove(attached.id.rawValue, feed)
-                await broker.shellClosed(attached.id, feed: feed)
-            }
-            let closed = ChannelClosed(channel: attached.kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
-                                       exitStatus: status, recordingSha256: recording?.sha256,
-                                       recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)
-            await broker.closeChannel(attached.id, ticket: attached.ticket, closed, actor: actor)
+            await TechnicianChannelHandler.recordEnd(broker: broker, session: id, ticket: ticket, kind: kind, recorder: recorder,
+                                                     counter: counter, actor: actor, watchToken: token)
         }
+    }
+
+    /// A relay's end on record: its watch forgotten, its recording finished and named, and
+    /// `channel_closed` with byte counts and exit status.
+    static func recordEnd(broker: Broker, session: SessionID, ticket: Int, kind: String, recorder: AsciicastRecorder?,
+                          counter: RelayCounter, actor: String, watchToken: Int?) async {
+        if let watchToken { await broker.forgetChannel(session, token: watchToken) }
+        // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
+        let recording = recorder?.finish()
+        if let feed = recorder?.live {
+            broker.liveFeeds.remove(session.rawValue, feed)
+            await broker.shellClosed(session, feed: feed)
+        }
+        let totals = counter.totals
+        let closed = ChannelClosed(channel: kind, bytesToAgent: totals.toAgent, bytesFromAgent: totals.fromAgent,
+                                   exitStatus: counter.exitStatus, recordingSha256: recording?.sha256,
+                                   recordingBytes: recording?.bytes, recordingIncomplete: recording?.failure?.endReason)
+        await broker.closeChannel(session, ticket: ticket, closed, actor: actor)
     }
 }

@@ -36,7 +36,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var recorder: AsciicastRecorder?
     var observer: SFTPObserver?
     var attached: (id: SessionID, ticket: Int, kind: String, command: String)?
-    let counter = RelayCounter()
+    var counter = RelayCounter()
     /// The session's idle clock, set once relaying starts.
     var activity: SessionActivity?
     /// This channel's watch on its session (`Broker.watchChannel`), forgotten when it closes.
@@ -51,6 +51,10 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     /// from where the agent stopped receiving if the agent's connection drops.
     var tag: Int?
     var inputLog: ReplayLog?
+    /// A shell's output as sent, kept to send again if the technician's own connection drops.
+    var outputLog: SentLog?
+    /// The client's secret for taking this shell up again after its connection drops.
+    var resumeSecret: String?
     /// Input kept per relay for a resume (the agent's SSH window and the sockets hold less).
     static let inputReplayBytes = 4 << 20
 
@@ -193,6 +197,12 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A shell whose technician can come back waits for them, running.
+        if case .relaying(let agent) = mode, park(agent) {
+            mode = .closed
+            context.fireChannelInactive()
+            return
+        }
         if case .relaying(let agent) = mode { agent.close(promise: nil) }
         leaveJoined()
         mode = .closed
@@ -225,7 +235,14 @@ extension TechnicianChannelHandler {
             return finish(status: failure.exitStatus, stderr: text, context: context)
         }
         switch request {
-        case .shell(let id):
+        case .shellResume(let id, let token, let next, let received):
+            guard pty != nil else {
+                mode = .control
+                return finish(status: 2, stderr: "tandem: taking a shell up needs a terminal\n", context: context)
+            }
+            takeShellUp(id, token: token, next: next, received: received, user: user, context: context)
+        case .shell(let id, let resume):
+            resumeSecret = resume
             guard pty != nil else {
                 mode = .control
                 return finish(status: 2, stderr: "tandem: 'shell' needs a terminal; use 'tandem shell SESSION' from a terminal or 'tandem exec'\n",

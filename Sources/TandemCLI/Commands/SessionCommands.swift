@@ -54,9 +54,11 @@ extension TandemCommand {
                     writeText("Attach with: tandem shell \(sessionID)   or   tandem exec \(sessionID) -- COMMAND\n")
                     return
                 }
-                let shellStatus = try openShell(connection.session, sessionID: sessionID)
-                let end = try connection.session.openChannel()
-                let endPump = ChannelPump(session: connection.session, channel: end, forwardStdin: false, stdoutSink: { _ in })
+                let shell = ResumableShell(options: try options.resolve(), connection: connection, session: SessionID(rawValue: sessionID))
+                let shellStatus = try shell.run()
+                let last = shell.connection
+                let end = try last.session.openChannel()
+                let endPump = ChannelPump(session: last.session, channel: end, forwardStdin: false, stdoutSink: { _ in })
                 try end.requestExec(ControlRequest.sessionEnd(SessionID(rawValue: sessionID)).json)
                 _ = try endPump.run()
                 throw ExitCode(shellStatus)
@@ -82,8 +84,9 @@ extension TandemCommand {
         @Argument(help: "The session id.") var session: String
         func validate() throws { _ = try SessionID.parse(session) }
         func run() throws {
-            let connection = try BrokerConnection(try options.resolve())
-            throw ExitCode(try openShell(connection.session, sessionID: session))
+            let resolved = try options.resolve()
+            let shell = ResumableShell(options: resolved, connection: try BrokerConnection(resolved), session: try SessionID.parse(session))
+            throw ExitCode(try shell.run())
         }
     }
 }
@@ -117,10 +120,6 @@ extension TandemCommand {
 }
 
 /// A raw-mode shell on the agent; returns the shell's exit status.
-func openShell(_ session: SSHSession, sessionID: String) throws -> Int32 {
-    try openShell(session, request: .shell(SessionID(rawValue: sessionID)))
-}
-
 /// A raw-mode terminal on `request` (a shell, or a joined one); returns its exit status.
 func openShell(_ session: SSHSession, request: ControlRequest) throws -> Int32 {
     let channel = try session.openChannel()

@@ -17,6 +17,14 @@ final class ChannelPump {
     var forwardResize: Bool
     private var closed = false
     private var status: Int32?
+    /// Each chunk of stdin as it is queued for the channel (a shell keeps it for a resume).
+    var onInput: ((UnsafeRawBufferPointer) -> Void)?
+    /// Stdin is not read until `releaseStdin()` (a resumed shell first hears what arrived).
+    var stdinHeld = false
+    /// The connection went (not the channel): the run ended without the remote's end.
+    private(set) var lost = false
+
+    func releaseStdin() { stdinHeld = false }
 
     /// `stdoutSink` receives stdout bytes instead of fd 1, `stderrSink` stderr bytes instead of fd 2.
     init(session: SSHSession, channel: SSHChannel, forwardStdin: Bool = true, forwardResize: Bool = false,
@@ -46,7 +54,11 @@ final class ChannelPump {
             loop.watch(fd: 0) {
                 let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                 if n > 0 {
-                    buffer.withUnsafeBytes { channel.enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    buffer.withUnsafeBytes {
+                        let chunk = UnsafeRawBufferPointer(rebasing: $0[0..<n])
+                        self.onInput?(chunk)
+                        channel.enqueue(chunk)
+                    }
                     if channel.pendingBytes > 1 << 20 {
                         stdinState = .paused
                         return false
@@ -58,7 +70,11 @@ final class ChannelPump {
                 return false
             }
         }
-        if forwardStdin { watchStdin() }
+        var stdinWatched = false
+        if forwardStdin && !stdinHeld {
+            watchStdin()
+            stdinWatched = true
+        }
         if forwardResize {
             let winch = tandem_signal_pipe(SIGWINCH)
             loop.watch(fd: winch) {
@@ -71,7 +87,14 @@ final class ChannelPump {
         var idleTurns = 0
         while !closed {
             if !loop.poll(timeoutMs: 200) || !session.isConnected {
+                // libssh counts the channels of a lost session as closed: no exit status and no
+                // close from the remote is what tells a drop from an end.
+                lost = !closed && status == nil
                 break
+            }
+            if forwardStdin && !stdinHeld && !stdinWatched {
+                watchStdin()
+                stdinWatched = true
             }
             if channel.flush() {
                 switch stdinState {
