@@ -101,7 +101,7 @@ final class FileConsentTests: XCTestCase {
         agent.send("y\n")
         XCTAssertTrue(Harness.waitUntil(20) { agent.stderr.contains("alice wants to remove \(remote.path)/app.old (4 bytes)") }, agent.stderr)
         agent.send("n\n")
-        XCTAssertNotNil(sftp.wait(20), sftp.stderr)
+        XCTAssertEqual(sftp.wait(20), 0, "the refused removal was '-rm': sftp goes on: \(sftp.stderr)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: remote.path + "/app.old"), "the refused removal left the file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: remote.path + "/app.conf"), "the allowed rename happened")
 

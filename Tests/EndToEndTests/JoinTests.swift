@@ -11,7 +11,11 @@ final class JoinTests: XCTestCase {
         defer { fx.stopAll() }
         try fx.addUser("bob", role: "technician")
         try fx.addUser("carol", role: "auditor")
+        try fx.addUser("dave", role: "technician")
         XCTAssertEqual(try fx.tandem(["ticket", "new", "Printer offline", "--requester", "jane"]).status, 0)
+        // bob works on the ticket with alice; dave does not.
+        let assigned = try fx.tandem(["ticket", "assign", "1", "bob"])
+        XCTAssertEqual(assigned.status, 0, assigned.stderr)
         let request = try fx.requestSession(ticket: 1)
         // The user's agent on a terminal: the question, the notices and the status line are there.
         let agent = try PseudoTerminal(Harness.tool("tandem-agent"), [request.code, "--broker", "127.0.0.1:\(fx.port)", "--ca", "certs/ca.crt"],
@@ -25,6 +29,13 @@ final class JoinTests: XCTestCase {
         XCTAssertNotNil(alice.waitForMatch("[$#] "), alice.text)
         let bobConfig = ["--config", fx.dir.appendingPathComponent("bob.conf").path]
         let question = "bob from your support team wants to watch this session. Allow? [y/N]"
+
+        // 0. A technician who is not on the ticket is told the session does not exist; the user is not asked.
+        let stranger = try PseudoTerminal(Harness.tool("tandem"), ["join", request.id, "--config", fx.dir.appendingPathComponent("dave.conf").path],
+                                          in: fx.dir, rows: 24, columns: 80)
+        defer { stranger.stop() }
+        XCTAssertTrue(stranger.waitFor("session \(request.id) not found"), stranger.text)
+        XCTAssertFalse(agent.text.contains("dave"), agent.text)
 
         // 1. The user says no: bob is refused, and alice heard both the asking and the answer.
         let refused = try PseudoTerminal(Harness.tool("tandem"), ["join", request.id] + bobConfig, in: fx.dir, rows: 24, columns: 80)
@@ -83,7 +94,7 @@ final class JoinTests: XCTestCase {
 
         // Every step is on the session's record, by whom and how.
         XCTAssertTrue(Harness.waitUntil(10) {
-            ((try? fx.sql("SELECT count(*) FROM events WHERE kind = 'participant_joined'")) ?? "").hasPrefix("3")
+            ((try? fx.sql("SELECT count(*) FROM events WHERE kind = 'participant_joined'")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) == "3"
         })
         let steps = try fx.sql("""
             SELECT kind || ' ' || actor || ' ' || coalesce(json_extract(data, '$.mode'), '') || ' ' || coalesce(json_extract(data, '$.answer'), json_extract(data, '$.consent'), '')
@@ -96,6 +107,25 @@ final class JoinTests: XCTestCase {
             "participant_joined bob pair asked",
             "participant_joined carol observe told",
         ])
+
+        // The shell's recording, once it is closed: the pair's typing is in it as input, the
+        // watcher's is nowhere in it.
+        alice.type("exit\r")
+        var sha = ""
+        XCTAssertTrue(Harness.waitUntil(15) {
+            sha = ((try? fx.sql("SELECT json_extract(data, '$.recording_sha256') FROM events WHERE kind = 'channel_closed' AND json_extract(data, '$.channel') = 'shell'")) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return !sha.isEmpty
+        })
+        let cast = try String(contentsOf: fx.data.appendingPathComponent("recordings/\(sha).cast"), encoding: .utf8)
+        let typed = cast.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            guard let frame = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [Any], frame.count == 3,
+                  frame[1] as? String == "i" else { return nil }
+            return frame[2] as? String
+        }.joined()
+        XCTAssertTrue(typed.contains("echo pair-$((4*5))"), "the pair's typing is recorded as input: \(typed.debugDescription)")
+        XCTAssertTrue(typed.contains("echo seen-$((6*7))"), "alice's too: \(typed.debugDescription)")
+        XCTAssertFalse(typed.contains("observer"), "a watcher's typing reached the shell: \(typed.debugDescription)")
     }
 
     func testWithLiveWatchOffNobodyWatchesByPolicyAndTheOwnerIsPointedAtTheirShell() throws {

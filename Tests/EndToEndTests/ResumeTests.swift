@@ -62,6 +62,8 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
         proxy.cut()
         XCTAssertTrue(shell.waitFor("the user's connection dropped; the session waits up to 2 min 0 s for it to come back"), shell.text)
+        // Typed while the user's side is away: held by the broker, run once it is back.
+        shell.type("echo typed-$((5*5))\r")
         XCTAssertTrue(Harness.waitUntil(15) { agent.stderr.contains("Reconnected to the support service; the session goes on.") }, agent.stderr)
         XCTAssertTrue(shell.waitFor("the user's connection is back"), shell.text)
         XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
@@ -72,6 +74,8 @@ final class ResumeTests: XCTestCase {
             return Int(line[r.upperBound...].prefix { $0.isNumber })
         }.filter { $0 > 0 }
         XCTAssertEqual(lines, Array(1...400), "the output as the technician got it")
+        XCTAssertTrue(shell.waitFor("typed-25"), "what was typed during the drop ran: \(shell.text.suffix(300))")
+        XCTAssertEqual(shell.text.components(separatedBy: "typed-25").count, 2, "once")
         // The shell goes on where it was.
         shell.type("echo after-$((2*4))\r")
         XCTAssertTrue(shell.waitFor("after-8"), shell.text)
@@ -178,6 +182,8 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
         proxy.cut()
         XCTAssertTrue(shell.waitFor("the connection to the broker dropped; reconnecting"), shell.text)
+        // Typed while this side reconnects: sent once the broker says what it has.
+        shell.type("echo typed-$((5*5))\r")
         XCTAssertTrue(shell.waitFor("back in the shell", seconds: 30), shell.text)
         XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
         let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
@@ -185,7 +191,9 @@ final class ResumeTests: XCTestCase {
             return Int(line[r.upperBound...].prefix { $0.isNumber })
         }.filter { $0 > 0 }
         XCTAssertEqual(lines, Array(1...400), "the output as the technician got it")
-        // The same shell goes on: its state (a variable set before the drop) is still there.
+        XCTAssertTrue(shell.waitFor("typed-25"), "what was typed during the drop ran: \(shell.text.suffix(300))")
+        XCTAssertEqual(shell.text.components(separatedBy: "typed-25").count, 2, "once")
+        // The same shell goes on.
         shell.type("echo after-$((2*4))\r")
         XCTAssertTrue(shell.waitFor("after-8"), shell.text)
         XCTAssertTrue(Harness.waitUntil(10) { agent.stderr.contains("The technician's connection dropped") && agent.stderr.contains("The technician is back.") },

@@ -57,6 +57,10 @@ final class SFTPConsentGateTests: XCTestCase {
             (.setstat(id: 7, path: "f", attributes: SFTPAttributes(size: 0)), "change"),
             (.setstat(id: 8, path: "f", attributes: SFTPAttributes(atime: 1, mtime: 1)), nil),
             (.mkdir(id: 9, path: "new", attributes: SFTPAttributes()), nil),
+            (.setstat(id: 10, path: "f", attributes: SFTPAttributes(uid: 0, gid: 0)), "change"),
+            (.fsetstat(id: 11, handle: [1], attributes: SFTPAttributes(size: 0)), "change"),
+            (.fsetstat(id: 12, handle: [1], attributes: SFTPAttributes(permissions: 0o100777)), "change"),
+            (.fsetstat(id: 13, handle: [1], attributes: SFTPAttributes(atime: 1, mtime: 1)), nil),
         ]
         for (message, operation) in cases {
             var gate = SFTPConsentGate()
@@ -79,6 +83,20 @@ final class SFTPConsentGateTests: XCTestCase {
         framer.append(Array(refusal.readableBytesView))
         let body = try XCTUnwrap(try framer.next())
         XCTAssertEqual(try SFTPCodec.decode(body), .status(id: 42, code: SFTP.Status.permissionDenied.rawValue, message: "the user refused"))
+    }
+
+    func testAChangeThroughAHandleIsAskedWithTheFileItOpened() {
+        var gate = SFTPConsentGate()
+        var boundary = SFTPReplyBoundary()
+        // An allowed download of /etc/app.conf is answered with handle [7, 7].
+        gate.opened(id: 2, path: "/etc/app.conf")
+        let reply = SFTPCodec.encode(.handle(id: 2, handle: [7, 7]))
+        // Split mid-packet: the handle is read whole all the same.
+        XCTAssertTrue(boundary.passed(allocator.buffer(bytes: reply[..<6])).isEmpty)
+        for (id, handle) in boundary.passed(allocator.buffer(bytes: reply[6...])) { gate.handleReplied(id: id, handle: handle) }
+        let truncate = packet(.fsetstat(id: 3, handle: [7, 7], attributes: SFTPAttributes(size: 0)))
+        let asked = summary(gate.take(allocator.buffer(bytes: truncate), askEach: true)).asked
+        XCTAssertEqual(asked, [.init(id: 3, operation: "change", path: "/etc/app.conf")])
     }
 
     func testTheReplyBoundaryFollowsPacketsSplitAnywhere() {

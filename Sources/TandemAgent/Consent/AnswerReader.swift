@@ -9,15 +9,16 @@ enum AnswerReader {
     static let lineLimit = 256
 
     /// The next line without its newline; nil at end of input, on a read error or at the deadline.
-    static func line(timeoutSeconds: Double? = nil) -> String? {
+    static func line(timeoutSeconds: Double? = nil, cancelled: () -> Bool = { false }) -> String? {
         var bytes: [UInt8] = []
         let deadline = timeoutSeconds.map { monotonicSeconds() + $0 }
         while true {
             if let deadline {
                 let left = deadline - monotonicSeconds()
-                guard left > 0 else { return nil }
+                guard left > 0, !cancelled() else { return nil }
                 var pfd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&pfd, 1, Int32(min(left, 3600) * 1000))
+                // In short slices, so a withdrawn question stops waiting soon.
+                let ready = poll(&pfd, 1, Int32(min(left, 0.25) * 1000))
                 if ready < 0 && errno == EINTR { continue }
                 guard ready > 0 else { if ready < 0 { return nil }; continue }
             }

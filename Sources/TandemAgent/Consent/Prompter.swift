@@ -14,17 +14,31 @@ final class Prompter: Sendable {
         self.home = home
     }
 
-    func ask(_ question: ConsentQuestion, answered: @escaping @Sendable (ConsentAnswer) -> Void) {
+    /// Queues `question`; the returned ticket withdraws it (the broker stopped waiting).
+    @discardableResult
+    func ask(_ question: ConsentQuestion, answered: @escaping @Sendable (ConsentAnswer) -> Void) -> PromptTicket {
         let home = self.home
+        let ticket = PromptTicket()
         queue.async {
+            // Withdrawn while it waited its turn: never shown.
+            guard !ticket.isCancelled else { return answered(.noAnswer) }
             AnswerReader.discardTyped()
             Console.ask(QuestionText.ask(question, home: home))
-            let typed = AnswerReader.line(timeoutSeconds: Double(Self.limitSeconds))
+            let typed = AnswerReader.line(timeoutSeconds: Double(Self.limitSeconds), cancelled: { ticket.isCancelled })
             let answer = QuestionText.answer(typed, kind: question.kind)
-            Console.answered(QuestionText.outcome(answer, limit: Self.limitSeconds), afterTyping: typed != nil)
+            let outcome = ticket.isCancelled ? "The question was withdrawn." : QuestionText.outcome(answer, limit: Self.limitSeconds)
+            Console.answered(outcome, afterTyping: typed != nil)
             answered(answer)
         }
+        return ticket
     }
+}
+
+/// A question in the queue or on screen, which the broker may withdraw.
+final class PromptTicket: Sendable {
+    private let cancelled = Atomic<Bool>(false)
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 }
 
 /// Where an answer waits for the SSH thread to send it.

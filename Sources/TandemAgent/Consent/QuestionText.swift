@@ -14,15 +14,15 @@ enum QuestionText {
             return "\(who) from your support team wants to \(what). Allow? [y/N] "
         case .file:
             let path = resolve(q.path ?? "", home: home)
-            let shown = TerminalText.field(path, limit: 200)
+            let shown = tail(path)
             let action: String
             switch q.operation {
             case "download": action = "download \(shown)\(size(path).map { " (\($0))" } ?? "")"
             case "upload": action = "upload \(shown)" + (size(path).map { " (replacing a file of \($0))" } ?? " (a new file)")
             case "remove": action = "remove \(shown)\(size(path).map { " (\($0))" } ?? "")"
             case "remove folder": action = "remove the folder \(shown)"
-            case "rename": action = "rename \(shown) to \(TerminalText.field(resolve(q.to ?? "", home: home), limit: 200))"
-            case "link": action = "make a link \(shown) to \(TerminalText.field(q.to ?? "", limit: 200))"
+            case "rename": action = "rename \(shown) to \(tail(resolve(q.to ?? "", home: home)))"
+            case "link": action = "make a link \(shown) to \(tail(q.to ?? ""))"
             case "change": action = "change the size or permissions of \(shown)"
             default: action = "\(TerminalText.field(q.operation ?? "use", limit: 20)) \(shown)"
             }
@@ -47,6 +47,13 @@ enum QuestionText {
         case .no: return "You refused it."
         case .noAnswer: return "No answer within \(limit) seconds: refused."
         }
+    }
+
+    /// A path on one line, its end kept when it is long: the file's name decides the answer, and
+    /// a padded start (`/tmp/./././…`) must not push it out of sight.
+    static func tail(_ path: String) -> String {
+        let escaped = TerminalText.escape(path)
+        return escaped.count <= 200 ? escaped : "…" + String(escaped.suffix(199))
     }
 
     /// Paths the technician names relative to the home folder are shown whole.

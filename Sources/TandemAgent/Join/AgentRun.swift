@@ -185,7 +185,8 @@ public struct AgentRun: Sendable {
             tokens.advance(to: next)
         case .rejected(let r):
             channel.close(promise: nil)
-            return .refused(r.message)
+            // "Not yet" (the broker still holds the old connection, or another try is under way) is tried again.
+            return r.reason == .resumeLater ? nil : .refused(r.message)
         default:
             channel.close(promise: nil)
             return nil

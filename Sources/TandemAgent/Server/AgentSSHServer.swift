@@ -48,6 +48,9 @@ final class AgentSSHServer: Sendable {
         }
     }
 
+    /// How long after a return the broker has to take up each waiting channel.
+    static let takeUpWithin: Duration = .seconds(30)
+
     private func serve() -> String {
         var processes: [ChannelProcess] = []
         var brokerReason: String?
@@ -85,6 +88,7 @@ final class AgentSSHServer: Sendable {
             }
             var server: SSHServer? = try serve(setup.fd)
             var droppedAt: ContinuousClock.Instant?
+            var backAt: ContinuousClock.Instant?
             while !stopFlag.load(ordering: .relaxed) && brokerReason == nil {
                 let healthy = loop.poll(timeoutMs: 100)
                 let connected = healthy && (server?.session.isConnected ?? false)
@@ -108,6 +112,7 @@ final class AgentSSHServer: Sendable {
                         do {
                             server = try serve(fd)
                             droppedAt = nil
+                            backAt = .now
                             report("Reconnected to the support service; the session goes on.")
                         } catch {
                             reconnect.begin()
@@ -119,6 +124,11 @@ final class AgentSSHServer: Sendable {
                             brokerReason = "the connection to the support service was lost and did not come back within \(SpokenDuration.of(seconds: setup.grace))"
                         }
                     }
+                }
+                // A process whose channel nobody took up soon after the return has nobody coming for it.
+                if let since = backAt, ContinuousClock.now - since > Self.takeUpWithin {
+                    backAt = nil
+                    for p in processes where !p.linked { p.abandon() }
                 }
                 for p in processes { p.poll() }
                 for p in processes where p.isDone { p.leaveView() }

@@ -50,6 +50,12 @@ extension ChannelProcess {
         handedOver = true
     }
 
+    /// Nobody took this channel up after the connection came back: the process ends, unseen.
+    func abandon() {
+        terminate()
+        handedOver = true
+    }
+
     /// Binds this detached process to `newChannel`: answers with the input it has, then sends
     /// again the output from where the broker stopped receiving.
     func rebind(to newChannel: SSHChannel, brokerReceived: UInt64) -> ResumeLine {

@@ -48,6 +48,7 @@ final class ChannelProcess {
     /// A question from the broker, while it arrives; then where its answer waits.
     private var question: [UInt8]?
     private var answer: AnswerSlot?
+    private var prompt: PromptTicket?
     /// The broker's name for this relayed channel (`TANDEM_CHANNEL`), to take it up after a drop.
     private(set) var tag: Int?
     /// What was sent to the technician, kept to send again from where the broker stopped receiving.
@@ -147,8 +148,9 @@ final class ChannelProcess {
             self.size = size
             if self.ptyMaster >= 0 { _ = tandem_pty_resize(self.ptyMaster, UInt16(clamping: size.rows), UInt16(clamping: size.columns)) }
         }
-        channel.onData = { [weak self] bytes, _ in
-            guard let self else { return }
+        channel.onData = { [weak self] bytes, isStderr in
+            // Input is channel data: extended data from the broker's side is nobody's input.
+            guard let self, !isStderr else { return }
             if var list = self.peopleList {
                 list.append(contentsOf: bytes.prefix(max(0, SessionPeople.maxBytes + 1 - list.count)))
                 self.peopleList = list
@@ -247,7 +249,7 @@ final class ChannelProcess {
         do {
             let question = try ConsentQuestion.decode(bytes)
             guard let prompter else { return slot.put(.no) }
-            prompter.ask(question) { slot.put($0) }
+            prompt = prompter.ask(question) { slot.put($0) }
         } catch {
             report("Ignored a question from the support service that this agent cannot read (\(error)); it counts as no.")
             slot.put(.noAnswer)
@@ -426,6 +428,7 @@ final class ChannelProcess {
 
     /// Ends the process group (the session is over or the channel closed).
     func terminate() {
+        prompt?.cancel()
         guard pid > 0, exitStatus == nil else { return }
         kill(-pid, SIGHUP)
         kill(pid, SIGHUP)

@@ -27,6 +27,24 @@ struct SFTPConsentGate {
 
     private var buffer: ByteBuffer?
     private(set) var waiting = false
+    /// Paths of files opened with the user's yes, by the id of their open and then by handle: a
+    /// later change through the handle (FSETSTAT) is asked with its name.
+    private var opening: [UInt32: String] = [:]
+    private var handles: [[UInt8]: String] = [:]
+    static let handlesKept = 1024
+
+    /// An open the user allowed went on to the agent.
+    mutating func opened(id: UInt32, path: String) {
+        if opening.count >= Self.handlesKept { opening.removeAll() }
+        opening[id] = path
+    }
+
+    /// The agent answered an open with a handle.
+    mutating func handleReplied(id: UInt32, handle: [UInt8]) {
+        guard let path = opening.removeValue(forKey: id) else { return }
+        if handles.count >= Self.handlesKept { handles.removeAll() }
+        handles[handle] = path
+    }
 
     /// Bytes not yet passed on (a packet begun, or requests behind an open question).
     var held: Int { buffer?.readableBytes ?? 0 }
@@ -41,6 +59,14 @@ struct SFTPConsentGate {
             buffer = bytes
         }
         return cut(askEach: askEach)
+    }
+
+    /// Gives back everything held (the agent is away: it all goes through the gate again later,
+    /// in order, after the packets already handed out); no question is open after this.
+    mutating func drain() -> ByteBuffer? {
+        waiting = false
+        defer { buffer = nil }
+        return buffer
     }
 
     /// The open question was answered (the handler passed on or refused its packet): go on.
@@ -63,7 +89,7 @@ struct SFTPConsentGate {
             guard b.readableBytes - passing >= 4 + length else { break }
             let at = b.readerIndex + passing
             if askEach, Self.mayAsk(b.getInteger(at: at + 4, as: UInt8.self) ?? 0),
-               let body = b.getBytes(at: at + 4, length: length), let question = Self.question(body[...]) {
+               let body = b.getBytes(at: at + 4, length: length), let question = question(body[...]) {
                 if passing > 0, let before = b.readSlice(length: passing) { out.append(.forward(before)) }
                 guard let packet = b.readSlice(length: 4 + length) else { break }
                 out.append(.ask(question, held: packet))
@@ -79,11 +105,11 @@ struct SFTPConsentGate {
     }
 
     /// Packet types that can need the user's answer: only these are decoded.
-    private static func mayAsk(_ type: UInt8) -> Bool { [3, 9, 13, 15, 18, 20, 200].contains(type) }
+    private static func mayAsk(_ type: UInt8) -> Bool { [3, 9, 10, 13, 15, 18, 20, 200].contains(type) }
 
     /// The question a request needs, or nil when it needs none (a stat, a listing, a write to a
     /// file already allowed, a setstat of times only, an unknown extension).
-    static func question(_ body: ArraySlice<UInt8>) -> Question? {
+    func question(_ body: ArraySlice<UInt8>) -> Question? {
         guard let message = try? SFTPCodec.decode(body) else { return nil }
         switch message {
         case .open(let id, let path, let flags, _):
@@ -94,9 +120,12 @@ struct SFTPConsentGate {
         case .rename(let id, let from, let to): return Question(id: id, operation: "rename", path: from, to: to)
         case .symlink(let id, let target, let link): return Question(id: id, operation: "link", path: link, to: target)
         case .setstat(let id, let path, let attributes):
-            // A size truncates the file; permissions can open it to everyone. Times alone change nothing in it.
-            guard attributes.size != nil || attributes.permissions != nil else { return nil }
+            // A size truncates the file; permissions or an owner can open it to others. Times alone change nothing in it.
+            guard Self.changesFile(attributes) else { return nil }
             return Question(id: id, operation: "change", path: path)
+        case .fsetstat(let id, let handle, let attributes):
+            guard Self.changesFile(attributes) else { return nil }
+            return Question(id: id, operation: "change", path: handles[handle] ?? "a file it opened earlier")
         case .extended(let id, let name, let payload):
             guard name == "posix-rename@openssh.com", let names = SFTPCodec.strings(payload, count: 2) else { return nil }
             return Question(id: id, operation: "rename", path: names[0], to: names[1])
@@ -104,6 +133,8 @@ struct SFTPConsentGate {
             return nil
         }
     }
+
+    static func changesFile(_ a: SFTPAttributes) -> Bool { a.size != nil || a.permissions != nil || a.uid != nil || a.gid != nil }
 
     /// The reply a refused request gets instead of reaching the agent.
     static func refusal(id: UInt32, allocator: ByteBufferAllocator, message: String = refusedMessage) -> ByteBuffer {
@@ -115,30 +146,48 @@ struct SFTPConsentGate {
 }
 
 /// Follows the agent's SFTP replies on their way to the technician, to know where one packet
-/// ends: a reply the broker makes itself (a refusal) may only go in between two of them.
+/// ends: a reply the broker makes itself (a refusal) may only go in between two of them. It also
+/// reads the handles opens are answered with (small packets), to name a file changed by handle.
 struct SFTPReplyBoundary {
-    /// Bytes of the current packet still to come; -1..-4 while its length is being read.
+    /// Bytes of the current packet still to come.
     private var remaining = 0
     private var lengthBytes: [UInt8] = []
+    /// The current packet's bytes, while it is small enough to be a HANDLE reply.
+    private var small: [UInt8]?
 
     var atBoundary: Bool { remaining == 0 && lengthBytes.isEmpty }
 
-    mutating func passed(_ bytes: ByteBuffer) {
+    /// Takes the next bytes; returns the (request id, handle) of each HANDLE reply completed in them.
+    @discardableResult
+    mutating func passed(_ bytes: ByteBuffer) -> [(id: UInt32, handle: [UInt8])] {
+        var handles: [(id: UInt32, handle: [UInt8])] = []
         var view = bytes.readableBytesView[...]
         while !view.isEmpty {
             if remaining > 0 {
                 let n = min(remaining, view.count)
+                if small != nil { small?.append(contentsOf: view.prefix(n)) }
                 remaining -= n
                 view = view.dropFirst(n)
+                if remaining == 0, let packet = small {
+                    small = nil
+                    if let reply = Self.handleReply(packet) { handles.append(reply) }
+                }
                 continue
             }
             let need = 4 - lengthBytes.count
             lengthBytes.append(contentsOf: view.prefix(need))
             view = view.dropFirst(need)
-            guard lengthBytes.count == 4 else { return }
+            guard lengthBytes.count == 4 else { break }
             remaining = lengthBytes.reduce(0) { $0 << 8 | Int($1) }
             lengthBytes.removeAll()
+            small = remaining <= 300 ? [] : nil
         }
+        return handles
+    }
+
+    private static func handleReply(_ packet: [UInt8]) -> (id: UInt32, handle: [UInt8])? {
+        guard let message = try? SFTPCodec.decode(packet[...]), case .handle(let id, let handle) = message else { return nil }
+        return (id, handle)
     }
 }
 

@@ -154,16 +154,22 @@ final class AgentJoinHandler: ChannelInboundHandler {
         context.eventLoop.makeFutureWithTask {
             await broker.resumeAgent(request, source: source)
         }.assumeIsolated().whenSuccess { result in
+            let rejection: Rejection
             switch result {
-            case .success(let (id, hostKey)):
+            case .go(let id, let hostKey):
                 self.state = .resuming(id)
                 self.startSSH(id, hostKey: hostKey, context: context)
-            case .failure(let error):
-                self.state = .done
-                let rejection = Rejection(reason: .resumeRefused, message: error.description)
-                context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
-                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                // A returning agent that does not reach its login soon frees the way for the next try.
+                let channel = context.channel
+                let established = self.established
+                context.eventLoop.scheduleTask(in: .seconds(15)) { if !established.value { channel.close(promise: nil) } }
+                return
+            case .later(let why): rejection = Rejection(reason: .resumeLater, message: why)
+            case .refused(let why): rejection = Rejection(reason: .resumeRefused, message: why)
             }
+            self.state = .done
+            context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 

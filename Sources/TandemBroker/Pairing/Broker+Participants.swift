@@ -6,10 +6,11 @@ import TandemCore
 import TandemStore
 import TandemText
 
-/// The running shell of a session that others may join: where a pair's typing goes (and is
-/// recorded), and the feed watchers read.
+/// The running shell of a session that others may join: the channel of the technician who owns
+/// it (a pair's typing goes through it, so it is counted, kept and recorded like theirs), and the
+/// feed watchers read.
 struct ShellPort: Sendable {
-    let agent: Channel
+    let owner: Channel
     let recorder: AsciicastRecorder?
     let feed: LiveFeed
     let activity: SessionActivity
@@ -84,10 +85,17 @@ extension Broker {
         let asks = !byPolicy || config.liveWatch == .ask
         let person = Participant(user: user, role: role, pair: pair, via: via)
         if asks {
+            // One person asked about at a time: a burst of joins cannot bury the user in questions.
+            guard (live[id]?.joinQuestions ?? 0) == 0 else {
+                watch.cancel()
+                throw .invalidArgument("the user is being asked about someone else joining session \(id); try again in a minute")
+            }
+            live[id]?.joinQuestions += 1
             told("asking the end-user to let you \(pair ? "join and type in" : "watch") session \(id); waiting for their answer (at most \(Int(AgentLink.answerLimit.nanoseconds / 1_000_000_000)) s)")
             tellWatches(id, "\(user) asks to join this session (\(person.doing)); the user is asked")
             let question = ConsentQuestion(kind: .join, who: user, role: role == .technician ? nil : role.rawValue, mode: mode)
             let answer = await ask(agent, question)
+            live[id]?.joinQuestions -= 1
             guard answer.allows else {
                 watch.cancel()
                 let refused = record(ParticipantRefused(mode: mode, answer: answer.recorded), ticket: s.record.ticketID, session: id, actor: user)

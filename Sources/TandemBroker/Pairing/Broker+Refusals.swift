@@ -9,6 +9,12 @@ extension Broker {
     /// fill a ticket's chain, and refusals spent on one ticket hide nothing on another. The rest
     /// are counted (`tandem_refusals_total`) and said once in the log.
     func recordRefusal(_ refusal: PermissionDenied, session: SessionID?, ticket: Int?, actor: String) async {
+        guard refusalBudget(ticket: ticket, actor: actor, kind: refusal.kind) else { return }
+        await recordEvent(refusal, session: session, ticket: ticket, actor: actor)
+    }
+
+    /// Whether one more refusal by `actor` on `ticket`'s chain goes on record this minute.
+    func refusalBudget(ticket: Int?, actor: String, kind: EventKind) -> Bool {
         let minute = Int(clock.now.timeIntervalSince1970 / 60)
         let key = "\(ticket ?? 0)/\(actor)"
         if refusalsThisMinute.count >= Self.refusalWindowsKept, refusalsThisMinute[key] == nil {
@@ -23,12 +29,12 @@ extension Broker {
             refusalsThisMinute[key] = window
         }
         guard window.count <= Self.refusalsRecordedPerMinute else {
-            BrokerMetrics.refusal(refusal.kind.rawValue)
+            BrokerMetrics.refusal(kind.rawValue)
             if window.count == Self.refusalsRecordedPerMinute + 1 {
                 logger.warning("more than \(Self.refusalsRecordedPerMinute) refused requests from \(TerminalText.field(actor, limit: 64)) on \(ticket.map { "ticket #\($0)" } ?? "the broker log") this minute: the rest are counted, not recorded")
             }
-            return
+            return false
         }
-        await recordEvent(refusal, session: session, ticket: ticket, actor: actor)
+        return true
     }
 }

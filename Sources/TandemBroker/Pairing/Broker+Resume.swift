@@ -63,31 +63,61 @@ extension Broker {
         _ = end(id, reason: "the end-user's connection dropped and did not come back within \(SpokenDuration.of(seconds: grace))", actor: "broker")
     }
 
+    /// How a returning agent's request is answered.
+    enum AgentResumeAnswer: Sendable {
+        /// SSH follows; it must show this key.
+        case go(SessionID, NIOSSHPublicKey)
+        /// Not now (the broker has not seen the old connection go, or another attempt is under
+        /// way): the agent tries again.
+        case later(String)
+        /// Never: the session is over, or the token is not this session's.
+        case refused(String)
+    }
+
     /// A returning agent's token: right, and the session waiting for it, gives the key its SSH must show.
-    func resumeAgent(_ request: ResumeRequest, source: String) -> Result<(SessionID, NIOSSHPublicKey), TandemError> {
-        func refuse(_ reason: String, _ message: String, _ s: LiveSession? = nil) -> Result<(SessionID, NIOSSHPublicKey), TandemError> {
-            record(ResumeRefused(side: "agent", reason: reason, source: source), ticket: s?.record.ticketID, session: s?.record.id, actor: "agent@\(source)")
-            logger.notice("refused an agent's resume from \(source): \(reason)")
-            return .failure(.permissionDenied(message))
+    func resumeAgent(_ request: ResumeRequest, source: String) async -> AgentResumeAnswer {
+        let actor = "agent@\(source)"
+        func refuse(_ reason: String, _ s: LiveSession?) async -> AgentResumeAnswer {
+            // Unknown and wrong are one answer: a stranger learns nothing of which sessions exist.
+            await recordResumeRefusal(ResumeRefused(side: "agent", reason: reason, source: source), session: s, actor: actor)
+            return .refused("this computer's way back into the session was not accepted; ask your technician for a new code")
         }
         guard let id = try? SessionID.parse(request.sessionID), let s = live[id], s.lifecycle.state == .active, let back = s.agentReturn else {
-            return refuse("not_waiting", "this session is over or unknown; ask your technician for a new code")
+            return await refuse("not_waiting", nil)
         }
         let hash = Self.tokenHash(request.token)
-        guard hash == back.token || (back.next.map { $0 == hash } ?? false) else {
-            return refuse("wrong_token", "this computer's way back into the session was not accepted; ask your technician for a new code", s)
+        guard hash == back.token || (back.next.map { $0 == hash } ?? false) else { return await refuse("wrong_token", s) }
+        guard let current = live[id]?.agentReturn, !current.inProgress else { return .later("another connection is taking up this session") }
+        if let old = live[id]?.agent {
+            // The agent knows its connection is gone before the broker does (a half-open TCP
+            // connection): with the right token, the old link is taken as lost, and the agent
+            // comes back once the broker has let it go.
+            old.health.markLost()
+            old.close()
+            return .later("the broker is letting the old connection go")
         }
-        guard back.awaySince != nil, s.agent == nil else { return refuse("not_waiting", "the session is connected already", s) }
-        guard !back.inProgress else { return refuse("in_progress", "another connection is taking up this session; try again in a moment", s) }
+        guard current.awaySince != nil else { return .later("the session is not waiting yet") }
         live[id]?.agentReturn?.inProgress = true
         live[id]?.agentReturn?.next = Self.tokenHash(request.next)
-        return .success((id, back.hostKey))
+        return .go(id, current.hostKey)
+    }
+
+    /// A refused way back on record, within the refusal budget per source and minute.
+    private func recordResumeRefusal(_ refusal: ResumeRefused, session s: LiveSession?, actor: String) async {
+        logger.notice("refused a resume from \(refusal.source ?? "?"): \(refusal.reason)")
+        guard refusalBudget(ticket: s?.record.ticketID, actor: actor, kind: refusal.kind) else { return }
+        await recordEvent(refusal, session: s?.record.id, ticket: s?.record.ticketID, actor: actor)
     }
 
     /// The returning agent logged in with the session's key: the session and its relays go on.
     func agentResumed(_ id: SessionID, link: AgentLink) {
         guard var s = live[id], var back = s.agentReturn, let away = back.awaySince, s.lifecycle.state == .active, s.pendingEnd == nil else {
             link.close()
+            return
+        }
+        // Gone again before this ran: the session goes on waiting for the next attempt.
+        guard link.channel.isActive else {
+            live[id]?.agentReturn?.inProgress = false
             return
         }
         // The token is used: only the one the agent named for next time lets it back in again.
@@ -155,24 +185,22 @@ extension Broker {
 
     /// A technician taking up their shell: the token must be the shell's, and the user and key the
     /// ones that opened it. The shell is theirs once this returns.
-    func resumeTechnician(_ id: SessionID, token: String, user: String, loginKey: String?, source: String) -> Result<ParkedShell, TandemError> {
+    func resumeTechnician(_ id: SessionID, token: String, user: String, loginKey: String?, source: String) async -> Result<ParkedShell, TandemError> {
         let hash = Self.tokenHash(token)
-        func refuse(_ reason: String, _ message: String) -> Result<ParkedShell, TandemError> {
-            record(ResumeRefused(side: "technician", reason: reason, source: source), ticket: live[id]?.record.ticketID,
-                   session: live[id] == nil ? nil : id, actor: user)
-            logger.notice("refused a technician's resume of session \(id) from \(source): \(reason)")
+        func refuse(_ reason: String, _ message: String) async -> Result<ParkedShell, TandemError> {
+            await recordResumeRefusal(ResumeRefused(side: "technician", reason: reason, source: source), session: live[id], actor: user)
             return .failure(.permissionDenied(message))
         }
         guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil else {
-            return refuse("not_waiting", "session \(id) is over; its shell cannot be taken up")
+            return await refuse("not_waiting", "session \(id) is over; its shell cannot be taken up")
         }
         guard let parked = s.parkedShells[hash] else {
-            return refuse("wrong_token", "no shell of session \(id) is waiting for this client")
+            return await refuse("wrong_token", "no shell of session \(id) is waiting for this client")
         }
         guard parked.user == user, parked.loginKey == loginKey else {
-            return refuse("key", "this shell was opened by another user or key")
+            return await refuse("key", "this shell was opened by another user or key")
         }
-        guard parked.claim() else { return refuse("in_progress", "this shell is being taken up already") }
+        guard parked.claim() else { return await refuse("in_progress", "this shell is being taken up already") }
         live[id]?.parkedShells[hash] = nil
         let seconds = Int(clock.now.timeIntervalSince(parked.since).rounded())
         record(TechnicianResumed(awaySeconds: seconds, channel: "shell"), ticket: s.record.ticketID, session: id, actor: user)

@@ -96,6 +96,8 @@ public actor Broker {
         var shell: ShellPort?
         /// People who joined, by their token.
         var participants: [Int: Participant] = [:]
+        /// Join questions the user has not answered yet.
+        var joinQuestions = 0
         /// How the agent may come back after its connection drops (set at its consent).
         var agentReturn: AgentReturn?
         /// Relays waiting for the agent to come back, by their tag.

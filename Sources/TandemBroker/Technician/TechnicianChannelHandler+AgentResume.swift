@@ -53,7 +53,7 @@ extension TechnicianChannelHandler {
         opened.and(accepted.futureResult).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success((let agent, let inputReceived)):
-                self.relayTakenUp(agent: agent, inputReceived: inputReceived, context: context)
+                self.relayTakenUp(agent: agent, link: link, inputReceived: inputReceived, context: context)
             case .failure(let error):
                 let why = (error as? TandemError)?.description ?? "\(error)"
                 self.logger.warning("session \(self.attached?.id.rawValue ?? "-"): could not take up channel \(tag) after the agent came back: \(TerminalText.field(why, limit: 200))")
@@ -67,7 +67,7 @@ extension TechnicianChannelHandler {
 
     /// The agent took the relay up: what it did not get of the input goes again, then what was
     /// typed while it was away; the relay goes on.
-    private func relayTakenUp(agent: Channel, inputReceived: UInt64, context: ChannelHandlerContext) {
+    private func relayTakenUp(agent: Channel, link: AgentLink, inputReceived: UInt64, context: ChannelHandlerContext) {
         guard case .connecting(let pending) = mode else {
             agent.close(promise: nil)
             return
@@ -79,16 +79,16 @@ extension TechnicianChannelHandler {
             return
         }
         mode = .relaying(agent: agent)
-        // A joined pair types into the shell through its agent channel: the new one from now on.
-        if let attached, attached.kind == "shell", let feed = recorder?.live, let activity {
-            let port = ShellPort(agent: agent, recorder: recorder, feed: feed, activity: activity)
-            let broker = self.broker
-            Task { await broker.shellOpened(attached.id, port) }
-        }
         for chunk in again where !chunk.bytes.isEmpty {
             agent.write(SSHChannelData(type: .channel, data: .byteBuffer(agent.allocator.buffer(bytes: chunk.bytes))), promise: nil)
         }
         for message in pending { relay(message, to: agent, context: context) }
+        if inputClosedWhileConnecting { agent.close(mode: .output, promise: nil) }
+        // File questions go to the agent's new link from now on.
+        if var questions = consent {
+            questions.link = link
+            consent = questions
+        }
         if pty != nil {
             agent.triggerUserOutboundEvent(SSHChannelRequestEvent.WindowChangeRequest(
                 terminalCharacterWidth: size.columns, terminalRowHeight: size.rows, terminalPixelWidth: 0, terminalPixelHeight: 0), promise: nil)
@@ -148,11 +148,12 @@ final class ResumeHandshake: ChannelDuplexHandler, RemovableChannelHandler {
                 done = true
                 let rest = Array(line[used...])
                 line = []
-                accepted.succeed(inputReceived)
-                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                // Output that came with the line goes on before this handler steps aside.
                 if !rest.isEmpty {
                     context.fireChannelRead(wrapInboundOut(SSHChannelData(type: .channel, data: .byteBuffer(context.channel.allocator.buffer(bytes: rest)))))
                 }
+                accepted.succeed(inputReceived)
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             case .refused(let why):
                 fail(context, why)
             case .request:

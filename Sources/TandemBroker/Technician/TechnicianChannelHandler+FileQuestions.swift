@@ -6,7 +6,8 @@ import TandemText
 
 /// A `files:ask` SFTP channel's questions: whom to ask, and the state of its two streams.
 struct FileQuestions {
-    let link: AgentLink
+    /// The agent's link questions go on (a new one after the agent's connection came back).
+    var link: AgentLink
     let memory: FileConsentMemory
     /// The end-user as the record names them (the actor of their answers).
     let endUser: String
@@ -73,20 +74,49 @@ extension TechnicianChannelHandler {
                                          ticket: attached.ticket, session: attached.id, actor: questions.endUser)
             return loop.makeFutureWithTask { (answer, await receipt.stored()) }
         }.hop(to: loop).assumeIsolated().whenSuccess { answer, stored in
-            guard case .relaying(let agent) = self.mode, var questions = self.consent else { return }
+            guard var questions = self.consent else { return }
+            // The agent's connection may have dropped while the user was asked.
+            var agentNow: Channel?
+            if case .relaying(let agent) = self.mode { agentNow = agent }
             if answer == .all { questions.memory.allowAll() }
-            if answer.allows && stored {
-                self.pass(SSHChannelData(type: .channel, data: .byteBuffer(held)), to: agent, context: context)
+            if answer.allows && stored, let agentNow {
+                if question.operation == "upload" || question.operation == "download" { questions.gate.opened(id: question.id, path: question.path) }
+                self.pass(SSHChannelData(type: .channel, data: .byteBuffer(held)), to: agentNow, context: context)
             } else {
-                logger.notice("session \(attached.id): \(stored ? "the user did not allow" : "could not record the answer to") \(question.operation) of \(TerminalText.field(question.path, limit: 200)) (\(answer.recorded))")
-                questions.refusals.append(SFTPConsentGate.refusal(id: question.id, allocator: context.channel.allocator,
-                                                                  message: stored ? SFTPConsentGate.refusedMessage : "the broker could not record the user's answer"))
+                let why = !stored ? "the broker could not record the user's answer"
+                    : answer.allows ? "the user's connection dropped while they were asked; try again" : SFTPConsentGate.refusedMessage
+                logger.notice("session \(attached.id): \(question.operation) of \(TerminalText.field(question.path, limit: 200)) not done: \(why) (\(answer.recorded))")
+                questions.refusals.append(SFTPConsentGate.refusal(id: question.id, allocator: context.channel.allocator, message: why))
             }
             let more = questions.gate.answered(askEach: !questions.memory.allowedAll)
             self.consent = questions
             self.sendRefusals(context: context)
-            self.perform(more, agent: agent, context: context)
-            if self.consent?.gate.waiting == false { context.channel.setAutoRead(agent.isWritable) }
+            if let agentNow {
+                self.perform(more, agent: agentNow, context: context)
+                if self.consent?.gate.waiting == false { context.channel.setAutoRead(agentNow.isWritable) }
+            } else {
+                self.holdForAgent(more, context: context)
+            }
+        }
+    }
+
+    /// Without an agent (its connection dropped), what the gate let through waits with the rest of
+    /// the input, and a request that needs a question is asked once the agent is back.
+    private func holdForAgent(_ actions: [SFTPConsentGate.Action], context: ChannelHandlerContext) {
+        var later: [SSHChannelData] = []
+        for action in actions {
+            switch action {
+            case .forward(let bytes): later.append(SSHChannelData(type: .channel, data: .byteBuffer(bytes)))
+            case .ask(_, let held): later.append(SSHChannelData(type: .channel, data: .byteBuffer(held)))
+            case .fail: context.close(promise: nil)
+            }
+        }
+        if let rest = consent?.gate.drain() { later.append(SSHChannelData(type: .channel, data: .byteBuffer(rest))) }
+        // They go before what arrived since: they were sent first.
+        switch mode {
+        case .waitingForAgent(let held, let bytes): mode = .waitingForAgent(held: later + held, bytes: bytes)
+        case .connecting(let pending): mode = .connecting(pending: later + pending)
+        default: break
         }
     }
 

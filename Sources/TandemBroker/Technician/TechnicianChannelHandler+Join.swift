@@ -5,6 +5,11 @@ import TandemCore
 import TandemStore
 import TandemText
 
+/// A pair's typing, handed to the shell owner's channel to relay.
+struct PairInput: Sendable {
+    let bytes: ByteBuffer
+}
+
 // MARK: - Joining another technician's shell
 
 extension TechnicianChannelHandler {
@@ -26,6 +31,8 @@ extension TechnicianChannelHandler {
         }
         let watch = self.watchToken
         context.eventLoop.makeFutureWithTask { () async throws -> JoinedShell in
+            // Only a session on a ticket the caller may read: anyone else is told it does not exist.
+            _ = try await Policy(broker: broker, caller: Caller(user: user, via: .sshKey)).visibleSession(id, operation: "join", content: false)
             let joined = try await broker.join(id, user: user.name, role: user.role, pair: pair, told: told)
             // Told why, and closed, when the session ends; told who comes and goes meanwhile.
             let token = await broker.watchChannel(id, user: user.name) { reason, notice in
@@ -43,7 +50,11 @@ extension TechnicianChannelHandler {
             case .success(let joined):
                 guard case .control = self.mode, context.channel.isActive else {
                     joined.watch.cancel()
-                    Task { await broker.leave(id, token: joined.token) }
+                    let token = watch.value
+                    Task {
+                        if let token { await broker.forgetChannel(id, token: token) }
+                        await broker.leave(id, token: joined.token)
+                    }
                     return
                 }
                 self.mode = .joined(joined, pair: pair, session: id)
@@ -91,9 +102,8 @@ extension TechnicianChannelHandler {
             context.close(promise: nil)
         }
         guard pair, bytes.readableBytes > 0 else { return }
-        joined.port.recorder?.input(bytes)
-        joined.port.activity.touch()
-        joined.port.agent.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(bytes)), promise: nil)
+        // Through the owner's relay: counted, kept for a resume and recorded like their own typing.
+        joined.port.owner.pipeline.fireUserInboundEventTriggered(PairInput(bytes: bytes))
     }
 
     /// The person who joined is gone: on record, and the others are told.

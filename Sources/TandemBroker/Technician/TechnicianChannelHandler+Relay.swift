@@ -104,7 +104,7 @@ extension TechnicianChannelHandler {
                 }
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
                 if kind == "shell", let feed = recorder?.live {
-                    let port = ShellPort(agent: agentChannel, recorder: recorder, feed: feed, activity: attachment.activity)
+                    let port = ShellPort(owner: context.channel, recorder: recorder, feed: feed, activity: attachment.activity)
                     Task { await broker.shellOpened(id, port) }
                 }
             case .failure(let error):

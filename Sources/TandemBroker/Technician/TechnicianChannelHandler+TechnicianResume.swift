@@ -73,6 +73,11 @@ extension TechnicianChannelHandler {
             if let old { await broker.forgetChannel(session, token: old) }
             watch.set(await broker.watchChannel(session, user: user, tell: tell))
         }
+        // A joined pair types through this channel from now on.
+        if let feed = recorder?.live {
+            let port = ShellPort(owner: technician, recorder: recorder, feed: feed, activity: parked.activity)
+            Task { await broker.shellOpened(session, port) }
+        }
         let inputReceived = UInt64(counter.totals.toAgent)
         let agent = parked.agent
         agent.eventLoop.execute {

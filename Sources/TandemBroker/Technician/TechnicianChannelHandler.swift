@@ -74,6 +74,13 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
             closeRecording()
         case is AgentChannelLost:
             agentLost(context: context)
+        case let input as PairInput:
+            // A pair's typing: into this channel's shell, as if typed here.
+            if case .relaying(let agent) = mode {
+                relay(SSHChannelData(type: .channel, data: .byteBuffer(input.bytes)), to: agent, context: context)
+                agent.flush()
+                activity?.touch()
+            }
         case is SessionOver:
             // A relay waiting for its agent (or taking it up) will not get it now.
             if case .waitingForAgent = mode { context.close(promise: nil) }
@@ -118,7 +125,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case ChannelEvent.inputClosed:
             switch mode {
             case .relaying(let agent): agent.close(mode: .output, promise: nil)
-            case .connecting: inputClosedWhileConnecting = true
+            case .connecting, .waitingForAgent: inputClosedWhileConnecting = true
             default: break
             }
         default:
@@ -148,7 +155,10 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
 
     /// The technician's bytes on their way to the agent: through the file questions first, if any.
     func relay(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext) {
-        if consent != nil, message.type == .channel, case .byteBuffer(let bytes) = message.data {
+        // A client sends its input as channel data; extended data (stderr) from one is not input
+        // anyone asked for, and would pass the file questions and the resume counts unseen.
+        guard message.type == .channel else { return }
+        if consent != nil, case .byteBuffer(let bytes) = message.data {
             return ask(about: bytes, agent: agent, context: context)
         }
         pass(message, to: agent, context: context)
@@ -172,7 +182,10 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         // The agent's replies: a refusal made here may go only between two of them.
         if consent != nil {
             let message = unwrapOutboundIn(data)
-            if message.type == .channel, case .byteBuffer(let bytes) = message.data { consent?.replies.passed(bytes) }
+            if message.type == .channel, case .byteBuffer(let bytes) = message.data, var questions = consent {
+                for (id, handle) in questions.replies.passed(bytes) { questions.gate.handleReplied(id: id, handle: handle) }
+                consent = questions
+            }
             context.write(data, promise: promise)
             sendRefusals(context: context)
             return

@@ -13,6 +13,10 @@ public struct ReplayLog: Sendable {
     }
 
     public let capacity: Int
+    /// Chunks are filled up to about this size, so many tiny writes cost few arrays.
+    static let chunkTarget = 16 * 1024
+    /// Chunks held now (each at most `chunkTarget` plus one write): what the log costs besides its bytes.
+    public var chunkCount: Int { chunks.count - head }
     private var chunks: [Chunk] = []
     /// Chunks before this index are forgotten (dropped in bulk, not one by one).
     private var head = 0
@@ -26,7 +30,12 @@ public struct ReplayLog: Sendable {
 
     public mutating func append(_ bytes: UnsafeRawBufferPointer, stderr: Bool = false) {
         guard bytes.count > 0 else { return }
-        chunks.append(Chunk(stderr: stderr, bytes: Array(bytes)))
+        // Small writes (typing, one byte each) fill the last chunk rather than each making one.
+        if chunks.count > head, chunks[chunks.count - 1].stderr == stderr, chunks[chunks.count - 1].bytes.count < Self.chunkTarget {
+            chunks[chunks.count - 1].bytes.append(contentsOf: bytes)
+        } else {
+            chunks.append(Chunk(stderr: stderr, bytes: Array(bytes)))
+        }
         total += UInt64(bytes.count)
         held += bytes.count
         // The newest chunk stays even when it alone is over the capacity.

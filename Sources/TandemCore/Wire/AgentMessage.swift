@@ -69,7 +69,7 @@ public struct Offer: Codable, Sendable, Equatable {
 }
 
 public struct Rejection: Codable, Sendable, Equatable {
-    public enum Reason: String, Codable, Sendable { case unknown, expired, used, rateLimited, malformed, internalError, resumeRefused }
+    public enum Reason: String, Codable, Sendable { case unknown, expired, used, rateLimited, malformed, internalError, resumeRefused, resumeLater }
     public var reason: Reason
     public var message: String
     public init(reason: Reason, message: String) {
