@@ -40,6 +40,14 @@ final class ResumeTests: XCTestCase {
         return agent
     }
 
+    /// The N of each `line-N` the terminal showed, in order.
+    private func numberedLines(_ text: String) -> [Int] {
+        text.components(separatedBy: "\r\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "line-") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }.filter { $0 > 0 }
+    }
+
     private func kinds(_ fx: BrokerFixture, _ id: String) throws -> [String] {
         try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n").map(String.init)
     }
@@ -69,10 +77,7 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
 
         // Every line once, in order: nothing lost in the drop, nothing sent twice.
-        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
-            guard let r = line.range(of: "line-") else { return nil }
-            return Int(line[r.upperBound...].prefix { $0.isNumber })
-        }.filter { $0 > 0 }
+        let lines = numberedLines(shell.text)
         XCTAssertEqual(lines, Array(1...400), "the output as the technician got it")
         XCTAssertTrue(shell.waitFor("typed-25"), "what was typed during the drop ran: \(shell.text.suffix(300))")
         XCTAssertEqual(shell.text.components(separatedBy: "typed-25").count, 2, "once")
@@ -186,10 +191,7 @@ final class ResumeTests: XCTestCase {
         shell.type("echo typed-$((5*5))\r")
         XCTAssertTrue(shell.waitFor("back in the shell", seconds: 30), shell.text)
         XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
-        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
-            guard let r = line.range(of: "line-") else { return nil }
-            return Int(line[r.upperBound...].prefix { $0.isNumber })
-        }.filter { $0 > 0 }
+        let lines = numberedLines(shell.text)
         XCTAssertEqual(lines, Array(1...400), "the output as the technician got it")
         XCTAssertTrue(shell.waitFor("typed-25"), "what was typed during the drop ran: \(shell.text.suffix(300))")
         XCTAssertEqual(shell.text.components(separatedBy: "typed-25").count, 2, "once")
@@ -232,5 +234,40 @@ final class ResumeTests: XCTestCase {
         proxy.toggleRefusing()
         XCTAssertTrue(shell.waitFor("could not take the shell up again", seconds: 30), shell.text)
         XCTAssertTrue(shell.text.contains("is over"), shell.text)
+    }
+
+    func testAShellThatExitsWhileItsTechnicianIsAwayHandsThemItsEndWhenTheyReturn() throws {
+        let fx = try BrokerFixture(name: "resume-technician-exit")
+        defer { fx.stopAll() }
+        let proxy = try Proxy(fx)
+        defer { proxy.stop() }
+        let (id, _) = try fx.activeSession()
+        let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", id] + (try throughProxy(fx, proxy)), in: fx.dir, rows: 24, columns: 80)
+        defer { shell.stop() }
+        XCTAssertNotNil(shell.waitForMatch("[$#] "), shell.text)
+        let pidFile = fx.dir.appendingPathComponent("shell.pid").path
+        shell.type("echo $$ > \(pidFile)\r")
+        XCTAssertTrue(Harness.waitUntil(10) { ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").hasSuffix("\n") })
+        let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The shell ends by itself while the technician cannot reach the broker.
+        shell.type("sleep 1; echo gone-$((3*3)); exit 7\r")
+        proxy.toggleRefusing()
+        proxy.cut()
+        XCTAssertTrue(shell.waitFor("the connection to the broker dropped; reconnecting"), shell.text)
+        XCTAssertTrue(Harness.waitUntil(20) { !FileManager.default.fileExists(atPath: "/proc/\(pid)") }, "the shell on the user's side did not end")
+        proxy.toggleRefusing()
+        // Back: its last output, then its end, and the CLI exits with its status.
+        XCTAssertTrue(shell.waitFor("gone-9", seconds: 30), shell.text)
+        XCTAssertTrue(Harness.waitUntil(20) { !shell.process.isRunning }, shell.text)
+        XCTAssertEqual(shell.process.terminationStatus, 7)
+        var status = ""
+        XCTAssertTrue(Harness.waitUntil(10) {
+            status = ((try? fx.sql("SELECT json_extract(data, '$.exit_status') FROM events WHERE session_id = '\(id)' AND kind = 'channel_closed'")) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return !status.isEmpty
+        })
+        XCTAssertEqual(status, "7")
+        let events = try kinds(fx, id)
+        XCTAssertTrue(events.contains("technician_resumed") && !events.contains("ended"), "\(events)")
     }
 }

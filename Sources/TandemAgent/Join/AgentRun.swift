@@ -96,14 +96,10 @@ public struct AgentRun: Sendable {
     private func session(group: EventLoopGroup) async throws -> Int32 {
         let code = try SessionCode.parse(code)
         let tls = try TandemTLS.clientContext(caPath: caPath, alpn: TandemTLS.agentALPN)
-        let (messages, inbox) = AsyncStream.makeStream(of: AgentMessage.self)
         let channel: Channel
+        let messages: AsyncStream<AgentMessage>
         do {
-            channel = try await TLSTunnel.connect(to: broker, context: tls, group: group) { ch in
-                let frames = AgentFrameHandler { if case .startSSH = $0 { return true } else { return false } }
-                try ch.pipeline.syncOperations.addHandler(frames)
-                try ch.pipeline.syncOperations.addHandler(AgentInbox(messages: inbox))
-            }.get()
+            (channel, messages) = try await connect(tls: tls, group: group)
         } catch {
             let why = (try? await ConnectFailure.explain(error, broker: broker, caPath: caPath, group: group).get())
             throw AgentError.cannotReachBroker(why ?? "\(broker): \(error)")
@@ -155,21 +151,22 @@ public struct AgentRun: Sendable {
         return await SessionMonitor(offer: offer, server: server).run()
     }
 
+    /// A TLS connection to the broker that reads agent frames until SSH starts.
+    private func connect(tls: NIOSSLContext, group: EventLoopGroup) async throws -> (Channel, AsyncStream<AgentMessage>) {
+        let (messages, inbox) = AsyncStream.makeStream(of: AgentMessage.self)
+        let channel = try await TLSTunnel.connect(to: broker, context: tls, group: group) { ch in
+            let frames = AgentFrameHandler { if case .startSSH = $0 { return true } else { return false } }
+            try ch.pipeline.syncOperations.addHandler(frames)
+            try ch.pipeline.syncOperations.addHandler(AgentInbox(messages: inbox))
+        }.get()
+        return (channel, messages)
+    }
+
     /// One try at getting back into the session after a drop: a new connection, the resume
     /// token, and (when the broker takes it) a new stream for SSH. Nil: try again later.
     private func comeBack(sessionID: String, tls: NIOSSLContext, tokens: ResumeTokens, group: EventLoopGroup,
                           keep: LaterConnections) async -> Reconnector.Outcome? {
-        let (messages, inbox) = AsyncStream.makeStream(of: AgentMessage.self)
-        let channel: Channel
-        do {
-            channel = try await TLSTunnel.connect(to: broker, context: tls, group: group) { ch in
-                let frames = AgentFrameHandler { if case .startSSH = $0 { return true } else { return false } }
-                try ch.pipeline.syncOperations.addHandler(frames)
-                try ch.pipeline.syncOperations.addHandler(AgentInbox(messages: inbox))
-            }.get()
-        } catch {
-            return nil
-        }
+        guard let (channel, messages) = try? await connect(tls: tls, group: group) else { return nil }
         var iterator = messages.makeAsyncIterator()
         let (token, next) = tokens.attempt()
         do {

@@ -10,7 +10,7 @@ import TandemText
 /// it (a pair's typing goes through it, so it is counted, kept and recorded like theirs), and the
 /// feed watchers read.
 struct ShellPort: Sendable {
-    let owner: Channel
+    let owner: RelayAnchor
     let recorder: AsciicastRecorder?
     let feed: LiveFeed
     let activity: SessionActivity

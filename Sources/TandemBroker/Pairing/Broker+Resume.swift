@@ -157,15 +157,21 @@ extension Broker {
 extension Broker {
     /// A technician's connection dropped under their shell: the session waits `resume-grace`
     /// seconds for them to take it up again, then ends with that reason.
-    func technicianLost(_ parked: ParkedShell) async {
+    func technicianLost(_ parked: ParkedShell, again: Bool = false) async {
         let id = parked.session
         let grace = config.resumeGrace
-        guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil, !stopping, grace > 0 else {
+        // A secret already waiting (a client that reused one) is not this shell's way back.
+        guard let s = live[id], s.lifecycle.state == .active, s.pendingEnd == nil, !stopping, grace > 0,
+              s.parkedShells[parked.tokenHash] == nil else {
             if parked.claim() { await parked.end(broker: self) }
             return
         }
         live[id]?.parkedShells[parked.tokenHash] = parked
-        record(TechnicianDisconnected(grace: grace, channel: "shell"), ticket: s.record.ticketID, session: id, actor: parked.user)
+        if again {
+            logger.notice("session \(id): the channel taking up \(TerminalText.field(parked.user, limit: 64))'s shell went too; it waits again", metadata: about(id))
+        } else {
+            record(TechnicianDisconnected(grace: grace, channel: "shell"), ticket: s.record.ticketID, session: id, actor: parked.user)
+        }
         logger.notice("session \(id): \(TerminalText.field(parked.user, limit: 64))'s connection dropped under their shell; waiting \(grace) s", metadata: about(id))
         s.agent?.notice("The technician's connection dropped; their shell is kept for up to \(SpokenDuration.of(seconds: grace)) while they reconnect.")
         let timer = Task { [weak self] in
@@ -176,9 +182,15 @@ extension Broker {
     }
 
     private func technicianDidNotReturn(_ parked: ParkedShell, grace: Int) async {
-        guard live[parked.session]?.parkedShells[parked.tokenHash] != nil, parked.claim() else { return }
+        guard let s = live[parked.session], s.parkedShells[parked.tokenHash] === parked, parked.claim() else { return }
         live[parked.session]?.parkedShells[parked.tokenHash] = nil
         await parked.end(broker: self)
+        // Back in another way (a new shell, a command): only the shell they left ends.
+        let back = s.watches.contains { $0.key != parked.watchToken && $0.value.user == parked.user }
+        guard !back else {
+            tellUser(parked.session, "The technician's earlier shell was closed; they are working in another.")
+            return
+        }
         _ = end(parked.session, reason: "the technician's connection dropped and did not come back within \(SpokenDuration.of(seconds: grace))",
                 actor: "broker")
     }
@@ -205,8 +217,12 @@ extension Broker {
         let seconds = Int(clock.now.timeIntervalSince(parked.since).rounded())
         record(TechnicianResumed(awaySeconds: seconds, channel: "shell"), ticket: s.record.ticketID, session: id, actor: user)
         logger.notice("session \(id): \(TerminalText.field(user, limit: 64)) took their shell up again after \(seconds) s", metadata: about(id))
-        s.agent?.notice("The technician is back.")
         return .success(parked)
+    }
+
+    /// Shows `text` to the end-user, if their agent is connected.
+    func tellUser(_ id: SessionID, _ text: String) {
+        live[id]?.agent?.notice(text)
     }
 
     /// The session ends: shells nobody came back for end with it.

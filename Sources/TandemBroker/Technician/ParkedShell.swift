@@ -19,6 +19,7 @@ final class ParkedShell: Sendable {
     let tag: Int
     let inputLog: ReplayLog
     let outputLog: SentLog?
+    let anchor: RelayAnchor
     let watchToken: Int?
     /// SHA-256 of the client's secret for taking it up.
     let tokenHash: [UInt8]
@@ -26,7 +27,7 @@ final class ParkedShell: Sendable {
     private let done = Atomic<Bool>(false)
 
     init(session: SessionID, ticket: Int, user: String, loginKey: String?, agent: Channel, recorder: AsciicastRecorder?,
-         counter: RelayCounter, activity: SessionActivity, tag: Int, inputLog: ReplayLog, outputLog: SentLog?, watchToken: Int?, tokenHash: [UInt8],
+         counter: RelayCounter, activity: SessionActivity, tag: Int, inputLog: ReplayLog, outputLog: SentLog?, anchor: RelayAnchor, watchToken: Int?, tokenHash: [UInt8],
          since: Date) {
         self.session = session
         self.ticket = ticket
@@ -39,9 +40,18 @@ final class ParkedShell: Sendable {
         self.tag = tag
         self.inputLog = inputLog
         self.outputLog = outputLog
+        self.anchor = anchor
         self.watchToken = watchToken
         self.tokenHash = tokenHash
         self.since = since
+    }
+
+    /// The same shell, waiting again under the secret its client named for next time (the channel
+    /// that was taking it up went too).
+    func again(tokenHash: [UInt8], watchToken: Int?) -> ParkedShell {
+        ParkedShell(session: session, ticket: ticket, user: user, loginKey: loginKey, agent: agent, recorder: recorder, counter: counter,
+                    activity: activity, tag: tag, inputLog: inputLog, outputLog: outputLog, anchor: anchor, watchToken: watchToken,
+                    tokenHash: tokenHash, since: since)
     }
 
     /// Taken by the channel that takes it up, or ended: only one of them, once.

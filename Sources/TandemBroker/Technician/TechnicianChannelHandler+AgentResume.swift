@@ -38,15 +38,17 @@ extension TechnicianChannelHandler {
         guard let tag else { return }
         let technician = context.channel
         let accepted = context.eventLoop.makePromise(of: UInt64.self)
-        let (recorder, observer, counter, outputLog) = (self.recorder, self.observer, self.counter, self.outputLog)
+        let (recorder, observer, counter, outputLog, anchor) = (self.recorder, self.observer, self.counter, self.outputLog, self.anchor)
         guard let activity = self.activity else { return }
         let received = counter.totals.fromAgent
         let opened = link.openSessionChannel { agentChannel in
             agentChannel.eventLoop.makeCompletedFuture {
                 let sync = agentChannel.pipeline.syncOperations
                 try sync.addHandler(ResumeHandshake(tag: tag, received: UInt64(received), accepted: accepted))
-                try sync.addHandler(AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                                          activity: activity, health: link.health, sent: outputLog))
+                let handler = AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
+                                                    activity: activity, health: link.health, sent: outputLog)
+                try sync.addHandler(handler)
+                anchor?.setAgentSide(NIOLoopBound(handler, eventLoop: agentChannel.eventLoop))
             }
         }
         opened.whenFailure { accepted.fail($0) }

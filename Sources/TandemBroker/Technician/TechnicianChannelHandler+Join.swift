@@ -103,7 +103,7 @@ extension TechnicianChannelHandler {
         }
         guard pair, bytes.readableBytes > 0 else { return }
         // Through the owner's relay: counted, kept for a resume and recorded like their own typing.
-        joined.port.owner.pipeline.fireUserInboundEventTriggered(PairInput(bytes: bytes))
+        joined.port.owner.owner.pipeline.fireUserInboundEventTriggered(PairInput(bytes: bytes))
     }
 
     /// The person who joined is gone: on record, and the others are told.

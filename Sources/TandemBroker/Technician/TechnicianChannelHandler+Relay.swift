@@ -27,8 +27,11 @@ extension TechnicianChannelHandler {
         let journal = broker.journal
         let watch = self.watchToken
         let counted = WatchToken()
-        let outputLog = kind == "shell" ? SentLog() : nil
+        // Only a shell whose client can come back for it keeps its output for that.
+        let outputLog = kind == "shell" && resumeSecret != nil ? SentLog() : nil
         self.outputLog = outputLog
+        let anchor = RelayAnchor(owner: context.channel)
+        self.anchor = anchor
         context.eventLoop.makeFutureWithTask { () async throws -> (Broker.Attachment, AsciicastRecorder?, SFTPObserver?) in
             let attachment = try await broker.attach(id, user: user.name, role: role, scope: scope)
             let (ticket, budget, activity) = (attachment.ticket, attachment.budget, attachment.activity)
@@ -84,9 +87,10 @@ extension TechnicianChannelHandler {
         }.flatMap { (attachment, recorder, observer) in
             attachment.agent.openSessionChannel { agentChannel in
                 agentChannel.eventLoop.makeCompletedFuture {
-                    try agentChannel.pipeline.syncOperations.addHandler(
-                        AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
-                                              activity: attachment.activity, health: attachment.agent.health, sent: outputLog))
+                    let handler = AgentSideRelayHandler(technician: technician, recorder: recorder, observer: observer, counter: counter,
+                                                        activity: attachment.activity, health: attachment.agent.health, sent: outputLog)
+                    try agentChannel.pipeline.syncOperations.addHandler(handler)
+                    anchor.setAgentSide(NIOLoopBound(handler, eventLoop: agentChannel.eventLoop))
                 }
             }.map { ($0, attachment, recorder, observer) }
         }.assumeIsolated().whenComplete { result in
@@ -104,7 +108,7 @@ extension TechnicianChannelHandler {
                 }
                 self.startRelay(to: agentChannel, kind: kind, command: command, context: context)
                 if kind == "shell", let feed = recorder?.live {
-                    let port = ShellPort(owner: context.channel, recorder: recorder, feed: feed, activity: attachment.activity)
+                    let port = ShellPort(owner: anchor, recorder: recorder, feed: feed, activity: attachment.activity)
                     Task { await broker.shellOpened(id, port) }
                 }
             case .failure(let error):

@@ -11,17 +11,16 @@ extension TechnicianChannelHandler {
     /// This channel went with its connection while relaying a shell the client can take up again:
     /// the shell keeps running and the broker waits for the client. False when it cannot wait.
     func park(_ agent: Channel) -> Bool {
-        guard let attached, attached.kind == "shell", let secret = resumeSecret, let tag, let activity, let inputLog,
-              agent.isActive, broker.config.resumeGrace > 0, let user = identity.user else { return false }
+        guard let attached, attached.kind == "shell", let secret = resumeSecret, let tag, let activity, let inputLog, let anchor,
+              let agentSide = anchor.agentSide, agent.isActive, broker.config.resumeGrace > 0, let user = identity.user else { return false }
         let parked = ParkedShell(session: attached.id, ticket: attached.ticket, user: user.name, loginKey: identity.loginKey, agent: agent,
                                  recorder: recorder, counter: counter, activity: activity, tag: tag, inputLog: inputLog,
-                                 outputLog: outputLog, watchToken: watchToken.value, tokenHash: Broker.tokenHash(secret), since: Date())
+                                 outputLog: outputLog, anchor: anchor, watchToken: watchToken.value, tokenHash: Broker.tokenHash(secret),
+                                 since: Date())
         // The parked shell owns the relay's record now.
         self.attached = nil
         self.recorder = nil
-        agent.eventLoop.execute {
-            (try? agent.pipeline.syncOperations.handler(type: AgentSideRelayHandler.self))?.technicianLeft()
-        }
+        agentSide.eventLoop.execute { agentSide.value.technicianLeft() }
         let broker = self.broker
         Task { await broker.technicianLost(parked) }
         return true
@@ -51,8 +50,10 @@ extension TechnicianChannelHandler {
     /// the input and the output the client lacks, then the shell goes on here.
     private func adopt(_ parked: ParkedShell, next: String, received: UInt64, context: ChannelHandlerContext) {
         let broker = self.broker
-        guard case .connecting(let pending) = mode, context.channel.isActive else {
-            Task { await parked.end(broker: broker) }
+        guard case .connecting(let pending) = mode, context.channel.isActive, let agentSide = parked.anchor.agentSide else {
+            // This channel went too: the shell waits again, for the secret named for next time.
+            let again = parked.again(tokenHash: Broker.tokenHash(next), watchToken: parked.watchToken)
+            Task { await broker.technicianLost(again, again: true) }
             return
         }
         recorder = parked.recorder
@@ -61,10 +62,12 @@ extension TechnicianChannelHandler {
         tag = parked.tag
         inputLog = parked.inputLog
         outputLog = parked.outputLog
+        anchor = parked.anchor
         attached = (parked.session, parked.ticket, "shell", "")
         resumeSecret = next
         mode = .relaying(agent: parked.agent)
         let technician = context.channel
+        parked.anchor.setOwner(technician)
         let watch = watchToken
         let user = parked.user
         let tell = TechnicianChannelHandler.teller(technician)
@@ -72,21 +75,18 @@ extension TechnicianChannelHandler {
         Task {
             if let old { await broker.forgetChannel(session, token: old) }
             watch.set(await broker.watchChannel(session, user: user, tell: tell))
+            await broker.tellUser(session, "The technician is back.")
         }
-        // A joined pair types through this channel from now on.
-        if let feed = recorder?.live {
-            let port = ShellPort(owner: technician, recorder: recorder, feed: feed, activity: parked.activity)
-            Task { await broker.shellOpened(session, port) }
+        // What the technician typed themselves arrived up to here (a pair's typing is not theirs to send again).
+        let inputReceived = parked.anchor.ownInput
+        // Reached even when the shell's channel on the user's side closed meanwhile: then the
+        // technician gets its output, its exit status and the close.
+        agentSide.eventLoop.execute {
+            agentSide.value.technicianBack(on: technician, received: received, inputReceived: inputReceived)
         }
-        let inputReceived = UInt64(counter.totals.toAgent)
-        let agent = parked.agent
-        agent.eventLoop.execute {
-            (try? agent.pipeline.syncOperations.handler(type: AgentSideRelayHandler.self))?
-                .technicianBack(on: technician, received: received, inputReceived: inputReceived)
-        }
-        for message in pending { relay(message, to: agent, context: context) }
-        agent.triggerUserOutboundEvent(SSHChannelRequestEvent.WindowChangeRequest(
+        for message in pending { relay(message, to: parked.agent, context: context) }
+        parked.agent.triggerUserOutboundEvent(SSHChannelRequestEvent.WindowChangeRequest(
             terminalCharacterWidth: size.columns, terminalRowHeight: size.rows, terminalPixelWidth: 0, terminalPixelHeight: 0), promise: nil)
-        agent.flush()
+        parked.agent.flush()
     }
 }

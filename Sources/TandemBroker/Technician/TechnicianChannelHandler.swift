@@ -55,6 +55,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var outputLog: SentLog?
     /// The client's secret for taking this shell up again after its connection drops.
     var resumeSecret: String?
+    /// What of this relay outlives its channels (the agent's side, this side, the owner's typing).
+    var anchor: RelayAnchor?
     /// Input kept per relay for a resume (the agent's SSH window and the sockets hold less).
     static let inputReplayBytes = 4 << 20
 
@@ -77,7 +79,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let input as PairInput:
             // A pair's typing: into this channel's shell, as if typed here.
             if case .relaying(let agent) = mode {
-                relay(SSHChannelData(type: .channel, data: .byteBuffer(input.bytes)), to: agent, context: context)
+                relay(SSHChannelData(type: .channel, data: .byteBuffer(input.bytes)), to: agent, context: context, own: false)
                 agent.flush()
                 activity?.touch()
             }
@@ -154,10 +156,11 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     }
 
     /// The technician's bytes on their way to the agent: through the file questions first, if any.
-    func relay(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext) {
+    func relay(_ message: SSHChannelData, to agent: Channel, context: ChannelHandlerContext, own: Bool = true) {
         // A client sends its input as channel data; extended data (stderr) from one is not input
         // anyone asked for, and would pass the file questions and the resume counts unseen.
         guard message.type == .channel else { return }
+        if own, case .byteBuffer(let bytes) = message.data { anchor?.typedByOwner(bytes.readableBytes) }
         if consent != nil, case .byteBuffer(let bytes) = message.data {
             return ask(about: bytes, agent: agent, context: context)
         }

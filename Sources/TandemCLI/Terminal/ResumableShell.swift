@@ -82,7 +82,13 @@ final class ResumableShell {
     private var firstDrop: ContinuousClock.Instant?
 
     private func runOnce(_ request: ControlRequest, resuming: Bool) throws -> Attempt {
-        let channel = try connection.session.openChannel()
+        let channel: SSHChannel
+        do {
+            channel = try connection.session.openChannel()
+        } catch {
+            if resuming { return .lostBeforeAnswer }
+            throw error
+        }
         var header: [UInt8]? = resuming ? [] : nil
         var refusal: String?
         var errors: [UInt8] = []
@@ -121,11 +127,19 @@ final class ResumableShell {
         })
         pump.stdinHeld = resuming
         pump.onInput = { [self] bytes in typed.append(bytes) }
-        try channel.requestPty(term: ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color", size: TerminalMode.currentSize())
-        try channel.requestExec(request.json)
-        // Typing waits until the broker said how much of it arrived.
+        // Typing waits until the broker said how much of it arrived (the answer may come while the
+        // request is still being sent).
         onAccept = { [weak pump] in pump?.releaseStdin() }
-        let status = try pump.run()
+        let status: Int32
+        do {
+            try channel.requestPty(term: ProcessInfo.processInfo.environment["TERM"] ?? "xterm-256color", size: TerminalMode.currentSize())
+            try channel.requestExec(request.json)
+            status = try pump.run()
+        } catch {
+            // The link failed again while taking the shell up: one more try, as for a drop.
+            if resuming { return .lostBeforeAnswer }
+            throw error
+        }
         if pump.lost { return accepted ? .accepted : .lostBeforeAnswer }
         if accepted { return .ended(status) }
         let text = refusal ?? String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
