@@ -3,17 +3,7 @@
 set -euo pipefail
 need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client rsync openssl asciinema util-linux pkg-config python3 python3-venv curl
       chromium chromium-driver python3-selenium fonts-dejavu-core)
-missing=()
-for p in "${need[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/apt-need.sh" setup "${need[@]}"
 # schemathesis (PyPI) checks the HTTP API against docs/openapi.yaml; one virtualenv per machine.
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv"
 schemathesis_version=4.32.5

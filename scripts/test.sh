@@ -3,6 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Debian packages' release build (issue 15) runs beside everything else at idle priority: it
+# takes only the CPU the debug build, the tests and the fuzz build leave, and is waited for at the end.
+bash scripts/apt-need.sh test dpkg-dev lintian binutils debootstrap
+release_log="$(mktemp)"
+setsid chrt --idle 0 nice -n 19 bash scripts/package.sh --build-only >"$release_log" 2>&1 &
+release_pid=$!
+trap 'kill -- -"$release_pid" 2>/dev/null; rm -f "$release_log"' EXIT
 swift build --build-tests
 log="$(mktemp)"
 # One PostgreSQL server for the whole run; each test makes its own database in it.
@@ -10,7 +17,8 @@ pg="$(mktemp -d)"
 chmod 755 "$pg"
 # One Request Tracker and one Redmine for the whole run too (each test makes its own tickets).
 hd="$(mktemp -d)"
-trap 'bash scripts/postgres.sh stop "$pg"; bash scripts/helpdesk.sh stop "$hd"; rm -rf "$pg" "$hd" "$log"' EXIT
+debs="$(mktemp -d)"
+trap 'kill -- -"$release_pid" 2>/dev/null; bash scripts/postgres.sh stop "$pg"; bash scripts/helpdesk.sh stop "$hd"; rm -rf "$pg" "$hd" "$log" "$release_log" "$debs"' EXIT
 TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
 TANDEM_TEST_RT="$(bash scripts/helpdesk.sh start-rt "$hd")"
 TANDEM_TEST_RT_TOKEN_FILE="$hd/token"
@@ -49,4 +57,15 @@ echo "SQLite: $((total - failed - skipped)) passed, $failed failed, $skipped ski
 echo "$((total + pgtotal - failed - pgfailed - skipped)) passed, $((failed + pgfailed)) failed"
 # The fuzz targets keep building and running (a few seconds each; fuzz/run TARGET SECONDS for longer).
 bash fuzz/run all 5 || status=1
+# The three Debian packages, linted, installed and used in a fresh debootstrapped Debian 12.
+if wait "$release_pid"; then
+  cat "$release_log"
+  if bash scripts/package.sh --no-build --out "$debs"; then
+    python3 Tests/Packaging/package_test.py "$debs" || status=1
+  else
+    echo "packages: scripts/package.sh failed"; status=1
+  fi
+else
+  cat "$release_log"; echo "packages: the release build failed"; status=1
+fi
 exit "$status"

@@ -17,7 +17,7 @@ extension TandemCommand {
                   sftp s-7f3a9c2e                      file transfer ('files' scope)
                   scp fix.conf s-7f3a9c2e:/etc/app/    the same; each file's SHA-256 logged
                   rsync -a logs/ s-7f3a9c2e:logs/      'files' scope; rsync on their side
-                'tandem-7f3a9c2e' works too, where 's-*' means other hosts to you.
+                The host name 'tandem-7f3a9c2e' works too, where 's-*' means other hosts to you.
                 The broker's SSH host key (checked against your fingerprint) goes into
                 known_hosts beside your tandem.conf (--known-hosts to choose); if the
                 broker's key ever changes, ssh stops with its own warning.

@@ -27,8 +27,11 @@ public struct CLIOptions: ParsableArguments {
         guard let brokerText = broker ?? file["broker"] else {
             throw ValidationError("no broker: pass --broker host:port or set 'broker = host:port' in ~/.config/tandem/tandem.conf")
         }
-        return (try BrokerAddress(parsing: brokerText), ca ?? file["ca"])
+        return (try BrokerAddress(parsing: brokerText), (ca ?? file["ca"]).map(Self.expandingTilde))
     }
+
+    /// Paths in the config file may start with ~ as in a shell (`ca = ~/.config/tandem/ca.crt`).
+    private static func expandingTilde(_ path: String) -> String { (path as NSString).expandingTildeInPath }
 
     private func configFile() throws -> KeyValueConfig {
         try KeyValueConfig.load(firstOf: [configPath])
@@ -54,8 +57,8 @@ public struct CLIOptions: ParsableArguments {
             let def = ("~/.ssh/id_ed25519" as NSString).expandingTildeInPath
             if FileManager.default.fileExists(atPath: def) { identity = def }
         }
-        return Resolved(broker: try BrokerAddress(parsing: brokerText), ca: ca ?? file["ca"],
-                        identity: identity.map { ($0 as NSString).expandingTildeInPath },
+        return Resolved(broker: try BrokerAddress(parsing: brokerText), ca: (ca ?? file["ca"]).map(Self.expandingTilde),
+                        identity: identity.map(Self.expandingTilde),
                         user: user ?? file["user"] ?? ProcessInfo.processInfo.environment["USER"] ?? "technician",
                         fingerprint: fingerprint)
     }

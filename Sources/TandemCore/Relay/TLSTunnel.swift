@@ -24,7 +24,7 @@ public enum TLSTunnel {
         let serverName = isIP ? nil : address.host
         return ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.recvAllocator, value: TandemTLS.receiveAllocator)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Builds Tandem's three Debian packages from a release build, Swift's standard library linked in
+# (--static-swift-stdlib: the target needs no Swift runtime), and checks each with lintian.
+#
+#   tandemd       the broker: systemd unit, /etc/tandem/tandemd.conf, its own user, /var/lib/tandem
+#   tandem        the technician's CLI, with man page and bash, zsh and fish completions
+#   tandem-agent  the end-user's agent, /etc/tandem/agent.conf
+#
+# Usage: scripts/package.sh [--out DIR] [--broker HOST:PORT] [--ca FILE] [--only NAME] [--build-only | --no-build]
+#   --out DIR          where the .deb files go (default: dist/)
+#   --broker HOST:PORT the broker the agent package reaches, written to its agent.conf, so the
+#                      end-user installs one file and types only the code
+#   --ca FILE          the CA certificate that signed the broker's, shipped as /etc/tandem/ca.crt
+#                      in the agent package (omit when the broker's certificate is from a public CA)
+#   --only NAME        only this package (e.g. a tandem-agent for another broker)
+#   --build-only       only the release build (scripts/test.sh runs it beside the tests)
+#   --no-build         package what the last release build left (after a run of this script)
+# The release build has its own folder, .build-release (TANDEM_RELEASE_SCRATCH to change it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+out="$root/dist"
+agent_broker=""
+agent_ca=""
+build=1
+only=""
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
+    --broker) agent_broker="$2"; shift 2 ;;
+    --ca) agent_ca="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --only) only="$2"; shift 2 ;;
+    --build-only) build=only; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "package.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+case "$only" in "" | tandemd | tandem | tandem-agent) ;; *) echo "package.sh: --only takes tandemd, tandem or tandem-agent" >&2; exit 2 ;; esac
+address='^[][A-Za-z0-9.:-]+:[0-9]{1,5}$'
+if [ -n "$agent_broker" ] && ! [[ "$agent_broker" =~ $address ]]; then
+  echo "package.sh: --broker wants HOST:PORT, e.g. help.example.com:8443" >&2; exit 2
+fi
+if [ -n "$agent_ca" ] && ! openssl x509 -in "$agent_ca" -noout 2>/dev/null; then
+  echo "package.sh: --ca $agent_ca is not a PEM certificate" >&2; exit 2
+fi
+
+# What packaging needs besides the build's own packages (scripts/setup.sh), once per machine.
+need=(dpkg-dev lintian binutils libssh-dev pkg-config openssl)
+bash scripts/apt-need.sh package "${need[@]}"
+
+# 0.10.0-dev → 0.10.0~dev: a pre-release sorts before its release. A native package (no revision).
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/TandemCore/Model/TandemVersion.swift | tr - '~')"
+[ -n "$version" ] || { echo "package.sh: no version in Sources/TandemCore/Model/TandemVersion.swift" >&2; exit 1; }
+arch="$(dpkg --print-architecture)"
+release=(swift build -c release --static-swift-stdlib --scratch-path "${TANDEM_RELEASE_SCRATCH:-$root/.build-release}")
+if [ "$build" != 0 ]; then
+  for product in tandemd tandem tandem-agent generate-manual; do
+    log="$(mktemp)"
+    started=$SECONDS
+    if ! "${release[@]}" --product "$product" >"$log" 2>&1; then
+      grep -E "error" "$log" | head -40 >&2
+      rm -f "$log"
+      echo "package: the release build of $product failed" >&2
+      exit 1
+    fi
+    rm -f "$log"
+    echo "package: built $product (release, $((SECONDS - started)) s)"
+  done
+  [ "$build" = only ] && exit 0
+fi
+bin="$("${release[@]}" --show-bin-path)"
+for b in tandemd tandem tandem-agent generate-manual; do
+  [ -x "$bin/$b" ] || { echo "package.sh: $bin/$b is missing; run without --no-build" >&2; exit 1; }
+done
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+date_rfc="$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")"
+
+# Each binary's shared libraries, as Debian package names with versions (dpkg-shlibdeps reads the
+# build machine's shlibs files; it wants a debian/control to stand in).
+shlibdeps() {
+  local dir="$work/shlibdeps"
+  mkdir -p "$dir/debian"
+  printf 'Source: tandem\n\nPackage: tandem\nArchitecture: any\n' >"$dir/debian/control"
+  (cd "$dir" && dpkg-shlibdeps -O -e"$1" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+}
+
+# One package: stage tree in $work/$1 (already filled), control fields, md5sums, dpkg-deb.
+build_deb() {
+  local name="$1" section="$2" depends="$3" summary="$4" description="$5" dir="$work/$1"
+  install -d -m 0755 "$dir/DEBIAN" "$dir/usr/share/doc/$name"
+  install -m 0644 deploy/debian/copyright "$dir/usr/share/doc/$name/copyright"
+  printf '%s (%s) unstable; urgency=medium\n\n  * Release build of Tandem %s.\n\n -- Tandem developers <tandem@lists.tandem.dev>  %s\n' \
+    "$name" "$version" "$version" "$date_rfc" | gzip -9n >"$dir/usr/share/doc/$name/changelog.gz"
+  chmod 0644 "$dir/usr/share/doc/$name/changelog.gz"
+  {
+    echo "Package: $name"
+    echo "Version: $version"
+    echo "Architecture: $arch"
+    echo "Maintainer: Tandem developers <tandem@lists.tandem.dev>"
+    echo "Installed-Size: $(du -sk --exclude=DEBIAN "$dir" | cut -f1)"
+    echo "Depends: $depends"
+    echo "Section: $section"
+    echo "Priority: optional"
+    echo "Homepage: https://tandem.dev/"
+    echo "Description: $summary"
+    printf '%s\n' "$description" | fold -s -w 72 | sed 's/ *$//; s/^/ /; s/^ $/ ./'
+  } >"$dir/DEBIAN/control"
+  for script in postinst prerm postrm; do
+    if [ -f "deploy/debian/$name.$script" ]; then install -m 0755 "deploy/debian/$name.$script" "$dir/DEBIAN/$script"; fi
+  done
+  if [ -d "$dir/etc" ]; then (cd "$dir" && find etc -type f | sed 's|^|/|' | sort) >"$dir/DEBIAN/conffiles"; fi
+  (cd "$dir" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort | xargs md5sum) >"$dir/DEBIAN/md5sums"
+  chmod 0644 "$dir/DEBIAN/control" "$dir/DEBIAN/md5sums"
+  local deb="$out/${name}_${version}_${arch}.deb"
+  dpkg-deb --root-owner-group -Zxz --build "$dir" "$deb" >/dev/null
+  echo "package: $deb ($(du -h "$deb" | cut -f1))"
+}
+
+# A binary, stripped as dh_strip would, and its man page from its own --help.
+install_binary() {
+  local name="$1" dest="$2" section="$3" pkg="$4"
+  install -D -m 0755 "$bin/$name" "$work/$pkg$dest/$name"
+  strip --remove-section=.comment --remove-section=.note --strip-unneeded "$work/$pkg$dest/$name"
+  local man="$work/man-$name"
+  mkdir -p "$man"
+  "$bin/generate-manual" "$bin/$name" --section "$section" --date "$(date -u -d "$date_rfc" +%Y-%m-%d)" \
+    --authors "Tandem developers<tandem@lists.tandem.dev>" -o "$man" >/dev/null
+  install -d -m 0755 "$work/$pkg/usr/share/man/man$section"
+  gzip -9n <"$man/$name.$section" >"$work/$pkg/usr/share/man/man$section/$name.$section.gz"
+  chmod 0644 "$work/$pkg/usr/share/man/man$section/$name.$section.gz"
+}
+
+umask 022
+
+wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
+if wanted tandemd; then
+install_binary tandemd /usr/bin 8 tandemd
+install -d -m 0755 "$work/tandemd/etc/tandem" "$work/tandemd/lib/systemd/system"
+# The packaged settings: the player the package ships is on, everything else as deploy/ documents it.
+sed 's|^# console-assets = /usr/share/tandem/console|console-assets = /usr/share/tandem/console|' deploy/tandemd.conf \
+  >"$work/tandemd/etc/tandem/tandemd.conf"
+chmod 0644 "$work/tandemd/etc/tandem/tandemd.conf"
+# The unit as in deploy/, with the packaged binary and without the manual-install steps.
+sed -e 's|/usr/local/bin/tandemd|/usr/bin/tandemd|' -e '/^# systemd unit/,/^#   systemctl enable/c\# systemd unit for the Tandem broker (package tandemd). Start it once /etc/tandem has its\n# certificate: systemctl enable --now tandemd' \
+  deploy/tandemd.service >"$work/tandemd/lib/systemd/system/tandemd.service"
+chmod 0644 "$work/tandemd/lib/systemd/system/tandemd.service"
+assets=".build-console"
+[ -f "$assets/asciinema-player.js" ] || bash scripts/setup.sh >/dev/null
+install -D -m 0644 "$assets/asciinema-player.js" "$work/tandemd/usr/share/tandem/console/asciinema-player.js"
+install -D -m 0644 "$assets/asciinema-player.css" "$work/tandemd/usr/share/tandem/console/asciinema-player.css"
+mkdir -p "$work/tandemd/usr/share/doc/tandemd"
+for doc in operator auditor helpdesk audit-format threat-model; do
+  [ -f "docs/$doc.md" ] && gzip -9n <"docs/$doc.md" >"$work/tandemd/usr/share/doc/tandemd/$doc.md.gz"
+done
+chmod 0644 "$work/tandemd/usr/share/doc/tandemd/"*.gz
+# swift-nio-extras compiles its own zlib in (symbols prefixed cnioextras_z_, for HTTP
+# decompression in async-http-client); a Swift package's C code cannot be pointed at zlib1g.
+install -D -m 0644 deploy/debian/tandemd.lintian-overrides "$work/tandemd/usr/share/lintian/overrides/tandemd"
+build_deb tandemd net "$(shlibdeps "$work/tandemd/usr/bin/tandemd"), adduser" \
+  "remote assistance session broker with an audit trail" \
+  "Tandem pairs a technician with an end-user who approves the session by typing a short code, relays an SSH shell, commands and file transfers between them over TLS, and records every action on the helpdesk ticket in a signed, verifiable chain. This package holds the broker, tandemd, run by systemd as its own user with its data in /var/lib/tandem. It is not started until the operator enables it."
+fi
+
+if wanted tandem; then
+install_binary tandem /usr/bin 1 tandem
+install -d -m 0755 "$work/tandem/usr/share/bash-completion/completions" "$work/tandem/usr/share/zsh/vendor-completions" \
+  "$work/tandem/usr/share/fish/vendor_completions.d"
+# bash-completion sources the file: no interpreter line.
+"$bin/tandem" --generate-completion-script bash | sed '1{/^#!/d}' >"$work/tandem/usr/share/bash-completion/completions/tandem"
+"$bin/tandem" --generate-completion-script zsh >"$work/tandem/usr/share/zsh/vendor-completions/_tandem"
+"$bin/tandem" --generate-completion-script fish >"$work/tandem/usr/share/fish/vendor_completions.d/tandem.fish"
+chmod 0644 "$work/tandem/usr/share/bash-completion/completions/tandem" "$work/tandem/usr/share/zsh/vendor-completions/_tandem" \
+  "$work/tandem/usr/share/fish/vendor_completions.d/tandem.fish"
+install -d -m 0755 "$work/tandem/usr/share/doc/tandem/examples"
+install -m 0644 deploy/tandem.conf "$work/tandem/usr/share/doc/tandem/examples/tandem.conf"
+gzip -9n <docs/technician.md >"$work/tandem/usr/share/doc/tandem/technician.md.gz"
+chmod 0644 "$work/tandem/usr/share/doc/tandem/technician.md.gz"
+build_deb tandem net "$(shlibdeps "$work/tandem/usr/bin/tandem"), openssh-client" \
+  "remote assistance session broker - technician's command line" \
+  "Tandem pairs a technician with an end-user who approves the session by typing a short code, and records every action on the helpdesk ticket. This package holds the technician's command line, tandem: tickets, session codes, shells, commands, file transfers, OpenSSH through the broker, and the audit log. Its settings go in ~/.config/tandem/tandem.conf (an example is in /usr/share/doc/tandem/examples)."
+fi
+
+if wanted tandem-agent; then
+install_binary tandem-agent /usr/bin 1 tandem-agent
+install -d -m 0755 "$work/tandem-agent/etc/tandem"
+if [ -n "$agent_broker" ]; then
+  {
+    echo "# /etc/tandem/agent.conf — made for this support team's broker; the end-user types only the code."
+    echo "broker = $agent_broker"
+    if [ -n "$agent_ca" ]; then echo "ca = /etc/tandem/ca.crt"; fi
+  } >"$work/tandem-agent/etc/tandem/agent.conf"
+else
+  cp deploy/agent.conf "$work/tandem-agent/etc/tandem/agent.conf"
+fi
+[ -z "$agent_ca" ] || install -m 0644 "$agent_ca" "$work/tandem-agent/etc/tandem/ca.crt"
+chmod 0644 "$work/tandem-agent/etc/tandem/agent.conf"
+mkdir -p "$work/tandem-agent/usr/share/doc/tandem-agent"
+gzip -9n <docs/end-user.md >"$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
+chmod 0644 "$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
+build_deb tandem-agent net "$(shlibdeps "$work/tandem-agent/usr/bin/tandem-agent")" \
+  "remote assistance session broker - end-user's agent" \
+  "Tandem lets a support technician help on this computer once its user has approved: the user types the code the technician reads out, sees who is asking and for what, and answers yes or no. While the session runs the user sees what is done and can end it at any time; everything is recorded on the helpdesk ticket. This package holds the agent, tandem-agent, and /etc/tandem/agent.conf naming the support team's broker."
+fi
+
+# lintian, once for all the packages made: errors fail the build; warnings are shown.
+made=()
+for name in tandemd tandem tandem-agent; do
+  if wanted "$name"; then made+=("$out/${name}_${version}_${arch}.deb"); fi
+done
+report="$(lintian --tag-display-limit 0 "${made[@]}" 2>&1 | grep -v "running with root privileges" || true)"
+[ -z "$report" ] || printf '%s\n' "$report" | sed "s/^/lintian: /"
+if printf '%s\n' "$report" | grep -q '^E: '; then
+  echo "package: lintian reports errors" >&2
+  exit 1
+fi
+echo "package: lintian reports no error"
