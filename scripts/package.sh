@@ -26,6 +26,9 @@ build=1
 only=""
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
+  case "$1" in --out | --broker | --ca | --only)
+    [ $# -ge 2 ] || { echo "package.sh: $1 needs a value" >&2; usage >&2; exit 2; } ;;
+  esac
   case "$1" in
     --out) out="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --broker) agent_broker="$2"; shift 2 ;;
@@ -38,8 +41,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$only" in "" | tandemd | tandem | tandem-agent) ;; *) echo "package.sh: --only takes tandemd, tandem or tandem-agent" >&2; exit 2 ;; esac
-address='^[][A-Za-z0-9.:-]+:[0-9]{1,5}$'
-if [ -n "$agent_broker" ] && ! [[ "$agent_broker" =~ $address ]]; then
+address='^[][A-Za-z0-9.:-]+:([0-9]{1,5})$'
+if [ -n "$agent_broker" ] && ! { [[ "$agent_broker" =~ $address ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 65535 ]; }; then
   echo "package.sh: --broker wants HOST:PORT, e.g. help.example.com:8443" >&2; exit 2
 fi
 if [ -n "$agent_ca" ] && ! openssl x509 -in "$agent_ca" -noout 2>/dev/null; then
@@ -54,13 +57,17 @@ bash scripts/apt-need.sh package "${need[@]}"
 version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/TandemCore/Model/TandemVersion.swift | tr - '~')"
 [ -n "$version" ] || { echo "package.sh: no version in Sources/TandemCore/Model/TandemVersion.swift" >&2; exit 1; }
 arch="$(dpkg --print-architecture)"
-release=(swift build -c release --static-swift-stdlib --scratch-path "${TANDEM_RELEASE_SCRATCH:-$root/.build-release}")
+# An agent made for one broker sorts after the generic one of the same release, so installing it
+# over that one replaces it (and its agent.conf).
+version_of() { if [ "$1" = tandem-agent ] && [ -n "$agent_broker" ]; then echo "$version+site"; else echo "$version"; fi; }
+scratch="${TANDEM_RELEASE_SCRATCH:-$root/.build-release}"
+release=(swift build -c release --static-swift-stdlib --scratch-path "$scratch")
 if [ "$build" != 0 ]; then
   for product in tandemd tandem tandem-agent generate-manual; do
     log="$(mktemp)"
     started=$SECONDS
     if ! "${release[@]}" --product "$product" >"$log" 2>&1; then
-      grep -E "error" "$log" | head -40 >&2
+      { grep -E "error" "$log" || tail -40 "$log"; } | head -40 >&2 || true
       rm -f "$log"
       echo "package: the release build of $product failed" >&2
       exit 1
@@ -86,24 +93,38 @@ shlibdeps() {
   local dir="$work/shlibdeps"
   mkdir -p "$dir/debian"
   printf 'Source: tandem\n\nPackage: tandem\nArchitecture: any\n' >"$dir/debian/control"
-  (cd "$dir" && dpkg-shlibdeps -O -e"$1" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+  local found
+  # Its warnings are about this stand-in layout ($ORIGIN, no DEBIAN yet), not the binary.
+  found="$(cd "$dir" && dpkg-shlibdeps -O -e"$1" 2> >(grep -v "warning:" >&2))"
+  found="$(printf '%s\n' "$found" | sed -n 's/^shlibs:Depends=//p')"
+  [ -n "$found" ] || { echo "package.sh: dpkg-shlibdeps found no libraries for $1" >&2; return 1; }
+  printf '%s\n' "$found"
 }
 
 # One package: stage tree in $work/$1 (already filled), control fields, md5sums, dpkg-deb.
 build_deb() {
-  local name="$1" section="$2" depends="$3" summary="$4" description="$5" dir="$work/$1"
+  local name="$1" section="$2" depends="$3" summary="$4" description="$5" also="${6:-}" dir="$work/$1"
+  local pkg_version
+  pkg_version="$(version_of "$name")"
   install -d -m 0755 "$dir/DEBIAN" "$dir/usr/share/doc/$name"
   install -m 0644 deploy/debian/copyright "$dir/usr/share/doc/$name/copyright"
+  # Apache-2.0 §4(d): the NOTICE files of the packages linked in go with the binaries.
+  local notice
+  for notice in "$scratch"/checkouts/*/NOTICE.txt; do
+    [ -f "$notice" ] || continue
+    install -D -m 0644 "$notice" "$dir/usr/share/doc/$name/notices/$(basename "$(dirname "$notice")").txt"
+  done
   printf '%s (%s) unstable; urgency=medium\n\n  * Release build of Tandem %s.\n\n -- Tandem developers <tandem@lists.tandem.dev>  %s\n' \
-    "$name" "$version" "$version" "$date_rfc" | gzip -9n >"$dir/usr/share/doc/$name/changelog.gz"
+    "$name" "$pkg_version" "$pkg_version" "$date_rfc" | gzip -9n >"$dir/usr/share/doc/$name/changelog.gz"
   chmod 0644 "$dir/usr/share/doc/$name/changelog.gz"
   {
     echo "Package: $name"
-    echo "Version: $version"
+    echo "Version: $pkg_version"
     echo "Architecture: $arch"
     echo "Maintainer: Tandem developers <tandem@lists.tandem.dev>"
     echo "Installed-Size: $(du -sk --exclude=DEBIAN "$dir" | cut -f1)"
     echo "Depends: $depends"
+    [ -z "$also" ] || echo "$also"
     echo "Section: $section"
     echo "Priority: optional"
     echo "Homepage: https://tandem.dev/"
@@ -116,7 +137,7 @@ build_deb() {
   if [ -d "$dir/etc" ]; then (cd "$dir" && find etc -type f | sed 's|^|/|' | sort) >"$dir/DEBIAN/conffiles"; fi
   (cd "$dir" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort | xargs md5sum) >"$dir/DEBIAN/md5sums"
   chmod 0644 "$dir/DEBIAN/control" "$dir/DEBIAN/md5sums"
-  local deb="$out/${name}_${version}_${arch}.deb"
+  local deb="$out/${name}_${pkg_version}_${arch}.deb"
   dpkg-deb --root-owner-group -Zxz --build "$dir" "$deb" >/dev/null
   echo "package: $deb ($(du -h "$deb" | cut -f1))"
 }
@@ -151,7 +172,7 @@ sed -e 's|/usr/local/bin/tandemd|/usr/bin/tandemd|' -e '/^# systemd unit/,/^#   
   deploy/tandemd.service >"$work/tandemd/lib/systemd/system/tandemd.service"
 chmod 0644 "$work/tandemd/lib/systemd/system/tandemd.service"
 assets=".build-console"
-[ -f "$assets/asciinema-player.js" ] || bash scripts/setup.sh >/dev/null
+[ -f "$assets/asciinema-player.js" ] || { echo "package.sh: no console player in $assets; run scripts/setup.sh first" >&2; exit 1; }
 install -D -m 0644 "$assets/asciinema-player.js" "$work/tandemd/usr/share/tandem/console/asciinema-player.js"
 install -D -m 0644 "$assets/asciinema-player.css" "$work/tandemd/usr/share/tandem/console/asciinema-player.css"
 mkdir -p "$work/tandemd/usr/share/doc/tandemd"
@@ -162,7 +183,8 @@ chmod 0644 "$work/tandemd/usr/share/doc/tandemd/"*.gz
 # swift-nio-extras compiles its own zlib in (symbols prefixed cnioextras_z_, for HTTP
 # decompression in async-http-client); a Swift package's C code cannot be pointed at zlib1g.
 install -D -m 0644 deploy/debian/tandemd.lintian-overrides "$work/tandemd/usr/share/lintian/overrides/tandemd"
-build_deb tandemd net "$(shlibdeps "$work/tandemd/usr/bin/tandemd"), adduser" \
+deps="$(shlibdeps "$work/tandemd/usr/bin/tandemd")"
+build_deb tandemd net "$deps, adduser (>= 3.134)" \
   "remote assistance session broker with an audit trail" \
   "Tandem pairs a technician with an end-user who approves the session by typing a short code, relays an SSH shell, commands and file transfers between them over TLS, and records every action on the helpdesk ticket in a signed, verifiable chain. This package holds the broker, tandemd, run by systemd as its own user with its data in /var/lib/tandem. It is not started until the operator enables it."
 fi
@@ -181,9 +203,11 @@ install -d -m 0755 "$work/tandem/usr/share/doc/tandem/examples"
 install -m 0644 deploy/tandem.conf "$work/tandem/usr/share/doc/tandem/examples/tandem.conf"
 gzip -9n <docs/technician.md >"$work/tandem/usr/share/doc/tandem/technician.md.gz"
 chmod 0644 "$work/tandem/usr/share/doc/tandem/technician.md.gz"
-build_deb tandem net "$(shlibdeps "$work/tandem/usr/bin/tandem"), openssh-client" \
+deps="$(shlibdeps "$work/tandem/usr/bin/tandem")"
+build_deb tandem net "$deps" \
   "remote assistance session broker - technician's command line" \
-  "Tandem pairs a technician with an end-user who approves the session by typing a short code, and records every action on the helpdesk ticket. This package holds the technician's command line, tandem: tickets, session codes, shells, commands, file transfers, OpenSSH through the broker, and the audit log. Its settings go in ~/.config/tandem/tandem.conf (an example is in /usr/share/doc/tandem/examples)."
+  "Tandem pairs a technician with an end-user who approves the session by typing a short code, and records every action on the helpdesk ticket. This package holds the technician's command line, tandem: tickets, session codes, shells, commands, file transfers, OpenSSH through the broker, and the audit log. Its settings go in ~/.config/tandem/tandem.conf (an example is in /usr/share/doc/tandem/examples)." \
+  "Recommends: openssh-client"
 fi
 
 if wanted tandem-agent; then
@@ -203,20 +227,23 @@ chmod 0644 "$work/tandem-agent/etc/tandem/agent.conf"
 mkdir -p "$work/tandem-agent/usr/share/doc/tandem-agent"
 gzip -9n <docs/end-user.md >"$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
 chmod 0644 "$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
-build_deb tandem-agent net "$(shlibdeps "$work/tandem-agent/usr/bin/tandem-agent")" \
+deps="$(shlibdeps "$work/tandem-agent/usr/bin/tandem-agent")"
+build_deb tandem-agent net "$deps" \
   "remote assistance session broker - end-user's agent" \
-  "Tandem lets a support technician help on this computer once its user has approved: the user types the code the technician reads out, sees who is asking and for what, and answers yes or no. While the session runs the user sees what is done and can end it at any time; everything is recorded on the helpdesk ticket. This package holds the agent, tandem-agent, and /etc/tandem/agent.conf naming the support team's broker."
+  "Tandem lets a support technician help on this computer once its user has approved: the user types the code the technician reads out, sees who is asking and for what, and answers yes or no. While the session runs the user sees what is done and can end it at any time; everything is recorded on the helpdesk ticket. This package holds the agent, tandem-agent, and /etc/tandem/agent.conf naming the support team's broker." \
+  "Suggests: rsync"
 fi
 
 # lintian, once for all the packages made: errors fail the build; warnings are shown.
 made=()
 for name in tandemd tandem tandem-agent; do
-  if wanted "$name"; then made+=("$out/${name}_${version}_${arch}.deb"); fi
+  if wanted "$name"; then made+=("$out/${name}_$(version_of "$name")_${arch}.deb"); fi
 done
-report="$(lintian --tag-display-limit 0 "${made[@]}" 2>&1 | grep -v "running with root privileges" || true)"
-[ -z "$report" ] || printf '%s\n' "$report" | sed "s/^/lintian: /"
-if printf '%s\n' "$report" | grep -q '^E: '; then
-  echo "package: lintian reports errors" >&2
+lint=0
+report="$(lintian --fail-on error --tag-display-limit 0 "${made[@]}" 2>&1)" || lint=$?
+printf '%s\n' "$report" | grep -v "running with root privileges" | sed "/^$/d; s/^/lintian: /" || true
+if [ "$lint" != 0 ]; then
+  echo "package: lintian reports errors (or failed: exit status $lint)" >&2
   exit 1
 fi
 echo "package: lintian reports no error"

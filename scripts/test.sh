@@ -7,9 +7,13 @@ bash scripts/setup.sh
 # takes only the CPU the debug build, the tests and the fuzz build leave, and is waited for at the end.
 bash scripts/apt-need.sh test dpkg-dev lintian binutils debootstrap
 release_log="$(mktemp)"
-setsid chrt --idle 0 nice -n 19 bash scripts/package.sh --build-only >"$release_log" 2>&1 &
+chrt --idle 0 nice -n 19 bash scripts/package.sh --build-only >"$release_log" 2>&1 &
 release_pid=$!
-trap 'kill -- -"$release_pid" 2>/dev/null; rm -f "$release_log"' EXIT
+# It stays in this script's process group (whoever stops the run stops it too); on exit, its tree.
+# Only while it has not been waited for: afterwards its pid may be another process's.
+stop_tree() { local child; for child in $(pgrep -P "$1" || true); do stop_tree "$child"; done; kill "$1" 2>/dev/null || true; }
+stop_release() { if [ -n "$release_pid" ]; then stop_tree "$release_pid"; fi; }
+trap 'set +e; stop_release; rm -f "$release_log"' EXIT
 swift build --build-tests
 log="$(mktemp)"
 # One PostgreSQL server for the whole run; each test makes its own database in it.
@@ -18,7 +22,7 @@ chmod 755 "$pg"
 # One Request Tracker and one Redmine for the whole run too (each test makes its own tickets).
 hd="$(mktemp -d)"
 debs="$(mktemp -d)"
-trap 'kill -- -"$release_pid" 2>/dev/null; bash scripts/postgres.sh stop "$pg"; bash scripts/helpdesk.sh stop "$hd"; rm -rf "$pg" "$hd" "$log" "$release_log" "$debs"' EXIT
+trap 'set +e; stop_release; bash scripts/postgres.sh stop "$pg"; bash scripts/helpdesk.sh stop "$hd"; rm -rf "$pg" "$hd" "$log" "$release_log" "$debs"' EXIT
 TANDEM_TEST_POSTGRES="$(bash scripts/postgres.sh start "$pg")"
 TANDEM_TEST_RT="$(bash scripts/helpdesk.sh start-rt "$hd")"
 TANDEM_TEST_RT_TOKEN_FILE="$hd/token"
@@ -58,7 +62,10 @@ echo "$((total + pgtotal - failed - pgfailed - skipped)) passed, $((failed + pgf
 # The fuzz targets keep building and running (a few seconds each; fuzz/run TARGET SECONDS for longer).
 bash fuzz/run all 5 || status=1
 # The three Debian packages, linted, installed and used in a fresh debootstrapped Debian 12.
-if wait "$release_pid"; then
+release_status=0
+wait "$release_pid" || release_status=$?
+release_pid=""
+if [ "$release_status" = 0 ]; then
   cat "$release_log"
   if bash scripts/package.sh --no-build --out "$debs"; then
     python3 Tests/Packaging/package_test.py "$debs" || status=1

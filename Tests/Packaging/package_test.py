@@ -45,6 +45,7 @@ class Chroot:
         self.root = tempfile.mkdtemp(prefix="tandem-deb-")
         os.chmod(self.root, 0o755)
         self.mounts = []
+        self.children = []
 
     def create(self):
         started = time.monotonic()
@@ -59,8 +60,9 @@ class Chroot:
             if r.returncode != 0:
                 raise SystemExit(f"mount {src} on {target} failed: {r.stderr}")
             self.mounts.append(target)
-            if dst == "dev":
-                run(["mount", "--make-rslave", target])
+            if dst == "dev" and run(["mount", "--make-rslave", target]).returncode != 0:
+                # Unmounting a shared /dev recursively could take the host's /dev/pts with it.
+                raise SystemExit(f"mount --make-rslave {target} failed")
 
     def sh(self, script, user=None, timeout=600, env=None, stdin=None):
         """A shell command inside, as root or as USER (setpriv execs, so no extra process stays)."""
@@ -74,12 +76,29 @@ class Chroot:
 
     def popen(self, args, user, env, **kw):
         cmd = [CHROOT, self.root, "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + args
-        return subprocess.Popen(cmd, env=env, **kw)
+        child = subprocess.Popen(cmd, env=env, **kw)
+        self.children.append(child)
+        return child
+
+    def inside(self):
+        """Processes whose root is this system (the chroot shares /proc with the host)."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/root") == self.root:
+                    found.append(open(f"/proc/{pid}/cmdline").read().replace("\0", " ").strip())
+            except OSError:
+                pass
+        return found
 
     def path(self, p):
         return os.path.join(self.root, p.lstrip("/"))
 
     def destroy(self):
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
         for target in reversed(self.mounts):
             run(["umount", "-R", target])
             if os.path.ismount(target):
@@ -96,8 +115,9 @@ class Chroot:
 
 def listing(c):
     """Every path of the system that a package could leave behind, with its type and owner."""
-    skip = ("/proc", "/sys", "/dev", "/run", "/tmp", "/home", "/root", "/var/tmp", "/var/log", "/var/cache",
-            "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd/deb-systemd-helper-enabled")
+    # What apt and dpkg keep of their own work, and the people's homes and scratch space; nothing else.
+    skip = ("/proc", "/sys", "/dev", "/tmp", "/home", "/root", "/var/tmp", "/var/cache/apt", "/var/cache/debconf",
+            "/var/cache/ldconfig", "/var/lib/apt", "/var/lib/dpkg", "/var/log/apt", "/var/log/dpkg.log", "/var/log/alternatives.log")
     prune = " -o ".join(f"-path {p}" for p in skip)
     r = c.sh(f"find / \\( {prune} \\) -prune -o -printf '%p %y %u:%g\\n' | sort")
     return set(r.stdout.splitlines())
@@ -121,6 +141,21 @@ def main():
         if r.returncode != 0:
             raise SystemExit("cannot install debootstrap: " + r.stderr)
 
+    # Depends names exactly the packages of the libraries each binary links (its NEEDED entries).
+    for name, deb in debs.items():
+        binary = os.path.join(tempfile.mkdtemp(), name)
+        with open(binary, "wb") as f:
+            f.write(subprocess.run(f"dpkg-deb --fsys-tarfile '{deb}' | tar -xO ./usr/bin/{name}", shell=True, capture_output=True).stdout)
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", run(["readelf", "-d", binary]).stdout)
+        owners = set()
+        for lib in needed:
+            found = run(["dpkg", "-S", f"*/{lib}"]).stdout.splitlines()
+            owners |= {line.split(":")[0] for line in found if not line.split(":")[0].endswith("-dev")}
+        shutil.rmtree(os.path.dirname(binary))
+        depends = {re.split(r"[ (]", d.strip())[0] for d in run(["dpkg-deb", "-f", deb, "Depends"]).stdout.split(",") if d.strip()}
+        check(bool(needed) and depends - {"adduser"} == owners, f"{name}'s Depends are the packages of its libraries {sorted(needed)}",
+              f"Depends {sorted(depends)}, libraries from {sorted(owners)}")
+
     c = Chroot()
     broker = None
     certs = None
@@ -138,8 +173,9 @@ def main():
         r = c.sh("apt-get install -y -qq /tmp/debs/tandem_*.deb /tmp/debs/tandem-agent_*.deb bash-completion", timeout=900)
         check(r.returncode == 0, "apt installs tandem and tandem-agent with their dependencies", r.stdout[-1500:] + r.stderr[-1500:])
         for binary in ("tandem", "tandem-agent"):
-            ldd = c.sh(f"ldd /usr/bin/{binary}").stdout
-            check("not found" not in ldd and "swift" not in ldd.lower(),
+            r = c.sh(f"ldd /usr/bin/{binary}")
+            ldd = r.stdout
+            check(r.returncode == 0 and "libc.so.6" in ldd and "not found" not in ldd and "swift" not in ldd.lower(),
                   f"{binary}'s libraries all come from Debian's packages, none is Swift's", ldd)
         # tandemd's own dependencies before the listing, so the listing is what tandemd itself adds.
         depends = run(["dpkg-deb", "-f", debs["tandemd"], "Depends"]).stdout
@@ -155,14 +191,23 @@ def main():
 
         r = c.sh("apt-get install -y -qq /tmp/debs/tandemd_*.deb", timeout=900)
         check(r.returncode == 0, "apt installs tandemd", r.stdout[-1500:] + r.stderr[-1500:])
-        ldd = c.sh("ldd /usr/bin/tandemd").stdout
-        check("not found" not in ldd and "swift" not in ldd.lower(), "tandemd's libraries all come from Debian's packages", ldd)
+        r = c.sh("ldd /usr/bin/tandemd")
+        ldd = r.stdout
+        check(r.returncode == 0 and "libc.so.6" in ldd and "not found" not in ldd and "swift" not in ldd.lower(),
+              "tandemd's libraries all come from Debian's packages", ldd)
+        check(c.sh("command -v swift swiftc; find / -xdev -name 'libswiftCore*' 2>/dev/null").stdout.strip() == "",
+              "still no Swift toolchain or runtime in the system")
+        conffiles = c.sh("dpkg-query -W -f='${Conffiles}\\n' tandemd tandem-agent").stdout
+        check("/etc/tandem/tandemd.conf " in conffiles and "/etc/tandem/agent.conf " in conffiles,
+              "tandemd.conf and agent.conf are conffiles", conffiles)
+        for f in ("/usr/share/man/man8/tandemd.8.gz", "/usr/share/man/man1/tandem.1.gz", "/usr/share/man/man1/tandem-agent.1.gz",
+                  "/usr/share/zsh/vendor-completions/_tandem", "/usr/share/fish/vendor_completions.d/tandem.fish"):
+            check(os.path.getsize(c.path(f)) > 200, f"{f} is installed")
         check(c.sh("getent passwd tandem").stdout.split(":")[5:7] == ["/var/lib/tandem", "/usr/sbin/nologin\n"],
               "the tandem system user exists, home /var/lib/tandem, no login shell")
         keys = c.sh("stat -c '%U %a' /var/lib/tandem /var/lib/tandem/broker_ed25519.key").stdout.split("\n")
         check(keys[:2] == ["tandem 700", "tandem 600"], "tandemd init ran at install: keys owned by tandem, private", str(keys))
-        check(c.sh("systemctl is-active tandemd 2>/dev/null; pgrep -x tandemd").stdout.strip() in ("", "inactive", "unknown"),
-              "nothing was started by the install")
+        check(c.inside() == [], "nothing was started by the install", "\n".join(c.inside()))
 
         # What an operator adds: a certificate and a technician (the CA for the technician's CLI).
         certs = tempfile.mkdtemp()
@@ -201,6 +246,8 @@ def main():
         if not check(port is not None, "the packaged broker starts from /etc/tandem/tandemd.conf",
                      open(c.path("/tmp/tandemd.out")).read() + open(c.path("/tmp/tandemd.err")).read()):
             return
+        # The same look that found nothing after the install sees the broker now.
+        check(any(p.startswith("/usr/bin/tandemd serve") for p in c.inside()), "the broker runs inside the system", "\n".join(c.inside()))
         fingerprint = re.search(r"SHA256:\S+", open(c.path("/tmp/tandemd.out")).read()).group(0)
         with open(c.path("/home/alice/.config/tandem/tandem.conf"), "w") as f:
             f.write(f"broker = 127.0.0.1:{port}\nca = ~/.config/tandem/ca.crt\nidentity = ~/.ssh/id_ed25519\nuser = alice\nfingerprint = {fingerprint}\n")
@@ -213,7 +260,9 @@ def main():
         os.makedirs(c.path("/tmp/custom"))
         for f in os.listdir(custom):
             shutil.copy(os.path.join(custom, f), c.path("/tmp/custom"))
-        r = c.sh("apt-get install -y -qq --reinstall /tmp/custom/tandem-agent_*.deb", timeout=300)
+        r = c.sh("apt-get install -y -qq /tmp/custom/tandem-agent_*.deb", timeout=300)
+        installed = c.sh("dpkg-query -W -f='${Version}' tandem-agent").stdout
+        check(installed.endswith("+site"), "apt replaces the generic agent with it", installed)
         conf = open(c.path("/etc/tandem/agent.conf")).read()
         check(r.returncode == 0 and f"broker = 127.0.0.1:{port}" in conf and "ca = /etc/tandem/ca.crt" in conf
               and open(c.path("/etc/tandem/ca.crt")).read() == open(os.path.join(certs, "ca.crt")).read(),
@@ -261,7 +310,8 @@ def main():
         except subprocess.TimeoutExpired:
             agent.kill()
             agent_out, _ = agent.communicate()
-        check("Allow alice to connect" in agent_out and agent.returncode is not None, "the agent asked and ended with the session", agent_out[-1500:])
+        check("Allow alice to connect" in agent_out and agent.returncode == 0, "the agent asked and ended with the session (status 0)",
+              f"status {agent.returncode}\n{agent_out[-1500:]}")
         r = c.sh("tandem audit log --ticket 1", user="alice", timeout=60)
         check(r.returncode == 0 and "exec" in r.stdout, "the ticket's record holds the exec", r.stdout + r.stderr)
         broker.send_signal(signal.SIGTERM)
@@ -282,7 +332,10 @@ def main():
               r.stdout + r.stderr)
 
         # Remove keeps the data, the keys and the user; purge leaves nothing of tandemd.
-        # What 'systemctl enable tandemd' makes (there is no systemd to run in a chroot).
+        # What 'systemctl enable tandemd' and 'systemctl edit tandemd' make (no systemd runs in a chroot).
+        os.makedirs(c.path("/etc/systemd/system/tandemd.service.d"))
+        with open(c.path("/etc/systemd/system/tandemd.service.d/override.conf"), "w") as f:
+            f.write("[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n")
         os.symlink("/lib/systemd/system/tandemd.service", c.path("/etc/systemd/system/multi-user.target.wants/tandemd.service"))
         r = c.sh("apt-get remove -y -qq tandemd", timeout=300)
         check(r.returncode == 0, "apt-get remove tandemd", r.stderr)
@@ -291,9 +344,11 @@ def main():
         check(os.path.exists(c.path("/var/lib/tandem/broker_ed25519.key")) and os.path.exists(c.path("/var/lib/tandem/tandem.db"))
               and c.sh("getent passwd tandem").returncode == 0 and os.path.exists(c.path("/etc/tandem/tandemd.conf")),
               "remove keeps the data, the keys, the user and the config")
-        # The operator's own files go with the operator's own hand, before the comparison.
-        for name in ("broker.crt", "broker.key"):
-            os.remove(c.path(f"/etc/tandem/{name}"))
+        # A reinstall (as an upgrade's configure) keeps the broker's identity and does not init again.
+        key_before = open(c.path("/var/lib/tandem/broker_ed25519.key")).read()
+        r = c.sh("apt-get install -y -qq --reinstall /tmp/debs/tandemd_*.deb", timeout=300)
+        check(r.returncode == 0 and open(c.path("/var/lib/tandem/broker_ed25519.key")).read() == key_before,
+              "installing it again after remove keeps the broker's keys (no second init)", r.stdout[-800:] + r.stderr[-800:])
         r = c.sh("apt-get purge -y -qq tandemd", timeout=300)
         check(r.returncode == 0, "apt-get purge tandemd", r.stderr)
         after = listing(c)
@@ -308,9 +363,6 @@ def main():
                   "\n".join(sorted(set(now[name].splitlines()) ^ set(text.splitlines()))))
         check(c.sh("getent passwd tandem; getent group tandem").stdout == "", "no tandem user or group")
     finally:
-        if broker is not None and broker.poll() is None:
-            broker.kill()
-            broker.wait()
         c.destroy()
         if certs:
             shutil.rmtree(certs, ignore_errors=True)
