@@ -45,6 +45,9 @@ address='^[][A-Za-z0-9.:-]+:([0-9]{1,5})$'
 if [ -n "$agent_broker" ] && ! { [[ "$agent_broker" =~ $address ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 65535 ]; }; then
   echo "package.sh: --broker wants HOST:PORT, e.g. help.example.com:8443" >&2; exit 2
 fi
+if [ -n "$agent_ca" ] && [ -z "$agent_broker" ]; then
+  echo "package.sh: --ca goes with --broker (the agent's config names both)" >&2; exit 2
+fi
 if [ -n "$agent_ca" ] && ! openssl x509 -in "$agent_ca" -noout 2>/dev/null; then
   echo "package.sh: --ca $agent_ca is not a PEM certificate" >&2; exit 2
 fi
@@ -57,9 +60,10 @@ bash scripts/apt-need.sh package "${need[@]}"
 version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/TandemCore/Model/TandemVersion.swift | tr - '~')"
 [ -n "$version" ] || { echo "package.sh: no version in Sources/TandemCore/Model/TandemVersion.swift" >&2; exit 1; }
 arch="$(dpkg --print-architecture)"
-# An agent made for one broker sorts after the generic one of the same release, so installing it
-# over that one replaces it (and its agent.conf).
-version_of() { if [ "$1" = tandem-agent ] && [ -n "$agent_broker" ]; then echo "$version+site"; else echo "$version"; fi; }
+# An agent made for one broker sorts after the generic one of the same release, and after an
+# earlier one made for a broker, so installing it replaces either (and its agent.conf).
+site_stamp="$(date -u +%Y%m%d%H%M%S)"
+version_of() { if [ "$1" = tandem-agent ] && [ -n "$agent_broker" ]; then echo "$version+site$site_stamp"; else echo "$version"; fi; }
 scratch="${TANDEM_RELEASE_SCRATCH:-$root/.build-release}"
 release=(swift build -c release --static-swift-stdlib --scratch-path "$scratch")
 if [ "$build" != 0 ]; then
@@ -109,11 +113,13 @@ build_deb() {
   install -d -m 0755 "$dir/DEBIAN" "$dir/usr/share/doc/$name"
   install -m 0644 deploy/debian/copyright "$dir/usr/share/doc/$name/copyright"
   # Apache-2.0 §4(d): the NOTICE files of the packages linked in go with the binaries.
-  local notice
+  local notice notices=0
   for notice in "$scratch"/checkouts/*/NOTICE.txt; do
     [ -f "$notice" ] || continue
     install -D -m 0644 "$notice" "$dir/usr/share/doc/$name/notices/$(basename "$(dirname "$notice")").txt"
+    notices=$((notices + 1))
   done
+  [ "$notices" -gt 0 ] || { echo "package.sh: no NOTICE files in $scratch/checkouts; the copyright file promises them" >&2; exit 1; }
   printf '%s (%s) unstable; urgency=medium\n\n  * Release build of Tandem %s.\n\n -- Tandem developers <tandem@lists.tandem.dev>  %s\n' \
     "$name" "$pkg_version" "$pkg_version" "$date_rfc" | gzip -9n >"$dir/usr/share/doc/$name/changelog.gz"
   chmod 0644 "$dir/usr/share/doc/$name/changelog.gz"
