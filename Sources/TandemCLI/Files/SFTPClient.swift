@@ -44,8 +44,15 @@ final class SFTPClient {
         }
         channel.onClose = { [unowned self] in closed = true }
         channel.onEOF = { [unowned self] in closed = true }
-        try channel.requestExec(ControlRequest.sftp(SessionID(rawValue: sessionID)).json)
-        try send(.initialize(version: SFTP.version))
+        do {
+            try channel.requestExec(ControlRequest.sftp(SessionID(rawValue: sessionID)).json)
+            try send(.initialize(version: SFTP.version))
+        } catch {
+            // A broker that refuses the channel says why on stderr and closes it, which can beat
+            // the first write: once the close is read, pump() throws the broker's words instead.
+            for _ in 0..<50 { try pump() }
+            throw error
+        }
         while version == nil { try pump() }
     }
 
