@@ -105,6 +105,9 @@ shlibdeps() {
   printf '%s\n' "$found"
 }
 
+# A file compressed as Debian ships documentation and man pages: gzip -9n (no name or time), 0644.
+install_gz() { install -d -m 0755 "$(dirname "$2")"; gzip -9n <"$1" >"$2"; chmod 0644 "$2"; }
+
 # One package: stage tree in $work/$1 (already filled), control fields, md5sums, dpkg-deb.
 build_deb() {
   local name="$1" section="$2" depends="$3" summary="$4" description="$5" also="${6:-}" dir="$work/$1"
@@ -121,8 +124,7 @@ build_deb() {
   done
   [ "$notices" -gt 0 ] || { echo "package.sh: no NOTICE files in $scratch/checkouts; the copyright file promises them" >&2; exit 1; }
   printf '%s (%s) unstable; urgency=medium\n\n  * Release build of Tandem %s.\n\n -- Tandem developers <tandem@lists.tandem.dev>  %s\n' \
-    "$name" "$pkg_version" "$pkg_version" "$date_rfc" | gzip -9n >"$dir/usr/share/doc/$name/changelog.gz"
-  chmod 0644 "$dir/usr/share/doc/$name/changelog.gz"
+    "$name" "$pkg_version" "$pkg_version" "$date_rfc" | install_gz /dev/stdin "$dir/usr/share/doc/$name/changelog.gz"
   {
     echo "Package: $name"
     echo "Version: $pkg_version"
@@ -157,9 +159,7 @@ install_binary() {
   mkdir -p "$man"
   "$bin/generate-manual" "$bin/$name" --section "$section" --date "$(date -u -d "$date_rfc" +%Y-%m-%d)" \
     --authors "Tandem developers<tandem@lists.tandem.dev>" -o "$man" >/dev/null
-  install -d -m 0755 "$work/$pkg/usr/share/man/man$section"
-  gzip -9n <"$man/$name.$section" >"$work/$pkg/usr/share/man/man$section/$name.$section.gz"
-  chmod 0644 "$work/$pkg/usr/share/man/man$section/$name.$section.gz"
+  install_gz "$man/$name.$section" "$work/$pkg/usr/share/man/man$section/$name.$section.gz"
 }
 
 umask 022
@@ -181,11 +181,9 @@ assets=".build-console"
 [ -f "$assets/asciinema-player.js" ] || { echo "package.sh: no console player in $assets; run scripts/setup.sh first" >&2; exit 1; }
 install -D -m 0644 "$assets/asciinema-player.js" "$work/tandemd/usr/share/tandem/console/asciinema-player.js"
 install -D -m 0644 "$assets/asciinema-player.css" "$work/tandemd/usr/share/tandem/console/asciinema-player.css"
-mkdir -p "$work/tandemd/usr/share/doc/tandemd"
 for doc in operator auditor helpdesk audit-format threat-model; do
-  [ -f "docs/$doc.md" ] && gzip -9n <"docs/$doc.md" >"$work/tandemd/usr/share/doc/tandemd/$doc.md.gz"
+  install_gz "docs/$doc.md" "$work/tandemd/usr/share/doc/tandemd/$doc.md.gz"
 done
-chmod 0644 "$work/tandemd/usr/share/doc/tandemd/"*.gz
 # swift-nio-extras compiles its own zlib in (symbols prefixed cnioextras_z_, for HTTP
 # decompression in async-http-client); a Swift package's C code cannot be pointed at zlib1g.
 install -D -m 0644 deploy/debian/tandemd.lintian-overrides "$work/tandemd/usr/share/lintian/overrides/tandemd"
@@ -207,8 +205,7 @@ chmod 0644 "$work/tandem/usr/share/bash-completion/completions/tandem" "$work/ta
   "$work/tandem/usr/share/fish/vendor_completions.d/tandem.fish"
 install -d -m 0755 "$work/tandem/usr/share/doc/tandem/examples"
 install -m 0644 deploy/tandem.conf "$work/tandem/usr/share/doc/tandem/examples/tandem.conf"
-gzip -9n <docs/technician.md >"$work/tandem/usr/share/doc/tandem/technician.md.gz"
-chmod 0644 "$work/tandem/usr/share/doc/tandem/technician.md.gz"
+install_gz docs/technician.md "$work/tandem/usr/share/doc/tandem/technician.md.gz"
 deps="$(shlibdeps "$work/tandem/usr/bin/tandem")"
 build_deb tandem net "$deps" \
   "remote assistance session broker - technician's command line" \
@@ -230,9 +227,7 @@ else
 fi
 [ -z "$agent_ca" ] || install -m 0644 "$agent_ca" "$work/tandem-agent/etc/tandem/ca.crt"
 chmod 0644 "$work/tandem-agent/etc/tandem/agent.conf"
-mkdir -p "$work/tandem-agent/usr/share/doc/tandem-agent"
-gzip -9n <docs/end-user.md >"$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
-chmod 0644 "$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
+install_gz docs/end-user.md "$work/tandem-agent/usr/share/doc/tandem-agent/end-user.md.gz"
 deps="$(shlibdeps "$work/tandem-agent/usr/bin/tandem-agent")"
 build_deb tandem-agent net "$deps" \
   "remote assistance session broker - end-user's agent" \
