@@ -137,17 +137,24 @@ public struct LinkedBatch: Sendable {
     public var firstID: Int64
     /// The sinks owed each event, written with it.
     public var routes: OutboxRoutes
+    /// When another writer moved a head, link the events again inside the store's transaction
+    /// instead of answering `.moved`: with several brokers on one database, a retry would find
+    /// the chain moved again by the time it came back.
+    public var relinkIfMoved: Bool
 
-    public init(events: [AuditEvent], after: [Int: ChainHead], firstID: Int64, routes: OutboxRoutes = .none) {
+    public init(events: [AuditEvent], after: [Int: ChainHead], firstID: Int64, routes: OutboxRoutes = .none, relinkIfMoved: Bool = false) {
         self.events = events
         self.after = after
         self.firstID = firstID
         self.routes = routes
+        self.relinkIfMoved = relinkIfMoved
     }
 }
 
 /// Whether a batch was stored, or another writer appended first and the batch must be linked again.
 public enum AppendOutcome: Sendable, Equatable {
     case appended
+    /// Stored, linked after the heads the store found (`relinkIfMoved`): these are the events as stored.
+    case relinked([AuditEvent])
     case moved
 }

@@ -151,6 +151,8 @@ class StoreConformanceTests: XCTestCase {
             let again = try await log.append(e("three", t.id))
             XCTAssertEqual(again.seq, 4)
             XCTAssertEqual(again.id, 5)
+            let lost = await log.racesLost
+            XCTAssertEqual(lost, 0, "the store linked the batch again inside its transaction: no second round trip")
             let chain = try await store.events(ticketID: t.id)
             XCTAssertEqual(chain.map(\.kind), ["one", "two", "theirs", "three"])
             for (a, b) in zip(chain, chain.dropFirst()) { XCTAssertEqual(b.prev, a.hash) }
@@ -338,6 +340,63 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
 
     override func makeStore() async throws -> any BrokerStore {
         try await PostgresTestServer.store()
+    }
+
+    /// Acceptance 3 of issue 16, at the store: three brokers' stores (three pools, as three
+    /// processes would have) write ten sessions at once to one ticket.
+    func testThreeBrokersWritingTenSessionsToOneTicketMakeOneChain() async throws {
+        let url = try PostgresTestServer.freshDatabase()
+        var stores: [SQLStore] = []
+        for _ in 0..<3 { stores.append(try await SQLStore.postgres(url: url, password: PostgresTestServer.password)) }
+        let key = Curve25519.Signing.PrivateKey()
+        do {
+            let ticket = try await stores[0].createTicket(title: "Shared", requester: "x", now: Date()).id
+            let logs = stores.map { AuditLog(store: $0) }
+            let perSession = 30
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for session in 0..<10 {
+                    let log = logs[session % 3]
+                    group.addTask {
+                        var n = 0
+                        while n < perSession {
+                            // Batches of one to three, as a relay's events come.
+                            let size = min(perSession - n, 1 + (session + n) % 3)
+                            let batch = (n..<(n + size)).map {
+                                Event(time: Date(), ticketID: ticket, sessionID: "s\(session)", actor: "b\(session % 3)", kind: "k\($0)")
+                            }
+                            try await log.append(batch)
+                            n += size
+                        }
+                        // Each session's broker signs the head when its session ends, with the one shared key.
+                        try await log.checkpoint(chain: ticket, key: key, now: Date())
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let chain = try await stores[1].events(ticketID: ticket)
+            XCTAssertEqual(chain.count, 10 * perSession)
+            XCTAssertEqual(chain.map(\.seq), Array(1...Int64(10 * perSession)), "no gap, no fork")
+            XCTAssertEqual(Set(chain.map(\.id)).count, chain.count)
+            for (a, b) in zip(chain, chain.dropFirst()) { XCTAssertEqual(b.prev, a.hash) }
+            for session in 0..<10 {
+                let kinds = chain.filter { $0.session == "s\(session)" }.map(\.kind)
+                XCTAssertEqual(kinds, (0..<perSession).map { "k\($0)" }, "each session's events in the order it wrote them")
+            }
+            let marks = try await stores[2].checkpoints(chain: ticket)
+            XCTAssertEqual(marks.count, 10)
+            let report = try await logs[2].verify(ticket: ticket, publicKey: key.publicKey, allowUnsignedChains: false) { _ in nil }
+            XCTAssertTrue(report.ok, report.summary)
+            XCTAssertEqual(report.eventsChecked, 10 * perSession)
+            XCTAssertEqual(report.unsigned, 0, "the last session's checkpoint covers the head")
+            for log in logs {
+                let lost = await log.racesLost
+                XCTAssertEqual(lost, 0, "every batch was linked under the lock, none sent back")
+            }
+        } catch {
+            for store in stores { await store.close() }
+            throw error
+        }
+        for store in stores { await store.close() }
     }
 
     func testThePasswordWorksAndStaysOutOfWhatTheStoreShows() async throws {

@@ -15,6 +15,9 @@ public actor AuditLog {
     public nonisolated let routes: OutboxRoutes
     /// Links tried before giving up on a batch that keeps losing the race.
     static let attempts = 32
+    /// Batches the store sent back to be linked again (it links them itself since issue 16, so
+    /// this stays 0 unless a writer without that runs beside us).
+    public private(set) var racesLost = 0
 
     public init(store: any BrokerStore, routes: OutboxRoutes = .none) {
         self.store = store
@@ -40,11 +43,16 @@ public actor AuditLog {
             }
             var (batch, after) = Self.link(events, tips: known)
             batch.routes = routes
+            batch.relinkIfMoved = true
             switch try await store.append(batch) {
             case .appended:
                 tips = after
                 return batch.events
+            case .relinked(let stored):
+                tips = Self.tips(known, after: stored)
+                return stored
             case .moved:
+                racesLost += 1
                 tips = nil
             }
         }
@@ -68,25 +76,45 @@ public actor AuditLog {
 
     /// Links `events` after `tips`: ids, sequence numbers, previous hashes and hashes.
     static func link(_ events: [Event], tips: ChainTips) -> (LinkedBatch, ChainTips) {
+        let unlinked = events.map { event in
+            AuditEvent(id: 0, chain: event.ticketID ?? 0, seq: 0,
+                       timeMicros: Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded()),
+                       session: event.sessionID, actor: Self.storable(event.actor), kind: Self.storable(event.kind),
+                       data: event.data, prev: "")
+        }
+        return link(unlinked, tips: tips)
+    }
+
+    /// Links events again after `tips`, keeping what they say (the store does this under its lock
+    /// when another writer moved a head).
+    static func link(_ events: [AuditEvent], tips: ChainTips) -> (LinkedBatch, ChainTips) {
         var heads = tips.heads
         var after: [Int: ChainHead] = [:]
         var id = tips.nextID
         var linked: [AuditEvent] = []
         linked.reserveCapacity(events.count)
-        for event in events {
-            let chain = event.ticketID ?? 0
-            let head = heads[chain] ?? .empty
-            if after[chain] == nil { after[chain] = head }
-            var e = AuditEvent(id: id, chain: chain, seq: head.seq + 1,
-                               timeMicros: Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded()),
-                               session: event.sessionID, actor: Self.storable(event.actor), kind: Self.storable(event.kind),
-                               data: event.data, prev: head.hash)
+        for var e in events {
+            let head = heads[e.chain] ?? .empty
+            if after[e.chain] == nil { after[e.chain] = head }
+            e.id = id
+            e.seq = head.seq + 1
+            e.prev = head.hash
             e.hash = e.computeHash()
             linked.append(e)
-            heads[chain] = ChainHead(seq: e.seq, hash: e.hash)
+            heads[e.chain] = ChainHead(seq: e.seq, hash: e.hash)
             id += 1
         }
         return (LinkedBatch(events: linked, after: after, firstID: tips.nextID), ChainTips(heads: heads, nextID: id))
+    }
+
+    /// The tips after `stored` was appended on top of what was known.
+    static func tips(_ known: ChainTips, after stored: [AuditEvent]) -> ChainTips {
+        var tips = known
+        for e in stored {
+            tips.heads[e.chain] = ChainHead(seq: e.seq, hash: e.hash)
+            tips.nextID = max(tips.nextID, e.id + 1)
+        }
+        return tips
     }
 }
 

@@ -25,12 +25,19 @@ extension SQLStore {
                     // chain's sequence, so one lock for all chains (a batch is one short transaction).
                     try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.chainLockSpace), \(bind: Int32(0)))").run()
                 }
-                // Nothing written yet: a batch linked after an old head commits nothing and is linked again.
-                for (chain, expected) in batch.after where try await Self.head(of: chain, db) ?? .empty != expected {
-                    return .moved
-                }
+                // Nothing written yet: a batch linked after an old head commits nothing, or is linked
+                // again here, where no other writer can move the heads until the commit.
+                var heads: [Int: ChainHead] = [:]
+                for chain in batch.after.keys { heads[chain] = try await Self.head(of: chain, db) ?? .empty }
                 let next = try await db.raw("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM events").first()?.decode(column: "next", as: Int64.self) ?? 1
-                guard next <= batch.firstID else { return .moved }
+                var batch = batch
+                var relinked = false
+                if heads != batch.after || next > batch.firstID {
+                    guard batch.relinkIfMoved else { return .moved }
+                    let events = AuditLog.link(batch.events, tips: ChainTips(heads: heads, nextID: next)).0.events
+                    batch.events = events
+                    relinked = true
+                }
                 for e in batch.events {
                     let data = String(decoding: (try? JSONEncoder.sortedKeys.encode(e.data)) ?? Data("{}".utf8), as: UTF8.self)
                     try await db.raw("""
@@ -42,7 +49,7 @@ extension SQLStore {
                 // The outbox rows in the same transaction: an event stored is an event owed to its sinks.
                 try await Self.owe(batch.events.map { ($0.chain, $0.id, nil) }, routes: batch.routes,
                                    nowMicros: batch.events.last?.timeMicros ?? 0, db)
-                return .appended
+                return relinked ? .relinked(batch.events) : .appended
             }
         } catch .constraint {
             // Another writer took an id or a sequence number between our check and our insert.
