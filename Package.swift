@@ -158,6 +158,6 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TandemCore", "CPTY", "TandemTestSupport", "TandemText", .product(name: "Crypto", package: "swift-crypto"),
-        ], exclude: ["Support/hostile_client.py", "Support/dropping_proxy.py", "Support/webhook_receiver.py", "Support/console_browser.py"], swiftSettings: strict),
+        ], exclude: ["Support/hostile_client.py", "Support/dropping_proxy.py", "Support/webhook_receiver.py", "Support/console_browser.py", "Support/peer_probe.py"], swiftSettings: strict),
     ]
 )

@@ -77,6 +77,14 @@ extension Tandemd {
         @Option(help: ArgumentHelp("A folder holding asciinema-player 3.12.1 (asciinema-player.js and .css) for the web console's replays.",
                                    discussion: "scripts/setup.sh fetches them into .build-console; their SHA-256 is checked at start. (default: none: pages without the player)"))
         var consoleAssets: String?
+        @Option(help: ArgumentHelp("Run as one of several brokers on one PostgreSQL database: take channels forwarded by the other replicas on this address (HOST:PORT; port 0 picks one).",
+                                   discussion: "Needs --database postgres://…, peer-ca, peer-cert and peer-key, and the same broker keys in every replica's data directory. See docs/operator.md, 'Several brokers'. (default: off, one broker)"))
+        var peerListen: String?
+        @Option(help: "The address other replicas dial to reach this one, when it differs from peer-listen (behind NAT, or peer-listen 0.0.0.0).")
+        var peerAdvertise: String?
+        @Option(help: "The CA that signs replica certificates, PEM: only certificates it signed are accepted on the peer link.") var peerCa: String?
+        @Option(help: "This replica's certificate, PEM, signed by peer-ca (shown to the others both ways).") var peerCert: String?
+        @Option(help: "This replica's certificate key, PEM.") var peerKey: String?
 
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
@@ -90,6 +98,7 @@ extension Tandemd {
                 throw ValidationError(error.description)
             }
             let (settings, grace, metricsAddress, format) = try Self.settings(from: settingsSources)
+            let peer = try Self.peerSettings(from: settingsSources)
             let dataDir = settings.dataDirectory
             if format == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
             var logger = Logger(label: "tandemd")
@@ -115,8 +124,8 @@ extension Tandemd {
             let store = try await BrokerAdmin.openStore(dataDir, database: location)
             logger.info("database: \(location)")
             do {
-                try await run(store: store, settings: settings, identity: identity, helpdesks: helpdesks, grace: grace, metrics: metricsAddress,
-                              registry: metricsRegistry, logger: logger)
+                try await run(store: store, settings: settings, peer: peer, identity: identity, helpdesks: helpdesks, grace: grace,
+                              metrics: metricsAddress, registry: metricsRegistry, logger: logger)
             } catch {
                 await http.shutdown()
                 await store.close()
@@ -139,7 +148,8 @@ extension Tandemd {
              "redmine-key-file": redmineKeyFile, "webhook-url": webhookUrl, "webhook-secret-file": webhookSecretFile,
              "webhook-previous-key-files": webhookPreviousKeyFiles, "helpdesk-default": helpdeskDefault,
              "helpdesk-batch-seconds": helpdeskBatchSeconds.map { "\($0)" }, "helpdesk-retry-seconds": helpdeskRetrySeconds.map { "\($0)" },
-             "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }, "console-assets": consoleAssets]
+             "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }, "console-assets": consoleAssets,
+             "peer-listen": peerListen, "peer-advertise": peerAdvertise, "peer-ca": peerCa, "peer-cert": peerCert, "peer-key": peerKey]
         }
 
         /// Every setting of `serve`, by name, from the sources.
@@ -180,20 +190,60 @@ extension Tandemd {
             }
         }
 
+        /// `peer-listen` and the peer link's certificates: all of them, or none (one broker alone).
+        static func peerSettings(from sources: SettingsSources) throws -> PeerSettings? {
+            do {
+                guard let listen = try sources.address("peer-listen", default: nil) else {
+                    for name in ["peer-advertise", "peer-ca", "peer-cert", "peer-key"] where sources.string(name) != nil {
+                        throw TandemError.invalidArgument("\(name) is set but peer-listen is not: set peer-listen to run as one of several brokers")
+                    }
+                    return nil
+                }
+                var paths: [String] = []
+                for name in ["peer-ca", "peer-cert", "peer-key"] {
+                    guard let path = sources.string(name) else {
+                        throw TandemError.invalidArgument("peer-listen needs \(name) too (see docs/operator.md, 'Several brokers')")
+                    }
+                    paths.append(path)
+                }
+                let advertise = try sources.address("peer-advertise", default: nil).map { "\($0.host):\($0.port)" }
+                if advertise == nil, ["0.0.0.0", "::"].contains(listen.host) {
+                    throw TandemError.invalidArgument("peer-listen \(listen.host) is not an address other replicas can dial: set peer-advertise")
+                }
+                return PeerSettings(host: listen.host, port: listen.port, advertise: advertise, caPath: paths[0], certificatePath: paths[1], keyPath: paths[2])
+            } catch let error as TandemError {
+                throw ValidationError(error.description)
+            }
+        }
+
         /// Everything after the store is open: claim it, recover, then run every service until SIGTERM.
-        private func run(store: SQLStore, settings: BrokerConfig, identity: BrokerIdentity, helpdesks: Helpdesks, grace: Duration,
-                         metrics: (host: String, port: Int)?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
-            try await store.claimSoleBroker()
+        private func run(store: SQLStore, settings: BrokerConfig, peer: PeerSettings?, identity: BrokerIdentity, helpdesks: Helpdesks,
+                         grace: Duration, metrics: (host: String, port: Int)?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+            var peering: Peering?
+            if let peer {
+                guard store.isPostgres else {
+                    throw ValidationError("peer-listen: several brokers share one PostgreSQL database (--database postgres://…); a SQLite file serves one broker")
+                }
+                do {
+                    peering = try Peering(settings: peer, registry: store, logger: logger)
+                } catch {
+                    throw ValidationError(error.description)
+                }
+            } else {
+                try await store.claimSoleBroker()
+            }
             // A damaged database must not take new events: refuse to start, and say what to do.
             try await store.checkIntegrity(full: false)
             let dataDir = settings.dataDirectory
-            let broker = Broker(config: settings, identity: identity, store: store, helpdesks: helpdesks, logger: logger)
+            let broker = Broker(config: settings, identity: identity, store: store, helpdesks: helpdesks, peering: peering, logger: logger)
             if !(await broker.ensureStorageReserve()) {
                 logger.warning("could not set aside \(settings.storageReserveBytes) bytes in \(dataDir) (storage.reserve): is the disk nearly full?")
             }
             // A crash left recordings unfinished and sessions open: finish and name the first, end the second.
             await broker.recoverPartialRecordings()
-            await broker.closeSessionsLeftOpen()
+            // Among replicas, sessions left open may be another replica's, alive: a lost replica's
+            // sessions are ended by the survivors instead.
+            if peering == nil { await broker.closeSessionsLeftOpen() }
             await broker.checkpointAll()
             let server = try BrokerServer(broker: broker, logger: logger, metrics: { registry.emitToBuffer() })
             let host = settings.host

@@ -226,11 +226,15 @@ final class EstablishedFlag: Sendable {
     var value: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// Logs the broker in to an agent with the broker's key, once.
+/// Logs the broker in with the broker's key, once: to an agent, or to another replica.
 final class BrokerKeyOffer: NIOSSHClientUserAuthenticationDelegate {
     private var offered = false
     private let key: NIOSSHPrivateKey
-    init(key: NIOSSHPrivateKey) { self.key = key }
+    private let username: String
+    init(key: NIOSSHPrivateKey, username: String = "tandem-broker") {
+        self.key = key
+        self.username = username
+    }
 
     func nextAuthenticationType(availableMethods: NIOSSHAvailableUserAuthenticationMethods,
                                 nextChallengePromise: EventLoopPromise<NIOSSHUserAuthenticationOffer?>) {
@@ -239,7 +243,7 @@ final class BrokerKeyOffer: NIOSSHClientUserAuthenticationDelegate {
             return
         }
         offered = true
-        nextChallengePromise.succeed(NIOSSHUserAuthenticationOffer(username: "tandem-broker", serviceName: "", offer: .privateKey(.init(privateKey: key))))
+        nextChallengePromise.succeed(NIOSSHUserAuthenticationOffer(username: username, serviceName: "", offer: .privateKey(.init(privateKey: key))))
     }
 }
 

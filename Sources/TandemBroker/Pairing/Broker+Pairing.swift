@@ -28,6 +28,8 @@ extension Broker {
             timeLimitSeconds: timeLimit ?? config.defaultTimeLimit, endReason: nil)
         do {
             try await store.createSession(newSession)
+            // Until an agent on another replica takes it, the session is this replica's.
+            if let peering { try await peering.registry.setOwner(of: id.rawValue, to: peering.replicaID) }
         } catch {
             // The detail is the operator's; the technician learns what to do.
             logger.error("could not store session \(id): \(TerminalText.field("\(error)", limit: 500))")

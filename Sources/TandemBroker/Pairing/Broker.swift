@@ -22,6 +22,8 @@ public actor Broker {
     public nonisolated let helpdesks: Helpdesks
     /// Running shells that auditors and admins may watch, read-only.
     public nonisolated let liveFeeds = LiveFeeds()
+    /// This broker as one of several on one database (`peer-listen`); nil for a broker alone.
+    public nonisolated let peering: Peering?
     let clock: any WallClock
     let logger: Logger
     var limiter: GuessLimiter
@@ -148,8 +150,9 @@ public actor Broker {
 
 
     public init(config: BrokerConfig, identity: BrokerIdentity, store: any BrokerStore, helpdesks: Helpdesks = .none,
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+                peering: Peering? = nil, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.config = config
+        self.peering = peering
         self.helpdesks = helpdesks
         self.identity = identity
         self.store = store

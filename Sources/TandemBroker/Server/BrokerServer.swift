@@ -130,6 +130,12 @@ public final class BrokerServer: Sendable {
         }
     }
 
+    /// Binds the peer port when this broker is one of several (`peer-listen`); nil otherwise.
+    public func bindPeer() async throws -> Channel? {
+        guard let peering = broker.peering else { return nil }
+        return try await PeerServer(broker: broker, peering: peering, group: group, logger: logger).bind()
+    }
+
     public func shutdown() async throws {
         try await group.shutdownGracefully()
     }

@@ -21,12 +21,19 @@ public struct BrokerService: Service {
 
     public func run() async throws {
         let listener = try await server.bind()
+        // Replicas: the peer port first, so no peer is pointed at a port not yet taken.
+        let peerListener = try await server.bindPeer()
+        if let peerListener, let peering = server.broker.peering {
+            try await peering.register(boundPort: peerListener.localAddress?.port ?? 0)
+        }
         onListening(listener.localAddress?.port ?? 0)
         // Until asked to stop (a signal), or cancelled; either way the stop below runs.
         try? await gracefulShutdown()
         logger.notice("stopping: no new connections; ending every session")
         try? await listener.close()
         await server.broker.stop(reason: "broker stopping", grace: grace)
+        try? await peerListener?.close()
+        await server.broker.peering?.retire()
         try await server.shutdown()
         logger.notice("stopped")
     }

@@ -11,10 +11,11 @@ import TandemText
 extension TechnicianChannelHandler {
     /// Opens the matching channel to the agent and starts relaying once it is up.
     /// `scope` is what the user must have granted: by default `files` for SFTP and `shell` for the rest.
-    func attach(_ id: SessionID, user: User, kind: String, command: String, scope: Scope? = nil, context: ChannelHandlerContext) {
+    func attachHere(_ id: SessionID, user: User, kind: String, command: String, scope: Scope? = nil, context: ChannelHandlerContext) {
         let scope = scope ?? (kind == "sftp" ? .filesAsk : .shell)
         let logger = self.logger
-        mode = .connecting(pending: [])
+        // Input that came while the owner was looked up waits with the rest.
+        if case .connecting = mode {} else { mode = .connecting(pending: []) }
         let broker = self.broker
         let technician = context.channel
         let counter = self.counter

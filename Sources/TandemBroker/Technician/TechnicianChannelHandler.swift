@@ -24,6 +24,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case waitingForAgent(held: [SSHChannelData], bytes: Int)
         /// In another technician's shell (`tandem join`), watching or, with `pair`, typing too.
         case joined(JoinedShell, pair: Bool, session: SessionID)
+        /// Passed to the replica that owns the session (several brokers on one database).
+        case forwarding(peer: Channel)
         case closed
     }
 
@@ -57,6 +59,8 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var resumeSecret: String?
     /// What of this relay outlives its channels (the agent's side, this side, the owner's typing).
     var anchor: RelayAnchor?
+    /// The request that started this channel, as it would be asked again of the session's owner.
+    var forwardable: ForwardableRequest?
     /// Input kept per relay for a resume (the agent's SSH window and the sockets hold less).
     static let inputReplayBytes = 4 << 20
 
@@ -96,6 +100,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let request as SSHChannelRequestEvent.ExecRequest:
             guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
             reply(request.wantReply, ok: true, context: context)
+            forwardable = .exec(request.command)
             if let target = identity.target {
                 startProxiedExec(request.command, in: target, context: context)
             } else {
@@ -104,6 +109,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let request as SSHChannelRequestEvent.ShellRequest:
             guard case .idle = mode else { return reply(request.wantReply, ok: false, context: context) }
             reply(request.wantReply, ok: true, context: context)
+            forwardable = .shell
             if let target = identity.target {
                 startProxiedShell(in: target, context: context)
             } else {
@@ -113,6 +119,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case let request as SSHChannelRequestEvent.SubsystemRequest:
             if let target = identity.target, request.subsystem == "sftp", case .idle = mode, let user = identity.user {
                 reply(request.wantReply, ok: true, context: context)
+                forwardable = .subsystem(request.subsystem)
                 attach(target, user: user, kind: "sftp", command: "", context: context)
                 return
             }
@@ -122,11 +129,14 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
             size = (request.terminalCharacterWidth, request.terminalRowHeight)
             recorder?.resize(columns: request.terminalCharacterWidth, rows: request.terminalRowHeight)
             if case .relaying(let agent) = mode { agent.triggerUserOutboundEvent(request, promise: nil) }
+            if case .forwarding(let peer) = mode { peer.triggerUserOutboundEvent(request, promise: nil) }
         case let request as SSHChannelRequestEvent.SignalRequest:
             if case .relaying(let agent) = mode { agent.triggerUserOutboundEvent(request, promise: nil) }
+            if case .forwarding(let peer) = mode { peer.triggerUserOutboundEvent(request, promise: nil) }
         case ChannelEvent.inputClosed:
             switch mode {
             case .relaying(let agent): agent.close(mode: .output, promise: nil)
+            case .forwarding(let peer): peer.close(mode: .output, promise: nil)
             case .connecting, .waitingForAgent: inputClosedWhileConnecting = true
             default: break
             }
@@ -140,6 +150,9 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         switch mode {
         case .relaying(let agent):
             relay(message, to: agent, context: context)
+        case .forwarding(let peer):
+            // Extended data from a client is nobody's input (see `relay`): only the channel's stream goes.
+            if message.type == .channel { peer.write(message, promise: nil) }
         case .joined(let joined, let pair, _):
             joinedInput(message, joined: joined, pair: pair, context: context)
         case .connecting(var pending):
@@ -197,6 +210,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(let peer) = mode { peer.flush() }
         if case .relaying(let agent) = mode {
             agent.flush()
             // Once per batch of reads: the idle limit counts in seconds.
@@ -209,6 +223,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         if case .relaying(let agent) = mode {
             agent.setAutoRead(context.channel.isWritable)
         }
+        if case .forwarding(let peer) = mode { peer.setAutoRead(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -220,6 +235,7 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
             return
         }
         if case .relaying(let agent) = mode { agent.close(promise: nil) }
+        if case .forwarding(let peer) = mode { peer.close(promise: nil) }
         leaveJoined()
         mode = .closed
         closeRecording()

@@ -127,6 +127,16 @@ enum Schema {
             "CREATE INDEX outbox_state ON outbox(state, id)",
             "CREATE INDEX outbox_chain ON outbox(chain, id)",
         ],
+        // Several brokers on one database (issue 16): who is running, and which one owns each session.
+        // Times are the database's clock, so replicas whose clocks differ still agree on who is late.
+        [
+            """
+            CREATE TABLE replicas(id TEXT PRIMARY KEY, peer_address TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                                  heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now(), state TEXT NOT NULL DEFAULT 'live')
+            """,
+            "ALTER TABLE sessions ADD COLUMN owner_replica TEXT",
+            "CREATE INDEX sessions_owner ON sessions(owner_replica)",
+        ],
     ]
 
     static func apply(to store: SQLStore) async throws(StoreError) {

@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import NIOSSH
+import TandemCore
+import TandemStore
+import TandemText
+
+/// The owner's side of a forwarded channel, before `TechnicianChannelHandler`: nothing passes
+/// until the channel has said whom it acts for, and that person is an active user with that key.
+/// Then it steps aside, and the channel is served as a technician's own.
+final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = SSHChannelData
+
+    private enum State { case waiting, checking, open }
+    private var state = State.waiting
+    private let identity: ConnectionIdentity
+    private let store: any BrokerStore
+    /// The replica at the other end, for log lines.
+    private let peer: String
+    private let logger: Logger
+
+    init(identity: ConnectionIdentity, store: any BrokerStore, peer: String, logger: Logger) {
+        self.identity = identity
+        self.store = store
+        self.peer = peer
+        self.logger = logger
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch (state, event) {
+        case (.open, _):
+            context.fireUserInboundEventTriggered(event)
+        case (.waiting, let request as SSHChannelRequestEvent.EnvironmentRequest) where request.name == OnBehalf.variable:
+            state = .checking
+            let behalf: OnBehalf
+            do {
+                behalf = try OnBehalf.decode(request.value)
+            } catch {
+                return refuse("\(error)", context: context)
+            }
+            check(behalf, context: context)
+        case (.checking, _), (.waiting, _):
+            refuse("a request before the channel said whom it acts for", context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .open = state else { return refuse("data before the channel said whom it acts for", context: context) }
+        context.fireChannelRead(data)
+    }
+
+    /// The person must still be active and still hold the key they logged in with on the other replica.
+    private func check(_ behalf: OnBehalf, context: ChannelHandlerContext) {
+        let store = self.store
+        context.eventLoop.makeFutureWithTask { try await store.user(named: behalf.user) }
+            .assumeIsolated().whenComplete { result in
+                guard case .success(let found) = result, let user = found else {
+                    return self.refuse("no user \(TerminalText.field(behalf.user, limit: 64)) here", context: context)
+                }
+                guard user.status == .active else {
+                    return self.refuse("user \(TerminalText.field(user.name, limit: 64)) is \(user.status.rawValue)", context: context)
+                }
+                if let key = behalf.key,
+                   !user.publicKeys.contains(where: { BrokerIdentity.fingerprint(ofOpenSSHLine: $0) == key }) {
+                    return self.refuse("user \(TerminalText.field(user.name, limit: 64)) no longer has the key they logged in with", context: context)
+                }
+                self.identity.user = user
+                self.identity.loginName = user.name
+                self.identity.loginKey = behalf.key
+                self.identity.peer = "\(behalf.from) via replica \(behalf.via)"
+                self.identity.target = behalf.target.map(SessionID.init(rawValue:))
+                self.state = .open
+                context.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil)
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            }
+    }
+
+    private func refuse(_ why: String, context: ChannelHandlerContext) {
+        logger.warning("refused a forwarded channel from replica \(peer): \(TerminalText.field(why, limit: 300))")
+        context.triggerUserOutboundEvent(ChannelFailureEvent(), promise: nil)
+        context.close(promise: nil)
+    }
+}

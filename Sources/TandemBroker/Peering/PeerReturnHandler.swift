@@ -1,0 +1,84 @@
+import NIOCore
+import NIOSSH
+
+/// The forwarding replica's end of a channel on the peer link: what the owner sends goes to the
+/// technician, with back-pressure, and the owner's answer to the on-behalf request opens the way.
+final class PeerReturnHandler: ChannelDuplexHandler {
+    typealias InboundIn = SSHChannelData
+    typealias OutboundIn = SSHChannelData
+    typealias OutboundOut = SSHChannelData
+
+    private let technician: Channel
+    /// Answered by the owner's reply to the on-behalf request.
+    private var greeted: EventLoopPromise<Void>?
+    private var eofSent: EventLoopFuture<Void>?
+
+    init(technician: Channel, greeted: EventLoopPromise<Void>) {
+        self.technician = technician
+        self.greeted = greeted
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true).whenComplete { _ in }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        technician.write(unwrapInboundIn(data), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        technician.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The owner's side may not outrun a technician who reads slowly, and the other way round.
+        technician.setAutoRead(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelSuccessEvent:
+            greeted?.succeed(())
+            greeted = nil
+        case is ChannelFailureEvent:
+            greeted?.fail(PeerLinkError.refusedOnBehalf)
+            greeted = nil
+        case let status as SSHChannelRequestEvent.ExitStatus:
+            technician.triggerUserOutboundEvent(status, promise: nil)
+        case let signal as SSHChannelRequestEvent.ExitSignal:
+            technician.triggerUserOutboundEvent(signal, promise: nil)
+        case ChannelEvent.inputClosed:
+            eofSent = technician.close(mode: .output)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        greeted?.fail(PeerLinkError.closed)
+        greeted = nil
+        // The end of the output may still wait for the technician's window: close behind it.
+        let technician = self.technician
+        (eofSent ?? technician.close(mode: .output)).whenComplete { _ in technician.close(promise: nil) }
+        context.fireChannelInactive()
+    }
+}
+
+/// Why a channel could not be forwarded to the replica that owns its session.
+enum PeerLinkError: Error, CustomStringConvertible {
+    case refusedOnBehalf
+    case closed
+    case ownerGone(session: String, replica: String)
+    case unreachable(replica: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .refusedOnBehalf: "the broker replica that holds this session refused to act for you (is your account still active?)"
+        case .closed: "the link to the broker replica that holds this session closed"
+        case .ownerGone(let session, let replica): "session \(session) was held by broker replica \(replica), which is no longer running"
+        case .unreachable(let replica, let reason): "cannot reach broker replica \(replica), which holds this session: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSH
+import NIOSSL
+import NIOTLS
+import Synchronization
+import TandemCore
+import TandemStore
+
+/// This replica among the others on one database: its name, the registry, and its links to the
+/// replicas that own sessions its technicians reach.
+public final class Peering: Sendable {
+    /// Made at each start: a replica that restarts is a new one (its old sessions ended with it).
+    public let replicaID: String
+    public let settings: PeerSettings
+    let registry: any ReplicaRegistry
+    let tls: NIOSSLContext
+    let serverTLS: NIOSSLContext
+    private let links = Mutex<[String: EventLoopFuture<Channel>]>([:])
+    private let logger: Logger
+
+    public init(settings: PeerSettings, registry: any ReplicaRegistry, logger: Logger) throws(TandemError) {
+        self.settings = settings
+        self.registry = registry
+        self.logger = logger
+        tls = try TandemTLS.peerContext(certificatePath: settings.certificatePath, keyPath: settings.keyPath, caPath: settings.caPath, server: false)
+        serverTLS = try TandemTLS.peerContext(certificatePath: settings.certificatePath, keyPath: settings.keyPath, caPath: settings.caPath, server: true)
+        replicaID = "r-" + (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// Puts this replica on the list once its peer port is bound.
+    public func register(boundPort: Int) async throws(StoreError) {
+        let address = settings.advertise ?? "\(settings.host):\(boundPort)"
+        try await registry.registerReplica(id: replicaID, peerAddress: address)
+        logger.notice("replica \(replicaID): peers reach it at \(address)")
+    }
+
+    public func retire() async {
+        do {
+            try await registry.retireReplica(id: replicaID, state: "stopped")
+        } catch {
+            logger.warning("replica \(replicaID): could not mark it stopped: \(error)")
+        }
+        let open = links.withLock { l -> [EventLoopFuture<Channel>] in defer { l = [:] }; return Array(l.values) }
+        for link in open { link.whenSuccess { $0.close(promise: nil) } }
+    }
+
+    /// A channel to the replica that owns `session`, acting for `behalf`, with what it sends
+    /// going to `technician`; nil when the session is not owned elsewhere (it is served here).
+    func forwardedChannel(for session: SessionID, behalf: OnBehalf, technician: Channel,
+                          key: NIOSSHPrivateKey) async throws -> Channel? {
+        guard let owner = try await registry.owner(of: session.rawValue), owner != replicaID else { return nil }
+        guard let address = try await registry.liveReplicaAddress(id: owner) else {
+            throw PeerLinkError.ownerGone(session: session.rawValue, replica: owner)
+        }
+        let link: Channel
+        do {
+            link = try await self.link(to: owner, address: address, key: key).get()
+        } catch {
+            throw PeerLinkError.unreachable(replica: owner, reason: "\(error)")
+        }
+        let greeted = link.eventLoop.makePromise(of: Void.self)
+        let opened = link.eventLoop.makePromise(of: Channel.self)
+        link.eventLoop.execute {
+            do {
+                let ssh = try link.pipeline.syncOperations.handler(type: NIOSSHHandler.self)
+                ssh.createChannel(opened, channelType: .session) { child, _ in
+                    child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.addHandler(PeerReturnHandler(technician: technician, greeted: greeted))
+                    }
+                }
+            } catch {
+                opened.fail(error)
+            }
+        }
+        opened.futureResult.whenFailure { greeted.fail($0) }
+        let child = try await opened.futureResult.get()
+        child.triggerUserOutboundEvent(SSHChannelRequestEvent.EnvironmentRequest(wantReply: true, name: OnBehalf.variable, value: behalf.encoded),
+                                       promise: nil)
+        do {
+            try await greeted.futureResult.get()
+        } catch {
+            child.close(promise: nil)
+            throw error
+        }
+        return child
+    }
+
+    /// The one link to `replica`, dialled on first use; forgotten when it fails or closes, so the
+    /// next channel dials again.
+    private func link(to replica: String, address: String, key: NIOSSHPrivateKey) -> EventLoopFuture<Channel> {
+        let (link, fresh) = links.withLock { links -> (EventLoopFuture<Channel>, Bool) in
+            if let existing = links[replica] { return (existing, false) }
+            let dialled = dial(address, key: key)
+            links[replica] = dialled
+            return (dialled, true)
+        }
+        if fresh {
+            let forget: @Sendable () -> Void = { [weak self] in
+                self?.links.withLock { links in if links[replica] === link { links[replica] = nil } }
+            }
+            link.whenFailure { _ in forget() }
+            link.whenSuccess { $0.closeFuture.whenComplete { _ in forget() } }
+        }
+        return link
+    }
+
+    private func dial(_ address: String, key: NIOSSHPrivateKey) -> EventLoopFuture<Channel> {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            return loop.makeFailedFuture(TandemError.invalidArgument("a replica address that is not HOST:PORT: \(address)"))
+        }
+        let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let tls = self.tls
+        let hostKey = key.publicKey
+        return ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(5))
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    // Every replica holds the same broker key: the owner must show it, and this one logs in with it.
+                    let client = SSHClientConfiguration(userAuthDelegate: BrokerKeyOffer(key: key, username: PeerServer.username),
+                                                        serverAuthDelegate: PinnedHostKey(expected: hostKey))
+                    try sync.addHandler(NIOSSHHandler(role: .client(client), allocator: channel.allocator, inboundChildChannelInitializer: nil))
+                }
+            }
+            .connect(host: host, port: port)
+    }
+}

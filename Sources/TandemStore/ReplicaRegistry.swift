@@ -1,0 +1,14 @@
+/// Several brokers on one PostgreSQL database: who runs, where peers reach them, and which one
+/// owns each session (the one holding its agent). SQLite is one broker and has none of this.
+public protocol ReplicaRegistry: Sendable {
+    /// Puts this replica on the list as live, reachable by peers at `peerAddress` (HOST:PORT).
+    func registerReplica(id: String, peerAddress: String) async throws(StoreError)
+    /// Takes this replica off the list of live ones (a clean stop).
+    func retireReplica(id: String, state: String) async throws(StoreError)
+    /// A live replica's peer address; nil when it is unknown, stopped or lost.
+    func liveReplicaAddress(id: String) async throws(StoreError) -> String?
+    /// Marks `replica` as the session's owner.
+    func setOwner(of session: String, to replica: String) async throws(StoreError)
+    /// The replica that owns the session, if one does.
+    func owner(of session: String) async throws(StoreError) -> String?
+}

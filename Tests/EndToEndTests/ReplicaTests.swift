@@ -1,0 +1,189 @@
+import Foundation
+import XCTest
+
+/// Several brokers on one PostgreSQL database (issue 16): real `tandemd` replicas, each with its
+/// own data folder and the shared broker keys, on one fresh database of the run's server.
+final class ReplicaTests: XCTestCase {
+    /// Acceptance 6: a peer connection without a valid replica certificate is refused and logged.
+    func testAPeerWithoutAValidReplicaCertificateIsRefusedAndLogged() throws {
+        let fx = try ReplicaFixture(name: "peer-certs", replicas: ["a"])
+        defer { fx.stopAll() }
+        try fx.makeCertificates(in: "stranger", names: ["x"])
+        let port = try XCTUnwrap(fx.peerPorts["a"])
+        let peer = fx.dir.appendingPathComponent("peer").path
+        let stranger = fx.dir.appendingPathComponent("stranger").path
+        func probe(_ words: [String]) throws -> String {
+            try runTool("/usr/bin/python3", [fx.probe, "\(port)", "\(peer)/peer-ca.crt"] + words, in: fx.dir).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let noCertificate = try probe([])
+        let otherCA = try probe(["\(stranger)/x.crt", "\(stranger)/x.key"])
+        let otherProtocol = try probe(["\(peer)/b.crt", "\(peer)/b.key", "--alpn", "tandem-agent/1"])
+        let replica = try probe(["\(peer)/b.crt", "\(peer)/b.key"])
+        XCTAssertTrue(noCertificate.hasPrefix("refused") || noCertificate == "closed", noCertificate)
+        XCTAssertTrue(otherCA.hasPrefix("refused") || otherCA == "closed", otherCA)
+        XCTAssertTrue(otherProtocol.hasPrefix("refused") || otherProtocol == "closed", otherProtocol)
+        XCTAssertTrue(replica.hasPrefix("banner SSH-2.0-"), "a replica's certificate gets SSH: \(replica)")
+        let log = try XCTUnwrap(fx.brokers["a"]).stderr
+        let refusals = log.components(separatedBy: "\n").filter { $0.contains("refused a peer connection from 127.0.0.1:") }
+        XCTAssertEqual(refusals.filter { $0.contains("no valid replica certificate") }.count, 2, log)
+        XCTAssertEqual(refusals.filter { $0.contains("does not speak tandem-peer/1") }.count, 1, log)
+        XCTAssertEqual(refusals.count, 3, "the replica's own knock is not refused: \(log)")
+        // The technicians' and agents' port is not a way in for peers (it takes the knock for HTTP and waits).
+        let mainPort = try XCTUnwrap(fx.ports["a"])
+        let onMain = try runTool("/usr/bin/python3", [fx.probe, "\(mainPort)", fx.dir.appendingPathComponent("certs/ca.crt").path,
+                                                     "\(peer)/b.crt", "\(peer)/b.key", "--timeout", "2"], in: fx.dir).stdout
+        XCTAssertFalse(onMain.contains("SSH-2.0-"), onMain)
+    }
+
+    /// Step 2 of issue 16: a technician on replica B runs a command in a session that replica A
+    /// holds (its agent is on A); A records it once, B passes it on.
+    func testAnExecOnOneReplicaRunsInASessionTheOtherHolds() throws {
+        let fx = try ReplicaFixture(name: "forward-exec", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        let ticket = try fx.tandem(on: "a", ["ticket", "new", "Printer offline", "--requester", "jane"])
+        XCTAssertEqual(ticket.status, 0, ticket.stderr)
+        let (request, code, id) = try fx.requestSession(on: "a", ticket: 1)
+        _ = try fx.agent(on: "a", code: code, answer: "y")
+        XCTAssertEqual(request.wait(20), 0, request.stdout + request.stderr)
+
+        let run = try fx.tandem(on: "b", ["exec", id], after: ["--", "sh", "-c", "echo forwarded-$((6*7)); echo on-stderr >&2; exit 7"])
+        XCTAssertEqual(run.status, 7, run.stderr)
+        XCTAssertEqual(run.stdout, "forwarded-42\n")
+        XCTAssertTrue(run.stderr.contains("on-stderr"), run.stderr)
+        XCTAssertTrue(try XCTUnwrap(fx.brokers["b"]).stderr.contains("passed a command in session \(id)"))
+        // Recorded once, by the replica holding the session, as alice's.
+        let execs = try fx.sql("SELECT actor FROM events WHERE session_id = '\(id)' AND kind = 'exec'")
+        XCTAssertEqual(execs, "alice\n")
+        // The recording is on A's disk: A verifies the whole chain with it.
+        let verify = try fx.tandem(on: "a", ["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+
+        // A session nobody holds elsewhere is answered by B itself, as before.
+        let unknown = try fx.tandem(on: "b", ["exec", "s-00000000"], after: ["--", "true"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertFalse(unknown.stderr.contains("replica"), unknown.stderr)
+
+        // A stops: its session ends, and B says the session's replica is gone rather than hanging.
+        fx.brokers["a"]?.stop()
+        let after = try fx.tandem(on: "b", ["exec", id], after: ["--", "true"])
+        XCTAssertNotEqual(after.status, 0)
+        XCTAssertTrue(after.stderr.contains("which is no longer running"), after.stderr)
+    }
+}
+
+/// Replicas named by letter, on one fresh PostgreSQL database, each with its own data folder holding
+/// the same broker keys, its own peer certificate, and a CLI config per replica (`NAME.conf`).
+final class ReplicaFixture {
+    let dir: URL
+    let database: String
+    private(set) var brokers: [String: Child] = [:]
+    private(set) var ports: [String: Int] = [:]
+    private(set) var peerPorts: [String: Int] = [:]
+    private var children: [Child] = []
+    var probe: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/peer_probe.py").path
+    }
+
+    init(name: String, replicas: [String]) throws {
+        dir = try Harness.scratch(name)
+        database = try BrokerFixture.newPostgresDatabase(in: dir)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try check(runTool("/bin/bash", [root.appendingPathComponent("certs/make-dev-certs.sh").path, dir.appendingPathComponent("certs").path],
+                          in: dir), "make certs")
+        try makeCertificates(in: "peer", names: ["a", "b", "c"])
+        try check(runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir.appendingPathComponent("alice").path], in: dir), "keygen")
+        let first = dir.appendingPathComponent("data-\(replicas[0])")
+        try check(runTool(Harness.tool("tandemd"), ["init", "--data", first.path, "--database", database], in: dir), "init")
+        try check(runTool(Harness.tool("tandemd"), ["user", "add", "alice", "--role", "technician", "--key",
+                                                     dir.appendingPathComponent("alice.pub").path, "--data", first.path, "--database", database],
+                          in: dir), "user add")
+        // Every replica holds the same keys: codes, the SSH host key, the audit and webhook keys.
+        for replica in replicas.dropFirst() {
+            let data = dir.appendingPathComponent("data-\(replica)")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            for file in try FileManager.default.contentsOfDirectory(atPath: first.path) where file.hasSuffix(".key") {
+                try FileManager.default.copyItem(at: first.appendingPathComponent(file), to: data.appendingPathComponent(file))
+            }
+        }
+        for replica in replicas { try start(replica) }
+    }
+
+    func makeCertificates(in folder: String, names: [String]) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try check(runTool("/bin/bash", [root.appendingPathComponent("certs/make-peer-certs.sh").path, dir.appendingPathComponent(folder).path] + names,
+                          in: dir), "make peer certs")
+    }
+
+    func start(_ replica: String) throws {
+        let peer = dir.appendingPathComponent("peer").path
+        let child = try Child(Harness.tool("tandemd"), [
+            "serve", "--data", dir.appendingPathComponent("data-\(replica)").path, "--database", database,
+            "--listen", "127.0.0.1:0", "--cert", "certs/broker.crt", "--key", "certs/broker.key",
+            "--peer-listen", "127.0.0.1:0", "--peer-ca", "\(peer)/peer-ca.crt",
+            "--peer-cert", "\(peer)/\(replica).crt", "--peer-key", "\(peer)/\(replica).key",
+        ], in: dir, name: "tandemd-\(replica)")
+        children.append(child)
+        brokers[replica] = child
+        guard Harness.waitUntil(20, { child.stdout.contains("listening on") && child.stderr.contains("peers reach it at") }) else {
+            throw Failure("replica \(replica) did not start: \(child.stdout) \(child.stderr)")
+        }
+        guard let line = child.stdout.split(separator: "\n").first(where: { $0.contains("listening on 127.0.0.1:") }),
+              let port = Int(line.components(separatedBy: "listening on 127.0.0.1:")[1].prefix { $0.isNumber }),
+              let fingerprint = line.components(separatedBy: "fingerprint ").dropFirst().first?.prefix(while: { !$0.isWhitespace }),
+              let peerLine = child.stderr.split(separator: "\n").first(where: { $0.contains("peers reach it at 127.0.0.1:") }),
+              let peerPort = Int(peerLine.components(separatedBy: "peers reach it at 127.0.0.1:")[1].prefix { $0.isNumber }) else {
+            throw Failure("replica \(replica)'s start lines are not as expected: \(child.stdout) \(child.stderr)")
+        }
+        ports[replica] = port
+        peerPorts[replica] = peerPort
+        let conf = """
+            broker = 127.0.0.1:\(port)
+            ca = \(dir.path)/certs/ca.crt
+            identity = \(dir.path)/alice
+            user = alice
+            fingerprint = \(fingerprint)
+            """
+        try conf.write(to: dir.appendingPathComponent("\(replica).conf"), atomically: true, encoding: .utf8)
+    }
+
+    /// `tandem …` against one replica.
+    func tandem(on replica: String, _ words: [String], after: [String] = [], timeout: Double = 30) throws
+        -> (status: Int32?, stdout: String, stderr: String) {
+        try runTool(Harness.tool("tandem"), words + ["--config", dir.appendingPathComponent("\(replica).conf").path] + after, in: dir, timeout: timeout)
+    }
+
+    func requestSession(on replica: String, ticket: Int) throws -> (child: Child, code: String, id: String) {
+        let child = try Child(Harness.tool("tandem"), ["session", "new", "--ticket", "\(ticket)", "--scope", "shell", "--no-shell",
+                                                       "--config", dir.appendingPathComponent("\(replica).conf").path],
+                              in: dir, name: "session-new-\(UUID().uuidString.prefix(4))")
+        children.append(child)
+        guard Harness.waitUntil(20, { child.stdout.contains("Read this code") }) else { throw Failure("no code: \(child.stdout) \(child.stderr)") }
+        let out = child.stdout
+        let code = out.components(separatedBy: "user: ")[1].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces)
+        let id = String(out.components(separatedBy: "Session ")[1].prefix { $0 != " " })
+        return (child, code, id)
+    }
+
+    func agent(on replica: String, code: String, answer: String) throws -> Child {
+        let child = try Child(Harness.tool("tandem-agent"), [code, "--broker", "127.0.0.1:\(ports[replica] ?? 0)", "--ca", "certs/ca.crt"],
+                              in: dir, name: "agent-\(UUID().uuidString.prefix(4))", stdin: .pipe)
+        children.append(child)
+        child.send(answer + "\n")
+        return child
+    }
+
+    func sql(_ statement: String) throws -> String {
+        let r = try runTool("/usr/bin/psql", [String(database.prefix { $0 != "?" }), "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", statement], in: dir)
+        guard r.status == 0 else { throw Failure("psql failed: \(r.stderr)") }
+        return r.stdout
+    }
+
+    func stopAll() {
+        for child in children.reversed() { child.stop() }
+    }
+
+    private func check(_ r: (status: Int32?, stdout: String, stderr: String), _ what: String) throws {
+        guard r.status == 0 else { throw Failure("\(what) failed: \(r.stdout) \(r.stderr)") }
+    }
+}
