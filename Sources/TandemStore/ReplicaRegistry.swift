@@ -1,6 +1,10 @@
+import Foundation
+
 /// Several brokers on one PostgreSQL database: who runs, where peers reach them, and which one
 /// owns each session (the one holding its agent). SQLite is one broker and has none of this.
 public protocol ReplicaRegistry: Sendable {
+    /// From now on, session state writes through this store change only sessions `replica` owns.
+    func serve(as replica: String)
     /// Puts this replica on the list as live, reachable by peers at `peerAddress` (HOST:PORT).
     func registerReplica(id: String, peerAddress: String) async throws(StoreError)
     /// Takes this replica off the list of live ones (a clean stop).
@@ -11,4 +15,9 @@ public protocol ReplicaRegistry: Sendable {
     func setOwner(of session: String, to replica: String) async throws(StoreError)
     /// The replica that owns the session, if one does.
     func owner(of session: String) async throws(StoreError) -> String?
+    /// Takes a pending session whose code an agent brought here: one compare-and-set, so of two
+    /// replicas racing for it one wins; nil when it is not pending (or expired) any more.
+    func takeOver(codeHash: String, replica: String, now: Date) async throws(StoreError) -> SessionRecord?
+    /// Expires a pending session this replica still owns; false when another took it first.
+    func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
 }

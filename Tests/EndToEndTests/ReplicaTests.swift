@@ -70,6 +70,70 @@ final class ReplicaTests: XCTestCase {
         XCTAssertNotEqual(after.status, 0)
         XCTAssertTrue(after.stderr.contains("which is no longer running"), after.stderr)
     }
+
+    /// Acceptance 1, with exec: `session new` waits on B, the agent approves on A, which takes the
+    /// session over; B's technician learns it at once and their command runs through A.
+    func testASessionAskedForOnOneReplicaIsApprovedOnTheOther() throws {
+        let fx = try ReplicaFixture(name: "handoff", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "VPN down", "--requester", "jane"]).status, 0)
+        let (request, code, id) = try fx.requestSession(on: "b", ticket: 1)
+        let agent = try fx.agent(on: "a", code: code, answer: "y")
+        XCTAssertEqual(request.wait(20), 0, request.stdout + request.stderr)
+        XCTAssertTrue(request.stdout.contains("approved"), request.stdout)
+        // A holds it now: its owner in the database, and B's log says it went.
+        let a = try fx.replicaID("a")
+        XCTAssertEqual(try fx.sql("SELECT owner_replica FROM sessions WHERE id = '\(id)'"), "\(a)\n")
+        XCTAssertTrue(Harness.waitUntil(5) { fx.brokers["b"]?.stderr.contains("session \(id) went to another replica") == true })
+
+        let run = try fx.tandem(on: "b", ["exec", id], after: ["--", "sh", "-c", "echo handed-$((6*7)); exit 5"])
+        XCTAssertEqual(run.status, 5, run.stderr)
+        XCTAssertEqual(run.stdout, "handed-42\n")
+        // The code was spent on A: the same code on B is no way in.
+        let again = try fx.agent(on: "b", code: code, answer: "y")
+        XCTAssertNotEqual(again.wait(20), 0)
+
+        // A shell through B: typed on B, run and recorded on A, resized across both.
+        let term = try PseudoTerminal(Harness.tool("tandem"), ["shell", id, "--config", fx.dir.appendingPathComponent("b.conf").path],
+                                      in: fx.dir, rows: 24, columns: 80)
+        defer { term.stop() }
+        XCTAssertNotNil(term.waitForMatch("[$#] "), "no prompt: \(term.text)")
+        term.type("echo across-$((7*6))\r")
+        XCTAssertTrue(term.waitFor("across-42"), term.text)
+        term.resize(rows: 50, columns: 132)
+        // The resize travels beside the typing, not in line with it: ask until it has arrived.
+        var resized = false
+        for _ in 0..<20 where !resized {
+            term.type("stty size\r")
+            resized = term.waitFor("50 132", seconds: 1)
+        }
+        XCTAssertTrue(resized, term.text)
+        term.type("exit 7\r")
+        XCTAssertTrue(Harness.waitUntil(15) { !term.process.isRunning })
+        XCTAssertEqual(term.process.terminationStatus, 7)
+        // Recorded once, on A: B keeps no recording of a session it only passed on.
+        let recordings = { (replica: String) in
+            ((try? FileManager.default.contentsOfDirectory(atPath: fx.dir.appendingPathComponent("data-\(replica)/recordings").path)) ?? [])
+                .filter { $0.hasSuffix(".cast") }
+        }
+        XCTAssertTrue(Harness.waitUntil(10) { recordings("a").count == 2 }, "the command's and the shell's: \(recordings("a"))")
+        XCTAssertEqual(recordings("b"), [])
+        let casts = try recordings("a").map { try String(contentsOf: fx.dir.appendingPathComponent("data-a/recordings/\($0)"), encoding: .utf8) }
+        XCTAssertEqual(casts.filter { $0.contains("echo across-") }.count, 1)
+
+        XCTAssertEqual(try fx.tandem(on: "b", ["session", "end", id]).status, 0)
+        XCTAssertEqual(agent.wait(20), 0, agent.stderr)
+        let kinds = try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n").map(String.init)
+        XCTAssertEqual(kinds.filter { $0 == "exec" }.count, 1, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "shell_started" }.count, 1, "\(kinds)")
+        XCTAssertFalse(kinds.contains("code_expired"), "\(kinds)")
+        for kind in ["session_requested", "code_issued", "offered", "approved", "started", "ended"] {
+            XCTAssertTrue(kinds.contains(kind), "\(kind) in \(kinds)")
+        }
+        XCTAssertEqual(try fx.sql("SELECT state FROM sessions WHERE id = '\(id)'"), "ended\n")
+        let verify = try fx.tandem(on: "a", ["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+    }
 }
 
 /// Replicas named by letter, on one fresh PostgreSQL database, each with its own data folder holding
@@ -145,6 +209,16 @@ final class ReplicaFixture {
             fingerprint = \(fingerprint)
             """
         try conf.write(to: dir.appendingPathComponent("\(replica).conf"), atomically: true, encoding: .utf8)
+    }
+
+    /// The id a replica registered under (from its start line).
+    func replicaID(_ replica: String) throws -> String {
+        let log = brokers[replica]?.stderr ?? ""
+        guard let line = log.split(separator: "\n").first(where: { $0.contains(": peers reach it at") }),
+              let id = line.components(separatedBy: "replica ").dropFirst().first?.prefix(while: { $0 != ":" }) else {
+            throw Failure("no replica id in \(replica)'s log: \(log)")
+        }
+        return String(id)
     }
 
     /// `tandem …` against one replica.

@@ -51,6 +51,7 @@ extension Broker {
             await self?.expireIfPending(id)
         }
         live[id]?.timers.append(timer)
+        if peering != nil { live[id]?.timers.append(watchForHandover(id)) }
         // The code goes out only once its session is on record (the journal keeps order, so the
         // request before it is too).
         guard await issued.stored() else { throw .io("the broker could not record this session; try again") }
@@ -69,8 +70,15 @@ extension Broker {
         }
     }
 
-    func expireIfPending(_ id: SessionID) {
+    func expireIfPending(_ id: SessionID) async {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
+        if let peering {
+            // An agent on another replica may have taken it a moment ago: the database decides.
+            let mine = (try? await peering.registry.expireIfStillMine(session: id.rawValue, replica: peering.replicaID)) ?? true
+            guard mine else { return handOver(id) }
+            guard var again = live[id], again.lifecycle.expireIfDue(now: clock.now) else { return }
+            swap(&s, &again)
+        }
         live[id] = s
         journal.submitState(id, .expired)
         record(CodeExpired(), ticket: s.record.ticketID, session: id, actor: "broker")
@@ -95,7 +103,17 @@ extension Broker {
         // Answered from memory, with no suspension between the limiter's admission and the failure
         // it counts: concurrent guesses cannot slip past the limit while a lookup waits.
         let hash = (try? SessionCode.parse(text))?.hash(key: identity.codeKey)
-        guard let hash, let id = codeIndex[hash], var s = live[id] else {
+        var found = hash.flatMap { codeIndex[$0] }
+        var counted = false
+        if found == nil, let hash, retiredCodes[hash] == nil, let peering {
+            // Another replica's code, perhaps. Counted as wrong before the lookup, which suspends:
+            // guesses arriving meanwhile must not slip past the limit; a right one is forgiven.
+            limiter.recordFailure(source: key, now: now)
+            counted = true
+            found = await adopt(codeHash: hash, peering: peering)
+            if found != nil { limiter.forgive(source: key) }
+        }
+        guard hash != nil, let id = found, var s = live[id] else {
             if let hash, let over = retiredCodes[hash] {
                 // A real code of a session that is over: say why, and it is no wrong guess.
                 let error: TandemError = over.state == .expired ? .codeExpired : .codeUsed
@@ -104,7 +122,7 @@ extension Broker {
                 logger.notice("join from \(source) refused: \(error == .codeExpired ? "expired" : "already used") code")
                 return .failure(error)
             }
-            limiter.recordFailure(source: key, now: now)
+            if !counted { limiter.recordFailure(source: key, now: now) }
             BrokerMetrics.guessRefused("unknown_code")
             record(JoinRefused(reason: .unknownCode), ticket: nil, session: nil, actor: "agent@\(source)")
             logger.notice("join from \(source) refused: unknown code", metadata: ["source": .string(source)])

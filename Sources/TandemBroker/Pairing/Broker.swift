@@ -64,7 +64,8 @@ public actor Broker {
     struct LiveSession {
         var record: SessionRecord
         var lifecycle: SessionLifecycle
-        var waiters: [CheckedContinuation<PairingOutcome, Never>] = []
+        /// Technicians waiting for the outcome; answered nil when another replica took the session.
+        var waiters: [CheckedContinuation<PairingOutcome?, Never>] = []
         var outcome: PairingOutcome?
         var agent: AgentLink?
         var bytesToAgent = 0
@@ -207,10 +208,15 @@ public actor Broker {
         guard let s = live[id] else {
             // Over: its row's last state may still be in the journal.
             await journal.drain()
-            return Self.outcome(of: (try? await store.session(id: id)) ?? nil)
+            let record = (try? await store.session(id: id)) ?? nil
+            if let record, await heldElsewhere(record) { return await followRemote(id) }
+            return Self.outcome(of: record)
         }
         if let outcome = s.outcome { return outcome }
-        return await withCheckedContinuation { c in live[id]?.waiters.append(c) }
+        let here: PairingOutcome? = await withCheckedContinuation { c in live[id]?.waiters.append(c) }
+        if let here { return here }
+        // The agent took the session to another replica: its outcome is read from the database.
+        return await followRemote(id)
     }
 
     /// A session that is over leaves the live registry; its timers stop. What it was stays in the store.

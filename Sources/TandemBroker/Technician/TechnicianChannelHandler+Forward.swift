@@ -18,9 +18,14 @@ extension TechnicianChannelHandler {
     /// Serves the channel here, or, when another replica owns the session (several brokers on one
     /// database), passes it to that replica, which records and enforces it as its own.
     func attach(_ id: SessionID, user: User, kind: String, command: String, scope: Scope? = nil, context: ChannelHandlerContext) {
-        guard let peering = broker.peering, let request = forwardable else {
-            return attachHere(id, user: user, kind: kind, command: command, scope: scope, context: context)
+        passOn(id, user: user, context: context) {
+            self.attachHere(id, user: user, kind: kind, command: command, scope: scope, context: context)
         }
+    }
+
+    /// Passes the channel to the replica that owns session `id`, if another does; runs `here` otherwise.
+    func passOn(_ id: SessionID, user: User, context: ChannelHandlerContext, here: @escaping () -> Void) {
+        guard let peering = broker.peering, let request = forwardable else { return here() }
         mode = .connecting(pending: [])
         let behalf = OnBehalf(user: user.name, key: identity.loginKey, from: identity.peer, target: identity.target?.rawValue,
                               via: peering.replicaID)
@@ -36,7 +41,7 @@ extension TechnicianChannelHandler {
             }
             switch result {
             case .success(nil):
-                self.attachHere(id, user: user, kind: kind, command: command, scope: scope, context: context)
+                here()
             case .success(let peer?):
                 self.forward(request, to: peer, session: id, context: context)
             case .failure(let error):

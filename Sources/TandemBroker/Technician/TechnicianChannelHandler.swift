@@ -291,20 +291,28 @@ extension TechnicianChannelHandler {
                 return finish(status: 2, stderr: "tandem: 'join' needs a terminal; run 'tandem join \(id)' from a terminal\n", context: context)
             }
             join(id, pair: pair, user: user, context: context)
+        case .sessionEnd(let id), .auditRecordings(let id), .auditRecording(let id, _):
+            // Ended where the session lives; its recordings are on that replica's disk.
+            passOn(id, user: user, context: context) { self.runControl(request, user: user, context: context) }
         default:
-            mode = .control
-            let channel = context.channel
-            let tail = answerTail
-            let adapter = ControlAdapter(services: BrokerServices(broker: broker), user: user, emit: { text, stderr in
-                var buffer = channel.allocator.buffer(capacity: text.utf8.count)
-                buffer.writeString(text)
-                tail.wrote(channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer))))
-            }, emitData: { data in
-                tail.wrote(channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data)))))
-            })
-            context.eventLoop.makeFutureWithTask { await adapter.run(request) }.assumeIsolated().whenSuccess { status in
-                self.finish(status: status, stderr: nil, context: context)
-            }
+            runControl(request, user: user, context: context)
+        }
+    }
+
+    /// A broker command answered here (tickets, sessions, audit, tokens).
+    private func runControl(_ request: ControlRequest, user: User, context: ChannelHandlerContext) {
+        mode = .control
+        let channel = context.channel
+        let tail = answerTail
+        let adapter = ControlAdapter(services: BrokerServices(broker: broker), user: user, emit: { text, stderr in
+            var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            tail.wrote(channel.writeAndFlush(SSHChannelData(type: stderr ? .stdErr : .channel, data: .byteBuffer(buffer))))
+        }, emitData: { data in
+            tail.wrote(channel.writeAndFlush(SSHChannelData(type: .channel, data: .byteBuffer(channel.allocator.buffer(bytes: data)))))
+        })
+        context.eventLoop.makeFutureWithTask { await adapter.run(request) }.assumeIsolated().whenSuccess { status in
+            self.finish(status: status, stderr: nil, context: context)
         }
     }
 

@@ -1,8 +1,13 @@
+import Foundation
 import SQLKit
 
 // MARK: - Replicas (PostgreSQL only)
 
 extension SQLStore: ReplicaRegistry {
+    public func serve(as replica: String) {
+        self.replica.withLock { $0 = replica }
+    }
+
     public func registerReplica(id: String, peerAddress: String) async throws(StoreError) {
         try requirePostgres()
         try await read { db in
@@ -39,6 +44,28 @@ extension SQLStore: ReplicaRegistry {
         return try await read { db in
             try await db.raw("SELECT owner_replica FROM sessions WHERE id = \(bind: session)").first()?
                 .decode(column: "owner_replica", as: String?.self)
+        }
+    }
+
+    public func takeOver(codeHash: String, replica: String, now: Date) async throws(StoreError) -> SessionRecord? {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE sessions SET state = 'offered', owner_replica = \(bind: replica)
+                WHERE code_hash = \(bind: codeHash) AND state = 'pending' AND expires > \(bind: now.timeIntervalSince1970)
+                RETURNING id, ticket_id, technician, scopes, code_hash, state, created, expires, time_limit, end_reason
+                """).first().map(Self.session)
+        }
+    }
+
+    public func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE sessions SET state = 'expired'
+                WHERE id = \(bind: session) AND state = 'pending' AND (owner_replica IS NULL OR owner_replica = \(bind: replica))
+                RETURNING id
+                """).first() != nil
         }
     }
 

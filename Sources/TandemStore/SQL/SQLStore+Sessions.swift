@@ -25,8 +25,15 @@ extension SQLStore {
     }
 
     public func updateSession(_ id: SessionID, state: SessionLifecycle.State, endReason: String?) async throws(StoreError) {
+        // Among replicas, a session another replica took over is no longer this one's to change.
+        let me = replica.withLock { $0 }
         try await read { db in
-            if let endReason {
+            if let me {
+                try await db.raw("""
+                    UPDATE sessions SET state = \(bind: state.rawValue), end_reason = COALESCE(\(bind: endReason), end_reason)
+                    WHERE id = \(bind: id.rawValue) AND (owner_replica IS NULL OR owner_replica = \(bind: me))
+                    """).run()
+            } else if let endReason {
                 try await db.raw("UPDATE sessions SET state = \(bind: state.rawValue), end_reason = \(bind: endReason) WHERE id = \(bind: id.rawValue)").run()
             } else {
                 try await db.raw("UPDATE sessions SET state = \(bind: state.rawValue) WHERE id = \(bind: id.rawValue)").run()
@@ -41,10 +48,10 @@ extension SQLStore {
         }
     }
 
-    private static let sessionColumns =
+    static let sessionColumns =
         "SELECT id, ticket_id, technician, scopes, code_hash, state, created, expires, time_limit, end_reason FROM sessions"
 
-    private static func session(_ row: any SQLRow) throws -> SessionRecord {
+    static func session(_ row: any SQLRow) throws -> SessionRecord {
         SessionRecord(
             id: SessionID(rawValue: try row.decode(column: "id", as: String.self)), ticketID: try row.decode(column: "ticket_id", as: Int.self),
             technician: try row.decode(column: "technician", as: String.self),

@@ -26,6 +26,9 @@ public final class SQLStore: BrokerStore {
     private let closed = Mutex(false)
     /// Holds the "one broker per database" claim while the broker runs (`claimSoleBroker`).
     let claim = Mutex<SoleBrokerClaim?>(nil)
+    /// Set when this store serves one of several brokers (`ReplicaRegistry.serve(as:)`): its
+    /// session state writes then touch only sessions this replica owns.
+    let replica = Mutex<String?>(nil)
 
     private init(engine: Engine, location: String, runner: Task<Void, Never>? = nil) {
         self.engine = engine

@@ -1,0 +1,91 @@
+import Foundation
+import TandemCore
+import TandemStore
+import TandemText
+
+// MARK: - Sessions moving between replicas (several brokers on one database)
+
+extension Broker {
+    /// A pending session another replica made, whose code an agent brought here: taken over in one
+    /// compare-and-set (of two replicas racing for it, one wins) and made live here; nil if it is
+    /// nobody's pending session.
+    func adopt(codeHash: String, peering: Peering) async -> SessionID? {
+        let taken: SessionRecord?
+        do {
+            taken = try await peering.registry.takeOver(codeHash: codeHash, replica: peering.replicaID, now: clock.now)
+        } catch {
+            logger.error("could not look for another replica's session: \(TerminalText.field("\(error)", limit: 300))")
+            return nil
+        }
+        guard var record = taken else { return nil }
+        let id = record.id
+        // Its own limits travel with it: what the technician asked for is on its record.
+        let requested = ((try? await store.events(sessionID: id.rawValue)) ?? []).first { $0.kind == "session_requested" }
+        let idleLimit = requested?.data["idle_limit"].flatMap(Int.init).map { min($0, config.idleLimit) } ?? config.idleLimit
+        let title = ((try? await store.ticket(id: record.ticketID)) ?? nil)?.title ?? ""
+        guard live[id] == nil else { return id }
+        // Offered in the database already; here it goes through the same steps as a local one.
+        record.state = .pending
+        live[id] = LiveSession(record: record, lifecycle: SessionLifecycle(expiresAt: record.expires),
+                               budget: RecordingBudget(limit: config.maxRecordingBytes), ticketTitle: title, idleLimit: idleLimit)
+        codeIndex[codeHash] = id
+        logger.info("took over session \(id) from another replica: its agent is here", metadata: about(id, ticket: record.ticketID))
+        return id
+    }
+
+    /// Polls, while the session is pending here, whether an agent took it to another replica.
+    func watchForHandover(_ id: SessionID) -> Task<Void, Never> {
+        Task { [weak self] in
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: Self.handoverPoll) } catch { return }
+                guard let self, await self.stillPendingHere(id) else { return }
+                if let owner = try? await self.peering?.registry.owner(of: id.rawValue), owner != self.peering?.replicaID {
+                    await self.handOver(id)
+                    return
+                }
+            }
+        }
+    }
+
+    static let handoverPoll: Duration = .milliseconds(200)
+
+    private func stillPendingHere(_ id: SessionID) -> Bool {
+        live[id]?.lifecycle.state == .pending
+    }
+
+    /// Another replica owns the session now: forget it here without writing anything (its owner
+    /// records it), and let the technicians waiting here follow it in the database.
+    func handOver(_ id: SessionID) {
+        guard let s = live.removeValue(forKey: id) else { return }
+        for timer in s.timers { timer.cancel() }
+        codeIndex[s.record.codeHash] = nil
+        logger.info("session \(id) went to another replica with its agent", metadata: about(id, ticket: s.record.ticketID))
+        for waiter in s.waiters { waiter.resume(returning: nil) }
+    }
+
+    /// Whether a session not live here is still undecided on another replica.
+    func heldElsewhere(_ record: SessionRecord) async -> Bool {
+        guard let peering, [.pending, .offered, .approved].contains(record.state) else { return false }
+        guard let owner = try? await peering.registry.owner(of: record.id.rawValue) else { return false }
+        return owner != peering.replicaID
+    }
+
+    /// How a session held by another replica turns out, read from the database until it is
+    /// decided, for as long as a code and an answer may take.
+    func followRemote(_ id: SessionID) async -> PairingOutcome {
+        let deadline = clock.now.addingTimeInterval(config.codeLifetime + config.consentTimeout + 60)
+        while clock.now < deadline, !Task.isCancelled {
+            if let record = (try? await store.session(id: id)) ?? nil {
+                switch record.state {
+                case .active: return .approved
+                case .refused: return .refused
+                case .expired: return .expired
+                case .ended: return .ended(record.endReason ?? "ended")
+                case .pending, .offered, .approved: break
+                }
+            }
+            try? await Task.sleep(for: Self.handoverPoll)
+        }
+        return .ended("no answer from the broker replica that holds the session")
+    }
+}
