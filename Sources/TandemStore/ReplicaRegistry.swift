@@ -18,6 +18,13 @@ public protocol ReplicaRegistry: Sendable {
     /// Takes a pending session whose code an agent brought here: one compare-and-set, so of two
     /// replicas racing for it one wins; nil when it is not pending (or expired) any more.
     func takeOver(codeHash: String, replica: String, now: Date) async throws(StoreError) -> SessionRecord?
+    /// This replica is alive, on the database's clock; false when the others declared it lost.
+    func heartbeat(id: String) async throws(StoreError) -> Bool
+    /// Declares lost every other live replica whose heartbeat is older than `seconds`: the ids
+    /// returned are this caller's to clean up (a replica is declared lost once, by one survivor).
+    func declareLost(olderThan seconds: Double, except me: String) async throws(StoreError) -> [String]
+    /// Ends the open sessions a lost replica owned, in its stead: they become `me`'s, ended.
+    func endSessions(of lost: String, by me: String, reason: String) async throws(StoreError) -> [SessionRecord]
     /// Expires a pending session this replica still owns; false when another took it first.
     func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
 }

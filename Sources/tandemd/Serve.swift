@@ -85,6 +85,8 @@ extension Tandemd {
         @Option(help: "The CA that signs replica certificates, PEM: only certificates it signed are accepted on the peer link.") var peerCa: String?
         @Option(help: "This replica's certificate, PEM, signed by peer-ca (shown to the others both ways).") var peerCert: String?
         @Option(help: "This replica's certificate key, PEM.") var peerKey: String?
+        @Option(help: "Seconds without a heartbeat after which another replica declares this one lost and ends its sessions. (default: 10)")
+        var replicaTimeout: Double?
 
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
@@ -149,7 +151,8 @@ extension Tandemd {
              "webhook-previous-key-files": webhookPreviousKeyFiles, "helpdesk-default": helpdeskDefault,
              "helpdesk-batch-seconds": helpdeskBatchSeconds.map { "\($0)" }, "helpdesk-retry-seconds": helpdeskRetrySeconds.map { "\($0)" },
              "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }, "console-assets": consoleAssets,
-             "peer-listen": peerListen, "peer-advertise": peerAdvertise, "peer-ca": peerCa, "peer-cert": peerCert, "peer-key": peerKey]
+             "peer-listen": peerListen, "peer-advertise": peerAdvertise, "peer-ca": peerCa, "peer-cert": peerCert, "peer-key": peerKey,
+             "replica-timeout": replicaTimeout.map { "\($0)" }]
         }
 
         /// Every setting of `serve`, by name, from the sources.
@@ -194,7 +197,7 @@ extension Tandemd {
         static func peerSettings(from sources: SettingsSources) throws -> PeerSettings? {
             do {
                 guard let listen = try sources.address("peer-listen", default: nil) else {
-                    for name in ["peer-advertise", "peer-ca", "peer-cert", "peer-key"] where sources.string(name) != nil {
+                    for name in ["peer-advertise", "peer-ca", "peer-cert", "peer-key", "replica-timeout"] where sources.string(name) != nil {
                         throw TandemError.invalidArgument("\(name) is set but peer-listen is not: set peer-listen to run as one of several brokers")
                     }
                     return nil
@@ -210,7 +213,10 @@ extension Tandemd {
                 if advertise == nil, ["0.0.0.0", "::"].contains(listen.host) {
                     throw TandemError.invalidArgument("peer-listen \(listen.host) is not an address other replicas can dial: set peer-advertise")
                 }
-                return PeerSettings(host: listen.host, port: listen.port, advertise: advertise, caPath: paths[0], certificatePath: paths[1], keyPath: paths[2])
+                var settings = PeerSettings(host: listen.host, port: listen.port, advertise: advertise, caPath: paths[0],
+                                            certificatePath: paths[1], keyPath: paths[2])
+                settings.timeout = try sources.number("replica-timeout", default: 10, in: 1...600)
+                return settings
             } catch let error as TandemError {
                 throw ValidationError(error.description)
             }
@@ -284,7 +290,13 @@ extension Tandemd {
                     fflush(nil)
                 })
             }
-            var group = ServiceGroupConfiguration(services: services, logger: logger)
+            var serviceConfigs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+            if let peering {
+                // A replica that must stop (lost its database, or declared lost) ends its sessions as on SIGTERM.
+                serviceConfigs.append(.init(service: ReplicaService(broker: broker, peering: peering, logger: logger),
+                                        failureTerminationBehavior: .gracefullyShutdownGroup))
+            }
+            var group = ServiceGroupConfiguration(services: serviceConfigs, logger: logger)
             group.gracefulShutdownSignals = [.sigterm, .sigint]
             try await ServiceGroup(configuration: group).run()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 /// Several brokers on one PostgreSQL database (issue 16): real `tandemd` replicas, each with its
@@ -134,6 +135,85 @@ final class ReplicaTests: XCTestCase {
         let verify = try fx.tandem(on: "a", ["audit", "verify", "--ticket", "1"])
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
     }
+
+    /// Acceptance 4: SIGKILL of the replica holding a session's agent ends that session with
+    /// "broker replica lost", written by the survivor within the timeout; a session wholly on the
+    /// survivor keeps echoing, and a new one works.
+    func testAKilledReplicasSessionsEndWithAReasonAndTheOthersGoOn() throws {
+        let timeout = 3.0
+        let fx = try ReplicaFixture(name: "replica-lost", replicas: ["a", "b"], extra: ["--replica-timeout", "\(Int(timeout))"])
+        defer { fx.stopAll() }
+        for title in ["On A", "On B", "Later"] {
+            XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", title, "--requester", "jane"]).status, 0)
+        }
+        let x = try fx.activeSession(ticket: 1, technicianOn: "b", agentOn: "a")
+        let y = try fx.activeSession(ticket: 2, technicianOn: "b", agentOn: "b")
+        let xShell = try fx.shell(x.id, on: "b")
+        defer { xShell.stop() }
+        let yShell = try fx.shell(y.id, on: "b")
+        defer { yShell.stop() }
+
+        let killed = Date()
+        try fx.kill("a")
+        yShell.type("echo during-$((2*21))\r")
+        XCTAssertTrue(yShell.waitFor("during-42"), yShell.text)
+        // The technician whose session A held is told, at once (the peer link closed).
+        XCTAssertTrue(Harness.waitUntil(10) { !xShell.process.isRunning }, xShell.text)
+        XCTAssertTrue(xShell.text.contains("the broker replica that holds this session is gone"), xShell.text)
+
+        var reason = ""
+        XCTAssertTrue(Harness.waitUntil(timeout + 10) {
+            reason = (try? fx.sql("SELECT state || ' ' || COALESCE(end_reason, '') FROM sessions WHERE id = '\(x.id)'")) ?? ""
+            return reason.hasPrefix("ended")
+        }, reason)
+        let took = Date().timeIntervalSince(killed)
+        XCTAssertEqual(reason, "ended broker replica lost\n")
+        // No heartbeat for the timeout, then the next sweep (every timeout/3 s), with a second's slack.
+        XCTAssertLessThan(took, timeout + timeout / 3 + 1, "ended \(took) s after the kill")
+        print("replica-lost: session ended \(String(format: "%.1f", took)) s after SIGKILL (replica-timeout \(timeout) s)")
+        let ended = try fx.sql("SELECT data FROM events WHERE session_id = '\(x.id)' AND kind = 'ended'")
+        XCTAssertTrue(ended.contains("broker replica lost"), ended)
+        XCTAssertEqual(try fx.sql("SELECT state FROM replicas WHERE id = '\(try fx.replicaID("a"))'"), "lost\n")
+        XCTAssertTrue(try XCTUnwrap(fx.brokers["b"]).stderr.contains("declared lost"))
+
+        yShell.type("echo after-$((3*14))\r")
+        XCTAssertTrue(yShell.waitFor("after-42"), yShell.text)
+        XCTAssertEqual(try fx.sql("SELECT state FROM sessions WHERE id = '\(y.id)'"), "active\n")
+        let z = try fx.activeSession(ticket: 3, technicianOn: "b", agentOn: "b")
+        let run = try fx.tandem(on: "b", ["exec", z.id], after: ["--", "echo", "new-session"])
+        XCTAssertEqual(run.stdout, "new-session\n", run.stderr)
+        // The survivor's own chains verify, the lost replica's `ended` among them.
+        for ticket in [2, 3] {
+            let verify = try fx.tandem(on: "b", ["audit", "verify", "--ticket", "\(ticket)"])
+            XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        }
+    }
+
+    /// Acceptance 5: SIGTERM of one replica during ten sessions ends only the sessions it holds,
+    /// each with a reason; the other replica's go on.
+    func testStoppingOneReplicaEndsOnlyTheSessionsItHolds() throws {
+        let fx = try ReplicaFixture(name: "rolling", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        var sessions: [(id: String, owner: String)] = []
+        for n in 1...10 {
+            XCTAssertEqual(try fx.tandem(on: "a", ["ticket", "new", "Ticket \(n)", "--requester", "jane"]).status, 0)
+            // Agents alternate between the replicas; each technician is on the other one.
+            let owner = n % 2 == 0 ? "a" : "b"
+            let s = try fx.activeSession(ticket: n, technicianOn: owner == "a" ? "b" : "a", agentOn: owner)
+            sessions.append((s.id, owner))
+        }
+        try fx.terminate("a")
+        for (id, owner) in sessions where owner == "a" {
+            XCTAssertEqual(try fx.sql("SELECT state || ' ' || COALESCE(end_reason, '') FROM sessions WHERE id = '\(id)'"), "ended broker stopping\n")
+        }
+        for (id, owner) in sessions where owner == "b" {
+            XCTAssertEqual(try fx.sql("SELECT state FROM sessions WHERE id = '\(id)'"), "active\n")
+            let run = try fx.tandem(on: "b", ["exec", id], after: ["--", "echo", "still-\(id)"])
+            XCTAssertEqual(run.stdout, "still-\(id)\n", run.stderr)
+        }
+        XCTAssertEqual(try fx.sql("SELECT state FROM replicas WHERE id = '\(try fx.replicaID("a"))'"), "stopped\n")
+        XCTAssertEqual(try fx.sql("SELECT count(*) FROM sessions WHERE state = 'ended' AND end_reason IS NULL"), "0\n")
+    }
 }
 
 /// Replicas named by letter, on one fresh PostgreSQL database, each with its own data folder holding
@@ -149,7 +229,11 @@ final class ReplicaFixture {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/peer_probe.py").path
     }
 
-    init(name: String, replicas: [String]) throws {
+    /// Flags every replica starts with.
+    let extra: [String]
+
+    init(name: String, replicas: [String], extra: [String] = []) throws {
+        self.extra = extra
         dir = try Harness.scratch(name)
         database = try BrokerFixture.newPostgresDatabase(in: dir)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -186,7 +270,7 @@ final class ReplicaFixture {
             "--listen", "127.0.0.1:0", "--cert", "certs/broker.crt", "--key", "certs/broker.key",
             "--peer-listen", "127.0.0.1:0", "--peer-ca", "\(peer)/peer-ca.crt",
             "--peer-cert", "\(peer)/\(replica).crt", "--peer-key", "\(peer)/\(replica).key",
-        ], in: dir, name: "tandemd-\(replica)")
+        ] + extra, in: dir, name: "tandemd-\(replica)")
         children.append(child)
         brokers[replica] = child
         guard Harness.waitUntil(20, { child.stdout.contains("listening on") && child.stderr.contains("peers reach it at") }) else {
@@ -219,6 +303,35 @@ final class ReplicaFixture {
             throw Failure("no replica id in \(replica)'s log: \(log)")
         }
         return String(id)
+    }
+
+    /// A session asked for on `technicianOn` and approved by an agent on `agentOn`.
+    func activeSession(ticket: Int, technicianOn: String, agentOn: String) throws -> (id: String, agent: Child) {
+        let (request, code, id) = try requestSession(on: technicianOn, ticket: ticket)
+        let agent = try agent(on: agentOn, code: code, answer: "y")
+        guard request.wait(20) == 0 else { throw Failure("session \(id) not approved: \(request.stdout) \(request.stderr)") }
+        return (id, agent)
+    }
+
+    /// `tandem shell ID` on a replica, in a terminal, at its prompt.
+    func shell(_ id: String, on replica: String) throws -> PseudoTerminal {
+        let term = try PseudoTerminal(Harness.tool("tandem"), ["shell", id, "--config", dir.appendingPathComponent("\(replica).conf").path], in: dir)
+        guard term.waitForMatch("[$#] ") != nil else { throw Failure("no prompt in \(id): \(term.text)") }
+        return term
+    }
+
+    /// SIGKILL: the replica stops without a word.
+    func kill(_ replica: String) throws {
+        guard let child = brokers[replica] else { throw Failure("no replica \(replica)") }
+        Glibc.kill(child.process.processIdentifier, SIGKILL)
+        guard Harness.waitUntil(10, { !child.process.isRunning }) else { throw Failure("replica \(replica) outlived SIGKILL") }
+    }
+
+    /// SIGTERM, and waits for the replica to finish stopping.
+    func terminate(_ replica: String) throws {
+        guard let child = brokers[replica] else { throw Failure("no replica \(replica)") }
+        Glibc.kill(child.process.processIdentifier, SIGTERM)
+        guard Harness.waitUntil(30, { !child.process.isRunning }) else { throw Failure("replica \(replica) did not stop on SIGTERM") }
     }
 
     /// `tandem …` against one replica.

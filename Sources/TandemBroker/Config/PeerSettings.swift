@@ -8,6 +8,10 @@ public struct PeerSettings: Sendable {
     public var caPath: String
     public var certificatePath: String
     public var keyPath: String
+    /// Seconds without a heartbeat after which a replica is declared lost and its sessions end (`replica-timeout`).
+    public var timeout: Double = 10
+    /// How often this replica says it is alive, and looks for replicas that stopped saying so.
+    public var heartbeatInterval: Double { min(2, timeout / 3) }
 
     public init(host: String, port: Int, advertise: String?, caPath: String, certificatePath: String, keyPath: String) {
         self.host = host

@@ -1,4 +1,5 @@
 import Foundation
+import TandemAudit
 import TandemCore
 import TandemStore
 import TandemText
@@ -87,5 +88,39 @@ extension Broker {
             try? await Task.sleep(for: Self.handoverPoll)
         }
         return .ended("no answer from the broker replica that holds the session")
+    }
+}
+
+// MARK: - Replicas that stop answering
+
+extension Broker {
+    /// The reason a session gets when the replica holding it is lost.
+    static let replicaLost = "broker replica lost"
+
+    /// Declares lost the replicas whose heartbeat is older than the timeout, and ends their open
+    /// sessions in their stead, as events on each ticket's chain.
+    public func sweepLostReplicas() async {
+        guard let peering else { return }
+        let lost: [String]
+        do {
+            lost = try await peering.registry.declareLost(olderThan: peering.settings.timeout, except: peering.replicaID)
+        } catch {
+            logger.warning("could not look for lost replicas: \(TerminalText.field("\(error)", limit: 300))")
+            return
+        }
+        for replica in lost {
+            logger.warning("replica \(replica) sent no heartbeat for \(peering.settings.timeout) s: declared lost; ending its sessions")
+            let ended: [SessionRecord]
+            do {
+                ended = try await peering.registry.endSessions(of: replica, by: peering.replicaID, reason: Self.replicaLost)
+            } catch {
+                logger.error("could not end the sessions of lost replica \(replica): \(TerminalText.field("\(error)", limit: 300))")
+                continue
+            }
+            for session in ended {
+                record(Ended(reason: Self.replicaLost), ticket: session.ticketID, session: session.id, actor: "broker")
+                logger.notice("session \(session.id) ended: \(Self.replicaLost) (\(replica))", metadata: about(session.id, ticket: session.ticketID))
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@ final class PeerReturnHandler: ChannelDuplexHandler {
     /// Answered by the owner's reply to the on-behalf request.
     private var greeted: EventLoopPromise<Void>?
     private var eofSent: EventLoopFuture<Void>?
+    /// The owner said how the channel ended; without it, a close means the link (or the owner) went.
+    private var sawExit = false
 
     init(technician: Channel, greeted: EventLoopPromise<Void>) {
         self.technician = technician
@@ -46,8 +48,10 @@ final class PeerReturnHandler: ChannelDuplexHandler {
             greeted?.fail(PeerLinkError.refusedOnBehalf)
             greeted = nil
         case let status as SSHChannelRequestEvent.ExitStatus:
+            sawExit = true
             technician.triggerUserOutboundEvent(status, promise: nil)
         case let signal as SSHChannelRequestEvent.ExitSignal:
+            sawExit = true
             technician.triggerUserOutboundEvent(signal, promise: nil)
         case ChannelEvent.inputClosed:
             eofSent = technician.close(mode: .output)
@@ -57,6 +61,13 @@ final class PeerReturnHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if greeted == nil, !sawExit {
+            let text = "\r\ntandem: the broker replica that holds this session is gone; the session ends there\r\n"
+            var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            technician.write(SSHChannelData(type: .stdErr, data: .byteBuffer(buffer)), promise: nil)
+            technician.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: 255), promise: nil)
+        }
         greeted?.fail(PeerLinkError.closed)
         greeted = nil
         // The end of the output may still wait for the technician's window: close behind it.

@@ -19,6 +19,9 @@ public final class Peering: Sendable {
     let tls: NIOSSLContext
     let serverTLS: NIOSSLContext
     private let links = Mutex<[String: EventLoopFuture<Channel>]>([:])
+    private let registered = Mutex(false)
+    /// On the list of replicas (its heartbeat may start).
+    var isRegistered: Bool { registered.withLock { $0 } }
     private let logger: Logger
 
     public init(settings: PeerSettings, registry: any ReplicaRegistry, logger: Logger) throws(TandemError) {
@@ -34,6 +37,7 @@ public final class Peering: Sendable {
     public func register(boundPort: Int) async throws(StoreError) {
         let address = settings.advertise ?? "\(settings.host):\(boundPort)"
         try await registry.registerReplica(id: replicaID, peerAddress: address)
+        registered.withLock { $0 = true }
         logger.notice("replica \(replicaID): peers reach it at \(address)")
     }
 

@@ -69,6 +69,35 @@ extension SQLStore: ReplicaRegistry {
         }
     }
 
+    public func heartbeat(id: String) async throws(StoreError) -> Bool {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("UPDATE replicas SET heartbeat_at = now() WHERE id = \(bind: id) AND state = 'live' RETURNING id").first() != nil
+        }
+    }
+
+    public func declareLost(olderThan seconds: Double, except me: String) async throws(StoreError) -> [String] {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE replicas SET state = 'lost'
+                WHERE state = 'live' AND id <> \(bind: me) AND heartbeat_at < now() - make_interval(secs => \(bind: seconds))
+                RETURNING id
+                """).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    public func endSessions(of lost: String, by me: String, reason: String) async throws(StoreError) -> [SessionRecord] {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE sessions SET state = 'ended', end_reason = \(bind: reason), owner_replica = \(bind: me)
+                WHERE owner_replica = \(bind: lost) AND state IN ('pending', 'offered', 'approved', 'active')
+                RETURNING id, ticket_id, technician, scopes, code_hash, state, created, expires, time_limit, end_reason
+                """).all().map(Self.session)
+        }
+    }
+
     private func requirePostgres() throws(StoreError) {
         guard isPostgres else { throw .sql("several brokers need PostgreSQL; a SQLite database serves one broker") }
     }
