@@ -139,6 +139,8 @@ final class ResumeTests: XCTestCase {
         let held = try String(contentsOf: tokens, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertEqual(held.count, 2, "a token at consent and the next one named at the resume")
         XCTAssertEqual(Set(held).count, 2)
+        // The agent says so once its side is done; the broker's side is done once it is on record.
+        XCTAssertTrue(Harness.waitUntil(10) { ((try? self.kinds(fx, a.id)) ?? []).contains("agent_resumed") })
 
         // A second drop, with the way back blocked: the session waits for its agent.
         proxy.toggleRefusing()
@@ -161,6 +163,7 @@ final class ResumeTests: XCTestCase {
         // The agent itself still gets back, with the token it holds.
         proxy.toggleRefusing()
         XCTAssertTrue(Harness.waitUntil(20) { agentA.stderr.components(separatedBy: "Reconnected to the support service").count == 3 }, agentA.stderr)
+        XCTAssertTrue(Harness.waitUntil(10) { ((try? self.kinds(fx, a.id)) ?? []).filter { $0 == "agent_resumed" }.count == 2 })
         let echo = try fx.tandem(["exec", a.id], after: ["--", "echo", "still-here"])
         XCTAssertEqual(echo.stdout, "still-here\n", echo.stderr)
     }
