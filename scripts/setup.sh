@@ -2,7 +2,7 @@
 # Installs the system packages Tandem builds and tests against (Debian 12).
 set -euo pipefail
 need=(libssh-dev sqlite3 postgresql postgresql-client openssh-client rsync openssl asciinema util-linux pkg-config python3 python3-venv curl
-      chromium chromium-driver python3-selenium fonts-dejavu-core)
+      chromium chromium-driver python3-selenium fonts-dejavu-core haproxy)
 bash "$(dirname "$0")/apt-need.sh" setup "${need[@]}"
 # schemathesis (PyPI) checks the HTTP API against docs/openapi.yaml; one virtualenv per machine.
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/tandem/venv"

@@ -34,7 +34,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// What a browser sends the web console: its Cookie header, a form body, the tickets search.
     case console
     /// The first bytes of a technician's connection (the `tandem proxy` line), the broker's closing
-    /// notice as the proxy reads it, a session host name, and an rsync server command line.
+    /// notice as the proxy reads it, a session host name, an rsync server command line, a load
+    /// balancer's PROXY v2 header, and another replica's on-behalf request.
     case proxy
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
@@ -62,6 +63,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = try? SessionHost.parse(text)
         _ = RsyncServerLine.isTransfer(text)
+        // As the header arrives: a byte at a time until it is whole or refused.
+        for end in 0...min(bytes.count, 16 + ProxyHeaderV2.maxAddressBytes) {
+            guard case .needMore? = try? ProxyHeaderV2.parse(bytes.prefix(end)) else { break }
+        }
+        PeerLinkProbe.parse(text)
     }
 
     private static func helpdesk(_ bytes: UnsafeRawBufferPointer) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ServiceLifecycle
 import Foundation
+import Glibc
 import Logging
 import Metrics
 import Prometheus
@@ -87,6 +88,12 @@ extension Tandemd {
         @Option(help: "This replica's certificate key, PEM.") var peerKey: String?
         @Option(help: "Seconds without a heartbeat after which another replica declares this one lost and ends its sessions. (default: 10)")
         var replicaTimeout: Double?
+        @Option(help: ArgumentHelp("Load balancers (IP addresses, space or comma separated) whose connections start with a PROXY v2 header naming the client, as haproxy's send-proxy-v2 sends.",
+                                   discussion: "Connections from these addresses without the header are dropped; from others, a header is not read. (default: none)"))
+        var proxyFrom: String?
+        @Option(help: ArgumentHelp("Where finished recordings are kept. (default: DATA/recordings)",
+                                   discussion: "Several replicas may share one folder (a network file system): any replica then verifies and exports every session. Each writes unfinished recordings in a parts-… folder of its own inside it."))
+        var recordings: String?
 
         func run() async throws {
             // The flags above are parsed (and --help written) by ArgumentParser; their values, the
@@ -152,7 +159,7 @@ extension Tandemd {
              "helpdesk-batch-seconds": helpdeskBatchSeconds.map { "\($0)" }, "helpdesk-retry-seconds": helpdeskRetrySeconds.map { "\($0)" },
              "helpdesk-retry-max-seconds": helpdeskRetryMaxSeconds.map { "\($0)" }, "console-assets": consoleAssets,
              "peer-listen": peerListen, "peer-advertise": peerAdvertise, "peer-ca": peerCa, "peer-cert": peerCert, "peer-key": peerKey,
-             "replica-timeout": replicaTimeout.map { "\($0)" }]
+             "replica-timeout": replicaTimeout.map { "\($0)" }, "proxy-from": proxyFrom, "recordings": recordings]
         }
 
         /// Every setting of `serve`, by name, from the sources.
@@ -184,6 +191,8 @@ extension Tandemd {
                                                         default: .tell)
                 settings.storageReserveBytes = try sources.count("storage-reserve-bytes", default: 8_388_608, in: 1...(1 << 34))
                 settings.consoleAssets = try ConsoleAssets.load(from: sources.string("console-assets"))
+                settings.proxyFrom = try Self.addresses(sources.string("proxy-from") ?? "", setting: "proxy-from")
+                settings.recordingsOverride = sources.string("recordings")
                 let grace = Duration.seconds(try sources.number("shutdown-grace", default: 10, in: 0.1...3600))
                 let metrics = try sources.address("metrics-listen", default: nil)
                 let format = try sources.choice("log-format", ["text": "text", "json": "json"], default: "text")
@@ -191,6 +200,30 @@ extension Tandemd {
             } catch let error as TandemError {
                 throw ValidationError(error.description)
             }
+        }
+
+        /// A replica's own name for its unfinished recordings: its host and data folder, the same
+        /// at every start of that replica, different for two replicas on one host.
+        static func partsTag(dataDirectory: String) -> String {
+            let path = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+            let host = ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40)
+            // FNV-1a: stable across starts and builds (Swift's own hashing is seeded per process).
+            let digest = path.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+            return "\(host.isEmpty ? "host" : String(host))-\(String(digest, radix: 16))"
+        }
+
+        /// IP addresses, space or comma separated, each checked.
+        static func addresses(_ text: String, setting: String) throws -> Set<String> {
+            var out: Set<String> = []
+            for word in text.split(whereSeparator: { $0 == " " || $0 == "," }) {
+                var v4 = in_addr()
+                var v6 = in6_addr()
+                guard inet_pton(AF_INET, String(word), &v4) == 1 || inet_pton(AF_INET6, String(word), &v6) == 1 else {
+                    throw TandemError.invalidArgument("\(setting): '\(word)' is not an IP address")
+                }
+                out.insert(String(word))
+            }
+            return out
         }
 
         /// `peer-listen` and the peer link's certificates: all of them, or none (one broker alone).
@@ -225,6 +258,7 @@ extension Tandemd {
         /// Everything after the store is open: claim it, recover, then run every service until SIGTERM.
         private func run(store: SQLStore, settings: BrokerConfig, peer: PeerSettings?, identity: BrokerIdentity, helpdesks: Helpdesks,
                          grace: Duration, metrics: (host: String, port: Int)?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+            var settings = settings
             var peering: Peering?
             if let peer {
                 guard store.isPostgres else {
@@ -235,6 +269,7 @@ extension Tandemd {
                 } catch {
                     throw ValidationError(error.description)
                 }
+                settings.partsTag = Self.partsTag(dataDirectory: settings.dataDirectory)
             } else {
                 try await store.claimSoleBroker()
             }
@@ -285,7 +320,8 @@ extension Tandemd {
                 logger.info("helpdesks: \(names.joined(separator: ", "))")
             }
             if let metrics {
-                services.append(MetricsService(registry: registry, host: metrics.host, port: metrics.port, logger: logger) { bound in
+                services.append(MetricsService(registry: registry, host: metrics.host, port: metrics.port, logger: logger,
+                                               healthy: { await broker.takesNewSessions }) { bound in
                     print("tandemd metrics on \(metrics.host):\(bound)/metrics")
                     fflush(nil)
                 })
@@ -293,8 +329,9 @@ extension Tandemd {
             var serviceConfigs = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             if let peering {
                 // A replica that must stop (lost its database, or declared lost) ends its sessions as on SIGTERM.
-                serviceConfigs.append(.init(service: ReplicaService(broker: broker, peering: peering, logger: logger),
-                                        failureTerminationBehavior: .gracefullyShutdownGroup))
+                // First in the list, so it stops last: it beats while the listener ends this replica's sessions.
+                serviceConfigs.insert(.init(service: ReplicaService(broker: broker, peering: peering, logger: logger),
+                                            failureTerminationBehavior: .gracefullyShutdownGroup), at: 0)
             }
             var group = ServiceGroupConfiguration(services: serviceConfigs, logger: logger)
             group.gracefulShutdownSignals = [.sigterm, .sigint]

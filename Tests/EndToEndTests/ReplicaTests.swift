@@ -214,6 +214,51 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(try fx.sql("SELECT state FROM replicas WHERE id = '\(try fx.replicaID("a"))'"), "stopped\n")
         XCTAssertEqual(try fx.sql("SELECT count(*) FROM sessions WHERE state = 'ended' AND end_reason IS NULL"), "0\n")
     }
+
+    /// Acceptance 2: twenty sessions through haproxy (round robin, PROXY v2, health checks on
+    /// /healthz), each agent and technician wherever haproxy sends them; all work, every ticket's
+    /// chain verifies on whichever replica is asked (the recordings folder is shared).
+    func testTwentySessionsThroughHAProxyWhereverEachSideLands() throws {
+        let shared = try Harness.scratch("shared-recordings")
+        let fx = try ReplicaFixture(name: "haproxy", replicas: ["a", "b", "c"],
+                                    extra: ["--metrics-listen", "127.0.0.1:0", "--proxy-from", "127.0.0.1", "--recordings", shared.path])
+        defer { fx.stopAll() }
+        // The shipped example is one haproxy accepts.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = try runTool("/usr/sbin/haproxy", ["-c", "-f", root.appendingPathComponent("deploy/haproxy.cfg").path], in: fx.dir)
+        XCTAssertEqual(shipped.status, 0, shipped.stdout + shipped.stderr)
+        for replica in ["a", "b", "c"] {
+            let health = try runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(try fx.metricsPort(replica))/healthz"], in: fx.dir)
+            XCTAssertEqual(health.stdout, "ok\n 200")
+        }
+        let lb = try fx.startHAProxy()
+        // Straight to a replica from a proxy-from address, without the header: dropped, and said so.
+        let direct = try fx.tandem(on: "a", ["ticket", "list"])
+        XCTAssertNotEqual(direct.status, 0)
+        XCTAssertTrue(Harness.waitUntil(5) { fx.brokers["a"]?.stderr.contains("dropped a connection from load balancer 127.0.0.1:") == true })
+
+        var sessions: [String] = []
+        for n in 1...20 {
+            let ticket = try fx.tandem(on: lb, ["ticket", "new", "Ticket \(n)", "--requester", "jane"])
+            XCTAssertEqual(ticket.status, 0, ticket.stderr)
+            let s = try fx.activeSession(ticket: n, technicianOn: lb, agentOn: lb)
+            let run = try fx.tandem(on: lb, ["exec", s.id], after: ["--", "sh", "-c", "echo session-\(n); exit \(n)"])
+            XCTAssertEqual(run.stdout, "session-\(n)\n", run.stderr)
+            XCTAssertEqual(run.status, Int32(n))
+            sessions.append(s.id)
+        }
+        // Spread over the replicas, and often across them.
+        let owners = Set(try fx.sql("SELECT owner_replica FROM sessions").split(separator: "\n"))
+        XCTAssertEqual(owners.count, 3, "\(owners)")
+        let passed = ["a", "b", "c"].map { fx.brokers[$0]?.stderr.components(separatedBy: "passed a command in session").count ?? 1 }.reduce(0, +) - 3
+        XCTAssertGreaterThan(passed, 0, "some technicians' commands crossed to another replica")
+        print("haproxy: 20 sessions over 3 replicas, \(passed) commands passed between replicas")
+        for n in 1...20 {
+            let verify = try fx.tandem(on: lb, ["audit", "verify", "--ticket", "\(n)"])
+            XCTAssertEqual(verify.status, 0, "ticket \(n): " + verify.stdout + verify.stderr)
+        }
+        for id in sessions { XCTAssertEqual(try fx.tandem(on: lb, ["session", "end", id]).status, 0) }
+    }
 }
 
 /// Replicas named by letter, on one fresh PostgreSQL database, each with its own data folder holding
@@ -293,6 +338,82 @@ final class ReplicaFixture {
             fingerprint = \(fingerprint)
             """
         try conf.write(to: dir.appendingPathComponent("\(replica).conf"), atomically: true, encoding: .utf8)
+    }
+
+    /// The replica's `metrics-listen` port (from its start line).
+    func metricsPort(_ replica: String) throws -> Int {
+        let out = brokers[replica]?.stdout ?? ""
+        guard let line = out.split(separator: "\n").first(where: { $0.contains("metrics on 127.0.0.1:") }),
+              let port = Int(line.components(separatedBy: "metrics on 127.0.0.1:")[1].prefix { $0.isNumber }) else {
+            throw Failure("no metrics line from \(replica): \(out)")
+        }
+        return port
+    }
+
+    /// haproxy in front of every replica started, in TCP mode with PROXY v2 and /healthz checks,
+    /// on a port the OS picked; its CLI config is `lb.conf`. Returns "lb".
+    func startHAProxy() throws -> String {
+        let port = try Self.freePort()
+        var servers = ""
+        for (replica, main) in ports.sorted(by: { $0.key < $1.key }) {
+            servers += "    server \(replica) 127.0.0.1:\(main) check port \(try metricsPort(replica))\n"
+        }
+        let config = """
+            global
+                maxconn 2000
+            defaults
+                mode tcp
+                timeout connect 5s
+                timeout client 1h
+                timeout server 1h
+            frontend tandem
+                bind 127.0.0.1:\(port)
+                default_backend brokers
+            backend brokers
+                balance roundrobin
+                option httpchk GET /healthz
+                http-check expect status 200
+                default-server send-proxy-v2 check inter 500ms fall 2 rise 1
+            \(servers)
+            """
+        let path = dir.appendingPathComponent("haproxy.cfg")
+        try config.write(to: path, atomically: true, encoding: .utf8)
+        let child = try Child("/usr/sbin/haproxy", ["-db", "-f", path.path], in: dir, name: "haproxy")
+        children.append(child)
+        // Up once it answers for a replica: a TLS handshake through it reaches one.
+        let ca = dir.appendingPathComponent("certs/ca.crt").path
+        guard Harness.waitUntil(15, {
+            (try? runTool("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", ca, "-verify_return_error", "-alpn", "http/1.1"],
+                          in: dir, stdin: "", timeout: 5))?.stdout.contains("Verify return code: 0") == true
+        }) else { throw Failure("haproxy did not start: \(child.stdout) \(child.stderr)") }
+        let fingerprint = try String(contentsOf: dir.appendingPathComponent("a.conf"), encoding: .utf8)
+            .components(separatedBy: "fingerprint = ")[1].prefix { !$0.isWhitespace }
+        let conf = """
+            broker = 127.0.0.1:\(port)
+            ca = \(ca)
+            identity = \(dir.path)/alice
+            user = alice
+            fingerprint = \(fingerprint)
+            """
+        try conf.write(to: dir.appendingPathComponent("lb.conf"), atomically: true, encoding: .utf8)
+        ports["lb"] = port
+        return "lb"
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure("bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The id a replica registered under (from its start line).

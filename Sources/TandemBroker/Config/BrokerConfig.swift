@@ -34,6 +34,8 @@ public struct BrokerConfig: Sendable {
     public var resumeGrace = 120
     /// Whether auditors may watch a running shell live, and how the end-user learns of it (`live-watch`).
     public var liveWatch = LiveWatchPolicy.tell
+    /// Load balancers whose connections start with a PROXY v2 header naming the client (`proxy-from`).
+    public var proxyFrom: Set<String> = []
     /// The console's script and style, and asciinema-player when `console-assets` names it (checked at start).
     public var consoleAssets = ConsoleAssets.builtIn
 
@@ -44,7 +46,15 @@ public struct BrokerConfig: Sendable {
     }
 
     public var databasePath: String { dataDirectory + "/tandem.db" }
-    public var recordingsDirectory: String { dataDirectory + "/recordings" }
+    /// Where finished recordings go (`recordings`): the data folder's by default, or a folder
+    /// several replicas share, so any of them can verify and export every session.
+    public var recordingsOverride: String?
+    /// Set for one of several replicas: names its own folder of unfinished recordings.
+    public var partsTag: String?
+    public var recordingsDirectory: String { recordingsOverride ?? dataDirectory + "/recordings" }
+    /// Where recordings are written until finished: beside the finished ones for a broker alone;
+    /// `parts-TAG` inside them for a replica, so a replica that restarts finishes only its own.
+    public var partsDirectory: String { partsTag.map { recordingsDirectory + "/parts-" + $0 } ?? recordingsDirectory }
     public var filesDirectory: String { dataDirectory + "/files" }
     public var reservePath: String { dataDirectory + "/storage.reserve" }
 }

@@ -17,7 +17,7 @@ struct APIRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        peerHost = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        peerHost = source.channel.clientIP
         peer = source.channel.peerText
     }
 

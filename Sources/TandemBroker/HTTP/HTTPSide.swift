@@ -45,7 +45,7 @@ struct HTTPSide: Sendable {
     func serve(_ channel: Channel, replacing guardHandler: ConnectionGuard) -> EventLoopFuture<Void> {
         let http = self.http
         let logger = self.logger
-        let source = channel.remoteAddress?.ipAddress ?? "?"
+        let source = channel.clientIP
         guard open.enter(source, limit: Self.maxConnections, perSource: Self.maxConnectionsPerSource) else {
             if refusedLog.admit(source) == .log {
                 logger.warning("closed an HTTP connection from \(source): \(Self.maxConnectionsPerSource) from it or \(Self.maxConnections) in all are already open")

@@ -38,12 +38,12 @@ final class AgentJoinHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        source = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        source = context.channel.clientIP
         context.fireChannelActive()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        source = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        source = context.channel.clientIP
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

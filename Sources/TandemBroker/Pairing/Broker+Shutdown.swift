@@ -42,9 +42,10 @@ extension Broker {
     /// SHA-256 and put on its session's ticket (`recording_recovered`), so a crash loses no recorded byte.
     public func recoverPartialRecordings() async {
         let dir = config.recordingsDirectory
-        let parts = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".part") }.sorted()
+        let partsDir = config.partsDirectory
+        let parts = ((try? FileManager.default.contentsOfDirectory(atPath: partsDir)) ?? []).filter { $0.hasSuffix(".part") }.sorted()
         for part in parts {
-            let path = dir + "/" + part
+            let path = partsDir + "/" + part
             guard let bytes = FileManager.default.contents(atPath: path) else {
                 logger.error("cannot read the unfinished recording \(part); it is left in place")
                 continue
@@ -71,4 +72,7 @@ extension Broker {
             try? FileManager.default.removeItem(atPath: captures + "/" + part)
         }
     }
+
+    /// Whether a load balancer should send this broker new connections: not while it stops or its disk is full.
+    public var takesNewSessions: Bool { !stopping && storageTrouble == nil }
 }

@@ -47,3 +47,10 @@ extension JSONEncoder {
         return e
     }
 }
+
+/// The on-behalf decoder, for the fuzz targets (it reads what another replica sent).
+public enum PeerLinkProbe {
+    public static func parse(_ text: String) {
+        if let value = try? OnBehalf.decode(text) { _ = value.encoded }
+    }
+}

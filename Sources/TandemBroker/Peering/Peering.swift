@@ -20,6 +20,9 @@ public final class Peering: Sendable {
     let serverTLS: NIOSSLContext
     private let links = Mutex<[String: EventLoopFuture<Channel>]>([:])
     private let registered = Mutex(false)
+    private let retired = Mutex(false)
+    /// Stopped on purpose and off the list.
+    var isRetired: Bool { retired.withLock { $0 } }
     /// On the list of replicas (its heartbeat may start).
     var isRegistered: Bool { registered.withLock { $0 } }
     private let logger: Logger
@@ -42,6 +45,7 @@ public final class Peering: Sendable {
     }
 
     public func retire() async {
+        retired.withLock { $0 = true }
         do {
             try await registry.retireReplica(id: replicaID, state: "stopped")
         } catch {

@@ -29,8 +29,13 @@ public struct ReplicaService: Service {
                     lastBeat = clock.now
                     continue
                 }
+                // Stopped on purpose (SIGTERM): off the list already, nothing to say.
+                if peering.isRetired { return }
                 do {
-                    guard try await peering.registry.heartbeat(id: peering.replicaID) else { throw ReplicaStop.declaredLost }
+                    guard try await peering.registry.heartbeat(id: peering.replicaID) else {
+                        if peering.isRetired { return }
+                        throw ReplicaStop.declaredLost
+                    }
                     lastBeat = clock.now
                 } catch let error as StoreError {
                     if clock.now - lastBeat > timeout { throw ReplicaStop.databaseLost("\(error)") }

@@ -48,13 +48,15 @@ public final class AsciicastRecorder: @unchecked Sendable {
 
     static let batchBytes = 64 * 1024
 
-    public init(directory: String, name: String, columns: Int, rows: Int, term: String, title: String,
+    /// `parts` holds the file while it is written (by default `directory`): among replicas sharing
+    /// one recordings folder, each writes in its own, and only its own is finished after a crash.
+    public init(directory: String, parts: String? = nil, name: String, columns: Int, rows: Int, term: String, title: String,
                 budget: RecordingBudget? = nil, live: LiveFeed? = nil, onFailure: @escaping @Sendable (RecordingFailure) -> Void = { _ in }) throws {
         self.live = live
         self.directory = directory
         self.budget = budget
         self.onFailure = onFailure
-        partPath = directory + "/" + name + ".part"
+        partPath = (parts ?? directory) + "/" + name + ".part"
         fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RecordingFailure.fromErrno(errno, "cannot create a recording") }
         start = Date()

@@ -28,7 +28,7 @@ public final class BrokerServer: Sendable {
         self.logger = logger
         tls = try TandemTLS.serverContext(certificatePath: config.certificatePath, keyPath: config.keyPath)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        for dir in [config.recordingsDirectory, config.filesDirectory] {
+        for dir in [config.recordingsDirectory, config.partsDirectory, config.filesDirectory] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
     }
@@ -48,6 +48,9 @@ public final class BrokerServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let guardHandler = ConnectionGuard(timeout: .milliseconds(Int64(config.handshakeTimeout * 1000)), logger: logger)
                     let sync = channel.pipeline.syncOperations
+                    if let ip = channel.remoteAddress?.ipAddress, config.proxyFrom.contains(ip) {
+                        try sync.addHandler(ProxyHeaderHandler(logger: logger))
+                    }
                     try sync.addHandler(NIOSSLServerHandler(context: tls))
                     try sync.addHandler(guardHandler)
                     let guardBox = NIOLoopBound(guardHandler, eventLoop: channel.eventLoop)

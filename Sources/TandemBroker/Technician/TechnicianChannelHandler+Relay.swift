@@ -22,6 +22,7 @@ extension TechnicianChannelHandler {
         let pty = self.pty
         let size = self.size
         let recordingsDir = broker.config.recordingsDirectory
+        let partsDir = broker.config.partsDirectory
         let role = user.role
         let config = broker.config
         let failed: @Sendable (RecordingFailure) -> Void = { why in Task { await broker.recordingFailed(id, why) } }
@@ -43,7 +44,7 @@ extension TechnicianChannelHandler {
                 // A shell can be watched live (auditors and admins, in the console) while it runs.
                 let feed = kind == "shell" ? LiveFeed(columns: size.columns, rows: size.rows) : nil
                 do {
-                    recorder = try AsciicastRecorder(directory: recordingsDir, name: name, columns: size.columns, rows: size.rows,
+                    recorder = try AsciicastRecorder(directory: recordingsDir, parts: partsDir, name: name, columns: size.columns, rows: size.rows,
                                                      term: pty?.term ?? "xterm",
                                                      title: "Tandem \(id) ticket #\(ticket)" + (kind == "exec" ? " exec" : ""),
                                                      budget: budget, live: feed, onFailure: failed)
