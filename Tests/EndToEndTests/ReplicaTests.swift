@@ -259,6 +259,43 @@ final class ReplicaTests: XCTestCase {
         }
         for id in sessions { XCTAssertEqual(try fx.tandem(on: lb, ["session", "end", id]).status, 0) }
     }
+
+    /// Acceptance 3, end to end: ten sessions at once on one ticket, spread over three replicas by
+    /// haproxy, each running commands at the same time: one chain, no gap, no fork.
+    func testTenConcurrentSessionsOnOneTicketOverThreeReplicasMakeOneChain() throws {
+        let shared = try Harness.scratch("shared-recordings")
+        let fx = try ReplicaFixture(name: "one-ticket", replicas: ["a", "b", "c"],
+                                    extra: ["--metrics-listen", "127.0.0.1:0", "--proxy-from", "127.0.0.1", "--recordings", shared.path])
+        defer { fx.stopAll() }
+        let lb = try fx.startHAProxy()
+        XCTAssertEqual(try fx.tandem(on: lb, ["ticket", "new", "Everyone at once", "--requester", "jane"]).status, 0)
+        let requests = try (0..<10).map { _ in try fx.requestSession(on: lb, ticket: 1) }
+        let agents = try requests.map { try fx.agent(on: lb, code: $0.code, answer: "y") }
+        for r in requests { XCTAssertEqual(r.child.wait(30), 0, r.child.stdout + r.child.stderr) }
+        let conf = fx.dir.appendingPathComponent("\(lb).conf").path
+        // Three commands in every session, all thirty at once.
+        let runs = try requests.flatMap { r in
+            try (0..<3).map { k in
+                try Child(Harness.tool("tandem"), ["exec", r.id, "--config", conf, "--", "echo", "\(r.id)-\(k)"], in: fx.dir, name: "exec-\(r.id)-\(k)")
+            }
+        }
+        for run in runs { XCTAssertEqual(run.wait(60), 0, run.stderr) }
+        for (i, r) in requests.enumerated() {
+            for k in 0..<3 { XCTAssertEqual(runs[i * 3 + k].stdout, "\(r.id)-\(k)\n") }
+            XCTAssertEqual(try fx.tandem(on: lb, ["session", "end", r.id]).status, 0)
+        }
+        for agent in agents { XCTAssertEqual(agent.wait(20), 0, agent.stderr) }
+        let owners = Set(try fx.sql("SELECT owner_replica FROM sessions").split(separator: "\n"))
+        XCTAssertEqual(owners.count, 3, "spread over the three: \(owners)")
+        let shape = try fx.sql("SELECT count(*) || ' ' || max(seq) || ' ' || count(DISTINCT seq) || ' ' || count(DISTINCT prev) FROM events WHERE chain = 1")
+        let numbers = shape.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        XCTAssertEqual(numbers.count, 4)
+        XCTAssertEqual(Set(numbers).count, 1, "as many events as the highest sequence number, each once, each after a different one: \(shape)")
+        XCTAssertEqual(try fx.sql("SELECT count(*) FROM events WHERE chain = 1 AND kind = 'exec'"), "30\n")
+        let verify = try fx.tandem(on: lb, ["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        print("one ticket: \(numbers.first ?? 0) events from 3 replicas in one chain")
+    }
 }
 
 /// Replicas named by letter, on one fresh PostgreSQL database, each with its own data folder holding
