@@ -18,6 +18,8 @@ public struct LoadEnvironment: Sendable {
     }
 
     public var broker: BrokerAddress
+    /// Where the agents connect: the technicians' broker unless another replica is named.
+    public var agentBroker: BrokerAddress?
     public var group: EventLoopGroup
     public var user: String
     public var key: NIOSSHPrivateKey
@@ -92,7 +94,7 @@ public struct LoadEnvironment: Sendable {
         let technician = try await LoadTechnician.connect(broker: broker, tls: technicianTLS, user: user, key: key, group: group).get()
         let session = Lines()
         let agent = Lines()
-        let broker = self.broker, agentTLS = self.agentTLS, group = self.group
+        let broker = self.agentBroker ?? self.broker, agentTLS = self.agentTLS, group = self.group
         let agentChannel = AgentHolder()
         let status = try await technician.run(.sessionNew(ticket: .number(ticket), scopes: [.shell], timeLimit: nil)) { line in
             session.add(line)

@@ -25,6 +25,15 @@ public protocol ReplicaRegistry: Sendable {
     func declareLost(olderThan seconds: Double, except me: String) async throws(StoreError) -> [String]
     /// Ends the open sessions a lost replica owned, in its stead: they become `me`'s, ended.
     func endSessions(of lost: String, by me: String, reason: String) async throws(StoreError) -> [SessionRecord]
+    /// Whether this replica runs `job` now: one replica at a time does, holding a lock on a
+    /// connection of its own; when it stops (or dies), the next to ask takes the job over.
+    func lead(_ job: ReplicaJob) async -> Bool
     /// Expires a pending session this replica still owns; false when another took it first.
     func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
+}
+
+/// Work that one replica does for all: posting the outbox, signing checkpoints on a timer.
+public enum ReplicaJob: Int32, Sendable {
+    case outbox = -2
+    case checkpoints = -3
 }

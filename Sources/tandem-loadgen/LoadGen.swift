@@ -36,10 +36,14 @@ struct LoadGen: AsyncParsableCommand {
         @Option(help: "Technician user name.") var user = "load"
         @Option(help: "Sessions, all at once.") var sessions = 50
         @Option(help: "Tickets the sessions are spread over.") var tickets = 5
+        @Option(help: "Where the agents connect, when it is another replica than --broker (several brokers on one database).")
+        var agentBroker: String?
 
         func run() async throws {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-            let env = try LoadEnvironment(broker: broker, ca: ca, keyFile: key, user: user, group: group)
+            var setup = try LoadEnvironment(broker: broker, ca: ca, keyFile: key, user: user, group: group)
+            setup.agentBroker = try agentBroker.map(BrokerAddress.init(parsing:))
+            let env = setup
             var ticketIDs: [Int] = []
             for _ in 0..<max(1, tickets) { ticketIDs.append(try await env.createTicket()) }
             let ids = try await withThrowingTaskGroup(of: String.self) { tasks in

@@ -294,9 +294,11 @@ extension Tandemd {
                 print("tandemd listening on \(host):\(bound) fingerprint \(fingerprint)")
                 fflush(nil)
             }
+            let leader: @Sendable (ReplicaJob) async -> Bool = { job in peer == nil ? true : await store.lead(job) }
             let checkpoints = PeriodicService(every: .seconds(settings.checkpointInterval)) {
                 await broker.recordGuessSummaries()
-                await broker.checkpointAll()
+                // Among replicas one signs on the timer for all (each still signs at its sessions' ends).
+                if await leader(.checkpoints) { await broker.checkpointAll() }
             }
             let users = PeriodicService(every: .seconds(1)) {
                 await broker.refreshUsers()
@@ -314,7 +316,8 @@ extension Tandemd {
                 // is slow or down delays only its own deliveries.
                 for sink in helpdesks.noteSinks.keys.map(\.rawValue) + helpdesks.webhooks.map(\.name) {
                     let outbox = OutboxWorker(store: store, helpdesks: helpdesks, sink: sink, logger: logger)
-                    services.append(PeriodicService(every: .milliseconds(250)) { await outbox.pass() })
+                    // Among replicas one posts for all: two would post each note twice.
+                    services.append(PeriodicService(every: .milliseconds(250)) { if await leader(.outbox) { await outbox.pass() } })
                 }
                 let names = helpdesks.noteSinks.keys.map(\.displayName).sorted() + helpdesks.webhooks.map { "webhook \($0.name)" }
                 logger.info("helpdesks: \(names.joined(separator: ", "))")

@@ -399,6 +399,27 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
         for store in stores { await store.close() }
     }
 
+    /// One replica posts the outbox for all, until it stops; then the next to ask takes it over.
+    func testOneReplicaLeadsAJobUntilItStops() async throws {
+        let url = try PostgresTestServer.freshDatabase()
+        let a = try await SQLStore.postgres(url: url, password: PostgresTestServer.password)
+        let b = try await SQLStore.postgres(url: url, password: PostgresTestServer.password)
+        let first = await a.lead(.outbox)
+        let second = await b.lead(.outbox)
+        let again = await a.lead(.outbox)
+        let other = await b.lead(.checkpoints)
+        XCTAssertEqual([first, second, again, other], [true, false, true, true], "one leader per job; jobs are separate")
+        await a.close()
+        // The lock went with a's connection: b takes the job at its next try.
+        var taken = false
+        for _ in 0..<50 where !taken {
+            taken = await b.lead(.outbox)
+            if !taken { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        XCTAssertTrue(taken)
+        await b.close()
+    }
+
     func testThePasswordWorksAndStaysOutOfWhatTheStoreShows() async throws {
         let url = try PostgresTestServer.freshDatabase()
         let secret = try XCTUnwrap(PostgresTestServer.password, "scripts/test.sh gives the server a password")

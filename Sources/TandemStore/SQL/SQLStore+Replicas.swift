@@ -98,6 +98,48 @@ extension SQLStore: ReplicaRegistry {
         }
     }
 
+    public func lead(_ job: ReplicaJob) async -> Bool {
+        guard case .postgres(let client) = engine else { return true }
+        let key = job.rawValue
+        if leases.withLock({ $0.held.contains(key) }) { return true }
+        let answer = AsyncStream<Bool>.makeStream()
+        let holder = Task { [weak self] in
+            do {
+                try await client.withConnection { connection in
+                    let got = try await connection.sql().raw(
+                        "SELECT pg_try_advisory_lock(\(bind: Self.chainLockSpace), \(bind: key)) AS got").first()?
+                        .decode(column: "got", as: Bool.self) ?? false
+                    guard got else {
+                        answer.continuation.yield(false)
+                        return
+                    }
+                    self?.leases.withLock { _ = $0.held.insert(key) }
+                    answer.continuation.yield(true)
+                    // Held until the store closes; a connection that broke has lost the lock with it.
+                    defer { self?.leases.withLock { _ = $0.held.remove(key) } }
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: .seconds(2)) } catch { break }
+                        try await connection.sql().raw("SELECT 1").run()
+                    }
+                    try? await connection.sql().raw("SELECT pg_advisory_unlock(\(bind: Self.chainLockSpace), \(bind: key))").run()
+                }
+            } catch {
+                answer.continuation.yield(false)
+            }
+            answer.continuation.finish()
+        }
+        var iterator = answer.stream.makeAsyncIterator()
+        let got = await iterator.next() ?? false
+        if got { leases.withLock { $0.holders.append(holder) } }
+        return got
+    }
+
+    func releaseLeases() async {
+        let holders = leases.withLock { l -> [Task<Void, Never>] in defer { l.holders = [] }; return l.holders }
+        for holder in holders { holder.cancel() }
+        for holder in holders { await holder.value }
+    }
+
     private func requirePostgres() throws(StoreError) {
         guard isPostgres else { throw .sql("several brokers need PostgreSQL; a SQLite database serves one broker") }
     }

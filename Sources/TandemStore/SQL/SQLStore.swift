@@ -29,6 +29,8 @@ public final class SQLStore: BrokerStore {
     /// Set when this store serves one of several brokers (`ReplicaRegistry.serve(as:)`): its
     /// session state writes then touch only sessions this replica owns.
     let replica = Mutex<String?>(nil)
+    /// Jobs this replica leads (`lead`), and the tasks holding their locks.
+    let leases = Mutex<(held: Set<Int32>, holders: [Task<Void, Never>])>(([], []))
 
     private init(engine: Engine, location: String, runner: Task<Void, Never>? = nil) {
         self.engine = engine
@@ -147,6 +149,7 @@ public final class SQLStore: BrokerStore {
             closed.withLock { $0 = true }
             // Unlocking needs the pool, so before it stops; nothing of ours runs after `closed` is set.
             await releaseSoleBrokerClaim()
+            await releaseLeases()
             runner?.cancel()
             _ = await runner?.value
         }
