@@ -12,9 +12,11 @@ size_mib="${REPLICA_SIZE_MIB:-256}"
 runs="${RUNS:-3}"
 ulimit -n "$(ulimit -Hn)"
 
-pg="$work/pg"
+# Its own folder: the server runs as the postgres user, who cannot enter $work.
+pg="$(mktemp -d /tmp/tandem-bench-pg.XXXXXX)"
+chmod 755 "$pg"
+trap 'bash "$bench_root/scripts/postgres.sh" stop "$pg"; rm -rf "$pg"; cleanup' EXIT
 server=$(bash "$bench_root/scripts/postgres.sh" start "$pg")
-trap 'bash "$bench_root/scripts/postgres.sh" stop "$pg"; cleanup' EXIT
 export PGPASSWORD TANDEM_DATABASE_PASSWORD
 PGPASSWORD=$(cat "$pg/password")
 TANDEM_DATABASE_PASSWORD=$PGPASSWORD
@@ -23,6 +25,7 @@ db="$server/bench?sslmode=disable"
 
 bash "$bench_root/certs/make-dev-certs.sh" "$work/certs" >/dev/null
 bash "$bench_root/certs/make-peer-certs.sh" "$work/peer" a b >/dev/null
+mkdir -p "$work/load"
 "$loadgen" keygen --out "$work/load" >/dev/null
 ssh-keygen -q -t ed25519 -N '' -f "$work/tech"
 "$bin/tandemd" init --data "$work/a" --database "$db" >/dev/null
@@ -51,7 +54,7 @@ start_replica() {
 
 # lifecycles TECH AGENT N: seconds for N whole sessions at once (pairing, exec, shell, end).
 lifecycles() {
-  seconds "$loadgen" lifecycles --broker "127.0.0.1:$1" --agent-broker "127.0.0.1:$2" --ca "$work/certs/ca.crt" \
+  seconds timeout 300 "$loadgen" lifecycles --broker "127.0.0.1:$1" --agent-broker "127.0.0.1:$2" --ca "$work/certs/ca.crt" \
     --key "$work/load/load.key" --sessions "$3"
 }
 

@@ -28,6 +28,11 @@ public protocol ReplicaRegistry: Sendable {
     /// Whether this replica runs `job` now: one replica at a time does, holding a lock on a
     /// connection of its own; when it stops (or dies), the next to ask takes the job over.
     func lead(_ job: ReplicaJob) async -> Bool
+    /// Marks a pending session this replica still owns as offered; false when another took it first.
+    func offerIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
+    /// Ends the open sessions of replicas that stopped or were lost and still own some (a session
+    /// made while its replica stopped); they become `me`'s, ended.
+    func endLeftovers(by me: String) async throws(StoreError) -> [SessionRecord]
     /// Expires a pending session this replica still owns; false when another took it first.
     func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
 }

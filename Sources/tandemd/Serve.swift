@@ -216,12 +216,10 @@ extension Tandemd {
         static func addresses(_ text: String, setting: String) throws -> Set<String> {
             var out: Set<String> = []
             for word in text.split(whereSeparator: { $0 == " " || $0 == "," }) {
-                var v4 = in_addr()
-                var v6 = in6_addr()
-                guard inet_pton(AF_INET, String(word), &v4) == 1 || inet_pton(AF_INET6, String(word), &v6) == 1 else {
+                guard let address = IPAddressText.normalized(String(word)) else {
                     throw TandemError.invalidArgument("\(setting): '\(word)' is not an IP address")
                 }
-                out.insert(String(word))
+                out.insert(address)
             }
             return out
         }
@@ -270,6 +268,9 @@ extension Tandemd {
                     throw ValidationError(error.description)
                 }
                 settings.partsTag = Self.partsTag(dataDirectory: settings.dataDirectory)
+                try await store.claimSoleBroker(asReplica: true)
+                // From here its session state writes touch only the sessions it owns.
+                if let peering { store.serve(as: peering.replicaID) }
             } else {
                 try await store.claimSoleBroker()
             }

@@ -21,6 +21,8 @@ final class ReplicaTests: XCTestCase {
         let otherCA = try probe(["\(stranger)/x.crt", "\(stranger)/x.key"])
         let otherProtocol = try probe(["\(peer)/b.crt", "\(peer)/b.key", "--alpn", "tandem-agent/1"])
         let replica = try probe(["\(peer)/b.crt", "\(peer)/b.key"])
+        // Refused by the broker, not for want of a listener (the log lines below say who refused).
+        for answer in [noCertificate, otherCA, otherProtocol] { XCTAssertFalse(answer.contains("Connection refused"), answer) }
         XCTAssertTrue(noCertificate.hasPrefix("refused") || noCertificate == "closed", noCertificate)
         XCTAssertTrue(otherCA.hasPrefix("refused") || otherCA == "closed", otherCA)
         XCTAssertTrue(otherProtocol.hasPrefix("refused") || otherProtocol == "closed", otherProtocol)
@@ -65,11 +67,11 @@ final class ReplicaTests: XCTestCase {
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertFalse(unknown.stderr.contains("replica"), unknown.stderr)
 
-        // A stops: its session ends, and B says the session's replica is gone rather than hanging.
-        fx.brokers["a"]?.stop()
+        // A stops: its session ends, and B answers at once, as for any session that is not live.
+        try fx.terminate("a")
         let after = try fx.tandem(on: "b", ["exec", id], after: ["--", "true"])
         XCTAssertNotEqual(after.status, 0)
-        XCTAssertTrue(after.stderr.contains("which is no longer running"), after.stderr)
+        XCTAssertTrue(after.stderr.contains(id) && !after.stderr.contains("replica"), after.stderr)
     }
 
     /// Acceptance 1, with exec: `session new` waits on B, the agent approves on A, which takes the
@@ -93,6 +95,7 @@ final class ReplicaTests: XCTestCase {
         // The code was spent on A: the same code on B is no way in.
         let again = try fx.agent(on: "b", code: code, answer: "y")
         XCTAssertNotEqual(again.wait(20), 0)
+        XCTAssertTrue(again.stderr.contains("already used") || again.stdout.contains("already used"), again.stdout + again.stderr)
 
         // A shell through B: typed on B, run and recorded on A, resized across both.
         let term = try PseudoTerminal(Harness.tool("tandem"), ["shell", id, "--config", fx.dir.appendingPathComponent("b.conf").path],
@@ -136,12 +139,40 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
     }
 
+    /// One code brought to two replicas at once: the database gives the offer to exactly one agent;
+    /// the other is told the code was used. Several rounds, so either replica may win.
+    func testOneCodeAtTwoReplicasAtOnceGivesOneOffer() throws {
+        let fx = try ReplicaFixture(name: "code-race", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        for round in 1...4 {
+            XCTAssertEqual(try fx.tandem(on: "a", ["ticket", "new", "Race \(round)", "--requester", "jane"]).status, 0)
+            let (request, code, id) = try fx.requestSession(on: "a", ticket: round)
+            let first = try fx.agent(on: "a", code: code, answer: "y")
+            let second = try fx.agent(on: "b", code: code, answer: "y")
+            XCTAssertEqual(request.wait(20), 0, request.stdout + request.stderr)
+            // The loser is told at once; the winner's agent stays with its session.
+            XCTAssertTrue(Harness.waitUntil(20) { !first.process.isRunning || !second.process.isRunning })
+            let (loser, winner) = first.process.isRunning ? (second, first) : (first, second)
+            XCTAssertTrue(winner.process.isRunning, "round \(round): both agents left")
+            XCTAssertNotEqual(loser.wait(5), 0)
+            XCTAssertTrue((loser.stdout + loser.stderr).contains("already used"), loser.stdout + loser.stderr)
+            let kinds = try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n")
+            XCTAssertEqual(kinds.filter { $0 == "offered" }.count, 1, "round \(round): \(kinds)")
+            XCTAssertEqual(kinds.filter { $0 == "approved" }.count, 1, "round \(round): \(kinds)")
+            let run = try fx.tandem(on: "a", ["exec", id], after: ["--", "echo", "round-\(round)"])
+            XCTAssertEqual(run.stdout, "round-\(round)\n", run.stderr)
+            XCTAssertEqual(try fx.tandem(on: "a", ["session", "end", id]).status, 0)
+        }
+    }
+
     /// Acceptance 4: SIGKILL of the replica holding a session's agent ends that session with
     /// "broker replica lost", written by the survivor within the timeout; a session wholly on the
     /// survivor keeps echoing, and a new one works.
     func testAKilledReplicasSessionsEndWithAReasonAndTheOthersGoOn() throws {
         let timeout = 3.0
-        let fx = try ReplicaFixture(name: "replica-lost", replicas: ["a", "b"], extra: ["--replica-timeout", "\(Int(timeout))"])
+        let shared = try Harness.scratch("shared-recordings")
+        let fx = try ReplicaFixture(name: "replica-lost", replicas: ["a", "b"],
+                                    extra: ["--replica-timeout", "\(Int(timeout))", "--recordings", shared.path])
         defer { fx.stopAll() }
         for title in ["On A", "On B", "Later"] {
             XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", title, "--requester", "jane"]).status, 0)
@@ -159,7 +190,7 @@ final class ReplicaTests: XCTestCase {
         XCTAssertTrue(yShell.waitFor("during-42"), yShell.text)
         // The technician whose session A held is told, at once (the peer link closed).
         XCTAssertTrue(Harness.waitUntil(10) { !xShell.process.isRunning }, xShell.text)
-        XCTAssertTrue(xShell.text.contains("the broker replica that holds this session is gone"), xShell.text)
+        XCTAssertTrue(xShell.text.contains("the broker replica that holds this session closed this channel (or is gone)"), xShell.text)
 
         var reason = ""
         XCTAssertTrue(Harness.waitUntil(timeout + 10) {
@@ -168,10 +199,11 @@ final class ReplicaTests: XCTestCase {
         }, reason)
         let took = Date().timeIntervalSince(killed)
         XCTAssertEqual(reason, "ended broker replica lost\n")
-        // No heartbeat for the timeout, then the next sweep (every timeout/3 s), with a second's slack.
-        XCTAssertLessThan(took, timeout + timeout / 3 + 1, "ended \(took) s after the kill")
+        // No heartbeat for the timeout, then the next sweep (every timeout/3 s), with slack for a busy machine.
+        XCTAssertLessThan(took, timeout + timeout / 3 + 3, "ended \(took) s after the kill")
         print("replica-lost: session ended \(String(format: "%.1f", took)) s after SIGKILL (replica-timeout \(timeout) s)")
         let ended = try fx.sql("SELECT data FROM events WHERE session_id = '\(x.id)' AND kind = 'ended'")
+        XCTAssertEqual(ended.split(separator: "\n").count, 1, "one end, written once: \(ended)")
         XCTAssertTrue(ended.contains("broker replica lost"), ended)
         XCTAssertEqual(try fx.sql("SELECT state FROM replicas WHERE id = '\(try fx.replicaID("a"))'"), "lost\n")
         XCTAssertTrue(try XCTUnwrap(fx.brokers["b"]).stderr.contains("declared lost"))
@@ -182,8 +214,8 @@ final class ReplicaTests: XCTestCase {
         let z = try fx.activeSession(ticket: 3, technicianOn: "b", agentOn: "b")
         let run = try fx.tandem(on: "b", ["exec", z.id], after: ["--", "echo", "new-session"])
         XCTAssertEqual(run.stdout, "new-session\n", run.stderr)
-        // The survivor's own chains verify, the lost replica's `ended` among them.
-        for ticket in [2, 3] {
+        // Every chain verifies on the survivor, the lost replica's session's (its `ended` written by b) among them.
+        for ticket in [1, 2, 3] {
             let verify = try fx.tandem(on: "b", ["audit", "verify", "--ticket", "\(ticket)"])
             XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         }

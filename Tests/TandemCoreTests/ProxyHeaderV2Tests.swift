@@ -47,3 +47,14 @@ final class ProxyHeaderV2Tests: XCTestCase {
         }
     }
 }
+
+/// `proxy-from` addresses compare with a socket's however either is spelt.
+final class IPAddressTextTests: XCTestCase {
+    func testOneSpellingPerAddress() {
+        XCTAssertEqual(IPAddressText.normalized("127.0.0.1"), "127.0.0.1")
+        XCTAssertEqual(IPAddressText.normalized("::ffff:10.0.0.5"), "10.0.0.5", "an IPv4 balancer seen on an IPv6 socket")
+        XCTAssertEqual(IPAddressText.normalized("2001:0db8:0000:0000:0000:0000:0000:0001"), "2001:db8::1")
+        XCTAssertNil(IPAddressText.normalized("10.0.0.256"))
+        XCTAssertNil(IPAddressText.normalized("balancer.example.com"))
+    }
+}

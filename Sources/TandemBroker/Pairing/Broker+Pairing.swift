@@ -70,11 +70,52 @@ extension Broker {
         }
     }
 
+    /// The refusal of a source over its guess limit, put on record once per block; nil when it may guess.
+    func rateLimited(_ key: String, source: String, now: Date) -> TandemError? {
+        guard case .refused(let wait, let first) = limiter.admit(source: key, now: now) else { return nil }
+        // One event and one log line per block; the rest are counted (recordGuessSummaries).
+        if first {
+            record(JoinRefused(reason: .rateLimited, retryAfter: wait), ticket: nil, session: nil, actor: "agent@\(key)")
+            logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
+        }
+        BrokerMetrics.guessRefused("rate_limited")
+        return .tooManyAttempts(retryAfterSeconds: wait)
+    }
+
+    /// Waits until the source's wrong guesses and its lookups in flight stay under its limit, then
+    /// takes a lookup; the refusal if the source is over its limit meanwhile.
+    private func takeLookupSlot(_ key: String, source: String) async -> TandemError? {
+        while true {
+            if let refused = rateLimited(key, source: source, now: clock.now) { return refused }
+            if limiter.failures(of: key) + lookupsInFlight[key, default: 0] < config.guessLimits.perSource { break }
+            await withCheckedContinuation { lookupWaiters[key, default: []].append($0) }
+        }
+        lookupsInFlight[key, default: 0] += 1
+        return nil
+    }
+
+    private func releaseLookupSlot(_ key: String) {
+        let left = lookupsInFlight[key, default: 1] - 1
+        lookupsInFlight[key] = left > 0 ? left : nil
+        // Every waiter looks again: the source may now be blocked, or have room.
+        for waiter in lookupWaiters.removeValue(forKey: key) ?? [] { waiter.resume() }
+    }
+
     func expireIfPending(_ id: SessionID) async {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
         if let peering {
             // An agent on another replica may have taken it a moment ago: the database decides.
-            let mine = (try? await peering.registry.expireIfStillMine(session: id.rawValue, replica: peering.replicaID)) ?? true
+            let mine: Bool
+            do {
+                mine = try await peering.registry.expireIfStillMine(session: id.rawValue, replica: peering.replicaID)
+            } catch {
+                // Not known: look again in a moment rather than expire a session another replica may hold.
+                live[id]?.timers.append(Task { [weak self] in
+                    do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                    await self?.expireIfPending(id)
+                })
+                return
+            }
             guard mine else { return handOver(id) }
             guard var again = live[id], again.lifecycle.expireIfDue(now: clock.now) else { return }
             swap(&s, &again)
@@ -91,27 +132,26 @@ extension Broker {
         let now = clock.now
         // Counted by network, not by address: one IPv6 subscriber has a whole /64 to guess from.
         let key = GuessLimiter.sourceKey(source)
-        if case .refused(let wait, let first) = limiter.admit(source: key, now: now) {
-            // One event and one log line per block; the rest are counted (recordGuessSummaries).
-            if first {
-                record(JoinRefused(reason: .rateLimited, retryAfter: wait), ticket: nil, session: nil, actor: "agent@\(key)")
-                logger.warning("joins from \(source) refused for \(wait) s: too many wrong codes")
-            }
-            BrokerMetrics.guessRefused("rate_limited")
-            return .failure(.tooManyAttempts(retryAfterSeconds: wait))
-        }
+        if let refused = rateLimited(key, source: source, now: now) { return .failure(refused) }
         // Answered from memory, with no suspension between the limiter's admission and the failure
         // it counts: concurrent guesses cannot slip past the limit while a lookup waits.
         let hash = (try? SessionCode.parse(text))?.hash(key: identity.codeKey)
         var found = hash.flatMap { codeIndex[$0] }
         var counted = false
+        var adopted = false
         if found == nil, let hash, retiredCodes[hash] == nil, let peering {
-            // Another replica's code, perhaps. Counted as wrong before the lookup, which suspends:
-            // guesses arriving meanwhile must not slip past the limit; a right one is forgiven.
-            limiter.recordFailure(source: key, now: now)
-            counted = true
+            // Another replica's code, perhaps. The lookup suspends, so each one takes a guess of its
+            // source's allowance while it runs: guesses arriving meanwhile wait rather than slip past
+            // the limit, and right codes (many users behind one address) are never counted.
+            if let refused = await takeLookupSlot(key, source: source) { return .failure(refused) }
             found = await adopt(codeHash: hash, peering: peering)
-            if found != nil { limiter.forgive(source: key) }
+            adopted = found != nil
+            // Not counted when it is a real code that is spent: the retired branch below says why.
+            if found == nil, retiredCodes[hash] == nil {
+                limiter.recordFailure(source: key, now: clock.now)
+                counted = true
+            }
+            releaseLookupSlot(key)
         }
         guard hash != nil, let id = found, var s = live[id] else {
             if let hash, let over = retiredCodes[hash] {
@@ -128,11 +168,28 @@ extension Broker {
             logger.notice("join from \(source) refused: unknown code", metadata: ["source": .string(source)])
             return .failure(.codeUnknown)
         }
+        let before = s.lifecycle
         let action = s.lifecycle.redeem(now: now)
         live[id] = s
         let actor = "\(agentUser)@\(agentHost)"
         switch action {
         case .sendOffer:
+            if let peering, !adopted {
+                // Among replicas the code may be on its way to another one right now: the database
+                // decides which replica's agent gets the offer.
+                do {
+                    guard try await peering.registry.offerIfStillMine(session: id.rawValue, replica: peering.replicaID) else {
+                        handOver(id)
+                        record(JoinRefused(reason: .usedCode), ticket: s.record.ticketID, session: id, actor: actor)
+                        logger.notice("join from \(source) refused: the code was used on another replica")
+                        return .failure(.codeUsed)
+                    }
+                } catch {
+                    if live[id] != nil { live[id]?.lifecycle = before }
+                    logger.error("could not check a code with the database: \(TerminalText.field("\(error)", limit: 300))")
+                    return .failure(.io("the broker could not check this code; try again in a moment"))
+                }
+            }
             live[id]?.endUser = actor
             journal.submitState(s.record.id, .offered)
             record(JoinAccepted(source: source), ticket: s.record.ticketID, session: s.record.id, actor: actor)

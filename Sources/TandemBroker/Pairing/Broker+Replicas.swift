@@ -18,7 +18,14 @@ extension Broker {
             logger.error("could not look for another replica's session: \(TerminalText.field("\(error)", limit: 300))")
             return nil
         }
-        guard var record = taken else { return nil }
+        guard var record = taken else {
+            // A real code another replica's agent used first (or that expired): no wrong guess, and
+            // the agent is told why, as the replica that made it would tell it.
+            if let spent = (try? await store.session(codeHash: codeHash)) ?? nil {
+                rememberRetired(codeHash, RetiredCode(id: spent.id, ticketID: spent.ticketID, state: spent.state == .expired ? .expired : .offered))
+            }
+            return nil
+        }
         let id = record.id
         // Its own limits travel with it: what the technician asked for is on its record.
         let requested = ((try? await store.events(sessionID: id.rawValue)) ?? []).first { $0.kind == "session_requested" }
@@ -60,13 +67,19 @@ extension Broker {
         guard let s = live.removeValue(forKey: id) else { return }
         for timer in s.timers { timer.cancel() }
         codeIndex[s.record.codeHash] = nil
+        rememberRetired(s.record.codeHash, RetiredCode(id: id, ticketID: s.record.ticketID, state: .offered))
         logger.info("session \(id) went to another replica with its agent", metadata: about(id, ticket: s.record.ticketID))
         for waiter in s.waiters { waiter.resume(returning: nil) }
     }
 
-    /// Whether a session not live here is still undecided on another replica.
+    /// What a request that cannot reach another replica's session is told.
+    static func heldElsewhereMessage(_ id: SessionID) -> String {
+        "session \(id) is live on another broker replica, which this request does not reach: end it with 'tandem session end \(id)'"
+    }
+
+    /// Whether a session not live here is still open on another replica.
     func heldElsewhere(_ record: SessionRecord) async -> Bool {
-        guard let peering, [.pending, .offered, .approved].contains(record.state) else { return false }
+        guard let peering, [.pending, .offered, .approved, .active].contains(record.state) else { return false }
         guard let owner = try? await peering.registry.owner(of: record.id.rawValue) else { return false }
         return owner != peering.replicaID
     }
@@ -121,6 +134,19 @@ extension Broker {
                 record(Ended(reason: Self.replicaLost), ticket: session.ticketID, session: session.id, actor: "broker")
                 logger.notice("session \(session.id) ended: \(Self.replicaLost) (\(replica))", metadata: about(session.id, ticket: session.ticketID))
             }
+        }
+        await endLeftovers(peering)
+    }
+
+    /// Sessions still open under a replica that stopped or was lost (one made while it stopped,
+    /// or written after it was declared lost): ended in its stead, with its reason.
+    private func endLeftovers(_ peering: Peering) async {
+        guard let ended = try? await peering.registry.endLeftovers(by: peering.replicaID) else { return }
+        for session in ended {
+            let reason = session.endReason ?? Self.replicaLost
+            record(Ended(reason: reason), ticket: session.ticketID, session: session.id, actor: "broker")
+            logger.notice("session \(session.id) ended: \(reason) (left open by a replica that is gone)",
+                          metadata: about(session.id, ticket: session.ticketID))
         }
     }
 }

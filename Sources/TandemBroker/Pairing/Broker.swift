@@ -43,6 +43,9 @@ public actor Broker {
     var stopping = false
     /// Per chain, when its oldest event not yet covered by a checkpoint was stored (`tandem_checkpoint_age_seconds`).
     var unsignedSince: [Int: Date] = [:]
+    /// Lookups of another replica's code in flight, and joins waiting for one, per source.
+    var lookupsInFlight: [String: Int] = [:]
+    var lookupWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says
@@ -224,10 +227,14 @@ public actor Broker {
         guard let s = live.removeValue(forKey: id) else { return }
         for timer in s.timers { timer.cancel() }
         codeIndex[s.record.codeHash] = nil
-        retiredCodes[s.record.codeHash] = RetiredCode(id: id, ticketID: s.record.ticketID, state: s.lifecycle.state)
-        retiredOrder.append(s.record.codeHash)
-        if retiredOrder.count > Self.retiredCodesKept { retiredCodes[retiredOrder.removeFirst()] = nil }
+        rememberRetired(s.record.codeHash, RetiredCode(id: id, ticketID: s.record.ticketID, state: s.lifecycle.state))
         for waiter in s.waiters { waiter.resume(returning: s.outcome ?? .expired) }
+    }
+
+    /// Keeps a spent code (the newest `retiredCodesKept`), so typing it again says why.
+    func rememberRetired(_ codeHash: String, _ code: RetiredCode) {
+        if retiredCodes.updateValue(code, forKey: codeHash) == nil { retiredOrder.append(codeHash) }
+        if retiredOrder.count > Self.retiredCodesKept { retiredCodes[retiredOrder.removeFirst()] = nil }
     }
 
     /// A session's id and ticket, attached to its log lines (fields of their own in `log-format = json`).

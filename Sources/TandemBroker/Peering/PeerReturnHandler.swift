@@ -14,6 +14,8 @@ final class PeerReturnHandler: ChannelDuplexHandler {
     private var eofSent: EventLoopFuture<Void>?
     /// The owner said how the channel ended; without it, a close means the link (or the owner) went.
     private var sawExit = false
+    /// The owner agreed to act for the technician: from then on a close without an exit status is news.
+    private var accepted = false
 
     init(technician: Channel, greeted: EventLoopPromise<Void>) {
         self.technician = technician
@@ -42,6 +44,7 @@ final class PeerReturnHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelSuccessEvent:
+            accepted = true
             greeted?.succeed(())
             greeted = nil
         case is ChannelFailureEvent:
@@ -49,11 +52,14 @@ final class PeerReturnHandler: ChannelDuplexHandler {
             greeted = nil
         case let status as SSHChannelRequestEvent.ExitStatus:
             sawExit = true
+            technician.flush()
             technician.triggerUserOutboundEvent(status, promise: nil)
         case let signal as SSHChannelRequestEvent.ExitSignal:
             sawExit = true
             technician.triggerUserOutboundEvent(signal, promise: nil)
         case ChannelEvent.inputClosed:
+            // What this read batch passed on is not flushed yet, and an EOF drops unflushed writes.
+            technician.flush()
             eofSent = technician.close(mode: .output)
         default:
             context.fireUserInboundEventTriggered(event)
@@ -61,8 +67,8 @@ final class PeerReturnHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if greeted == nil, !sawExit {
-            let text = "\r\ntandem: the broker replica that holds this session is gone; the session ends there\r\n"
+        if accepted, !sawExit {
+            let text = "\r\ntandem: the broker replica that holds this session closed this channel (or is gone)\r\n"
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
             technician.write(SSHChannelData(type: .stdErr, data: .byteBuffer(buffer)), promise: nil)
@@ -72,7 +78,10 @@ final class PeerReturnHandler: ChannelDuplexHandler {
         greeted = nil
         // The end of the output may still wait for the technician's window: close behind it.
         let technician = self.technician
+        technician.flush()
         (eofSent ?? technician.close(mode: .output)).whenComplete { _ in technician.close(promise: nil) }
+        // A technician who never opens their window must not keep the channel forever.
+        technician.eventLoop.scheduleTask(in: TechnicianChannelHandler.answerDrainLimit) { technician.close(promise: nil) }
         context.fireChannelInactive()
     }
 }
@@ -81,14 +90,12 @@ final class PeerReturnHandler: ChannelDuplexHandler {
 enum PeerLinkError: Error, CustomStringConvertible {
     case refusedOnBehalf
     case closed
-    case ownerGone(session: String, replica: String)
     case unreachable(replica: String, reason: String)
 
     var description: String {
         switch self {
         case .refusedOnBehalf: "the broker replica that holds this session refused to act for you (is your account still active?)"
         case .closed: "the link to the broker replica that holds this session closed"
-        case .ownerGone(let session, let replica): "session \(session) was held by broker replica \(replica), which is no longer running"
         case .unreachable(let replica, let reason): "cannot reach broker replica \(replica), which holds this session: \(reason)"
         }
     }

@@ -60,15 +60,34 @@ public final class Peering: Sendable {
     func forwardedChannel(for session: SessionID, behalf: OnBehalf, technician: Channel,
                           key: NIOSSHPrivateKey) async throws -> Channel? {
         guard let owner = try await registry.owner(of: session.rawValue), owner != replicaID else { return nil }
-        guard let address = try await registry.liveReplicaAddress(id: owner) else {
-            throw PeerLinkError.ownerGone(session: session.rawValue, replica: owner)
+        // An owner that is gone leaves the session to be answered here, like any session not live here.
+        guard let address = try await registry.liveReplicaAddress(id: owner) else { return nil }
+        let dialled = self.link(to: owner, address: address, key: key)
+        // A link that never finishes its handshake (a hung owner, mismatched keys) must not hold
+        // the technician: each channel has a deadline, and a failed link is closed and dialled anew.
+        let deadline = dialled.eventLoop.scheduleTask(in: Self.openLimit) {
+            dialled.whenSuccess { $0.close(promise: nil) }
         }
-        let link: Channel
         do {
-            link = try await self.link(to: owner, address: address, key: key).get()
+            let channel = try await open(on: dialled, behalf: behalf, technician: technician)
+            deadline.cancel()
+            return channel
+        } catch PeerLinkError.refusedOnBehalf {
+            // The owner answered: the link is fine, this technician is not.
+            deadline.cancel()
+            throw PeerLinkError.refusedOnBehalf
         } catch {
+            deadline.cancel()
+            dialled.whenSuccess { $0.close(promise: nil) }
             throw PeerLinkError.unreachable(replica: owner, reason: "\(error)")
         }
+    }
+
+    /// How long a forwarded channel may take to open, link and login included.
+    static let openLimit: TimeAmount = .seconds(10)
+
+    private func open(on dialled: EventLoopFuture<Channel>, behalf: OnBehalf, technician: Channel) async throws -> Channel {
+        let link = try await dialled.get()
         let greeted = link.eventLoop.makePromise(of: Void.self)
         let opened = link.eventLoop.makePromise(of: Channel.self)
         link.eventLoop.execute {
@@ -134,8 +153,20 @@ public final class Peering: Sendable {
                     let client = SSHClientConfiguration(userAuthDelegate: BrokerKeyOffer(key: key, username: PeerServer.username),
                                                         serverAuthDelegate: PinnedHostKey(expected: hostKey))
                     try sync.addHandler(NIOSSHHandler(role: .client(client), allocator: channel.allocator, inboundChildChannelInitializer: nil))
+                    // NIOSSH passes a failed login or key exchange down the pipeline and leaves the
+                    // connection open; the channels waiting on it then fail with the close.
+                    try sync.addHandler(CloseOnError())
                 }
             }
             .connect(host: host, port: port)
+    }
+}
+
+/// Closes a connection on any error that reaches the end of its pipeline.
+final class CloseOnError: ChannelInboundHandler {
+    typealias InboundIn = Any
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }

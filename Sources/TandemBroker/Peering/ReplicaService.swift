@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import TandemStore
@@ -31,20 +32,52 @@ public struct ReplicaService: Service {
                 }
                 // Stopped on purpose (SIGTERM): off the list already, nothing to say.
                 if peering.isRetired { return }
-                do {
-                    guard try await peering.registry.heartbeat(id: peering.replicaID) else {
-                        if peering.isRetired { return }
-                        throw ReplicaStop.declaredLost
-                    }
+                let left = timeout - (clock.now - lastBeat)
+                switch await Self.beat(peering, within: left) {
+                case .alive:
                     lastBeat = clock.now
-                } catch let error as StoreError {
-                    if clock.now - lastBeat > timeout { throw ReplicaStop.databaseLost("\(error)") }
-                    logger.warning("replica \(peering.replicaID): heartbeat failed (\(error)); stopping if it keeps failing for \(timeout)")
+                case .declaredLost:
+                    if peering.isRetired { return }
+                    // Its sessions are ended already, by another replica: not a word more on their
+                    // chains from here, and no relaying either. Connections drop; clients come back
+                    // through the load balancer.
+                    logger.critical("replica \(peering.replicaID): \(ReplicaStop.declaredLost); exiting now")
+                    exit(1)
+                case .failed(let why):
+                    if clock.now - lastBeat >= timeout { throw ReplicaStop.databaseLost(why) }
+                    logger.warning("replica \(peering.replicaID): heartbeat failed (\(why)); stopping if it keeps failing for \(timeout)")
                     continue
                 }
                 await broker.sweepLostReplicas()
             }
         }
+    }
+}
+
+extension ReplicaService {
+    enum Beat { case alive, declaredLost, failed(String) }
+
+    /// One heartbeat, given up after `limit`: a database that does not answer must not keep the
+    /// replica relaying past the moment the others end its sessions.
+    static func beat(_ peering: Peering, within limit: Duration) async -> Beat {
+        // Not a task group: it would wait for a query that hangs. A hung query is left behind.
+        let answer = AsyncStream<Beat>.makeStream()
+        let query = Task {
+            do {
+                answer.continuation.yield(try await peering.registry.heartbeat(id: peering.replicaID) ? .alive : .declaredLost)
+            } catch {
+                answer.continuation.yield(.failed("\(error)"))
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: max(limit, .milliseconds(100)))
+            answer.continuation.yield(.failed("no answer within \(limit)"))
+        }
+        var iterator = answer.stream.makeAsyncIterator()
+        let first = await iterator.next() ?? .failed("no answer")
+        timer.cancel()
+        query.cancel()
+        return first
     }
 }
 

@@ -48,7 +48,8 @@ public final class BrokerServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let guardHandler = ConnectionGuard(timeout: .milliseconds(Int64(config.handshakeTimeout * 1000)), logger: logger)
                     let sync = channel.pipeline.syncOperations
-                    if let ip = channel.remoteAddress?.ipAddress, config.proxyFrom.contains(ip) {
+                    if !config.proxyFrom.isEmpty, let ip = channel.remoteAddress?.ipAddress.flatMap(IPAddressText.normalized),
+                       config.proxyFrom.contains(ip) {
                         try sync.addHandler(ProxyHeaderHandler(logger: logger))
                     }
                     try sync.addHandler(NIOSSLServerHandler(context: tls))

@@ -15,7 +15,6 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let timeout: TimeAmount
     private let logger: Logger
     private var deadline: Scheduled<Void>?
-    private var peer = "unknown"
 
     init(timeout: TimeAmount, logger: Logger) {
         self.timeout = timeout
@@ -23,12 +22,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        peer = context.channel.peerText
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let peer = self.peer
         let logger = self.logger
         deadline = context.eventLoop.scheduleTask(in: timeout) {
-            logger.warning("dropped connection from \(peer): nothing useful received in time (silent or too slow)")
+            // Read now: a load balancer's PROXY header, if any, has named the client since.
+            logger.warning("dropped connection from \(loopBound.value.channel.peerText): nothing useful received in time (silent or too slow)")
             BrokerMetrics.handshakeFailed("timeout")
             loopBound.value.close(promise: nil)
         }
@@ -54,7 +52,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.warning("dropped connection from \(peer): \(Self.describe(error))")
+        logger.warning("dropped connection from \(context.channel.peerText): \(Self.describe(error))")
         // Counted while the connection has not yet said who it is, once.
         if deadline != nil {
             BrokerMetrics.handshakeFailed(error is NIOSSLError ? "tls" : "protocol")
@@ -66,7 +64,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
-        logger.debug("connection from \(peer) closed")
+        logger.debug("connection from \(context.channel.peerText) closed")
         context.fireChannelInactive()
     }
 

@@ -37,6 +37,7 @@ extension SessionService {
         }
         guard await broker.session(id) != nil else {
             guard let stored = try await broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
+            if await broker.heldElsewhere(stored) { throw TandemError.io(Broker.heldElsewhereMessage(id)) }
             return SessionEnded(session: id.rawValue, alreadyOver: true, reason: stored.endReason ?? stored.state.rawValue)
         }
         let full = "ended by admin \(caller.user.name): \(text)"

@@ -27,6 +27,7 @@ extension TechnicianChannelHandler {
     func passOn(_ id: SessionID, user: User, context: ChannelHandlerContext, here: @escaping () -> Void) {
         guard let peering = broker.peering, let request = forwardable else { return here() }
         mode = .connecting(pending: [])
+        lookingUpOwner = true
         let behalf = OnBehalf(user: user.name, key: identity.loginKey, from: identity.peer, target: identity.target?.rawValue,
                               via: peering.replicaID)
         let technician = context.channel
@@ -39,6 +40,9 @@ extension TechnicianChannelHandler {
                 if case .success(let peer?) = result { peer.close(promise: nil) }
                 return
             }
+            self.lookingUpOwner = false
+            self.connectingBytes = 0
+            context.channel.setAutoRead(true)
             switch result {
             case .success(nil):
                 here()

@@ -61,6 +61,9 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
     var anchor: RelayAnchor?
     /// The request that started this channel, as it would be asked again of the session's owner.
     var forwardable: ForwardableRequest?
+    /// Input held while the replica that owns the session is found and reached (`passOn`).
+    var lookingUpOwner = false
+    var connectingBytes = 0
     /// Input kept per relay for a resume (the agent's SSH window and the sockets hold less).
     static let inputReplayBytes = 4 << 20
 
@@ -136,7 +139,9 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case ChannelEvent.inputClosed:
             switch mode {
             case .relaying(let agent): agent.close(mode: .output, promise: nil)
-            case .forwarding(let peer): peer.close(mode: .output, promise: nil)
+            case .forwarding(let peer):
+                peer.flush()
+                peer.close(mode: .output, promise: nil)
             case .connecting, .waitingForAgent: inputClosedWhileConnecting = true
             default: break
             }
@@ -158,6 +163,11 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
         case .connecting(var pending):
             pending.append(message)
             mode = .connecting(pending: pending)
+            // Passing the channel to another replica may take a while: hold no more than a relay would.
+            if lookingUpOwner, case .byteBuffer(let b) = message.data {
+                connectingBytes += b.readableBytes
+                if connectingBytes > Self.heldInputLimit { context.channel.setAutoRead(false) }
+            }
         case .waitingForAgent(var held, var bytes):
             held.append(message)
             if case .byteBuffer(let b) = message.data { bytes += b.readableBytes }

@@ -75,15 +75,6 @@ public struct GuessLimiter: Sendable {
         failures.append((now, source))
     }
 
-    /// Takes back the newest failure counted against `source` (a code that was right after all,
-    /// known only after a lookup the failure was counted ahead of).
-    public mutating func forgive(source: String) {
-        guard var dates = failuresBySource[source], !dates.isEmpty else { return }
-        dates.removeLast()
-        failuresBySource[source] = dates.isEmpty ? nil : dates
-        if let last = failures.indices.last(where: { $0 >= head && failures[$0].source == source }) { failures.remove(at: last) }
-    }
-
     /// What a source is counted as: an IPv6 address by its /64 (one subscriber's whole network),
     /// an IPv4-mapped one as its IPv4 address, anything else as it is.
     public static func sourceKey(_ address: String) -> String {

@@ -58,6 +58,31 @@ extension SQLStore: ReplicaRegistry {
         }
     }
 
+    public func offerIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE sessions SET state = 'offered'
+                WHERE id = \(bind: session) AND state = 'pending' AND owner_replica = \(bind: replica)
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    public func endLeftovers(by me: String) async throws(StoreError) -> [SessionRecord] {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                UPDATE sessions s SET state = 'ended', owner_replica = \(bind: me),
+                    end_reason = CASE WHEN r.state = 'lost' THEN 'broker replica lost' ELSE 'broker stopping' END
+                FROM replicas r
+                WHERE s.owner_replica = r.id AND r.state IN ('stopped', 'lost')
+                  AND s.state IN ('pending', 'offered', 'approved', 'active')
+                RETURNING s.id, s.ticket_id, s.technician, s.scopes, s.code_hash, s.state, s.created, s.expires, s.time_limit, s.end_reason
+                """).all().map(Self.session)
+        }
+    }
+
     public func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool {
         try requirePostgres()
         return try await read { db in

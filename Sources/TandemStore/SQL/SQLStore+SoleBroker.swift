@@ -17,7 +17,10 @@ extension SQLStore {
     /// Claims the database for this process until `close`: a second broker (or `tandemd migrate`)
     /// on the same database is refused, since each broker ends the sessions it finds left open
     /// and keeps its live sessions and guess counts in memory.
-    public func claimSoleBroker() async throws(StoreError) {
+    /// `asReplica`: one of several brokers on one PostgreSQL database. Replicas share the claim,
+    /// and a broker alone (or `tandemd migrate`) is refused while any replica holds it, and the
+    /// other way round: a broker alone ends every session it finds open at start.
+    public func claimSoleBroker(asReplica: Bool = false) async throws(StoreError) {
         switch engine {
         case .sqlite:
             let fd = Glibc.open(location + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -34,14 +37,17 @@ extension SQLStore {
                 do {
                     try await client.withConnection { connection in
                         // Session-level: held for as long as this connection lives, released if the process dies.
-                        let got = try await connection.sql().raw(
-                            "SELECT pg_try_advisory_lock(\(bind: Self.chainLockSpace), \(bind: Int32(-1))) AS got").first()?
+                        let got = try await connection.sql().raw(asReplica
+                            ? "SELECT pg_try_advisory_lock_shared(\(bind: Self.chainLockSpace), \(bind: Int32(-1))) AS got"
+                            : "SELECT pg_try_advisory_lock(\(bind: Self.chainLockSpace), \(bind: Int32(-1))) AS got").first()?
                             .decode(column: "got", as: Bool.self) ?? false
                         answer.continuation.yield(.success(got))
                         guard got else { return }
                         for await _ in release.stream {}
                         // The connection goes back to the pool: the lock must not go with it.
-                        try await connection.sql().raw("SELECT pg_advisory_unlock(\(bind: Self.chainLockSpace), \(bind: Int32(-1)))").run()
+                        try await connection.sql().raw(asReplica
+                            ? "SELECT pg_advisory_unlock_shared(\(bind: Self.chainLockSpace), \(bind: Int32(-1)))"
+                            : "SELECT pg_advisory_unlock(\(bind: Self.chainLockSpace), \(bind: Int32(-1)))").run()
                     }
                 } catch {
                     answer.continuation.yield(.failure(error))
@@ -53,7 +59,9 @@ extension SQLStore {
             case .success(true):
                 claim.withLock { $0 = .connection(holder, release.continuation) }
             case .success(false):
-                throw .constraint("another broker (or tandemd migrate) is using \(location); stop it first")
+                throw .constraint(asReplica
+                    ? "a broker that is not a replica (no peer-listen), or tandemd migrate, is using \(location); stop it first"
+                    : "another broker (or tandemd migrate, or a replica with peer-listen) is using \(location); stop it first")
             case .failure(let error):
                 throw Self.classify(error)
             case nil:
