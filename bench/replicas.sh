@@ -15,7 +15,15 @@ ulimit -n "$(ulimit -Hn)"
 # Its own folder: the server runs as the postgres user, who cannot enter $work.
 pg="$(mktemp -d /tmp/tandem-bench-pg.XXXXXX)"
 chmod 755 "$pg"
-trap 'bash "$bench_root/scripts/postgres.sh" stop "$pg"; rm -rf "$pg"; cleanup' EXIT
+# The replicas stop (and finish their sessions' records) before the database they write to.
+stop_all() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  bash "$bench_root/scripts/postgres.sh" stop "$pg"
+  rm -rf "$pg"
+  cleanup
+}
+trap stop_all EXIT
 server=$(bash "$bench_root/scripts/postgres.sh" start "$pg")
 export PGPASSWORD TANDEM_DATABASE_PASSWORD
 PGPASSWORD=$(cat "$pg/password")
@@ -101,7 +109,7 @@ for _ in $(seq 1 "$runs"); do
   cmp -s "$work/payload.bin" "$work/out.bin" || { echo "replicas: exec cat across replicas gave a different file" >&2; exit 1; }
 done
 m1=$(median "${same[@]}"); m2=$(median "${cross[@]}")
-printf '| technician and agent on one replica | %.0f MiB/s |\n' "$(rate "$size_mib" "$m1")"
-printf '| technician on another replica than the agent | %.0f MiB/s |\n' "$(rate "$size_mib" "$m2")"
+printf "| on the replica that holds the agent | %.0f MiB/s |\n" "$(rate "$size_mib" "$m1")"
+printf '| on another replica than the agent | %.0f MiB/s |\n' "$(rate "$size_mib" "$m2")"
 echo "CROSS sessions: $(printf '%.2f' "$(echo "$t1 / $t2" | bc -l)") of one replica's rate when every session crosses; $(printf '%.2f' "$(echo "$t1 / $t3" | bc -l)") when two replicas share the load"
 echo "CROSS throughput: $(printf '%.2f' "$(echo "$m1 / $m2" | bc -l)") of the one-replica rate"

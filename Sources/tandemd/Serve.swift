@@ -140,6 +140,7 @@ extension Tandemd {
                 await store.close()
                 throw error
             }
+            Self.exitIfStuck(logger)
             await http.shutdown()
             await store.close()
         }
@@ -199,6 +200,15 @@ extension Tandemd {
                 return (settings, grace, metrics, format)
             } catch let error as TandemError {
                 throw ValidationError(error.description)
+            }
+        }
+
+        /// Closing the database waits for its connections: a database that is gone must not keep a
+        /// stopped broker from exiting (systemd would wait, then kill it without a word).
+        static func exitIfStuck(_ logger: Logger) {
+            DispatchQueue.global().asyncAfter(deadline: .now() + 15) {
+                logger.error("the database did not let go within 15 s of stopping; exiting anyway")
+                Glibc.exit(1)
             }
         }
 

@@ -66,7 +66,10 @@ public final class AsciicastRecorder: @unchecked Sendable {
             "timestamp": Int(start.timeIntervalSince1970), "title": title, "env": ["TERM": term, "SHELL": "/bin/sh"],
         ]
         let data = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        queue.sync { addLine(Array(data)) }
+        // Queued, not waited for: the writer may be busy with another recording's backlog, and a
+        // new session must not wait for it (nor hold a thread of the caller's while it does).
+        let line = Array(data)
+        queue.async { self.addLine(line) }
     }
 
     public func output(_ bytes: ByteBuffer) { append("o", bytes) }
@@ -95,6 +98,14 @@ public final class AsciicastRecorder: @unchecked Sendable {
             let sha = hasher.finalize().hexString
             guard (try? Self.name(partPath, sha256: sha, in: directory)) != nil else { return nil }
             return (sha, size, failure)
+        }
+    }
+
+    /// `finish` on a thread of its own: it waits for the writer, which may have seconds of another
+    /// recording's output before this one's, and must not hold a Swift concurrency thread meanwhile.
+    public func finishOffThread() async -> (sha256: String, bytes: Int, failure: RecordingFailure?)? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: self.finish()) }
         }
     }
 

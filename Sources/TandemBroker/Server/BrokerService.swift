@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -30,6 +31,13 @@ public struct BrokerService: Service {
         // Until asked to stop (a signal), or cancelled; either way the stop below runs.
         try? await gracefulShutdown()
         logger.notice("stopping: no new connections; ending every session")
+        // Whatever hangs (a database that is gone, a client that never reads), the process ends:
+        // the grace for the sessions, then half a minute for the rest.
+        let logger = self.logger
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace.seconds + 30) {
+            logger.error("still stopping \(grace.seconds + 30) s after the signal; exiting anyway")
+            exit(1)
+        }
         try? await listener.close()
         await server.broker.stop(reason: "broker stopping", grace: grace)
         try? await peerListener?.close()
@@ -37,6 +45,11 @@ public struct BrokerService: Service {
         try await server.shutdown()
         logger.notice("stopped")
     }
+}
+
+extension Duration {
+    /// Whole and fractional seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Runs `action` every `interval` until the broker stops (the checkpoint timer, the user watcher).

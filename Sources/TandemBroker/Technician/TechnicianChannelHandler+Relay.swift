@@ -67,14 +67,14 @@ extension TechnicianChannelHandler {
                 receipt = await broker.openChannel(id, Exec(command: command), actor: user.name)
             }
             guard let receipt else {
-                _ = recorder?.finish()
+                _ = await recorder?.finishOffThread()
                 throw TandemError.invalidArgument("session \(id) is not active: it ended")
             }
             // From here the channel's end must reach the record before the session's end and the broker's stop.
             counted.set(ticket)
             // Nothing starts on the user's machine unless its start is on record.
             guard await receipt.stored() else {
-                _ = recorder?.finish()
+                _ = await recorder?.finishOffThread()
                 throw TandemError.io("the broker could not record this; nothing was run")
             }
             // File events go straight into the journal from the event loop, in the order they happen.
@@ -197,7 +197,7 @@ extension TechnicianChannelHandler {
                           counter: RelayCounter, actor: String, watchToken: Int?) async {
         if let watchToken { await broker.forgetChannel(session, token: watchToken) }
         // Hashing and closing the file is disk work: off the event loop, and before the event that names it.
-        let recording = recorder?.finish()
+        let recording = await recorder?.finishOffThread()
         if let feed = recorder?.live {
             broker.liveFeeds.remove(session.rawValue, feed)
             await broker.shellClosed(session, feed: feed)
