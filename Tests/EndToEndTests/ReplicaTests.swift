@@ -139,6 +139,48 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
     }
 
+    /// A technician's shell passed from B to A (which holds the agent): their connection to B drops,
+    /// A keeps the shell running, and the CLI takes it up again through B, with the whole output once.
+    func testAShellHeldByAnotherReplicaIsTakenUpAfterTheTechniciansConnectionDrops() throws {
+        let fx = try ReplicaFixture(name: "replica-resume", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Flaky Wi-Fi", "--requester", "jane"]).status, 0)
+        let x = try fx.activeSession(ticket: 1, technicianOn: "b", agentOn: "a")
+        // A proxy between the technician and B that cuts every connection on SIGUSR1.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
+        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["b"]))], in: fx.dir, name: "proxy")
+        fx.adopt(proxy)
+        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
+        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
+        let conf = try String(contentsOf: fx.dir.appendingPathComponent("b.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "127.0.0.1:\(fx.ports["b"] ?? 0)", with: "127.0.0.1:\(proxyPort)")
+        try conf.write(to: fx.dir.appendingPathComponent("bp.conf"), atomically: true, encoding: .utf8)
+        let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", x.id, "--config", fx.dir.appendingPathComponent("bp.conf").path],
+                                       in: fx.dir, rows: 24, columns: 80)
+        defer { shell.stop() }
+        XCTAssertNotNil(shell.waitForMatch("[$#] "), shell.text)
+        shell.type("for i in $(seq 1 300); do echo line-$i; sleep 0.01; done; echo done-$((6*7))\r")
+        XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
+        kill(proxy.process.processIdentifier, SIGUSR1)
+        XCTAssertTrue(shell.waitFor("the connection to the broker dropped; reconnecting"), shell.text)
+        XCTAssertTrue(shell.waitFor("back in the shell", seconds: 30), shell.text)
+        XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
+        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "line-") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }.filter { $0 > 0 }
+        XCTAssertEqual(lines, Array(1...300), "the output as the technician got it")
+        shell.type("echo after-$((2*4))\r")
+        XCTAssertTrue(shell.waitFor("after-8"), shell.text)
+        let kinds = try fx.sql("SELECT kind FROM events WHERE session_id = '\(x.id)' ORDER BY id").split(separator: "\n").map(String.init)
+        let dropped = try XCTUnwrap(kinds.firstIndex(of: "technician_disconnected"), "\(kinds)")
+        let resumed = try XCTUnwrap(kinds.firstIndex(of: "technician_resumed"), "\(kinds)")
+        XCTAssertLessThan(dropped, resumed)
+        XCTAssertEqual(kinds.filter { $0 == "shell_started" }.count, 1, "one shell, taken up on A: \(kinds)")
+        // Both the shell and its taking up went from B to A.
+        XCTAssertEqual(try XCTUnwrap(fx.brokers["b"]).stderr.components(separatedBy: "passed a command in session \(x.id)").count - 1, 2)
+    }
+
     /// One code brought to two replicas at once: the database gives the offer to exactly one agent;
     /// the other is told the code was used. Several rounds, so either replica may win.
     func testOneCodeAtTwoReplicasAtOnceGivesOneOffer() throws {
@@ -172,7 +214,10 @@ final class ReplicaTests: XCTestCase {
         let timeout = 3.0
         let shared = try Harness.scratch("shared-recordings")
         let fx = try ReplicaFixture(name: "replica-lost", replicas: ["a", "b"],
-                                    extra: ["--replica-timeout", "\(Int(timeout))", "--recordings", shared.path])
+                                    extra: ["--replica-timeout", "\(Int(timeout))", "--recordings", shared.path,
+                                            "--metrics-listen", "127.0.0.1:0", "--proxy-from", "127.0.0.2"])
+        // haproxy reaches the replicas from 127.0.0.2; the sessions below are placed by hand, from 127.0.0.1.
+        let lb = try fx.startHAProxy(source: "127.0.0.2")
         defer { fx.stopAll() }
         for title in ["On A", "On B", "Later"] {
             XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", title, "--requester", "jane"]).status, 0)
@@ -211,8 +256,9 @@ final class ReplicaTests: XCTestCase {
         yShell.type("echo after-$((3*14))\r")
         XCTAssertTrue(yShell.waitFor("after-42"), yShell.text)
         XCTAssertEqual(try fx.sql("SELECT state FROM sessions WHERE id = '\(y.id)'"), "active\n")
-        let z = try fx.activeSession(ticket: 3, technicianOn: "b", agentOn: "b")
-        let run = try fx.tandem(on: "b", ["exec", z.id], after: ["--", "echo", "new-session"])
+        // A new session through haproxy: its health checks took a out of the rotation.
+        let z = try fx.activeSession(ticket: 3, technicianOn: lb, agentOn: lb)
+        let run = try fx.tandem(on: lb, ["exec", z.id], after: ["--", "echo", "new-session"])
         XCTAssertEqual(run.stdout, "new-session\n", run.stderr)
         // Every chain verifies on the survivor, the lost replica's session's (its `ended` written by b) among them.
         for ticket in [1, 2, 3] {
@@ -420,8 +466,10 @@ final class ReplicaFixture {
     }
 
     /// haproxy in front of every replica started, in TCP mode with PROXY v2 and /healthz checks,
-    /// on a port the OS picked; its CLI config is `lb.conf`. Returns "lb".
-    func startHAProxy() throws -> String {
+    /// on a port the OS picked; its CLI config is `lb.conf`. Returns "lb". With `source`, haproxy
+    /// reaches the replicas from that address (start them with it as proxy-from), so the test's
+    /// own clients on 127.0.0.1 may still reach a replica straight.
+    func startHAProxy(source: String? = nil) throws -> String {
         let port = try Self.freePort()
         var servers = ""
         for (replica, main) in ports.sorted(by: { $0.key < $1.key }) {
@@ -443,6 +491,7 @@ final class ReplicaFixture {
                 option httpchk GET /healthz
                 http-check expect status 200
                 default-server send-proxy-v2 check inter 500ms fall 2 rise 1
+                \(source.map { "source \($0)" } ?? "")
             \(servers)
             """
         let path = dir.appendingPathComponent("haproxy.cfg")
@@ -555,6 +604,9 @@ final class ReplicaFixture {
         guard r.status == 0 else { throw Failure("psql failed: \(r.stderr)") }
         return r.stdout
     }
+
+    /// A process the test started itself, stopped with the replicas.
+    func adopt(_ child: Child) { children.append(child) }
 
     func stopAll() {
         for child in children.reversed() { child.stop() }

@@ -282,7 +282,10 @@ extension TechnicianChannelHandler {
                 mode = .control
                 return finish(status: 2, stderr: "tandem: taking a shell up needs a terminal\n", context: context)
             }
-            takeShellUp(id, token: token, next: next, received: received, user: user, context: context)
+            // The shell waits on the replica that holds the session, whichever one the client reached.
+            passOn(id, user: user, context: context) {
+                self.takeShellUp(id, token: token, next: next, received: received, user: user, context: context)
+            }
         case .shell(let id, let resume):
             resumeSecret = resume
             guard pty != nil else {
@@ -300,7 +303,7 @@ extension TechnicianChannelHandler {
                 mode = .control
                 return finish(status: 2, stderr: "tandem: 'join' needs a terminal; run 'tandem join \(id)' from a terminal\n", context: context)
             }
-            join(id, pair: pair, user: user, context: context)
+            passOn(id, user: user, context: context) { self.join(id, pair: pair, user: user, context: context) }
         case .sessionEnd(let id), .auditRecordings(let id), .auditRecording(let id, _):
             // Ended where the session lives; its recordings are on that replica's disk.
             passOn(id, user: user, context: context) { self.runControl(request, user: user, context: context) }
