@@ -31,7 +31,7 @@ final class ConnectErrorTests: XCTestCase {
         XCTAssertTrue(cli.stderr.contains("is not signed by the CA in \(wrongCA)"), cli.stderr)
 
         // Nothing listening.
-        let closedPort = try freePort()
+        let closedPort = try Harness.freePort()
         let (_, nobody) = try joinStderr(fx, port: closedPort, ca: "certs/ca.crt")
         XCTAssertTrue(nobody.contains("nothing answers at 127.0.0.1:\(closedPort)"), nobody)
 
@@ -52,11 +52,5 @@ final class ConnectErrorTests: XCTestCase {
         let (_, old) = try joinStderr(fx, port: port, ca: "certs/ca.crt")
         XCTAssertTrue(old.contains("the broker's certificate expired on"), old)
         XCTAssertTrue(old.contains("ask your IT team to renew it"), old)
-    }
-
-    private func freePort() throws -> Int {
-        let r = try runTool("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"],
-                            in: FileManager.default.temporaryDirectory)
-        return Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
     }
 }

@@ -445,14 +445,8 @@ final class ReplicaFixture {
         }
         ports[replica] = port
         peerPorts[replica] = peerPort
-        let conf = """
-            broker = 127.0.0.1:\(port)
-            ca = \(dir.path)/certs/ca.crt
-            identity = \(dir.path)/alice
-            user = alice
-            fingerprint = \(fingerprint)
-            """
-        try conf.write(to: dir.appendingPathComponent("\(replica).conf"), atomically: true, encoding: .utf8)
+        try Harness.cliConfig(port: port, dir: dir, fingerprint: String(fingerprint))
+            .write(to: dir.appendingPathComponent("\(replica).conf"), atomically: true, encoding: .utf8)
     }
 
     /// The replica's `metrics-listen` port (from its start line).
@@ -470,7 +464,7 @@ final class ReplicaFixture {
     /// reaches the replicas from that address (start them with it as proxy-from), so the test's
     /// own clients on 127.0.0.1 may still reach a replica straight.
     func startHAProxy(source: String? = nil) throws -> String {
-        let port = try Self.freePort()
+        let port = try Harness.freePort()
         var servers = ""
         for (replica, main) in ports.sorted(by: { $0.key < $1.key }) {
             servers += "    server \(replica) 127.0.0.1:\(main) check port \(try metricsPort(replica))\n"
@@ -516,22 +510,6 @@ final class ReplicaFixture {
         try conf.write(to: dir.appendingPathComponent("lb.conf"), atomically: true, encoding: .utf8)
         ports["lb"] = port
         return "lb"
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Failure("bind: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The id a replica registered under (from its start line).

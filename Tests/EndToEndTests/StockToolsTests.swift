@@ -180,8 +180,8 @@ final class StockToolsTests: XCTestCase {
         XCTAssertEqual(String(decoding: readSome(direct), as: UTF8.self), "hello-from-target", "the greeter answers a direct caller")
         close(direct)
 
-        let local = try freePort()
-        let socks = try freePort()
+        let local = try Harness.freePort()
+        let socks = try Harness.freePort()
         let forwarding = try Child("/usr/bin/ssh", ["-F", config, "-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:\(local):127.0.0.1:\(targetPort)",
                                                     "-D", "127.0.0.1:\(socks)", id], in: fx.dir, name: "ssh-forwarding")
         defer { forwarding.stop() }
@@ -452,20 +452,6 @@ final class StockToolsTests: XCTestCase {
     }
 
     // MARK: - Sockets
-
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw Failure("bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// Connects to 127.0.0.1:port once ssh listens there (within 15 s).
     private func connectWhenListening(_ port: Int) throws -> Int32 {

@@ -62,14 +62,8 @@ final class BrokerFixture {
         }
         self.port = port
         self.fingerprint = String(fingerprint)
-        let conf = """
-            broker = 127.0.0.1:\(port)
-            ca = \(dir.path)/certs/ca.crt
-            identity = \(dir.path)/alice
-            user = alice
-            fingerprint = \(fingerprint)
-            """
-        try conf.write(to: dir.appendingPathComponent("tandem.conf"), atomically: true, encoding: .utf8)
+        try Harness.cliConfig(port: port, dir: dir, fingerprint: String(fingerprint))
+            .write(to: dir.appendingPathComponent("tandem.conf"), atomically: true, encoding: .utf8)
     }
 
     var cliConfig: [String] { ["--config", dir.appendingPathComponent("tandem.conf").path] }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import TandemTestSupport
 import XCTest
 
@@ -19,6 +20,34 @@ enum Harness {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-e2e-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
+    }
+
+    /// A port on 127.0.0.1 the OS picked and nobody holds now (for a server that needs its port named).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure("bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A technician's CLI config for a broker on 127.0.0.1.
+    static func cliConfig(port: Int, dir: URL, key: String = "alice", user: String = "alice", fingerprint: String) -> String {
+        """
+        broker = 127.0.0.1:\(port)
+        ca = \(dir.path)/certs/ca.crt
+        identity = \(dir.path)/\(key)
+        user = \(user)
+        fingerprint = \(fingerprint)
+        """
     }
 
     /// Polls `condition` every 50 ms until it holds or `seconds` pass.
