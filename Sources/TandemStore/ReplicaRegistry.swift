@@ -2,7 +2,7 @@ import Foundation
 
 /// Several brokers on one PostgreSQL database: who runs, where peers reach them, and which one
 /// owns each session (the one holding its agent). SQLite is one broker and has none of this.
-public protocol ReplicaRegistry: Sendable {
+public protocol ReplicaRegistry: GuessLedger {
     /// From now on, session state writes through this store change only sessions `replica` owns.
     func serve(as replica: String)
     /// Puts this replica on the list as live, reachable by peers at `peerAddress` (HOST:PORT).

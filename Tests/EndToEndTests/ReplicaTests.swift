@@ -207,6 +207,45 @@ final class ReplicaTests: XCTestCase {
         }
     }
 
+    /// Wrong codes are counted for all replicas together: a guesser spread over two replicas gets
+    /// no more tries than on one, while right codes from one address at once all get through.
+    func testWrongCodesSpreadOverReplicasShareOneLimit() throws {
+        let fx = try ReplicaFixture(name: "guesses", replicas: ["a", "b"], extra: ["--guess-limit", "3", "--guess-window", "120"])
+        defer { fx.stopAll() }
+        // Four right codes at once from one address, over the limit of three: they take turns, none is refused.
+        var requests: [(child: Child, code: String, id: String)] = []
+        for n in 1...4 {
+            let on = n % 2 == 0 ? "a" : "b"
+            XCTAssertEqual(try fx.tandem(on: on, ["ticket", "new", "Many \(n)", "--requester", "jane"]).status, 0)
+            requests.append(try fx.requestSession(on: on, ticket: n))
+        }
+        let agents = try requests.enumerated().map { n, r in try fx.agent(on: n % 2 == 0 ? "a" : "b", code: r.code, answer: "y") }
+        for (n, r) in requests.enumerated() {
+            XCTAssertEqual(r.child.wait(30), 0, "session \(n + 1): \(r.child.stdout) \(r.child.stderr) \(agents[n].stderr)")
+        }
+        XCTAssertEqual(try fx.sql("SELECT count(*) FROM wrong_guesses"), "0\n", "right codes leave nothing counted")
+
+        XCTAssertEqual(try fx.tandem(on: "a", ["ticket", "new", "Guessed", "--requester", "kim"]).status, 0)
+        let target = try fx.requestSession(on: "a", ticket: 5)
+        for (guess, on) in [("111111111", "a"), ("222222222", "b"), ("333333333", "a")] {
+            let wrong = try fx.agent(on: on, code: guess, answer: "y")
+            XCTAssertEqual(wrong.wait(15), 2)
+            XCTAssertTrue(wrong.stderr.contains("not valid"), "\(on): \(wrong.stderr)")
+        }
+        // Three wrong in all, on two replicas: the right code is refused on either.
+        for on in ["b", "a"] {
+            let blocked = try fx.agent(on: on, code: target.code, answer: "y")
+            XCTAssertEqual(blocked.wait(15), 2)
+            XCTAssertTrue(blocked.stderr.contains("Too many wrong codes"), "\(on): \(blocked.stderr)")
+        }
+        XCTAssertTrue(target.child.process.isRunning, "the session still waits for its agent")
+        XCTAssertEqual(try fx.sql("SELECT count(*) FROM wrong_guesses WHERE settled"), "3\n")
+        XCTAssertTrue(fx.brokers["b"]?.stderr.contains("too many wrong codes") ?? false, fx.brokers["b"]?.stderr ?? "")
+        let refusals = try fx.sql("SELECT count(*) FROM events WHERE kind = 'join_refused' AND data LIKE '%rate_limited%'")
+        XCTAssertEqual(refusals, "2\n", "one refusal on record per replica's block")
+        for agent in agents { agent.stop() }
+    }
+
     /// Acceptance 4: SIGKILL of the replica holding a session's agent ends that session with
     /// "broker replica lost", written by the survivor within the timeout; a session wholly on the
     /// survivor keeps echoing, and a new one works.

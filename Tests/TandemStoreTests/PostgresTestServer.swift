@@ -29,6 +29,16 @@ enum PostgresTestServer {
         return "\(server)/\(name)?sslmode=disable"
     }
 
+    /// Runs one statement with psql on the database at `url`; what psql printed.
+    static func run(_ sql: String, in url: String) throws -> String {
+        let psql = try runToCompletion("/usr/bin/psql", [url, "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                       environment: ProcessInfo.processInfo.environment.merging(["PGCONNECT_TIMEOUT": "10"]) { old, _ in old })
+        guard psql.status == 0 else {
+            throw XCTestError(.failureWhileWaiting, userInfo: [NSLocalizedDescriptionKey: "psql failed: \(psql.stderr)"])
+        }
+        return psql.stdout
+    }
+
     /// The server's password (scripts/test.sh exports it, as an operator's unit would).
     static var password: String? { ProcessInfo.processInfo.environment["TANDEM_DATABASE_PASSWORD"] }
 

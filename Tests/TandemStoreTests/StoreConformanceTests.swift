@@ -399,6 +399,78 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
         for store in stores { await store.close() }
     }
 
+    /// Three brokers' stores take guesses for one source at once: the allowance is one for all of
+    /// them, guesses being looked at hold a place until settled, and right codes cost nothing.
+    func testThreeBrokersShareOneGuessAllowancePerSource() async throws {
+        let url = try PostgresTestServer.freshDatabase()
+        var stores: [SQLStore] = []
+        for _ in 0..<3 { stores.append(try await SQLStore.postgres(url: url, password: PostgresTestServer.password)) }
+        do {
+            try await checkTheGuessAllowanceIsShared(stores, url: url)
+        } catch {
+            for store in stores { await store.close() }
+            throw error
+        }
+        for store in stores { await store.close() }
+    }
+
+    private func checkTheGuessAllowanceIsShared(_ stores: [SQLStore], url: String) async throws {
+        let limits = GuessLimiter.Limits(perSource: 5, global: 8, window: 60)
+        // 30 guesses at once from one source over three stores: 5 are looked at, the rest wait.
+        let answers = try await withThrowingTaskGroup(of: GuessReservation.self) { group in
+            for n in 0..<30 { group.addTask { try await stores[n % 3].reserveGuess(source: "198.51.100.7", limits: limits) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let granted = answers.compactMap { if case .granted(let id) = $0 { return id } else { return nil } }
+        XCTAssertEqual(granted.count, 5, "\(answers)")
+        XCTAssertEqual(answers.filter { $0 == .busy }.count, 25)
+        // Two were right codes: given back, they make room for two more.
+        try await stores[0].settleGuess(granted[0], wrong: false)
+        try await stores[1].settleGuess(granted[1], wrong: false)
+        var more: [Int64] = []
+        for n in 0..<2 {
+            guard case .granted(let id) = try await stores[n].reserveGuess(source: "198.51.100.7", limits: limits) else {
+                return XCTFail("a right code's place is given back")
+            }
+            more.append(id)
+        }
+        let full = try await stores[2].reserveGuess(source: "198.51.100.7", limits: limits)
+        XCTAssertEqual(full, .busy)
+        // All five wrong: the source is refused on every store, for about the window.
+        for (n, id) in (granted.dropFirst(2) + more).enumerated() { try await stores[n % 3].settleGuess(id, wrong: true) }
+        for store in stores {
+            guard case .refused(let wait) = try await store.reserveGuess(source: "198.51.100.7", limits: limits) else {
+                return XCTFail("five wrong guesses over three stores reach the limit of five")
+            }
+            XCTAssertTrue((55...60).contains(wait), "\(wait)")
+        }
+        // Another source is not held back by this one's, until everyone's wrong guesses reach the
+        // global limit: then only sources that already guessed wrong are refused.
+        for n in 0..<3 {
+            guard case .granted(let id) = try await stores[n].reserveGuess(source: "203.0.113.\(n)", limits: limits) else {
+                return XCTFail("a fresh source may guess")
+            }
+            try await stores[n].settleGuess(id, wrong: true)
+        }
+        guard case .refused = try await stores[1].reserveGuess(source: "203.0.113.0", limits: limits) else {
+            return XCTFail("eight wrong guesses in all: a source that guessed wrong is refused")
+        }
+        guard case .granted = try await stores[2].reserveGuess(source: "203.0.113.99", limits: limits) else {
+            return XCTFail("a source with no wrong guess may still try")
+        }
+        // A guess taken by a replica that died before settling it stops holding a place.
+        let fresh = try await stores[0].reserveGuess(source: "192.0.2.1", limits: limits)
+        guard case .granted = fresh else { return XCTFail("\(fresh)") }
+        do {
+            let sql = try PostgresTestServer.run("UPDATE wrong_guesses SET at = at - 31 WHERE source = '192.0.2.1'", in: url)
+            XCTAssertTrue(sql.contains("UPDATE 1"), sql)
+        }
+        for _ in 0..<4 { _ = try await stores[1].reserveGuess(source: "192.0.2.1", limits: limits) }
+        guard case .granted = try await stores[2].reserveGuess(source: "192.0.2.1", limits: limits) else {
+            return XCTFail("an unsettled guess older than 30 s holds no place")
+        }
+    }
+
     /// One replica posts the outbox for all, until it stops; then the next to ask takes it over.
     func testOneReplicaLeadsAJobUntilItStops() async throws {
         let url = try PostgresTestServer.freshDatabase()

@@ -72,7 +72,11 @@ extension Broker {
 
     /// The refusal of a source over its guess limit, put on record once per block; nil when it may guess.
     func rateLimited(_ key: String, source: String, now: Date) -> TandemError? {
-        guard case .refused(let wait, let first) = limiter.admit(source: key, now: now) else { return nil }
+        refusal(limiter.admit(source: key, now: now), source: source, key: key)
+    }
+
+    private func refusal(_ admission: GuessLimiter.Admission, source: String, key: String) -> TandemError? {
+        guard case .refused(let wait, let first) = admission else { return nil }
         // One event and one log line per block; the rest are counted (recordGuessSummaries).
         if first {
             record(JoinRefused(reason: .rateLimited, retryAfter: wait), ticket: nil, session: nil, actor: "agent@\(key)")
@@ -82,24 +86,40 @@ extension Broker {
         return .tooManyAttempts(retryAfterSeconds: wait)
     }
 
-    /// Waits until the source's wrong guesses and its lookups in flight stay under its limit, then
-    /// takes a lookup; the refusal if the source is over its limit meanwhile.
-    private func takeLookupSlot(_ key: String, source: String) async -> TandemError? {
+    /// Among replicas: takes one guess of the source's allowance that all of them share, waiting
+    /// (boundedly) while the source's other guesses are being looked at; the refusal otherwise.
+    private func reserveSharedGuess(_ key: String, source: String, _ peering: Peering) async -> Result<Int64, TandemError> {
+        let deadline = ContinuousClock.now + Self.sharedGuessWait
         while true {
-            if let refused = rateLimited(key, source: source, now: clock.now) { return refused }
-            if limiter.failures(of: key) + lookupsInFlight[key, default: 0] < config.guessLimits.perSource { break }
-            await withCheckedContinuation { lookupWaiters[key, default: []].append($0) }
+            let answer: GuessReservation
+            do {
+                answer = try await peering.registry.reserveGuess(source: key, limits: config.guessLimits)
+            } catch {
+                // Fail closed: a guess nobody counted is not looked at.
+                logger.error("could not count a join's guess in the database: \(TerminalText.field("\(error)", limit: 300))")
+                return .failure(.io("the broker could not check this code; try again in a moment"))
+            }
+            switch answer {
+            case .granted(let id):
+                return .success(id)
+            case .refused(let wait):
+                let refused = refusal(limiter.refuse(source: key, now: clock.now, retryAfterSeconds: wait), source: source, key: key)
+                return .failure(refused ?? .tooManyAttempts(retryAfterSeconds: wait))
+            case .busy:
+                // Many agents behind one address bring right codes at once: they take turns.
+                guard ContinuousClock.now < deadline else {
+                    logger.notice("join from \(source) refused: too many of its codes being checked at once")
+                    return .failure(.io("the broker is checking other codes from your network; try again in a moment"))
+                }
+                do { try await Task.sleep(for: Self.sharedGuessPoll) } catch { return .failure(.io("the broker is stopping")) }
+                if let refused = rateLimited(key, source: source, now: clock.now) { return .failure(refused) }
+            }
         }
-        lookupsInFlight[key, default: 0] += 1
-        return nil
     }
 
-    private func releaseLookupSlot(_ key: String) {
-        let left = lookupsInFlight[key, default: 1] - 1
-        lookupsInFlight[key] = left > 0 ? left : nil
-        // Every waiter looks again: the source may now be blocked, or have room.
-        for waiter in lookupWaiters.removeValue(forKey: key) ?? [] { waiter.resume() }
-    }
+    /// How long a join waits for a place among its source's guesses being checked, and how often it asks.
+    static let sharedGuessWait: Duration = .seconds(10)
+    static let sharedGuessPoll: Duration = .milliseconds(20)
 
     func expireIfPending(_ id: SessionID) async {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
@@ -133,6 +153,29 @@ extension Broker {
         // Counted by network, not by address: one IPv6 subscriber has a whole /64 to guess from.
         let key = GuessLimiter.sourceKey(source)
         if let refused = rateLimited(key, source: source, now: now) { return .failure(refused) }
+        guard let peering else { return await redeem(code: text, key: key, source: source, agentUser: agentUser, agentHost: agentHost, now: now) }
+        // Among replicas the allowance is shared: the guess takes its place in the database's count
+        // first, so guesses spread over replicas, or arriving while a lookup waits, cannot slip past.
+        let reservation: Int64
+        switch await reserveSharedGuess(key, source: source, peering) {
+        case .success(let id): reservation = id
+        case .failure(let refused): return .failure(refused)
+        }
+        let result = await redeem(code: text, key: key, source: source, agentUser: agentUser, agentHost: agentHost, now: clock.now)
+        // Kept as a wrong guess only when the code was unknown (the one failure counted as a guess);
+        // a right or spent code gives its place back.
+        var wrong = false
+        if case .failure(.codeUnknown) = result { wrong = true }
+        do {
+            try await peering.registry.settleGuess(reservation, wrong: wrong)
+        } catch {
+            logger.error("could not settle a join's guess in the database (an unsettled one soon stops holding a place): \(TerminalText.field("\(error)", limit: 300))")
+        }
+        return result
+    }
+
+    /// The join once its guess is admitted (and, among replicas, has its place in the shared count).
+    private func redeem(code text: String, key: String, source: String, agentUser: String, agentHost: String, now: Date) async -> Result<Offer, TandemError> {
         // Answered from memory, with no suspension between the limiter's admission and the failure
         // it counts: concurrent guesses cannot slip past the limit while a lookup waits.
         let hash = (try? SessionCode.parse(text))?.hash(key: identity.codeKey)
@@ -140,10 +183,7 @@ extension Broker {
         var counted = false
         var adopted = false
         if found == nil, let hash, retiredCodes[hash] == nil, let peering {
-            // Another replica's code, perhaps. The lookup suspends, so each one takes a guess of its
-            // source's allowance while it runs: guesses arriving meanwhile wait rather than slip past
-            // the limit, and right codes (many users behind one address) are never counted.
-            if let refused = await takeLookupSlot(key, source: source) { return .failure(refused) }
+            // Another replica's code, perhaps. The guess already holds a place in the shared count.
             found = await adopt(codeHash: hash, peering: peering)
             adopted = found != nil
             // Not counted when it is a real code that is spent: the retired branch below says why.
@@ -151,7 +191,6 @@ extension Broker {
                 limiter.recordFailure(source: key, now: clock.now)
                 counted = true
             }
-            releaseLookupSlot(key)
         }
         guard hash != nil, let id = found, var s = live[id] else {
             if let hash, let over = retiredCodes[hash] {

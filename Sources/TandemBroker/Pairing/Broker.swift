@@ -43,9 +43,6 @@ public actor Broker {
     var stopping = false
     /// Per chain, when its oldest event not yet covered by a checkpoint was stored (`tandem_checkpoint_age_seconds`).
     var unsignedSince: [Int: Date] = [:]
-    /// Lookups of another replica's code in flight, and joins waiting for one, per source.
-    var lookupsInFlight: [String: Int] = [:]
-    var lookupWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says

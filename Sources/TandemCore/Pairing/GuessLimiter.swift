@@ -42,6 +42,8 @@ public struct GuessLimiter: Sendable {
         var first: Date
         var last: Date
         var suppressed = 0
+        /// Set when the refusal was decided elsewhere (several brokers count together).
+        var until: Date?
     }
 
     public let limits: Limits
@@ -67,6 +69,22 @@ public struct GuessLimiter: Sendable {
         }
         blocks[source] = Block(first: now, last: now)
         return .refused(retryAfterSeconds: wait, firstOfBlock: true)
+    }
+
+    /// A refusal decided elsewhere (the count several brokers share): kept here as a block until
+    /// `retryAfterSeconds` pass, so that it too is put on record once per block and later guesses
+    /// from the source are refused without asking again.
+    public mutating func refuse(source: String, now: Date, retryAfterSeconds: Int) -> Admission {
+        let until = now.addingTimeInterval(TimeInterval(retryAfterSeconds))
+        if var block = blocks[source] {
+            block.suppressed += 1
+            block.last = now
+            block.until = max(block.until ?? until, until)
+            blocks[source] = block
+            return .refused(retryAfterSeconds: retryAfterSeconds, firstOfBlock: false)
+        }
+        blocks[source] = Block(first: now, last: now, until: until)
+        return .refused(retryAfterSeconds: retryAfterSeconds, firstOfBlock: true)
     }
 
     public mutating func recordFailure(source: String, now: Date) {
@@ -104,6 +122,12 @@ public struct GuessLimiter: Sendable {
     public func failures(of source: String) -> Int { failuresBySource[source]?.count ?? 0 }
 
     private func blockedFor(source: String, now: Date) -> Int? {
+        let local = blockedHere(source: source, now: now)
+        guard let until = blocks[source]?.until, until > now else { return local }
+        return max(local ?? 1, Int(until.timeIntervalSince(now).rounded(.up)))
+    }
+
+    private func blockedHere(source: String, now: Date) -> Int? {
         let mine = failuresBySource[source] ?? []
         guard let oldest = mine.first else { return nil }
         guard mine.count >= limits.perSource || globalCount >= limits.global else { return nil }

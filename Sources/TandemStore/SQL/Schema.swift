@@ -137,6 +137,16 @@ enum Schema {
             "ALTER TABLE sessions ADD COLUMN owner_replica TEXT",
             "CREATE INDEX sessions_owner ON sessions(owner_replica)",
         ],
+        // Wrong code guesses, counted for all replicas at once; a row is a guess being looked at
+        // until it is settled as wrong (or deleted, when the code was right).
+        [
+            """
+            CREATE TABLE wrong_guesses(id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, at DOUBLE PRECISION NOT NULL,
+                                       settled BOOLEAN NOT NULL DEFAULT FALSE)
+            """,
+            "CREATE INDEX wrong_guesses_source ON wrong_guesses(source, at)",
+            "CREATE INDEX wrong_guesses_at ON wrong_guesses(at)",
+        ],
     ]
 
     static func apply(to store: SQLStore) async throws(StoreError) {
