@@ -35,6 +35,24 @@ public protocol ReplicaRegistry: GuessLedger {
     func endLeftovers(by me: String) async throws(StoreError) -> [SessionRecord]
     /// Expires a pending session this replica still owns; false when another took it first.
     func expireIfStillMine(session: String, replica: String) async throws(StoreError) -> Bool
+    /// Asks the replica that owns an open session to end it (a request it cannot reach itself, as
+    /// the HTTP API's and the console's are); the first ask of a session stands.
+    func askToEnd(session: String, reason: String, actor: String) async throws(StoreError)
+    /// Takes the asks to end sessions `replica` owns, and drops the asks of sessions already over.
+    func takeEndRequests(for replica: String) async throws(StoreError) -> [EndRequest]
+}
+
+/// An ask, made on one replica, that the replica owning a session end it.
+public struct EndRequest: Equatable, Sendable {
+    public var session: String
+    public var reason: String
+    public var actor: String
+
+    public init(session: String, reason: String, actor: String) {
+        self.session = session
+        self.reason = reason
+        self.actor = actor
+    }
 }
 
 /// Work that one replica does for all: posting the outbox, signing checkpoints on a timer.

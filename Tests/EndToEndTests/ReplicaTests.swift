@@ -207,6 +207,39 @@ final class ReplicaTests: XCTestCase {
         }
     }
 
+    /// The HTTP API on one replica ends a session another replica holds: the ask goes through the
+    /// database, the owner ends it (one `ended` event, by the asker), and the answer waits for it.
+    func testTheAPIOnOneReplicaEndsASessionTheOtherHolds() throws {
+        let fx = try ReplicaFixture(name: "api-end", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Ended from afar", "--requester", "jane"]).status, 0)
+        let x = try fx.activeSession(ticket: 1, technicianOn: "b", agentOn: "a")
+        let made = try fx.tandem(on: "b", ["token", "new"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let token = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func end(_ id: String) throws -> String {
+            let r = try runTool("/usr/bin/curl", ["-sS", "--cacert", fx.dir.appendingPathComponent("certs/ca.crt").path, "-X", "POST",
+                                                  "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}",
+                                                  "https://127.0.0.1:\(fx.ports["b"] ?? 0)/v1/sessions/\(id)/end"], in: fx.dir, timeout: 30)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout
+        }
+        let answer = try end(x.id)
+        XCTAssertTrue(answer.hasSuffix("\n200"), answer)
+        XCTAssertTrue(answer.contains(#""already_over":false"#) && answer.contains("ended by technician"), answer)
+        // Ended by its owner, as asked, once: the agent is let go and the ask is gone.
+        XCTAssertEqual(try fx.sql("SELECT state || ' ' || end_reason || ' ' || (owner_replica = '\(try fx.replicaID("a"))') FROM sessions WHERE id = '\(x.id)'"),
+                       "ended ended by technician true\n")
+        XCTAssertEqual(try fx.sql("SELECT actor FROM events WHERE session_id = '\(x.id)' AND kind = 'ended'"), "alice\n")
+        XCTAssertEqual(try fx.sql("SELECT count(*) FROM end_requests"), "0\n")
+        XCTAssertNotNil(x.agent.wait(15), "the agent is let go")
+        XCTAssertTrue(fx.brokers["a"]?.stderr.contains("ended as asked on another replica by alice") ?? false, fx.brokers["a"]?.stderr ?? "")
+        // Again: over now, and said so.
+        let again = try end(x.id)
+        XCTAssertTrue(again.contains(#""already_over":true"#), again)
+        XCTAssertEqual(try fx.tandem(on: "b", ["audit", "verify", "--ticket", "1"]).status, 0)
+    }
+
     /// Wrong codes are counted for all replicas together: a guesser spread over two replicas gets
     /// no more tries than on one, while right codes from one address at once all get through.
     func testWrongCodesSpreadOverReplicasShareOneLimit() throws {

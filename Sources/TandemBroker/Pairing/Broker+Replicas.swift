@@ -72,9 +72,45 @@ extension Broker {
         for waiter in s.waiters { waiter.resume(returning: nil) }
     }
 
-    /// What a request that cannot reach another replica's session is told.
-    static func heldElsewhereMessage(_ id: SessionID) -> String {
-        "session \(id) is live on another broker replica, which this request does not reach: end it with 'tandem session end \(id)'"
+    /// Ends a session another replica holds, through the database: its owner takes the ask at its
+    /// next heartbeat and ends it as if asked there. Answered with the reason on record once the
+    /// session is over (it may have ended otherwise meanwhile).
+    func endElsewhere(_ record: SessionRecord, reason: String, actor: String) async throws -> String {
+        guard let peering else { throw TandemError.io("session \(record.id) is not on this broker") }
+        do {
+            try await peering.registry.askToEnd(session: record.id.rawValue, reason: reason, actor: actor)
+        } catch {
+            logger.error("could not ask for session \(record.id)'s end: \(TerminalText.field("\(error)", limit: 300))")
+            throw TandemError.io("the broker could not reach its database to end session \(record.id); try again in a moment")
+        }
+        logger.info("asked the replica holding session \(record.id) to end it", metadata: about(record.id, ticket: record.ticketID))
+        let deadline = ContinuousClock.now + Self.endElsewhereWait
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: Self.handoverPoll)
+            if let now = try? await store.session(id: record.id), ![.pending, .offered, .approved, .active].contains(now.state) {
+                return now.endReason ?? now.state.rawValue
+            }
+        }
+        throw TandemError.io("session \(record.id) is held by another broker replica, which has not ended it yet; look again with 'tandem session show \(record.id)'")
+    }
+
+    static let endElsewhereWait: Duration = .seconds(15)
+
+    /// Ends the sessions held here that a request on another replica asked to end.
+    public func serveEndRequests() async {
+        guard let peering else { return }
+        let asks: [EndRequest]
+        do {
+            asks = try await peering.registry.takeEndRequests(for: peering.replicaID)
+        } catch {
+            logger.warning("could not read the asks to end sessions: \(TerminalText.field("\(error)", limit: 300))")
+            return
+        }
+        for ask in asks {
+            guard let id = try? SessionID.parse(ask.session), live[id] != nil else { continue }
+            logger.notice("session \(id): ended as asked on another replica by \(TerminalText.field(ask.actor, limit: 100))", metadata: about(id))
+            _ = await end(id, reason: ask.reason, actor: ask.actor).stored()
+        }
     }
 
     /// Whether a session not live here is still open on another replica.

@@ -49,6 +49,7 @@ public struct ReplicaService: Service {
                     continue
                 }
                 await broker.sweepLostReplicas()
+                await broker.serveEndRequests()
             }
         }
     }

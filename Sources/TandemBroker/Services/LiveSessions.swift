@@ -35,12 +35,15 @@ extension SessionService {
         guard (1...200).contains(text.count), TerminalText.firstControl(in: text) == nil else {
             throw TandemError.invalidArgument("a reason takes 1 to 200 characters, without control characters")
         }
+        let full = "ended by admin \(caller.user.name): \(text)"
         guard await broker.session(id) != nil else {
             guard let stored = try await broker.store.session(id: id) else { throw TandemError.notFound("session \(id)") }
-            if await broker.heldElsewhere(stored) { throw TandemError.io(Broker.heldElsewhereMessage(id)) }
+            if await broker.heldElsewhere(stored) {
+                return SessionEnded(session: id.rawValue, alreadyOver: false,
+                                    reason: try await broker.endElsewhere(stored, reason: full, actor: caller.user.name))
+            }
             return SessionEnded(session: id.rawValue, alreadyOver: true, reason: stored.endReason ?? stored.state.rawValue)
         }
-        let full = "ended by admin \(caller.user.name): \(text)"
         guard await broker.end(id, reason: full, actor: caller.user.name).stored() else {
             throw TandemError.io("session \(id) ended, but the broker could not record its end; its operator has been told")
         }

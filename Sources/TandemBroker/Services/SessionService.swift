@@ -41,8 +41,11 @@ public struct SessionService: Sendable {
         let access = Policy(broker: broker, caller: caller).access
         guard let s = await broker.session(id) else {
             if let stored = try await broker.store.session(id: id), access.canEnd(stored) {
-                // Not over: live on another replica, which this request does not reach (the CLI's does).
-                if await broker.heldElsewhere(stored) { throw TandemError.io(Broker.heldElsewhereMessage(id)) }
+                // Not over: live on another replica, which ends it when asked through the database.
+                if await broker.heldElsewhere(stored) {
+                    let reason = try await broker.endElsewhere(stored, reason: "ended by technician", actor: user.name)
+                    return SessionEnded(session: id.rawValue, alreadyOver: false, reason: reason)
+                }
                 return SessionEnded(session: id.rawValue, alreadyOver: true, reason: stored.endReason ?? stored.state.rawValue)
             }
             throw TandemError.notFound("session \(id)")

@@ -94,6 +94,33 @@ extension SQLStore: ReplicaRegistry {
         }
     }
 
+    public func askToEnd(session: String, reason: String, actor: String) async throws(StoreError) {
+        try requirePostgres()
+        try await read { db in
+            try await db.raw("""
+                INSERT INTO end_requests(session_id, reason, actor) VALUES(\(bind: session), \(bind: reason), \(bind: actor))
+                ON CONFLICT (session_id) DO NOTHING
+                """).run()
+        }
+    }
+
+    public func takeEndRequests(for replica: String) async throws(StoreError) -> [EndRequest] {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                DELETE FROM end_requests e USING sessions s
+                WHERE e.session_id = s.id
+                  AND (s.owner_replica = \(bind: replica) OR s.state NOT IN ('pending', 'offered', 'approved', 'active'))
+                RETURNING e.session_id, e.reason, e.actor, s.owner_replica = \(bind: replica) AND s.state IN ('pending', 'offered', 'approved', 'active') AS mine
+                """).all().compactMap { row in
+                    guard try row.decode(column: "mine", as: Bool?.self) == true else { return nil }
+                    return EndRequest(session: try row.decode(column: "session_id", as: String.self),
+                                      reason: try row.decode(column: "reason", as: String.self),
+                                      actor: try row.decode(column: "actor", as: String.self))
+                }
+        }
+    }
+
     public func heartbeat(id: String) async throws(StoreError) -> Bool {
         try requirePostgres()
         return try await read { db in
