@@ -181,6 +181,77 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(fx.brokers["b"]).stderr.components(separatedBy: "passed a command in session \(x.id)").count - 1, 2)
     }
 
+    /// The agent's connection drops and the balancer sends it back to the other replica: that one
+    /// passes it on to the replica holding the session, which takes it back as its own. The output
+    /// arrives whole, the session goes on, and it goes on through further drops either way.
+    func testAnAgentThatComesBackToAnotherReplicaIsPassedOnToTheOneHoldingItsSession() throws {
+        let fx = try ReplicaFixture(name: "agent-elsewhere", replicas: ["a", "b"])
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Roaming laptop", "--requester", "jane"]).status, 0)
+        // The agent's way in: a proxy that, at each cut, sends new connections to the other replica.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
+        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["a"])), String(try XCTUnwrap(fx.ports["b"]))],
+                              in: fx.dir, name: "proxy")
+        fx.adopt(proxy)
+        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
+        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
+        func cut(_ n: Int, to replica: String) {
+            kill(proxy.process.processIdentifier, SIGUSR1)
+            XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.components(separatedBy: "now ").count > n }, proxy.stdout)
+            XCTAssertTrue(proxy.stdout.hasSuffix("now \(fx.ports[replica] ?? 0)\n"), proxy.stdout)
+        }
+
+        let (request, code, id) = try fx.requestSession(on: "b", ticket: 1)
+        let agent = try Child(Harness.tool("tandem-agent"), [code, "--broker", "127.0.0.1:\(proxyPort)", "--ca", "certs/ca.crt"],
+                              in: fx.dir, name: "agent", stdin: .pipe)
+        fx.adopt(agent)
+        agent.send("y\n")
+        XCTAssertEqual(request.wait(20), 0, request.stdout + request.stderr)
+        let owner = try fx.replicaID("a")
+        XCTAssertEqual(try fx.sql("SELECT owner_replica FROM sessions WHERE id = '\(id)'"), owner + "\n", "A holds the agent, so the session")
+        let shell = try fx.shell(id, on: "b")
+        defer { shell.stop() }
+
+        // Away from A, back through B.
+        shell.type("for i in $(seq 1 300); do echo line-$i; sleep 0.01; done; echo done-$((6*7))\r")
+        XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
+        cut(1, to: "b")
+        XCTAssertTrue(Harness.waitUntil(20) { agent.stderr.components(separatedBy: "Reconnected to the support service").count == 2 }, agent.stderr)
+        XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
+        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "line-") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }.filter { $0 > 0 }
+        XCTAssertEqual(lines, Array(1...300), "the output as the technician got it")
+        XCTAssertTrue(try XCTUnwrap(fx.brokers["b"]).stderr.contains("its agent came back here; passed on to the replica that holds it"))
+        XCTAssertTrue(try XCTUnwrap(fx.brokers["a"]).stderr.contains("passes on a returning agent"))
+        XCTAssertEqual(try fx.sql("SELECT owner_replica FROM sessions WHERE id = '\(id)'"), owner + "\n", "still A's")
+        shell.type("echo via-b-$((3*3))\r")
+        XCTAssertTrue(shell.waitFor("via-b-9"), shell.text)
+
+        // A drop of the passed-on connection is a drop too (not a goodbye): back to A directly, then to B again.
+        cut(2, to: "a")
+        XCTAssertTrue(Harness.waitUntil(20) { agent.stderr.components(separatedBy: "Reconnected to the support service").count == 3 }, agent.stderr)
+        shell.type("echo direct-$((4*4))\r")
+        XCTAssertTrue(shell.waitFor("direct-16", seconds: 20), shell.text)
+        cut(3, to: "b")
+        XCTAssertTrue(Harness.waitUntil(20) { agent.stderr.components(separatedBy: "Reconnected to the support service").count == 4 }, agent.stderr)
+        shell.type("echo again-$((5*5))\r")
+        XCTAssertTrue(shell.waitFor("again-25", seconds: 20), shell.text)
+
+        let kinds = try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n").map(String.init)
+        XCTAssertEqual(kinds.filter { $0 == "agent_disconnected" }.count, 3, "\(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "agent_resumed" }.count, 3, "\(kinds)")
+        XCTAssertFalse(kinds.contains("ended"), "\(kinds)")
+        // The end reaches the agent through B, and the session ends once, on A.
+        XCTAssertEqual(try fx.tandem(on: "b", ["session", "end", id]).status, 0)
+        XCTAssertEqual(agent.wait(20), 0, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("ended by technician"), agent.stderr)
+        let after = try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n").map(String.init)
+        XCTAssertEqual(after.filter { $0 == "ended" }.count, 1, "\(after)")
+        XCTAssertEqual(try fx.tandem(on: "b", ["audit", "verify", "--ticket", "1"]).status, 0)
+    }
+
     /// One code brought to two replicas at once: the database gives the offer to exactly one agent;
     /// the other is told the code was used. Several rounds, so either replica may win.
     func testOneCodeAtTwoReplicasAtOnceGivesOneOffer() throws {

@@ -79,4 +79,23 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertTrue(exact.take(10))
         XCTAssertFalse(exact.take(1), "never overdrawn")
     }
+
+    /// Two commands of one session started in the same millisecond each get their own file (it
+    /// once ended a session with "File exists" when thirty commands ran at once).
+    func testRecordingsStartedInTheSameMillisecondGetTheirOwnNames() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-names-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let now = Date()
+        let stamps = (0..<200).map { _ in AsciicastRecorder.uniqueStamp(now: now) }
+        XCTAssertEqual(Set(stamps).count, 200)
+        XCTAssertEqual(stamps, stamps.sorted(), "in the order they were asked for")
+        XCTAssertGreaterThanOrEqual(stamps[0], Int(now.timeIntervalSince1970 * 1000))
+        let recorders = try (0..<3).map { _ in
+            try AsciicastRecorder(directory: dir.path, name: "s-0000000a-\(AsciicastRecorder.uniqueStamp(now: now))", columns: 80, rows: 24,
+                                  term: "xterm", title: "t")
+        }
+        XCTAssertEqual(recorders.count, 3)
+        for recorder in recorders { XCTAssertNotNil(recorder.finish()) }
+    }
 }

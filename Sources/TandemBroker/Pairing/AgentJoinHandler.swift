@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSH
 import Synchronization
 import TandemCore
+import TandemText
 
 /// Runs the agent's side of pairing on one connection: code → offer → consent → SSH.
 final class AgentJoinHandler: ChannelInboundHandler {
@@ -27,23 +28,26 @@ final class AgentJoinHandler: ChannelInboundHandler {
     private var state = State.awaitingJoin
     private var consentTimer: Scheduled<Void>?
     private var source = "unknown"
+    /// The agent's address when another replica passed its connection on (the channel's is that replica's).
+    private let forwardedFrom: String?
     private let health: LinkHealth
 
-    init(broker: Broker, config: BrokerConfig, frameHandler: AgentFrameHandler, health: LinkHealth, logger: Logger) {
+    init(broker: Broker, config: BrokerConfig, frameHandler: AgentFrameHandler, health: LinkHealth, source: String? = nil, logger: Logger) {
         self.health = health
         self.broker = broker
         self.config = config
         self.frameHandler = frameHandler
+        self.forwardedFrom = source
         self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        source = context.channel.clientIP
+        source = forwardedFrom ?? context.channel.clientIP
         context.fireChannelActive()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        source = context.channel.clientIP
+        source = forwardedFrom ?? context.channel.clientIP
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -164,12 +168,49 @@ final class AgentJoinHandler: ChannelInboundHandler {
                 let established = self.established
                 context.eventLoop.scheduleTask(in: .seconds(15)) { if !established.value { channel.close(promise: nil) } }
                 return
+            case .forward(let id):
+                self.state = .done
+                self.passOn(id, request: request, context: context)
+                return
             case .later(let why): rejection = Rejection(reason: .resumeLater, message: why)
             case .refused(let why): rejection = Rejection(reason: .resumeRefused, message: why)
             }
             self.state = .done
             context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
                 .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    /// The session is held by another replica: the agent's connection is passed on to it, resume
+    /// frame first, and the owner answers it. Told to try again if the owner cannot be reached.
+    private func passOn(_ id: SessionID, request: ResumeRequest, context: ChannelHandlerContext) {
+        guard let peering = broker.peering, let frameHandler else { return context.close(promise: nil) }
+        let forward = AgentForwardHandler(health: health)
+        do {
+            try context.pipeline.syncOperations.addHandler(forward, position: .after(frameHandler))
+        } catch {
+            return context.close(promise: nil)
+        }
+        let agent = context.channel
+        let source = self.source
+        let key = broker.identity.nioPrivateKey
+        let logger = self.logger
+        context.eventLoop.makeFutureWithTask {
+            try await peering.forwardedAgent(for: id, from: source, agent: agent, key: key)
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let owner):
+                logger.info("session \(id): its agent came back here; passed on to the replica that holds it", metadata: ["session": .string(id.rawValue)])
+                // The resume frame first: the owner checks it as if the agent had come to it.
+                let frame = AgentFrameHandler.encode(.resume(request), allocator: owner.allocator)
+                owner.write(SSHChannelData(type: .channel, data: .byteBuffer(frame)), promise: nil)
+                forward.attach(owner, context: context)
+            case .failure(let error):
+                logger.warning("session \(id): could not pass its returning agent on: \(TerminalText.field("\(error)", limit: 300))")
+                let rejection = Rejection(reason: .resumeLater, message: "the broker replica holding this session did not answer; trying again")
+                context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
+                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
         }
     }
 

@@ -72,6 +72,8 @@ extension Broker {
         case later(String)
         /// Never: the session is over, or the token is not this session's.
         case refused(String)
+        /// Another replica holds the session: the connection is passed on to it.
+        case forward(SessionID)
     }
 
     /// A returning agent's token: right, and the session waiting for it, gives the key its SSH must show.
@@ -81,6 +83,12 @@ extension Broker {
             // Unknown and wrong are one answer: a stranger learns nothing of which sessions exist.
             await recordResumeRefusal(ResumeRefused(side: "agent", reason: reason, source: source), session: s, actor: actor)
             return .refused("this computer's way back into the session was not accepted; ask your technician for a new code")
+        }
+        if let id = try? SessionID.parse(request.sessionID), live[id] == nil, let peering,
+           await peering.remoteOwner(of: id) != nil, live[id] == nil {
+            // Held by another live replica (the balancer sent the agent elsewhere this time): it is
+            // passed on there, and the owner checks its token.
+            return .forward(id)
         }
         guard let id = try? SessionID.parse(request.sessionID), let s = live[id], s.lifecycle.state == .active, let back = s.agentReturn else {
             return await refuse("not_waiting", nil)

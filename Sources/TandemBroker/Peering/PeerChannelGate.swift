@@ -5,23 +5,25 @@ import TandemCore
 import TandemStore
 import TandemText
 
-/// The owner's side of a forwarded channel, before `TechnicianChannelHandler`: nothing passes
-/// until the channel has said whom it acts for, and that person is an active user with that key.
-/// Then it steps aside, and the channel is served as a technician's own.
+/// The owner's side of a forwarded channel: nothing passes until the channel has said what it
+/// carries. A technician's channel must name an active user with the key they logged in with, and
+/// is then served as a technician's own (`TechnicianChannelHandler`); a returning agent's
+/// connection gets the agent's pipeline, which checks its way back as if it had come here.
 final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = SSHChannelData
 
     private enum State { case waiting, checking, open }
     private var state = State.waiting
     private let identity: ConnectionIdentity
-    private let store: any BrokerStore
+    private let broker: Broker
+    private var store: any BrokerStore { broker.store }
     /// The replica at the other end, for log lines.
     private let peer: String
     private let logger: Logger
 
-    init(identity: ConnectionIdentity, store: any BrokerStore, peer: String, logger: Logger) {
+    init(identity: ConnectionIdentity, broker: Broker, peer: String, logger: Logger) {
         self.identity = identity
-        self.store = store
+        self.broker = broker
         self.peer = peer
         self.logger = logger
     }
@@ -39,6 +41,14 @@ final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
                 return refuse("\(error)", context: context)
             }
             check(behalf, context: context)
+        case (.waiting, let request as SSHChannelRequestEvent.EnvironmentRequest) where request.name == AgentForward.variable:
+            let forward: AgentForward
+            do {
+                forward = try AgentForward.decode(request.value)
+            } catch {
+                return refuse("\(error)", context: context)
+            }
+            takeAgent(forward, context: context)
         case (.checking, _), (.waiting, _):
             refuse("a request before the channel said whom it acts for", context: context)
         }
@@ -69,10 +79,34 @@ final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
                 self.identity.loginKey = behalf.key
                 self.identity.peer = "\(behalf.from) via replica \(behalf.via)"
                 self.identity.target = behalf.target.map(SessionID.init(rawValue:))
+                do {
+                    try context.pipeline.syncOperations.addHandler(
+                        TechnicianChannelHandler(broker: self.broker, identity: self.identity, logger: self.logger), position: .after(self))
+                } catch {
+                    return self.refuse("\(error)", context: context)
+                }
                 self.state = .open
                 context.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil)
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             }
+    }
+
+    /// A returning agent another replica reached: its bytes go to the agent's pipeline, which
+    /// answers its resume as it would a direct connection's.
+    private func takeAgent(_ forward: AgentForward, context: ChannelHandlerContext) {
+        let health = LinkHealth()
+        do {
+            let sync = context.pipeline.syncOperations
+            try sync.addHandler(ForwardedAgentLink(health: health), position: .after(self))
+            let link = try sync.handler(type: ForwardedAgentLink.self)
+            try BrokerServer.addAgentPipeline(to: sync, after: link, broker: broker, health: health, source: forward.from, logger: logger)
+        } catch {
+            return refuse("\(error)", context: context)
+        }
+        logger.info("replica \(TerminalText.field(forward.via, limit: 64)) passes on a returning agent from \(TerminalText.field(forward.from, limit: 200)) for session \(TerminalText.field(forward.session, limit: 64))")
+        state = .open
+        context.triggerUserOutboundEvent(ChannelSuccessEvent(), promise: nil)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     private func refuse(_ why: String, context: ChannelHandlerContext) {

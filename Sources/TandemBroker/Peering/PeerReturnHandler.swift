@@ -89,12 +89,14 @@ final class PeerReturnHandler: ChannelDuplexHandler {
 /// Why a channel could not be forwarded to the replica that owns its session.
 enum PeerLinkError: Error, CustomStringConvertible {
     case refusedOnBehalf
+    case refusedAgent
     case closed
     case unreachable(replica: String, reason: String)
 
     var description: String {
         switch self {
         case .refusedOnBehalf: "the broker replica that holds this session refused to act for you (is your account still active?)"
+        case .refusedAgent: "the broker replica that holds this session refused to take this computer's connection"
         case .closed: "the link to the broker replica that holds this session closed"
         case .unreachable(let replica, let reason): "cannot reach broker replica \(replica), which holds this session: \(reason)"
         }

@@ -105,8 +105,7 @@ final class PeerHandshakeWatch: ChannelInboundHandler, RemovableChannelHandler {
                 let identity = ConnectionIdentity()
                 identity.peer = peer
                 let sync = child.pipeline.syncOperations
-                try sync.addHandler(PeerChannelGate(identity: identity, store: broker.store, peer: peer, logger: logger))
-                try sync.addHandler(TechnicianChannelHandler(broker: broker, identity: identity, logger: logger))
+                try sync.addHandler(PeerChannelGate(identity: identity, broker: broker, peer: peer, logger: logger))
             }
         }
         try context.pipeline.syncOperations.addHandler(ssh, position: .after(context.handler))

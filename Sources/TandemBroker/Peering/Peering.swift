@@ -69,7 +69,9 @@ public final class Peering: Sendable {
             dialled.whenSuccess { $0.close(promise: nil) }
         }
         do {
-            let channel = try await open(on: dialled, behalf: behalf, technician: technician)
+            let channel = try await open(on: dialled, variable: OnBehalf.variable, value: behalf.encoded) { greeted in
+                PeerReturnHandler(technician: technician, greeted: greeted)
+            }
             deadline.cancel()
             return channel
         } catch PeerLinkError.refusedOnBehalf {
@@ -86,7 +88,45 @@ public final class Peering: Sendable {
     /// How long a forwarded channel may take to open, link and login included.
     static let openLimit: TimeAmount = .seconds(10)
 
-    private func open(on dialled: EventLoopFuture<Channel>, behalf: OnBehalf, technician: Channel) async throws -> Channel {
+    /// The owner of `session` is another live replica: its id, to pass a returning agent on to.
+    func remoteOwner(of session: SessionID) async -> String? {
+        guard let owner = try? await registry.owner(of: session.rawValue), owner != replicaID,
+              (try? await registry.liveReplicaAddress(id: owner)) != nil else { return nil }
+        return owner
+    }
+
+    /// A channel to the replica that owns `session`, carrying a returning agent's connection (what
+    /// it sends going to `agent`); the owner then checks the agent's way back as its own.
+    func forwardedAgent(for session: SessionID, from source: String, agent: Channel, key: NIOSSHPrivateKey) async throws -> Channel {
+        guard let owner = try await registry.owner(of: session.rawValue), owner != replicaID,
+              let address = try await registry.liveReplicaAddress(id: owner) else {
+            throw PeerLinkError.closed
+        }
+        let dialled = self.link(to: owner, address: address, key: key)
+        let deadline = dialled.eventLoop.scheduleTask(in: Self.openLimit) {
+            dialled.whenSuccess { $0.close(promise: nil) }
+        }
+        let forward = AgentForward(session: session.rawValue, from: source, via: replicaID)
+        do {
+            let channel = try await open(on: dialled, variable: AgentForward.variable, value: forward.encoded) { greeted in
+                AgentReturnHandler(agent: agent, greeted: greeted)
+            }
+            deadline.cancel()
+            return channel
+        } catch PeerLinkError.refusedAgent {
+            deadline.cancel()
+            throw PeerLinkError.refusedAgent
+        } catch {
+            deadline.cancel()
+            dialled.whenSuccess { $0.close(promise: nil) }
+            throw PeerLinkError.unreachable(replica: owner, reason: "\(error)")
+        }
+    }
+
+    /// Opens a session channel on the link, says first what it carries (an environment request),
+    /// and waits for the owner's yes.
+    private func open(on dialled: EventLoopFuture<Channel>, variable: String, value: String,
+                      handler: @escaping @Sendable (EventLoopPromise<Void>) -> any ChannelHandler) async throws -> Channel {
         let link = try await dialled.get()
         let greeted = link.eventLoop.makePromise(of: Void.self)
         let opened = link.eventLoop.makePromise(of: Channel.self)
@@ -95,7 +135,7 @@ public final class Peering: Sendable {
                 let ssh = try link.pipeline.syncOperations.handler(type: NIOSSHHandler.self)
                 ssh.createChannel(opened, channelType: .session) { child, _ in
                     child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(PeerReturnHandler(technician: technician, greeted: greeted))
+                        try child.pipeline.syncOperations.addHandler(handler(greeted))
                     }
                 }
             } catch {
@@ -104,7 +144,7 @@ public final class Peering: Sendable {
         }
         opened.futureResult.whenFailure { greeted.fail($0) }
         let child = try await opened.futureResult.get()
-        child.triggerUserOutboundEvent(SSHChannelRequestEvent.EnvironmentRequest(wantReply: true, name: OnBehalf.variable, value: behalf.encoded),
+        child.triggerUserOutboundEvent(SSHChannelRequestEvent.EnvironmentRequest(wantReply: true, name: variable, value: value),
                                        promise: nil)
         do {
             try await greeted.futureResult.get()

@@ -48,6 +48,17 @@ public final class AsciicastRecorder: @unchecked Sendable {
 
     static let batchBytes = 64 * 1024
 
+    private static let lastStamp = Mutex(0)
+
+    /// Milliseconds since 1970 for a recording's name, never the same twice in this process: two
+    /// commands of one session started in the same millisecond must not both claim one file.
+    public static func uniqueStamp(now: Date = Date()) -> Int {
+        lastStamp.withLock { last in
+            last = max(Int(now.timeIntervalSince1970 * 1000), last + 1)
+            return last
+        }
+    }
+
     /// `parts` holds the file while it is written (by default `directory`): among replicas sharing
     /// one recordings folder, each writes in its own, and only its own is finished after a crash.
     public init(directory: String, parts: String? = nil, name: String, columns: Int, rows: Int, term: String, title: String,

@@ -94,21 +94,29 @@ public final class BrokerServer: Sendable {
             try sync.addHandler(ProxyLineHandler(identity: identity, logger: logger), position: .before(ssh))
             channel.closeFuture.whenComplete { _ in identityBox.value.logUnusableKeys(logger) }
         case .negotiated(TandemTLS.agentALPN):
-            let frames = AgentFrameHandler { message in
-                if case .consent(let c) = message { return c.approved }
-                // A resume is answered with SSH or a refusal and a close: nothing more is framed.
-                if case .resume = message { return true }
-                return false
-            }
             let health = LinkHealth()
             try sync.addHandler(LinkLossWatcher(health: health), position: .before(guardHandler))
-            try sync.addHandler(frames, position: .before(guardHandler))
-            try sync.addHandler(AgentJoinHandler(broker: broker, config: broker.config, frameHandler: frames, health: health, logger: logger),
-                                position: .before(guardHandler))
+            let watcher = try sync.handler(type: LinkLossWatcher.self)
+            try addAgentPipeline(to: sync, after: watcher, broker: broker, health: health, source: nil, logger: logger)
         default:
             logger.warning("dropped connection from \(channel.remoteAddress?.description ?? "?"): no supported ALPN protocol")
             channel.close(promise: nil)
         }
+    }
+
+    /// An agent's side of pairing after `previous`: frames, then the join (or a return). `source`
+    /// is the agent's address when another replica passed its connection on.
+    static func addAgentPipeline(to sync: ChannelPipeline.SynchronousOperations, after previous: any ChannelHandler, broker: Broker,
+                                 health: LinkHealth, source: String?, logger: Logger) throws {
+        let frames = AgentFrameHandler { message in
+            if case .consent(let c) = message { return c.approved }
+            // A resume is answered with SSH or a refusal and a close: nothing more is framed.
+            if case .resume = message { return true }
+            return false
+        }
+        try sync.addHandler(frames, position: .after(previous))
+        try sync.addHandler(AgentJoinHandler(broker: broker, config: broker.config, frameHandler: frames, health: health, source: source, logger: logger),
+                            position: .after(frames))
     }
 
     private static func initializeTechnicianChannel(_ child: Channel, type: SSHChannelType, identity: ConnectionIdentity,

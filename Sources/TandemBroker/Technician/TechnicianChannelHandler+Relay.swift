@@ -40,7 +40,7 @@ extension TechnicianChannelHandler {
             var recorder: AsciicastRecorder?
             if kind != "sftp" {
                 // Shells and single commands alike: what the user's machine answered is evidence.
-                let name = "\(id.rawValue)-\(Int(Date().timeIntervalSince1970 * 1000))"
+                let name = "\(id.rawValue)-\(AsciicastRecorder.uniqueStamp())"
                 // A shell can be watched live (auditors and admins, in the console) while it runs.
                 let feed = kind == "shell" ? LiveFeed(columns: size.columns, rows: size.rows) : nil
                 do {

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """A TCP proxy on 127.0.0.1 that can cut its connections, as a dead network would.
 
-usage: dropping_proxy.py TARGET_PORT
+usage: dropping_proxy.py TARGET_PORT [TARGET_PORT ...]
 Prints "listening PORT" once ready, then forwards every connection to 127.0.0.1:TARGET_PORT.
-  SIGUSR1  reset every open connection, on both sides (new ones are still accepted)
+  SIGUSR1  reset every open connection, on both sides (new ones are still accepted); with
+           several targets, new connections go to the next one from then on ("now PORT")
   SIGUSR2  from now on, refuse new connections (reset at once); again to accept them
   SIGTERM  stop
 Each action is printed on stdout ("cut N", "refusing", "accepting").
 """
 import selectors, signal, socket, struct, sys
 
-target = int(sys.argv[1])
+targets = [int(a) for a in sys.argv[1:]]
+current = 0
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", 0))
@@ -69,6 +71,9 @@ for _ in range(10_000_000):
             if sock in pairs:
                 drop(sock)
         print("cut", count, flush=True)
+        if len(targets) > 1:
+            current = (current + 1) % len(targets)
+            print("now", targets[current], flush=True)
     try:
         events = sel.select(timeout=0.05)
     except InterruptedError:
@@ -84,7 +89,7 @@ for _ in range(10_000_000):
                 reset(client)
                 continue
             try:
-                upstream = socket.create_connection(("127.0.0.1", target), timeout=5)
+                upstream = socket.create_connection(("127.0.0.1", targets[current]), timeout=5)
             except OSError:
                 reset(client)
                 continue
