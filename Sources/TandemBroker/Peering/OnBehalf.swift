@@ -48,9 +48,11 @@ extension JSONEncoder {
     }
 }
 
-/// The on-behalf decoder, for the fuzz targets (it reads what another replica sent).
+/// The peer link's decoders (on-behalf, agent forward), for the fuzz targets (they read what
+/// another replica sent).
 public enum PeerLinkProbe {
     public static func parse(_ text: String) {
         if let value = try? OnBehalf.decode(text) { _ = value.encoded }
+        if let value = try? AgentForward.decode(text) { _ = value.encoded }
     }
 }

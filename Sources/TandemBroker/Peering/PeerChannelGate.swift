@@ -77,7 +77,8 @@ final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
                 self.identity.user = user
                 self.identity.loginName = user.name
                 self.identity.loginKey = behalf.key
-                self.identity.peer = "\(behalf.from) via replica \(behalf.via)"
+                // Printed later as a socket address would be: escaped here, once.
+                self.identity.peer = "\(TerminalText.field(behalf.from, limit: 200)) via replica \(TerminalText.field(behalf.via, limit: 64))"
                 self.identity.target = behalf.target.map(SessionID.init(rawValue:))
                 do {
                     try context.pipeline.syncOperations.addHandler(
