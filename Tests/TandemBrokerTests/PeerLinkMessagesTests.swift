@@ -12,7 +12,9 @@ final class PeerLinkMessagesTests: XCTestCase {
             (String(repeating: " ", count: AgentForward.maxBytes + 1), "longer than"),
             ("not json", "not the expected JSON"),
             (#"{"from":"1.2.3.4","session":"../../etc/passwd","via":"r-1"}"#, "out of bounds"),
-            (#"{"from":"","session":"s-0123abcd","via":"r-1"}"#, "out of bounds"),
+            (#"{"from":"","session":"s-0123abcd","via":"r-1"}"#, "not an IP address"),
+            (#"{"from":"1.2.3.4\u001b[2J","session":"s-0123abcd","via":"r-1"}"#, "not an IP address"),
+            (#"{"from":"1.2.3.4","session":"s-0123abcd","via":"r-\u0007"}"#, "out of bounds"),
             (#"{"from":"1.2.3.4","session":"s-0123abcd","via":"\#(String(repeating: "r", count: 65))"}"#, "out of bounds"),
         ]
         for (text, why) in refusals {

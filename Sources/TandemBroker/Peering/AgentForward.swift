@@ -1,5 +1,6 @@
 import Foundation
 import TandemCore
+import TandemText
 
 /// A returning agent that reached a replica other than the one holding its session: the replica
 /// it reached passes its connection on, and says so first on the channel (an environment request,
@@ -32,10 +33,14 @@ struct AgentForward: Codable, Sendable, Equatable {
         } catch {
             throw .protocolViolation("an agent forward that is not the expected JSON")
         }
-        guard (try? SessionID.parse(value.session)) != nil, !value.from.isEmpty, value.from.utf8.count <= 200,
-              value.via.utf8.count <= 64 else {
+        guard (try? SessionID.parse(value.session)) != nil, value.from.utf8.count <= 200, value.via.utf8.count <= 64,
+              TerminalText.firstControl(in: value.via) == nil else {
             throw .protocolViolation("an agent forward with a field out of bounds")
         }
-        return value
+        // The agent's address goes into log lines, events and the guess count: an address, nothing else.
+        guard let address = IPAddressText.normalized(value.from) else {
+            throw .protocolViolation("an agent forward whose address is not an IP address")
+        }
+        return AgentForward(session: value.session, from: address, via: value.via)
     }
 }
