@@ -5,8 +5,11 @@ import Foundation
 public protocol ReplicaRegistry: GuessLedger {
     /// From now on, session state writes through this store change only sessions `replica` owns.
     func serve(as replica: String)
-    /// Puts this replica on the list as live, reachable by peers at `peerAddress` (HOST:PORT).
-    func registerReplica(id: String, peerAddress: String) async throws(StoreError)
+    /// Puts this replica on the list as live, reachable by peers at `peerAddress` (HOST:PORT), its
+    /// unfinished recordings in `partsFolder`.
+    func registerReplica(id: String, peerAddress: String, partsFolder: String?) async throws(StoreError)
+    /// Where a replica that is gone left its unfinished recordings, if no live replica writes there now.
+    func orphanedPartsFolder(of replica: String) async throws(StoreError) -> String?
     /// Takes this replica off the list of live ones (a clean stop).
     func retireReplica(id: String, state: String) async throws(StoreError)
     /// A live replica's peer address; nil when it is unknown, stopped or lost.

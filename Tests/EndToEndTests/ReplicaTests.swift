@@ -371,6 +371,21 @@ final class ReplicaTests: XCTestCase {
         defer { xShell.stop() }
         let yShell = try fx.shell(y.id, on: "b")
         defer { yShell.stop() }
+        // What A recorded before it died is kept: typed, echoed, and on A's disk before the kill.
+        xShell.type("echo before-$((6*7))\r")
+        XCTAssertTrue(xShell.waitFor("before-42"), xShell.text)
+        let parts = { (try? FileManager.default.contentsOfDirectory(atPath: shared.path))?.filter { $0.hasPrefix("parts-") } ?? [] }
+        func partFiles() -> [String: String] {
+            var found: [String: String] = [:]
+            for folder in parts() {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: shared.path + "/" + folder)) ?? [] {
+                    found[folder + "/" + name] = (try? String(contentsOfFile: shared.path + "/" + folder + "/" + name, encoding: .utf8)) ?? ""
+                }
+            }
+            return found
+        }
+        XCTAssertTrue(Harness.waitUntil(10) { partFiles().contains { $0.key.contains(x.id) && $0.value.contains("before-42") } }, "\(partFiles().keys)")
+        let xPart = try XCTUnwrap(partFiles().first { $0.key.contains(x.id) }?.key)
 
         let killed = Date()
         try fx.kill("a")
@@ -403,6 +418,21 @@ final class ReplicaTests: XCTestCase {
         let z = try fx.activeSession(ticket: 3, technicianOn: lb, agentOn: lb)
         let run = try fx.tandem(on: lb, ["exec", z.id], after: ["--", "echo", "new-session"])
         XCTAssertEqual(run.stdout, "new-session\n", run.stderr)
+        // The survivor finishes A's unfinished recording once A has surely stopped writing (another
+        // timeout): named by its hash in the shared folder and put on x's ticket; y's, live on B, is left alone.
+        var recovered = ""
+        XCTAssertTrue(Harness.waitUntil(timeout * 2 + 10) {
+            recovered = (try? fx.sql("SELECT data FROM events WHERE session_id = '\(x.id)' AND kind = 'recording_recovered'")) ?? ""
+            return !recovered.isEmpty
+        }, fx.brokers["b"]?.stderr ?? "")
+        XCTAssertTrue(recovered.contains("the broker replica that wrote it was lost"), recovered)
+        let sha = try XCTUnwrap(recovered.components(separatedBy: "\"recording_sha256\":\"").dropFirst().first?.prefix(64))
+        let cast = try String(contentsOfFile: shared.path + "/\(sha).cast", encoding: .utf8)
+        XCTAssertTrue(cast.contains("before-42"), cast)
+        XCTAssertFalse(partFiles().keys.contains(xPart), "\(partFiles().keys)")
+        XCTAssertTrue(partFiles().keys.contains { $0.contains(y.id) }, "y's recording is still being written: \(partFiles().keys)")
+        yShell.type("echo still-$((3*3))\r")
+        XCTAssertTrue(yShell.waitFor("still-9"), yShell.text)
         // Every chain verifies on the survivor, the lost replica's session's (its `ended` written by b) among them.
         for ticket in [1, 2, 3] {
             let verify = try fx.tandem(on: "b", ["audit", "verify", "--ticket", "\(ticket)"])

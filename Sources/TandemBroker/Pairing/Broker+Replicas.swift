@@ -170,8 +170,40 @@ extension Broker {
                 record(Ended(reason: Self.replicaLost), ticket: session.ticketID, session: session.id, actor: "broker")
                 logger.notice("session \(session.id) ended: \(Self.replicaLost) (\(replica))", metadata: about(session.id, ticket: session.ticketID))
             }
+            // Its unfinished recordings, once it has surely stopped writing: a replica that cannot
+            // beat for the timeout stops itself, so another timeout leaves its files still.
+            let quiet = peering.settings.timeout
+            let later = Task { [weak self] in
+                do { try await Task.sleep(for: .seconds(quiet)) } catch { return }
+                await self?.finishRecordings(of: replica, quiet: quiet)
+            }
+            recoveries.append(later)
         }
         await endLeftovers(peering)
+    }
+
+    /// Finishes a lost replica's unfinished recordings in its stead, when they are in a folder this
+    /// replica reaches (a shared recordings folder) and no live replica writes there.
+    func finishRecordings(of replica: String, quiet: Double) async {
+        guard let peering else { return }
+        let folder: String?
+        do {
+            folder = try await peering.registry.orphanedPartsFolder(of: replica)
+        } catch {
+            logger.warning("could not look up where replica \(replica) kept its recordings: \(TerminalText.field("\(error)", limit: 300))")
+            return
+        }
+        guard let folder, folder != config.partsDirectory, FileManager.default.fileExists(atPath: folder) else {
+            logger.info("replica \(replica)'s unfinished recordings are not in a folder this replica reaches; its own host finishes them when it starts again")
+            return
+        }
+        let into = URL(fileURLWithPath: folder).deletingLastPathComponent().path
+        let since = Date().addingTimeInterval(-quiet)
+        let (finished, failures) = await Task.detached { UnfinishedRecording.finishAll(in: folder, into: into, quietSince: since) }.value
+        for failure in failures {
+            logger.error("cannot finish replica \(replica)'s recording \(failure.file): \(TerminalText.field(failure.reason, limit: 300)); it is left in place")
+        }
+        await recordRecovered(finished, reason: "the broker replica that wrote it was lost")
     }
 
     /// Sessions still open under a replica that stopped or was lost (one made while it stopped,

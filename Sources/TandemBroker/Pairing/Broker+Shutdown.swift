@@ -3,6 +3,7 @@ import Foundation
 import TandemAudit
 import TandemCore
 import TandemStore
+import TandemText
 
 // MARK: - Stopping without losing a byte, and starting after a crash
 
@@ -17,6 +18,8 @@ extension Broker {
     /// every chain: what the broker has is on record and proven when it exits.
     public func stop(reason: String, grace: Duration) async {
         stopping = true
+        for task in recoveries { task.cancel() }
+        recoveries = []
         for id in Array(live.keys) { end(id, reason: reason, actor: "broker") }
         if openChannels > 0 {
             let token = UUID()
@@ -43,33 +46,26 @@ extension Broker {
     public func recoverPartialRecordings() async {
         let dir = config.recordingsDirectory
         let partsDir = config.partsDirectory
-        let parts = ((try? FileManager.default.contentsOfDirectory(atPath: partsDir)) ?? []).filter { $0.hasSuffix(".part") }.sorted()
-        for part in parts {
-            let path = partsDir + "/" + part
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                logger.error("cannot read the unfinished recording \(part); it is left in place")
-                continue
-            }
-            let sha = SHA256.hash(data: bytes).hexString
-            do {
-                try AsciicastRecorder.name(path, sha256: sha, in: dir)
-            } catch {
-                logger.error("cannot finish the recording \(part): \(error); it is left in place")
-                continue
-            }
-            // Recordings are named "<session>-<milliseconds>.part".
-            let name = String(part.dropLast(".part".count))
-            let session = name.lastIndex(of: "-").map { SessionID(rawValue: String(name[..<$0])) }
-            let ticket = if let session { ((try? await store.session(id: session)) ?? nil)?.ticketID } else { Int?.none }
-            record(RecordingRecovered(recordingSha256: sha, recordingBytes: bytes.count, file: part,
-                                      reason: "the broker stopped before the recording was finished"),
-                   ticket: ticket, session: session, actor: "broker")
-            logger.notice("finished the recording \(part) left by a broker that stopped: \(sha).cast")
+        let (finished, failures) = await Task.detached { UnfinishedRecording.finishAll(in: partsDir, into: dir) }.value
+        for failure in failures {
+            logger.error("cannot finish the recording \(failure.file): \(TerminalText.field(failure.reason, limit: 300)); it is left in place")
         }
+        await recordRecovered(finished, reason: "the broker stopped before the recording was finished")
         let captures = config.filesDirectory
         for part in ((try? FileManager.default.contentsOfDirectory(atPath: captures)) ?? []) where part.hasSuffix(".part") {
             // A capture is kept only for a whole file; a cut one proves nothing, and no event names it.
             try? FileManager.default.removeItem(atPath: captures + "/" + part)
+        }
+    }
+
+    /// Puts recordings finished in another's stead on their sessions' tickets.
+    func recordRecovered(_ finished: [UnfinishedRecording], reason: String) async {
+        for recording in finished {
+            let session = recording.session.map { SessionID(rawValue: $0) }
+            let ticket = if let session { ((try? await store.session(id: session)) ?? nil)?.ticketID } else { Int?.none }
+            record(RecordingRecovered(recordingSha256: recording.sha256, recordingBytes: recording.bytes, file: recording.file, reason: reason),
+                   ticket: ticket, session: session, actor: "broker")
+            logger.notice("finished the recording \(recording.file) (\(reason)): \(recording.sha256).cast")
         }
     }
 

@@ -43,6 +43,8 @@ public actor Broker {
     var stopping = false
     /// Per chain, when its oldest event not yet covered by a checkpoint was stored (`tandem_checkpoint_age_seconds`).
     var unsignedSince: [Int: Date] = [:]
+    /// Lost replicas' recordings waiting to be finished here (cancelled when this broker stops).
+    var recoveries: [Task<Void, Never>] = []
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says

@@ -37,9 +37,9 @@ public final class Peering: Sendable {
     }
 
     /// Puts this replica on the list once its peer port is bound.
-    public func register(boundPort: Int) async throws(StoreError) {
+    public func register(boundPort: Int, partsFolder: String?) async throws(StoreError) {
         let address = settings.advertise ?? "\(settings.host):\(boundPort)"
-        try await registry.registerReplica(id: replicaID, peerAddress: address)
+        try await registry.registerReplica(id: replicaID, peerAddress: address, partsFolder: partsFolder)
         registered.withLock { $0 = true }
         logger.notice("replica \(replicaID): peers reach it at \(address)")
     }

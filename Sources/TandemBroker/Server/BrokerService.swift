@@ -25,7 +25,7 @@ public struct BrokerService: Service {
         // Replicas: the peer port first, so no peer is pointed at a port not yet taken.
         let peerListener = try await server.bindPeer()
         if let peerListener, let peering = server.broker.peering {
-            try await peering.register(boundPort: peerListener.localAddress?.port ?? 0)
+            try await peering.register(boundPort: peerListener.localAddress?.port ?? 0, partsFolder: server.broker.config.partsDirectory)
         }
         onListening(listener.localAddress?.port ?? 0)
         // Until asked to stop (a signal), or cancelled; either way the stop below runs.

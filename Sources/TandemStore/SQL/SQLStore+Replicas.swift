@@ -8,12 +8,23 @@ extension SQLStore: ReplicaRegistry {
         self.replica.withLock { $0 = replica }
     }
 
-    public func registerReplica(id: String, peerAddress: String) async throws(StoreError) {
+    public func registerReplica(id: String, peerAddress: String, partsFolder: String?) async throws(StoreError) {
         try requirePostgres()
         try await read { db in
             try await db.raw("""
-                INSERT INTO replicas(id, peer_address) VALUES(\(bind: id), \(bind: peerAddress))
+                INSERT INTO replicas(id, peer_address, parts_folder) VALUES(\(bind: id), \(bind: peerAddress), \(bind: partsFolder))
                 """).run()
+        }
+    }
+
+    public func orphanedPartsFolder(of replica: String) async throws(StoreError) -> String? {
+        try requirePostgres()
+        return try await read { db in
+            try await db.raw("""
+                SELECT r.parts_folder FROM replicas r
+                WHERE r.id = \(bind: replica) AND r.state <> 'live' AND r.parts_folder IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM replicas o WHERE o.parts_folder = r.parts_folder AND o.state = 'live')
+                """).first()?.decode(column: "parts_folder", as: String?.self)
         }
     }
 

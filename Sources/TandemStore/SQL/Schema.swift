@@ -146,6 +146,8 @@ enum Schema {
             """,
             "CREATE INDEX wrong_guesses_source ON wrong_guesses(source, at)",
             "CREATE INDEX wrong_guesses_at ON wrong_guesses(at)",
+            // Where each replica writes unfinished recordings, for a survivor to finish a lost one's.
+            "ALTER TABLE replicas ADD COLUMN parts_folder TEXT",
             // Asks to end a session, made on a replica that does not hold it (the HTTP API, the console).
             """
             CREATE TABLE end_requests(session_id TEXT PRIMARY KEY REFERENCES sessions(id), reason TEXT NOT NULL, actor TEXT NOT NULL,
