@@ -98,4 +98,31 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertEqual(recorders.count, 3)
         for recorder in recorders { XCTAssertNotNil(recorder.finish()) }
     }
+
+    /// Unfinished recordings are finished whole and once: a file another broker claimed is taken
+    /// up, and one still being written to is left for its writer.
+    func testUnfinishedRecordingsAreClaimedHashedAndNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-parts-\(UUID().uuidString.prefix(8))")
+        let parts = dir.appendingPathComponent("parts-x")
+        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = Data((0..<(3 << 20)).map { UInt8($0 % 251) })
+        try big.write(to: parts.appendingPathComponent("s-0000000a-1.part"))
+        try Data("claimed".utf8).write(to: parts.appendingPathComponent("s-0000000b-2.part.claimed"))
+        try Data("busy".utf8).write(to: parts.appendingPathComponent("s-0000000c-3.part"))
+        let past = Date().addingTimeInterval(-3600)
+        for name in ["s-0000000a-1.part", "s-0000000b-2.part.claimed"] {
+            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: parts.appendingPathComponent(name).path)
+        }
+        let (finished, failures) = UnfinishedRecording.finishAll(in: parts.path, into: dir.path, quietSince: Date().addingTimeInterval(-60))
+        XCTAssertTrue(failures.isEmpty, "\(failures)")
+        XCTAssertEqual(finished.map(\.file), ["s-0000000a-1.part", "s-0000000b-2.part"])
+        XCTAssertEqual(finished.map(\.session), ["s-0000000a", "s-0000000b"])
+        XCTAssertEqual(finished.first?.bytes, big.count)
+        XCTAssertEqual(finished.first?.sha256, SHA256.hash(data: big).map { String(format: "%02x", $0) }.joined())
+        for f in finished { XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/\(f.sha256).cast")) }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parts.path), ["s-0000000c-3.part"], "the busy one is left")
+        // Nothing is finished twice.
+        XCTAssertTrue(UnfinishedRecording.finishAll(in: parts.path, into: dir.path, quietSince: Date().addingTimeInterval(-60)).finished.isEmpty)
+    }
 }
