@@ -122,4 +122,26 @@ final class UnreadInputTests: XCTestCase {
         XCTAssertTrue(agent.process.isRunning, agent.stderr)
         XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "alive"]).stdout, "alive\n")
     }
+
+    /// Many commands at once in one session, finishing together: the agent runs them all and
+    /// stays up (its poll loop once freed a descriptor's entry while libssh still walked the list,
+    /// and crashed when three commands ended in the same turn).
+    func testManyCommandsAtOnceInOneSessionAllRunAndTheAgentStays() throws {
+        let fx = try BrokerFixture(name: "exec-many")
+        defer { fx.stopAll() }
+        let (id, agent) = try fx.activeSession()
+        for round in 1...3 {
+            let runs = try (0..<16).map { n in
+                try Child(Harness.tool("tandem"), ["exec", "-n", id] + fx.cliConfig + ["--", "seq 1 \(500 * (n % 4 + 1)) | tail -1; echo r\(round)-\(n) >&2"],
+                          in: fx.dir, name: "many-\(round)-\(n)")
+            }
+            for (n, run) in runs.enumerated() {
+                XCTAssertEqual(run.wait(60), 0, "round \(round), command \(n): \(run.stderr) \(agent.stderr.suffix(2000))")
+                XCTAssertEqual(run.stdout, "\(500 * (n % 4 + 1))\n")
+                XCTAssertTrue(run.stderr.contains("r\(round)-\(n)"), run.stderr)
+            }
+            XCTAssertTrue(agent.process.isRunning, "round \(round): \(agent.stderr.suffix(3000))")
+        }
+        XCTAssertEqual(try fx.tandem(["exec", "-n", id], after: ["--", "echo", "alive"]).stdout, "alive\n")
+    }
 }

@@ -43,7 +43,7 @@ final class AgentSSHServer: Sendable {
             let thread = Thread { [self] in
                 continuation.resume(returning: self.serve())
             }
-            thread.name = "tandem-agent-ssh"
+            thread.name = "tandem-ssh"
             thread.start()
         }
     }

@@ -366,7 +366,8 @@ final class ChannelProcess {
             let n = inbox.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n > 0 { inbox.removeFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { dropInput() }
         }
-        if !finished && inbox.isEmpty && channel.inputPaused && (sftp == nil || channel.pendingBytes < Self.outputHighWater) {
+        // Not while the broker is away: the channel belongs to a session that is gone.
+        if linked && !finished && inbox.isEmpty && channel.inputPaused && (sftp == nil || channel.pendingBytes < Self.outputHighWater) {
             channel.inputPaused = false
             channel.deliverBufferedInput()
         }
