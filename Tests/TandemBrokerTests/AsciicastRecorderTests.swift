@@ -125,4 +125,38 @@ final class AsciicastRecorderTests: XCTestCase {
         // Nothing is finished twice.
         XCTAssertTrue(UnfinishedRecording.finishAll(in: parts.path, into: dir.path, quietSince: Date().addingTimeInterval(-60)).finished.isEmpty)
     }
+
+    /// An agent that sends faster than the disk takes is asked to wait: past the backlog limit the
+    /// recorder says so, and calls back once the writer has caught up; nothing is lost.
+    func testARecordingThatFallsBehindAsksTheRelayToWaitAndSaysWhenItCaughtUp() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rec-behind-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recorder = try AsciicastRecorder(directory: dir.path, name: "s-0000000d-1", columns: 80, rows: 24, term: "xterm", title: "t")
+        // The writer is busy elsewhere (another recording's backlog): nothing is written meanwhile.
+        let busy = DispatchSemaphore(value: 0)
+        RecordingWriter.shared.queue.async { busy.wait() }
+        let chunk = ByteBuffer(string: String(repeating: "x", count: 1 << 20))
+        var accepted = 0
+        for _ in 0..<40 {
+            guard recorder.output(chunk) else { break }
+            accepted += 1
+        }
+        XCTAssertEqual(accepted, AsciicastRecorder.backlogLimit >> 20, "takes up to the limit, then asks to wait")
+        let caughtUp = Mutex(false)
+        recorder.whenCaughtUp { caughtUp.withLock { $0 = true } }
+        XCTAssertFalse(caughtUp.withLock { $0 }, "not while the writer is busy")
+        busy.signal()
+        let deadline = Date().addingTimeInterval(30)
+        while !caughtUp.withLock({ $0 }), Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(caughtUp.withLock { $0 }, "called once the backlog is written")
+        XCTAssertTrue(recorder.output(chunk), "room again")
+        let called = Mutex(false)
+        recorder.whenCaughtUp { called.withLock { $0 = true } }
+        XCTAssertTrue(called.withLock { $0 }, "at once when there is no backlog")
+        let done = try XCTUnwrap(recorder.finish())
+        XCTAssertNil(done.failure)
+        let text = try String(contentsOfFile: dir.path + "/\(done.sha256).cast", encoding: .utf8)
+        XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.contains("\"o\"") }.count, accepted + 2, "every chunk kept")
+    }
 }

@@ -28,6 +28,8 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
     /// The agent's side is closed (the shell exited, or its connection went).
     private var agentEnded = false
     private var ownChannel: Channel?
+    /// Stopped reading until the recording catches up.
+    private var waitingForRecorder = false
 
     /// Most output kept for a technician who is away before the shell's output is paused.
     static let awayLimit = 1 << 20
@@ -59,7 +61,16 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
                 if keptWhileAway > Self.awayLimit { context.channel.setAutoRead(false) }
             }
             counter.fromAgent(bytes.readableBytes)
-            if let recorder { recorder.output(bytes) }
+            if let recorder, !recorder.output(bytes) {
+                // The recording fell behind: no more is read until the writer has caught up.
+                context.channel.setAutoRead(false)
+                if !waitingForRecorder {
+                    waitingForRecorder = true
+                    let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    let loop = context.eventLoop
+                    recorder.whenCaughtUp { loop.execute { me.value.recorderCaughtUp() } }
+                }
+            }
             if let observer, case .close = bytes.withUnsafeReadableBytes({ observer.fromAgent($0) }) {
                 context.close(promise: nil)
             }
@@ -120,6 +131,14 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         // technician's client ever answers the close (a hostile one need not).
         technician.pipeline.fireUserInboundEventTriggered(AgentChannelClosed())
         context.fireChannelInactive()
+    }
+
+    /// Reads again, unless another reason to wait still holds (a technician who reads slowly, or
+    /// who is away with as much kept as allowed); that reason's own end starts reading then.
+    private func recorderCaughtUp() {
+        waitingForRecorder = false
+        guard let own = ownChannel, !agentEnded else { return }
+        if technicianAway ? keptWhileAway <= Self.awayLimit : technician.isWritable { own.setAutoRead(true) }
     }
 
     /// The technician's connection dropped: output is kept for them from here.

@@ -44,7 +44,13 @@ public final class AsciicastRecorder: @unchecked Sendable {
         var chunks: [(time: Double, kind: String, bytes: ByteBuffer)] = []
         var bytes = 0
         var drainQueued = false
+        /// Relays that stopped reading until this recording catches up.
+        var waiters: [@Sendable () -> Void] = []
     }
+
+    /// Most output handed over and not yet written before the relay is asked to stop reading:
+    /// an agent that sends faster than the disk takes must not fill the broker's memory.
+    static let backlogLimit = 16 << 20
 
     static let batchBytes = 64 * 1024
 
@@ -83,7 +89,24 @@ public final class AsciicastRecorder: @unchecked Sendable {
         queue.async { self.addLine(line) }
     }
 
-    public func output(_ bytes: ByteBuffer) { append("o", bytes) }
+    /// Hands output over; false when the backlog passed `backlogLimit`: the relay stops reading
+    /// and asks `whenCaughtUp` when to go on.
+    @discardableResult
+    public func output(_ bytes: ByteBuffer) -> Bool {
+        append("o", bytes)
+        return inbox.withLock { $0.bytes } <= Self.backlogLimit
+    }
+
+    /// Calls `action` (on the writer's queue, or here at once) once the backlog has been written.
+    public func whenCaughtUp(_ action: @escaping @Sendable () -> Void) {
+        let now = inbox.withLock { box -> Bool in
+            guard box.bytes > Self.backlogLimit else { return true }
+            box.waiters.append(action)
+            return false
+        }
+        if now { action() }
+    }
+
     public func input(_ bytes: ByteBuffer) { append("i", bytes) }
 
     public func resize(columns: Int, rows: Int) {
@@ -154,10 +177,12 @@ public final class AsciicastRecorder: @unchecked Sendable {
 
     /// Call on `queue`: encodes what the relay handed over.
     func drain() {
-        let chunks = inbox.withLock { box in
+        let (chunks, waiters) = inbox.withLock { box in
             defer { box = Inbox() }
-            return box.chunks
+            return (box.chunks, box.waiters)
         }
+        // Once what was taken is written (or given up on), the relays go on.
+        defer { for waiter in waiters { waiter() } }
         for (t, kind, bytes) in chunks {
             var text = carry.removeValue(forKey: kind) ?? []
             text.append(contentsOf: bytes.readableBytesView)
