@@ -177,6 +177,9 @@ chmod 0644 "$work/tandemd/etc/tandem/tandemd.conf"
 sed -e 's|/usr/local/bin/tandemd|/usr/bin/tandemd|' -e '/^# systemd unit/,/^#   systemctl enable/c\# systemd unit for the Tandem broker (package tandemd). Start it once /etc/tandem has its\n# certificate: systemctl enable --now tandemd' \
   deploy/tandemd.service >"$work/tandemd/lib/systemd/system/tandemd.service"
 chmod 0644 "$work/tandemd/lib/systemd/system/tandemd.service"
+# The template for several replicas on one host (docs/operator.md, "Several brokers").
+sed -e 's|/usr/local/bin/tandemd|/usr/bin/tandemd|' deploy/tandemd@.service >"$work/tandemd/lib/systemd/system/tandemd@.service"
+chmod 0644 "$work/tandemd/lib/systemd/system/tandemd@.service"
 assets=".build-console"
 [ -f "$assets/asciinema-player.js" ] || { echo "package.sh: no console player in $assets; run scripts/setup.sh first" >&2; exit 1; }
 install -D -m 0644 "$assets/asciinema-player.js" "$work/tandemd/usr/share/tandem/console/asciinema-player.js"

@@ -39,6 +39,25 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(after.status, 0)
     }
 
+    /// An agent that sends SSH bytes at once behind its resume frame, before the broker answered:
+    /// the bytes wait for the check, the broker refuses a wrong token, and nothing else happens
+    /// (such bytes once reached a handler that reads only messages, and the broker stopped).
+    func testBytesSentRightBehindAResumeWaitForItsCheck() throws {
+        let fx = try BrokerFixture(name: "resume-early")
+        defer { fx.stopAll() }
+        let (id, _) = try fx.activeSession()
+        let ca = fx.dir.appendingPathComponent("certs/ca.crt").path
+        for session in [id, "s-00000000"] {
+            let r = try runTool("/usr/bin/python3", [script, "\(fx.port)", ca, "tandem-agent/1", "resume-early", session, String(repeating: "a", count: 64)],
+                                in: fx.dir, timeout: 30)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasPrefix("resumeRefused "), "\(session): \(r.stdout) \(r.stderr)")
+        }
+        XCTAssertTrue(fx.broker.process.isRunning, fx.broker.stderr)
+        let after = try fx.tandem(["exec", id], after: ["--", "echo", "after"])
+        XCTAssertEqual(after.stdout, "after\n", after.stderr)
+    }
+
     func testPortForwardingFromOpenSSHIsRefusedAndRecorded() throws {
         let fx = try BrokerFixture(name: "forward")
         defer { fx.stopAll() }

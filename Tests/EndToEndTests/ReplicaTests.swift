@@ -243,13 +243,72 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(kinds.filter { $0 == "agent_disconnected" }.count, 3, "\(kinds)")
         XCTAssertEqual(kinds.filter { $0 == "agent_resumed" }.count, 3, "\(kinds)")
         XCTAssertFalse(kinds.contains("ended"), "\(kinds)")
+        // A stranger's way back through B, with SSH bytes sent before any answer: passed on, A
+        // refuses the token, the refusal comes back through B, and both replicas stay up.
+        let hostile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/hostile_client.py").path
+        let stranger = try runTool("/usr/bin/python3", [hostile, "\(fx.ports["b"] ?? 0)", "certs/ca.crt", "tandem-agent/1", "resume-early", id,
+                                                        String(repeating: "a", count: 64)], in: fx.dir, timeout: 30)
+        XCTAssertTrue(stranger.stdout.hasPrefix("resumeRefused "), stranger.stdout + stranger.stderr)
+        XCTAssertTrue(fx.brokers["a"]?.process.isRunning == true && fx.brokers["b"]?.process.isRunning == true)
+        shell.type("echo still-$((6*6))\r")
+        XCTAssertTrue(shell.waitFor("still-36", seconds: 20), shell.text)
         // The end reaches the agent through B, and the session ends once, on A.
         XCTAssertEqual(try fx.tandem(on: "b", ["session", "end", id]).status, 0)
         XCTAssertEqual(agent.wait(20), 0, agent.stderr)
         XCTAssertTrue(agent.stderr.contains("ended by technician"), agent.stderr)
         let after = try fx.sql("SELECT kind FROM events WHERE session_id = '\(id)' ORDER BY id").split(separator: "\n").map(String.init)
         XCTAssertEqual(after.filter { $0 == "ended" }.count, 1, "\(after)")
-        XCTAssertEqual(try fx.tandem(on: "b", ["audit", "verify", "--ticket", "1"]).status, 0)
+        // On A, which holds the recordings (this test shares no recordings folder).
+        let verify = try fx.tandem(on: "a", ["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+    }
+
+    /// The replica a technician's shell went through dies: their client comes back through the
+    /// balancer to the replica holding the session, and takes the shell up where it was. The
+    /// session did not touch the dead replica's ownership, so it goes on when that one is declared lost.
+    func testATechniciansReplicaKilledMidShellTheShellIsTakenUpOnAnother() throws {
+        let fx = try ReplicaFixture(name: "tech-replica-lost", replicas: ["a", "b"], extra: ["--replica-timeout", "3"])
+        defer { fx.stopAll() }
+        XCTAssertEqual(try fx.tandem(on: "a", ["ticket", "new", "Shell survives", "--requester", "jane"]).status, 0)
+        let x = try fx.activeSession(ticket: 1, technicianOn: "a", agentOn: "a")
+        // The technician's way in: to B first; after a cut, to A.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
+        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["b"])), String(try XCTUnwrap(fx.ports["a"]))],
+                              in: fx.dir, name: "proxy")
+        fx.adopt(proxy)
+        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
+        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
+        let conf = try String(contentsOf: fx.dir.appendingPathComponent("a.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "127.0.0.1:\(fx.ports["a"] ?? 0)", with: "127.0.0.1:\(proxyPort)")
+        try conf.write(to: fx.dir.appendingPathComponent("lbp.conf"), atomically: true, encoding: .utf8)
+        let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", x.id, "--config", fx.dir.appendingPathComponent("lbp.conf").path],
+                                       in: fx.dir, rows: 24, columns: 80)
+        defer { shell.stop() }
+        XCTAssertNotNil(shell.waitForMatch("[$#] "), shell.text)
+        XCTAssertTrue(try XCTUnwrap(fx.brokers["b"]).stderr.contains("passed a command in session \(x.id)"), "the shell went through B")
+
+        shell.type("for i in $(seq 1 300); do echo line-$i; sleep 0.01; done; echo done-$((6*7))\r")
+        XCTAssertTrue(shell.waitFor("line-40\r\n"), shell.text)
+        try fx.kill("b")
+        kill(proxy.process.processIdentifier, SIGUSR1)
+        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("now \(fx.ports["a"] ?? 0)") }, proxy.stdout)
+        XCTAssertTrue(shell.waitFor("back in the shell", seconds: 40), shell.text)
+        XCTAssertTrue(shell.waitFor("done-42", seconds: 30), shell.text)
+        let lines = shell.text.components(separatedBy: "\r\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "line-") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }.filter { $0 > 0 }
+        XCTAssertEqual(lines, Array(1...300), "the output as the technician got it")
+        // B is declared lost; the session, A's, goes on.
+        let bID = try fx.replicaID("b")
+        XCTAssertTrue(Harness.waitUntil(20) { (try? fx.sql("SELECT state FROM replicas WHERE id = '\(bID)'")) == "lost\n" })
+        shell.type("echo after-$((2*4))\r")
+        XCTAssertTrue(shell.waitFor("after-8"), shell.text)
+        XCTAssertEqual(try fx.sql("SELECT state FROM sessions WHERE id = '\(x.id)'"), "active\n")
+        let kinds = try fx.sql("SELECT kind FROM events WHERE session_id = '\(x.id)' ORDER BY id").split(separator: "\n").map(String.init)
+        XCTAssertEqual(kinds.filter { $0 == "shell_started" }.count, 1, "one shell, taken up on A: \(kinds)")
+        XCTAssertEqual(kinds.filter { $0 == "technician_resumed" }.count, 1, "\(kinds)")
+        XCTAssertFalse(kinds.contains("ended"), "\(kinds)")
     }
 
     /// One code brought to two replicas at once: the database gives the offer to exactly one agent;
@@ -285,6 +344,17 @@ final class ReplicaTests: XCTestCase {
         defer { fx.stopAll() }
         XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Ended from afar", "--requester", "jane"]).status, 0)
         let x = try fx.activeSession(ticket: 1, technicianOn: "b", agentOn: "a")
+        // A command through B dials the peer link to A, which has TCP keepalive on both ends (a
+        // replica that vanishes without a reset is noticed).
+        XCTAssertEqual(try fx.tandem(on: "b", ["exec", x.id], after: ["--", "echo", "linked"]).stdout, "linked\n")
+        // (Once the link is idle: while data is unacknowledged, ss shows the retransmit timer instead.)
+        var sockets = ""
+        XCTAssertTrue(Harness.waitUntil(10) {
+            sockets = (try? runTool("/usr/bin/ss", ["-tnoH", "state", "established",
+                                                    "( sport = :\(fx.peerPorts["a"] ?? 0) or dport = :\(fx.peerPorts["a"] ?? 0) )"], in: fx.dir))?.stdout ?? ""
+            let lines = sockets.split(separator: "\n")
+            return lines.count == 2 && lines.allSatisfy { $0.contains("timer:(keepalive") }
+        }, sockets)
         let made = try fx.tandem(on: "b", ["token", "new"])
         XCTAssertEqual(made.status, 0, made.stderr)
         let token = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -308,7 +378,9 @@ final class ReplicaTests: XCTestCase {
         // Again: over now, and said so.
         let again = try end(x.id)
         XCTAssertTrue(again.contains(#""already_over":true"#), again)
-        XCTAssertEqual(try fx.tandem(on: "b", ["audit", "verify", "--ticket", "1"]).status, 0)
+        // On A, which holds the command's recording (this test shares no recordings folder).
+        let verify = try fx.tandem(on: "a", ["audit", "verify", "--ticket", "1"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
     }
 
     /// Wrong codes are counted for all replicas together: a guesser spread over two replicas gets

@@ -237,6 +237,11 @@ def main():
         exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1).split()
         unit_user = re.search(r"^User=(.*)$", unit, re.M).group(1)
         check(exec_start[:2] == ["/usr/bin/tandemd", "serve"] and unit_user == "tandem", "the unit runs /usr/bin/tandemd serve as tandem", unit)
+        # The replicas' template: the packaged binary, each instance its own config and data, hardened as the unit is.
+        template = open(c.path("/lib/systemd/system/tandemd@.service")).read()
+        check("ExecStart=/usr/bin/tandemd serve --config /etc/tandem/tandemd-%i.conf --data /var/lib/tandem/%i" in template
+              and all(line in template.splitlines() for line in ["User=tandem", "UMask=0077", "CapabilityBoundingSet=", "NoNewPrivileges=yes"]),
+              "the package ships the replicas' unit template", template)
         out = open(c.path("/tmp/tandemd.out"), "w")
         err = open(c.path("/tmp/tandemd.err"), "w")
         broker = c.popen(exec_start, unit_user, {"PATH": "/usr/bin:/bin", "TANDEM_LISTEN": "127.0.0.1:0", "LANG": "C.UTF-8"},

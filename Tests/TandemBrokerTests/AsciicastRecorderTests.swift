@@ -121,7 +121,16 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertEqual(finished.first?.bytes, big.count)
         XCTAssertEqual(finished.first?.sha256, SHA256.hash(data: big).map { String(format: "%02x", $0) }.joined())
         for f in finished { XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/\(f.sha256).cast")) }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parts.path), ["s-0000000c-3.part"], "the busy one is left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parts.path).filter { !$0.hasPrefix(".") }, ["s-0000000c-3.part"],
+                       "the busy one is left")
+        // While another broker finishes the folder (it holds the folder's lock), this one leaves it.
+        let lock = open(parts.path + "/" + UnfinishedRecording.lockName, O_RDWR)
+        XCTAssertGreaterThanOrEqual(lock, 0)
+        XCTAssertEqual(flock(lock, LOCK_EX | LOCK_NB), 0)
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: parts.appendingPathComponent("s-0000000c-3.part").path)
+        XCTAssertTrue(UnfinishedRecording.finishAll(in: parts.path, into: dir.path).finished.isEmpty, "the folder is another's now")
+        close(lock)
+        XCTAssertEqual(UnfinishedRecording.finishAll(in: parts.path, into: dir.path).finished.map(\.file), ["s-0000000c-3.part"])
         // Nothing is finished twice.
         XCTAssertTrue(UnfinishedRecording.finishAll(in: parts.path, into: dir.path, quietSince: Date().addingTimeInterval(-60)).finished.isEmpty)
     }

@@ -458,16 +458,27 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
         guard case .granted = try await stores[2].reserveGuess(source: "203.0.113.99", limits: limits) else {
             return XCTFail("a source with no wrong guess may still try")
         }
-        // A guess taken by a replica that died before settling it stops holding a place.
-        let fresh = try await stores[0].reserveGuess(source: "192.0.2.1", limits: limits)
+        // A guess taken by a replica that died before settling it counts as wrong after 30 s: a lost
+        // settlement gives a guesser no free try. (A global limit out of the way: everyone's is spent above.)
+        let roomy = GuessLimiter.Limits(perSource: 5, global: 1000, window: 60)
+        let fresh = try await stores[0].reserveGuess(source: "192.0.2.1", limits: roomy)
         guard case .granted = fresh else { return XCTFail("\(fresh)") }
         do {
             let sql = try PostgresTestServer.run("UPDATE wrong_guesses SET at = at - 31 WHERE source = '192.0.2.1'", in: url)
             XCTAssertTrue(sql.contains("UPDATE 1"), sql)
         }
-        for _ in 0..<4 { _ = try await stores[1].reserveGuess(source: "192.0.2.1", limits: limits) }
-        guard case .granted = try await stores[2].reserveGuess(source: "192.0.2.1", limits: limits) else {
-            return XCTFail("an unsettled guess older than 30 s holds no place")
+        var later: [Int64] = []
+        for n in 0..<4 {
+            guard case .granted(let id) = try await stores[n % 3].reserveGuess(source: "192.0.2.1", limits: roomy) else {
+                return XCTFail("one stale guess and \(n) being looked at leave room")
+            }
+            later.append(id)
+        }
+        let crowded = try await stores[1].reserveGuess(source: "192.0.2.1", limits: roomy)
+        XCTAssertEqual(crowded, .busy, "the stale guess still takes its place")
+        for id in later { try await stores[2].settleGuess(id, wrong: true) }
+        guard case .refused = try await stores[0].reserveGuess(source: "192.0.2.1", limits: roomy) else {
+            return XCTFail("four wrong and one never settled make five")
         }
     }
 

@@ -135,6 +135,8 @@ final class AgentJoinHandler: ChannelInboundHandler {
             let ssh = NIOSSHHandler(role: .client(client), allocator: context.channel.allocator, inboundChildChannelInitializer: nil)
             guard let frameHandler else { throw TandemError.protocolViolation("frame handler gone") }
             try context.pipeline.syncOperations.addHandler(ssh, position: .after(frameHandler))
+            // SSH reads the bytes the frames held since the switch, and all that follow.
+            defer { frameHandler.release() }
             // NIOSSHHandler does not pass channelInactive on, so watch the close itself.
             let link = AgentLink(channel: context.channel, health: health)
             let established = self.established
@@ -191,6 +193,7 @@ final class AgentJoinHandler: ChannelInboundHandler {
         } catch {
             return context.close(promise: nil)
         }
+        frameHandler.release()
         let agent = context.channel
         let source = self.source
         let key = broker.identity.nioPrivateKey
@@ -207,7 +210,10 @@ final class AgentJoinHandler: ChannelInboundHandler {
                 forward.attach(owner, context: context)
             case .failure(let error):
                 logger.warning("session \(id): could not pass its returning agent on: \(TerminalText.field("\(error)", limit: 300))")
-                let rejection = Rejection(reason: .resumeLater, message: "the broker replica holding this session did not answer; trying again")
+                let refused = (error as? PeerLinkError).map { if case .refusedAgent = $0 { true } else { false } } ?? false
+                let rejection = refused
+                    ? Rejection(reason: .resumeRefused, message: "this computer's way back into the session was not accepted; ask your technician for a new code")
+                    : Rejection(reason: .resumeLater, message: "the broker replica holding this session did not answer; trying again")
                 context.writeAndFlush(NIOAny(AgentFrameHandler.encode(.rejected(rejection), allocator: context.channel.allocator)))
                     .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             }

@@ -107,9 +107,13 @@ extension Broker {
             return
         }
         for ask in asks {
-            guard let id = try? SessionID.parse(ask.session), live[id] != nil else { continue }
+            guard let id = try? SessionID.parse(ask.session), live[id] != nil else {
+                logger.warning("an ask to end session \(TerminalText.field(ask.session, limit: 64)) came here, where it is not live")
+                continue
+            }
             logger.notice("session \(id): ended as asked on another replica by \(TerminalText.field(ask.actor, limit: 100))", metadata: about(id))
-            _ = await end(id, reason: ask.reason, actor: ask.actor).stored()
+            // Not waited for: the heartbeat that called this must not wait on the journal.
+            _ = end(id, reason: ask.reason, actor: ask.actor)
         }
     }
 
@@ -193,13 +197,18 @@ extension Broker {
             logger.warning("could not look up where replica \(replica) kept its recordings: \(TerminalText.field("\(error)", limit: 300))")
             return
         }
-        guard let folder, folder != config.partsDirectory, FileManager.default.fileExists(atPath: folder) else {
+        guard let folder, folder != config.partsDirectory else { return }
+        let into = URL(fileURLWithPath: folder).deletingLastPathComponent().path
+        let since = Date().addingTimeInterval(-quiet)
+        // Off the actor: the folder may be on a network share that answers slowly.
+        let found = await Task.detached { () -> (finished: [UnfinishedRecording], failures: [(file: String, reason: String)])? in
+            guard FileManager.default.fileExists(atPath: folder) else { return nil }
+            return UnfinishedRecording.finishAll(in: folder, into: into, quietSince: since)
+        }.value
+        guard let (finished, failures) = found else {
             logger.info("replica \(replica)'s unfinished recordings are not in a folder this replica reaches; its own host finishes them when it starts again")
             return
         }
-        let into = URL(fileURLWithPath: folder).deletingLastPathComponent().path
-        let since = Date().addingTimeInterval(-quiet)
-        let (finished, failures) = await Task.detached { UnfinishedRecording.finishAll(in: folder, into: into, quietSince: since) }.value
         for failure in failures {
             logger.error("cannot finish replica \(replica)'s recording \(failure.file): \(TerminalText.field(failure.reason, limit: 300)); it is left in place")
         }

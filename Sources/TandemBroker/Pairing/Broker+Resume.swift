@@ -85,6 +85,7 @@ extension Broker {
             return .refused("this computer's way back into the session was not accepted; ask your technician for a new code")
         }
         if let id = try? SessionID.parse(request.sessionID), live[id] == nil, let peering,
+           let record = (try? await store.session(id: id)) ?? nil, record.state == .active,
            await peering.remoteOwner(of: id) != nil, live[id] == nil {
             // Held by another live replica (the balancer sent the agent elsewhere this time): it is
             // passed on there, and the owner checks its token.

@@ -4,13 +4,17 @@ import NIOSSH
 /// On the replica a returning agent reached, in the agent's connection after the frame reader:
 /// once the owner's channel is attached, every byte from the agent goes to it, with back-pressure.
 /// Bytes that come before are held (a few; an agent waits for the owner's answer first).
-final class AgentForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class AgentForwardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
 
     private var owner: Channel?
     private var held: [ByteBuffer] = []
     private var heldBytes = 0
     private var closed = false
+    /// This replica closed the agent's connection (it is stopping, or the owner let the agent go):
+    /// not the agent's goodbye.
+    private var closedHere = false
     private let health: LinkHealth
     /// The most an agent may send before the owner answers.
     static let holdLimit = 64 * 1024
@@ -53,11 +57,18 @@ final class AgentForwardHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.fireChannelWritabilityChanged()
     }
 
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all { closedHere = true }
+        context.close(mode: mode, promise: promise)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         if let owner {
-            // A clean goodbye ends the session on the owner; a lost connection is waited for.
-            if !health.lost {
+            owner.flush()
+            // The agent's clean goodbye ends the session on the owner; a lost connection, or one
+            // this replica closed (a rolling restart), is waited for: the agent comes back elsewhere.
+            if !health.lost && !closedHere {
                 owner.triggerUserOutboundEvent(SSHChannelRequestEvent.EnvironmentRequest(wantReply: false, name: AgentForward.goodbye, value: "1"),
                                                promise: nil)
             }
@@ -77,6 +88,8 @@ final class AgentReturnHandler: ChannelInboundHandler {
 
     private let agent: Channel
     private var greeted: EventLoopPromise<Void>?
+    /// The owner took the connection: from then on its close is the agent's.
+    private var accepted = false
     private var lastWrite: EventLoopFuture<Void>?
     static let drainLimit: TimeAmount = .seconds(30)
 
@@ -103,6 +116,7 @@ final class AgentReturnHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelSuccessEvent:
+            accepted = true
             greeted?.succeed(())
             greeted = nil
         case is ChannelFailureEvent:
@@ -116,6 +130,8 @@ final class AgentReturnHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         greeted?.fail(PeerLinkError.closed)
         greeted = nil
+        // Not taken: the replica the agent reached tells it why, then closes.
+        guard accepted else { return context.fireChannelInactive() }
         // The owner closed (the session ended, or it let the agent go): so does the agent's connection,
         // once what the owner sent has gone out.
         let agent = self.agent

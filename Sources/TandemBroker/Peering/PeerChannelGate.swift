@@ -101,6 +101,8 @@ final class PeerChannelGate: ChannelInboundHandler, RemovableChannelHandler {
             try sync.addHandler(ForwardedAgentLink(health: health), position: .after(self))
             let link = try sync.handler(type: ForwardedAgentLink.self)
             try BrokerServer.addAgentPipeline(to: sync, after: link, broker: broker, health: health, source: forward.from, logger: logger)
+            // As a direct connection's guard does: an error ends the connection.
+            try sync.addHandler(CloseOnError(), position: .last)
         } catch {
             return refuse("\(error)", context: context)
         }

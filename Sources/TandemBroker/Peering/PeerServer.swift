@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -26,6 +27,10 @@ struct PeerServer {
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.init(rawValue: TCP_KEEPIDLE)), value: Peering.keepaliveIdle)
+            .childChannelOption(ChannelOptions.tcpOption(.init(rawValue: TCP_KEEPINTVL)), value: Peering.keepaliveInterval)
+            .childChannelOption(ChannelOptions.tcpOption(.init(rawValue: TCP_KEEPCNT)), value: Peering.keepaliveCount)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -44,7 +44,13 @@ public struct ReplicaService: Service {
                     logger.critical("replica \(peering.replicaID): \(ReplicaStop.declaredLost); exiting now")
                     exit(1)
                 case .failed(let why):
-                    if clock.now - lastBeat >= timeout { throw ReplicaStop.databaseLost(why) }
+                    if clock.now - lastBeat >= timeout {
+                        // As if declared lost: the others end its sessions and finish its recordings
+                        // now, so nothing more is relayed or written here (a graceful stop would
+                        // finish recordings under the survivor that finishes them).
+                        logger.critical("replica \(peering.replicaID): \(ReplicaStop.databaseLost(why)); exiting now")
+                        exit(1)
+                    }
                     logger.warning("replica \(peering.replicaID): heartbeat failed (\(why)); stopping if it keeps failing for \(timeout)")
                     continue
                 }

@@ -133,11 +133,15 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    /// Reads again, unless another reason to wait still holds (a technician who reads slowly, or
-    /// who is away with as much kept as allowed); that reason's own end starts reading then.
     private func recorderCaughtUp() {
         waitingForRecorder = false
-        guard let own = ownChannel, !agentEnded else { return }
+        readIfNothingWaits()
+    }
+
+    /// Reads again, unless a reason to wait still holds: a recording that fell behind, a technician
+    /// who reads slowly, or one who is away with as much kept as allowed. Each reason's end calls this.
+    func readIfNothingWaits() {
+        guard let own = ownChannel, !agentEnded, !waitingForRecorder else { return }
         if technicianAway ? keptWhileAway <= Self.awayLimit : technician.isWritable { own.setAutoRead(true) }
     }
 
@@ -170,7 +174,7 @@ final class AgentSideRelayHandler: ChannelDuplexHandler {
             sendEOF().whenComplete { _ in channel.close(promise: nil) }
             channel.pipeline.fireUserInboundEventTriggered(AgentChannelClosed())
         } else {
-            ownChannel?.setAutoRead(channel.isWritable)
+            readIfNothingWaits()
         }
     }
 

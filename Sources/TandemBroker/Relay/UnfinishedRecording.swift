@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Glibc
 
 /// A recording a broker left as a `.part` file when it stopped (or was lost) before finishing it:
 /// claimed by renaming (so two brokers never finish one file), hashed as it is read, and named by
@@ -17,12 +18,19 @@ struct UnfinishedRecording: Sendable {
     }
 
     static let claimedSuffix = ".claimed"
+    static let lockName = ".finishing.lock"
 
     /// Finishes every unfinished recording in `parts` (and any a broker claimed and did not
     /// finish), naming each in `directory`; those written to since `quietSince` are left alone.
     /// What cannot be finished stays in place, with the reason in `failures`.
     static func finishAll(in parts: String, into directory: String, quietSince: Date? = nil)
         -> (finished: [UnfinishedRecording], failures: [(file: String, reason: String)]) {
+        // One broker at a time finishes a folder (a replica starting again on its host, and the
+        // survivor that declared it lost, may both look): the other leaves it.
+        let lock = open(parts + "/" + lockName, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { return ([], []) }
+        defer { Glibc.close(lock) }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return ([], []) }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: parts)) ?? []).sorted()
         var finished: [UnfinishedRecording] = []
         var failures: [(String, String)] = []

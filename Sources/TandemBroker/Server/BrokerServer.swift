@@ -108,7 +108,7 @@ public final class BrokerServer: Sendable {
     /// is the agent's address when another replica passed its connection on.
     static func addAgentPipeline(to sync: ChannelPipeline.SynchronousOperations, after previous: any ChannelHandler, broker: Broker,
                                  health: LinkHealth, source: String?, logger: Logger) throws {
-        let frames = AgentFrameHandler { message in
+        let frames = AgentFrameHandler(holdsUntilReleased: true) { message in
             if case .consent(let c) = message { return c.approved }
             // A resume is answered with SSH or a refusal and a close: nothing more is framed.
             if case .resume = message { return true }

@@ -231,7 +231,14 @@ final class TechnicianChannelHandler: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .relaying(let agent) = mode {
-            agent.setAutoRead(context.channel.isWritable)
+            if !context.channel.isWritable {
+                agent.setAutoRead(false)
+            } else if let agentSide = anchor?.agentSide {
+                // Reading again is the agent side's call: a recording that fell behind may still hold it.
+                agentSide.eventLoop.execute { agentSide.value.readIfNothingWaits() }
+            } else {
+                agent.setAutoRead(true)
+            }
         }
         if case .forwarding(let peer) = mode { peer.setAutoRead(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()

@@ -18,17 +18,30 @@ extension SQLStore: GuessLedger {
             let now = try await db.raw("SELECT extract(epoch FROM clock_timestamp())::float8 AS now").first()?
                 .decode(column: "now", as: Double.self) ?? Date().timeIntervalSince1970
             let since = now - limits.window
-            try await db.raw("DELETE FROM wrong_guesses WHERE at <= \(bind: since)").run()
+            // Old rows go a few at a time, skipping rows another replica is deleting (no deadlock).
+            try await db.raw("""
+                DELETE FROM wrong_guesses WHERE id IN
+                  (SELECT id FROM wrong_guesses WHERE at <= \(bind: since) ORDER BY at LIMIT 100 FOR UPDATE SKIP LOCKED)
+                """).run()
+            // A guess never settled (its replica died mid-lookup, or could not settle it) counts as
+            // wrong after a while: a lost settlement must not hand a guesser a free try.
+            let stale = now - Self.guessInFlightLimit
             let row = try await db.raw("""
-                SELECT count(*) FILTER (WHERE settled AND source = \(bind: source)) AS wrong,
-                       count(*) FILTER (WHERE NOT settled AND source = \(bind: source) AND at > \(bind: now - Self.guessInFlightLimit)) AS flying,
-                       min(at) FILTER (WHERE settled AND source = \(bind: source)) AS oldest,
-                       count(*) FILTER (WHERE settled) AS everyone
-                FROM wrong_guesses
+                SELECT count(*) FILTER (WHERE settled OR at <= \(bind: stale)) AS wrong,
+                       count(*) FILTER (WHERE NOT settled AND at > \(bind: stale)) AS flying,
+                       min(at) FILTER (WHERE settled OR at <= \(bind: stale)) AS oldest
+                FROM wrong_guesses WHERE source = \(bind: source) AND at > \(bind: since)
                 """).first()
             let wrong = try row?.decode(column: "wrong", as: Int.self) ?? 0
             let flying = try row?.decode(column: "flying", as: Int.self) ?? 0
-            let everyone = try row?.decode(column: "everyone", as: Int.self) ?? 0
+            // Everyone's wrong guesses matter only up to the global limit: counted no further,
+            // so a flood from many sources does not make each guess a scan of the whole table.
+            var everyone = 0
+            if wrong > 0, wrong < limits.perSource {
+                everyone = try await db.raw("""
+                    SELECT count(*) AS n FROM (SELECT 1 FROM wrong_guesses WHERE settled AND at > \(bind: since) LIMIT \(bind: limits.global)) AS w
+                    """).first()?.decode(column: "n", as: Int.self) ?? 0
+            }
             if wrong > 0, wrong >= limits.perSource || everyone >= limits.global,
                let oldest = try row?.decode(column: "oldest", as: Double?.self) {
                 // As on one broker: free again once the source's own oldest wrong guess leaves the window.

@@ -9,6 +9,8 @@ MODE: garbage (random bytes after TLS), oversized (a 4 GiB frame header),
       reason, or "offer" followed by a refusal of it).
       resume SESSION TOKEN: an agent's way back into SESSION with TOKEN; prints the
       rejection's reason and message, or "startSSH".
+      resume-early SESSION TOKEN: the same, with SSH bytes sent at once behind the frame,
+      before any answer.
 """
 import json, os, socket, ssl, struct, sys, time
 
@@ -68,10 +70,15 @@ if mode == "join":
         tls.close()
     sys.exit(0)
 
-if mode == "resume":
+if mode in ("resume", "resume-early"):
     session, token = sys.argv[5], sys.argv[6]
     tls = connect()
-    send_frame(tls, {"resume": {"_0": {"sessionID": session, "token": token, "next": "f" * 64}}})
+    message = {"resume": {"_0": {"sessionID": session, "token": token, "next": "f" * 64}}}
+    if mode == "resume":
+        send_frame(tls, message)
+    else:
+        body = json.dumps(message).encode()
+        tls.sendall(struct.pack(">I", len(body)) + body + b"SSH-2.0-early\r\n" + os.urandom(600))
     answer = read_frame(tls)
     if answer is None:
         print("closed")
