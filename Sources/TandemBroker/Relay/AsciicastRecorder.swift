@@ -197,7 +197,9 @@ public final class AsciicastRecorder: @unchecked Sendable {
     /// `[time, "kind", "text"]`, with invalid UTF-8 replaced so the line stays valid JSON.
     static func frame<C: Collection>(time: Double, kind: String, text: C) -> [UInt8] where C.Element == UInt8 {
         var line = Array("[\((time * 1_000_000).rounded() / 1_000_000), \"\(kind)\", ".utf8)
-        JSONEscaping.appendQuoted(String(decoding: text, as: UTF8.self).utf8, to: &line)
+        line.reserveCapacity(line.count + text.count + text.count / 2 + 8)
+        let done: Void? = text.withContiguousStorageIfAvailable { JSONEscaping.appendQuotedRepairing($0, to: &line) }
+        if done == nil { ContiguousArray(text).withUnsafeBufferPointer { JSONEscaping.appendQuotedRepairing($0, to: &line) } }
         line.append(UInt8(ascii: "]"))
         return line
     }
