@@ -147,14 +147,7 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Flaky Wi-Fi", "--requester", "jane"]).status, 0)
         let x = try fx.activeSession(ticket: 1, technicianOn: "b", agentOn: "a")
         // A proxy between the technician and B that cuts every connection on SIGUSR1.
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
-        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["b"]))], in: fx.dir, name: "proxy")
-        fx.adopt(proxy)
-        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
-        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
-        let conf = try String(contentsOf: fx.dir.appendingPathComponent("b.conf"), encoding: .utf8)
-            .replacingOccurrences(of: "127.0.0.1:\(fx.ports["b"] ?? 0)", with: "127.0.0.1:\(proxyPort)")
-        try conf.write(to: fx.dir.appendingPathComponent("bp.conf"), atomically: true, encoding: .utf8)
+        let (proxy, _) = try fx.startDroppingProxy(to: ["b"], config: "bp")
         let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", x.id, "--config", fx.dir.appendingPathComponent("bp.conf").path],
                                        in: fx.dir, rows: 24, columns: 80)
         defer { shell.stop() }
@@ -189,12 +182,7 @@ final class ReplicaTests: XCTestCase {
         defer { fx.stopAll() }
         XCTAssertEqual(try fx.tandem(on: "b", ["ticket", "new", "Roaming laptop", "--requester", "jane"]).status, 0)
         // The agent's way in: a proxy that, at each cut, sends new connections to the other replica.
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
-        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["a"])), String(try XCTUnwrap(fx.ports["b"]))],
-                              in: fx.dir, name: "proxy")
-        fx.adopt(proxy)
-        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
-        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
+        let (proxy, proxyPort) = try fx.startDroppingProxy(to: ["a", "b"])
         func cut(_ n: Int, to replica: String) {
             kill(proxy.process.processIdentifier, SIGUSR1)
             XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.components(separatedBy: "now ").count > n }, proxy.stdout)
@@ -272,15 +260,7 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(try fx.tandem(on: "a", ["ticket", "new", "Shell survives", "--requester", "jane"]).status, 0)
         let x = try fx.activeSession(ticket: 1, technicianOn: "a", agentOn: "a")
         // The technician's way in: to B first; after a cut, to A.
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
-        let proxy = try Child("/usr/bin/python3", [script, String(try XCTUnwrap(fx.ports["b"])), String(try XCTUnwrap(fx.ports["a"]))],
-                              in: fx.dir, name: "proxy")
-        fx.adopt(proxy)
-        XCTAssertTrue(Harness.waitUntil(10) { proxy.stdout.contains("listening ") }, proxy.stderr)
-        let proxyPort = try XCTUnwrap(Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix { $0.isNumber }))
-        let conf = try String(contentsOf: fx.dir.appendingPathComponent("a.conf"), encoding: .utf8)
-            .replacingOccurrences(of: "127.0.0.1:\(fx.ports["a"] ?? 0)", with: "127.0.0.1:\(proxyPort)")
-        try conf.write(to: fx.dir.appendingPathComponent("lbp.conf"), atomically: true, encoding: .utf8)
+        let (proxy, _) = try fx.startDroppingProxy(to: ["b", "a"], config: "lbp")
         let shell = try PseudoTerminal(Harness.tool("tandem"), ["shell", x.id, "--config", fx.dir.appendingPathComponent("lbp.conf").path],
                                        in: fx.dir, rows: 24, columns: 80)
         defer { shell.stop() }
@@ -755,6 +735,24 @@ final class ReplicaFixture {
         try conf.write(to: dir.appendingPathComponent("lb.conf"), atomically: true, encoding: .utf8)
         ports["lb"] = port
         return "lb"
+    }
+
+    /// `Support/dropping_proxy.py` in front of `replicas` (new connections go to the next one at
+    /// each cut), and, when `config` is named, a CLI config `config.conf` that goes through it.
+    func startDroppingProxy(to replicas: [String], config: String? = nil) throws -> (Child, Int) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/dropping_proxy.py").path
+        let proxy = try Child("/usr/bin/python3", [script] + replicas.map { "\(ports[$0] ?? 0)" }, in: dir, name: "proxy")
+        children.append(proxy)
+        guard Harness.waitUntil(10, { proxy.stdout.contains("listening ") }),
+              let port = Int(proxy.stdout.components(separatedBy: "listening ")[1].prefix(while: { $0.isNumber })) else {
+            throw Failure("the dropping proxy did not start: \(proxy.stderr)")
+        }
+        if let config, let first = replicas.first {
+            let text = try String(contentsOf: dir.appendingPathComponent("\(first).conf"), encoding: .utf8)
+                .replacingOccurrences(of: "127.0.0.1:\(ports[first] ?? 0)", with: "127.0.0.1:\(port)")
+            try text.write(to: dir.appendingPathComponent("\(config).conf"), atomically: true, encoding: .utf8)
+        }
+        return (proxy, port)
     }
 
     /// The id a replica registered under (from its start line).

@@ -93,6 +93,14 @@ enum PeerLinkError: Error, CustomStringConvertible {
     case closed
     case unreachable(replica: String, reason: String)
 
+    /// The owner answered no: the link itself is fine.
+    var isRefusal: Bool {
+        switch self {
+        case .refusedOnBehalf, .refusedAgent: true
+        case .closed, .unreachable: false
+        }
+    }
+
     var description: String {
         switch self {
         case .refusedOnBehalf: "the broker replica that holds this session refused to act for you (is your account still active?)"

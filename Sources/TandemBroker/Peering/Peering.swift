@@ -63,26 +63,8 @@ public final class Peering: Sendable {
         guard let owner = try await registry.owner(of: session.rawValue), owner != replicaID else { return nil }
         // An owner that is gone leaves the session to be answered here, like any session not live here.
         guard let address = try await registry.liveReplicaAddress(id: owner) else { return nil }
-        let dialled = self.link(to: owner, address: address, key: key)
-        // A link that never finishes its handshake (a hung owner, mismatched keys) must not hold
-        // the technician: each channel has a deadline, and a failed link is closed and dialled anew.
-        let deadline = dialled.eventLoop.scheduleTask(in: Self.openLimit) {
-            dialled.whenSuccess { $0.close(promise: nil) }
-        }
-        do {
-            let channel = try await open(on: dialled, variable: OnBehalf.variable, value: behalf.encoded) { greeted in
-                PeerReturnHandler(technician: technician, greeted: greeted)
-            }
-            deadline.cancel()
-            return channel
-        } catch PeerLinkError.refusedOnBehalf {
-            // The owner answered: the link is fine, this technician is not.
-            deadline.cancel()
-            throw PeerLinkError.refusedOnBehalf
-        } catch {
-            deadline.cancel()
-            dialled.whenSuccess { $0.close(promise: nil) }
-            throw PeerLinkError.unreachable(replica: owner, reason: "\(error)")
+        return try await open(to: owner, at: address, key: key, variable: OnBehalf.variable, value: behalf.encoded) { greeted in
+            PeerReturnHandler(technician: technician, greeted: greeted)
         }
     }
 
@@ -109,20 +91,28 @@ public final class Peering: Sendable {
               let address = try await registry.liveReplicaAddress(id: owner) else {
             throw PeerLinkError.closed
         }
+        let forward = AgentForward(session: session.rawValue, from: source, via: replicaID)
+        return try await open(to: owner, at: address, key: key, variable: AgentForward.variable, value: forward.encoded) { greeted in
+            AgentReturnHandler(agent: agent, greeted: greeted)
+        }
+    }
+
+    /// A channel to `owner` on the link to it. A link that never finishes its handshake (a hung
+    /// owner, mismatched keys) must not hold the caller: each channel has a deadline, and a failed
+    /// link is closed and dialled anew; an owner that answers no keeps the link.
+    private func open(to owner: String, at address: String, key: NIOSSHPrivateKey, variable: String, value: String,
+                      handler: @escaping @Sendable (EventLoopPromise<Void>) -> any ChannelHandler) async throws -> Channel {
         let dialled = self.link(to: owner, address: address, key: key)
         let deadline = dialled.eventLoop.scheduleTask(in: Self.openLimit) {
             dialled.whenSuccess { $0.close(promise: nil) }
         }
-        let forward = AgentForward(session: session.rawValue, from: source, via: replicaID)
         do {
-            let channel = try await open(on: dialled, variable: AgentForward.variable, value: forward.encoded) { greeted in
-                AgentReturnHandler(agent: agent, greeted: greeted)
-            }
+            let channel = try await open(on: dialled, variable: variable, value: value, handler: handler)
             deadline.cancel()
             return channel
-        } catch PeerLinkError.refusedAgent {
+        } catch let refusal as PeerLinkError where refusal.isRefusal {
             deadline.cancel()
-            throw PeerLinkError.refusedAgent
+            throw refusal
         } catch {
             deadline.cancel()
             dialled.whenSuccess { $0.close(promise: nil) }
