@@ -8,6 +8,9 @@ public protocol GuessLedger: Sendable {
     /// taking are one step under a lock per source, so concurrent guesses on any replica cannot
     /// slip past the limit.
     func reserveGuess(source: String, limits: GuessLimiter.Limits) async throws(StoreError) -> GuessReservation
+    /// Whether `source` is refused now (seconds until it may guess again), without taking a place:
+    /// for a code that needs no lookup, so nothing can slip past while it is answered.
+    func guessBlock(source: String, limits: GuessLimiter.Limits) async throws(StoreError) -> Int?
     /// Ends a reserved guess: kept as a wrong guess when `wrong`, given back otherwise (a right
     /// code, or a real one that is spent, costs nothing).
     func settleGuess(_ id: Int64, wrong: Bool) async throws(StoreError)

@@ -444,6 +444,11 @@ final class PostgresStoreConformanceTests: StoreConformanceTests {
             }
             XCTAssertTrue((55...60).contains(wait), "\(wait)")
         }
+        // A code that needs no lookup asks only whether the source is refused, and takes no place.
+        let blocked = try await stores[2].guessBlock(source: "198.51.100.7", limits: limits)
+        XCTAssertTrue((55...60).contains(blocked ?? 0), "\(String(describing: blocked))")
+        let free = try await stores[2].guessBlock(source: "198.51.100.8", limits: limits)
+        XCTAssertNil(free)
         // Another source is not held back by this one's, until everyone's wrong guesses reach the
         // global limit: then only sources that already guessed wrong are refused.
         for n in 0..<3 {

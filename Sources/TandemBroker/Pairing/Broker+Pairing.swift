@@ -90,6 +90,7 @@ extension Broker {
     /// (boundedly) while the source's other guesses are being looked at; the refusal otherwise.
     private func reserveSharedGuess(_ key: String, source: String, _ peering: Peering) async -> Result<Int64, TandemError> {
         let deadline = ContinuousClock.now + Self.sharedGuessWait
+        var pause = Self.sharedGuessPoll
         while true {
             let answer: GuessReservation
             do {
@@ -111,15 +112,45 @@ extension Broker {
                     logger.notice("join from \(source) refused: too many of its codes being checked at once")
                     return .failure(.io("the broker is checking other codes from your network; try again in a moment"))
                 }
-                do { try await Task.sleep(for: Self.sharedGuessPoll) } catch { return .failure(.io("the broker is stopping")) }
+                do { try await Task.sleep(for: pause) } catch { return .failure(.io("the broker is stopping")) }
+                pause = min(pause * 2, Self.sharedGuessPollMost)
                 if let refused = rateLimited(key, source: source, now: clock.now) { return .failure(refused) }
             }
         }
     }
 
-    /// How long a join waits for a place among its source's guesses being checked, and how often it asks.
-    static let sharedGuessWait: Duration = .seconds(10)
+    /// How long a join waits for a place among its source's guesses being checked, and how often
+    /// it asks (doubling up to the most, so a crowd behind one address does not flood the database).
+    static let sharedGuessWait: Duration = .seconds(30)
     static let sharedGuessPoll: Duration = .milliseconds(20)
+    static let sharedGuessPollMost: Duration = .milliseconds(320)
+
+    /// Waits until fewer of the source's guesses than its limit are being checked from here: the
+    /// rest wait in memory for one to finish, not in the database.
+    private func takeLocalPlace(_ key: String, source: String) async -> TandemError? {
+        let deadline = ContinuousClock.now + Self.sharedGuessWait
+        while lookupsInFlight[key, default: 0] >= config.guessLimits.perSource {
+            guard ContinuousClock.now < deadline else {
+                logger.notice("join from \(source) refused: too many of its codes being checked at once")
+                return .io("the broker is checking other codes from your network; try again in a moment")
+            }
+            await withCheckedContinuation { lookupWaiters[key, default: []].append($0) }
+            if let refused = rateLimited(key, source: source, now: clock.now) { return refused }
+        }
+        lookupsInFlight[key, default: 0] += 1
+        return nil
+    }
+
+    private func releaseLocalPlace(_ key: String) {
+        let left = lookupsInFlight[key, default: 1] - 1
+        lookupsInFlight[key] = left > 0 ? left : nil
+        // One waiter at a time: each takes the place that was given back.
+        if var waiting = lookupWaiters[key], !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            lookupWaiters[key] = waiting.isEmpty ? nil : waiting
+            next.resume()
+        }
+    }
 
     func expireIfPending(_ id: SessionID) async {
         guard var s = live[id], s.lifecycle.expireIfDue(now: clock.now) else { return }
@@ -154,14 +185,33 @@ extension Broker {
         let key = GuessLimiter.sourceKey(source)
         if let refused = rateLimited(key, source: source, now: now) { return .failure(refused) }
         guard let peering else { return await redeem(code: text, key: key, source: source, agentUser: agentUser, agentHost: agentHost, now: now) }
+        let hash = (try? SessionCode.parse(text))?.hash(key: identity.codeKey)
+        if let hash, codeIndex[hash] != nil {
+            // A code live here needs no lookup: only whether the source is refused on any replica.
+            // No place is taken, so many users behind one address do not queue for each other.
+            do {
+                if let wait = try await peering.registry.guessBlock(source: key, limits: config.guessLimits) {
+                    return .failure(refusal(limiter.refuse(source: key, now: clock.now, retryAfterSeconds: wait), source: source, key: key)
+                                    ?? .tooManyAttempts(retryAfterSeconds: wait))
+                }
+            } catch {
+                logger.error("could not check a join's source in the database: \(TerminalText.field("\(error)", limit: 300))")
+                return .failure(.io("the broker could not check this code; try again in a moment"))
+            }
+            return await redeem(code: text, key: key, source: source, agentUser: agentUser, agentHost: agentHost, now: clock.now)
+        }
         // Among replicas the allowance is shared: the guess takes its place in the database's count
         // first, so guesses spread over replicas, or arriving while a lookup waits, cannot slip past.
+        if let refused = await takeLocalPlace(key, source: source) { return .failure(refused) }
         let reservation: Int64
         switch await reserveSharedGuess(key, source: source, peering) {
         case .success(let id): reservation = id
-        case .failure(let refused): return .failure(refused)
+        case .failure(let refused):
+            releaseLocalPlace(key)
+            return .failure(refused)
         }
         let result = await redeem(code: text, key: key, source: source, agentUser: agentUser, agentHost: agentHost, now: clock.now)
+        defer { releaseLocalPlace(key) }
         // Kept as a wrong guess only when the code was unknown (the one failure counted as a guess);
         // a right or spent code gives its place back.
         var wrong = false

@@ -45,6 +45,10 @@ public actor Broker {
     var unsignedSince: [Int: Date] = [:]
     /// Lost replicas' recordings waiting to be finished here (cancelled when this broker stops).
     var recoveries: [Task<Void, Never>] = []
+    /// Joins from each source whose code is being looked up from here, and joins waiting for one
+    /// to finish (among replicas: the rest wait here, not in the database).
+    var lookupsInFlight: [String: Int] = [:]
+    var lookupWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Live sessions by their code's keyed hash: a join is answered from memory.
     var codeIndex: [String: SessionID] = [:]
     /// Codes of sessions that are over (the newest `retiredCodesKept`), so typing one again says

@@ -56,6 +56,31 @@ extension SQLStore: GuessLedger {
         }
     }
 
+    public func guessBlock(source: String, limits: GuessLimiter.Limits) async throws(StoreError) -> Int? {
+        guard isPostgres else { throw .sql("several brokers need PostgreSQL; a SQLite database serves one broker") }
+        return try await read { db in
+            let now = try await db.raw("SELECT extract(epoch FROM clock_timestamp())::float8 AS now").first()?
+                .decode(column: "now", as: Double.self) ?? Date().timeIntervalSince1970
+            let since = now - limits.window
+            let stale = now - Self.guessInFlightLimit
+            let row = try await db.raw("""
+                SELECT count(*) FILTER (WHERE settled OR at <= \(bind: stale)) AS wrong,
+                       min(at) FILTER (WHERE settled OR at <= \(bind: stale)) AS oldest
+                FROM wrong_guesses WHERE source = \(bind: source) AND at > \(bind: since)
+                """).first()
+            let wrong = try row?.decode(column: "wrong", as: Int.self) ?? 0
+            guard wrong > 0, let oldest = try row?.decode(column: "oldest", as: Double?.self) else { return nil }
+            var everyone = 0
+            if wrong < limits.perSource {
+                everyone = try await db.raw("""
+                    SELECT count(*) AS n FROM (SELECT 1 FROM wrong_guesses WHERE settled AND at > \(bind: since) LIMIT \(bind: limits.global)) AS w
+                    """).first()?.decode(column: "n", as: Int.self) ?? 0
+            }
+            guard wrong >= limits.perSource || everyone >= limits.global else { return nil }
+            return max(1, Int((oldest + limits.window - now).rounded(.up)))
+        }
+    }
+
     public func settleGuess(_ id: Int64, wrong: Bool) async throws(StoreError) {
         guard isPostgres else { throw .sql("several brokers need PostgreSQL; a SQLite database serves one broker") }
         try await read { db in
